@@ -1,0 +1,590 @@
+"""Fused simulation kernel of the batch path: target positions -> orders -> equity -> metrics.
+
+Arrays in, arrays out; no pandas. One pass over the bars per column simulates the portfolio,
+accumulates what the returns metrics need and counts exposure, turnover and exit-trade
+statistics; no ``(n_bars, n_sets)`` float64 output is allocated unless the caller asks for the
+returns.
+
+Order arithmetic replicates vectorbt 1.2's ``Portfolio.from_orders`` with
+``size_type='targetpercent'``, ``direction='both'``, ``lock_cash=False``, ``allow_partial=True``,
+``max_size=inf``, ``min_size=1e-8``, ``val_price`` = order price, ``update_value=False`` (see
+``buy_nb``, ``sell_nb``, ``execute_order_nb`` and ``simulate_from_orders_nb`` in
+``vectorbt/portfolio/nb.py``), including its tolerance helpers (``is_close_nb`` & co., relative
+1e-9 / absolute 1e-12), so equity agrees with :func:`backtest.run_backtest` to the last bit in
+practice (tests require 1e-9). Exit-trade bookkeeping replicates ``get_exit_trades_nb`` (one trade
+per exit order, a reversal closes one trade and opens another, a position still open at the end
+of the window is one open trade valued at the last close).
+
+Metrics: the bar's return feeds running sums with the operations of
+``backtest._metrics_nb.acc_update_nb`` (growth, peak, drawdown, downside and Omega sums), except
+that mean and variance come from plain sums instead of Welford's update (whose division sits on
+the loop-carried dependency chain and made the whole bar step ~4x slower); the sums are turned
+into a ``_metrics_nb`` accumulator once per column and finished by its finalizers
+(``acc_fill_metrics_nb``), so the conventions are those of :mod:`backtest.metrics`.
+
+Layout: targets are C-ordered ``(n_bars, n_cols)`` (or, transposed, an F-ordered batch), any real
+dtype. :func:`simulate_block_nb` handles one block of columns and releases the GIL; the wrapper
+(:func:`backtest.evaluate_batch`) runs blocks of :data:`BLOCK` columns on a thread pool (a
+``prange`` version compiled ~2.5x slower, which a fresh process pays). Within a block, bars are
+walked in tiles of :data:`TILE`, each tile copied column-major into a small buffer so each column
+then runs with its state in registers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from backtest import _metrics_nb as mnb
+from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_init_nb
+
+__all__ = [
+    "BLOCK",
+    "REL_TOL",
+    "ABS_TOL",
+    "MIN_SIZE",
+    "OUT_NAMES",
+    "N_OUT",
+    "is_close_nb",
+    "is_close_or_less_nb",
+    "is_less_nb",
+    "add_nb",
+    "target_order_nb",
+    "trade_pnl_nb",
+    "simulate_block_nb",
+]
+
+#: columns per parallel work item (one 64-byte cache line of float64 targets per bar)
+BLOCK = 8
+#: vectorbt's tolerances (``vectorbt.utils.math_``)
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+#: smallest order size accepted (vectorbt's default ``min_size``)
+MIN_SIZE = 1e-8
+
+# --- per-column outputs of :func:`simulate_batch_nb` -------------------------------------------------
+#: names of the columns of the output, in order: the returns metrics of
+#: :data:`backtest._metrics_nb.RETURNS_METRICS` (computed by its accumulator, so they equal
+#: :func:`backtest.metrics.compute_metrics` on the returns), then trade/position statistics with
+#: the conventions of :mod:`backtest.metrics` (trades = vectorbt exit trades; positions = the
+#: target exposure in force at each close), then simulation counters.
+OUT_NAMES = RETURNS_METRICS + (
+    "n_trades",  # exit trades, closed and open
+    "win_rate",  # closed trades with pnl > 0 / closed trades
+    "profit_factor",  # gains / losses of closed trades
+    "expectancy",  # mean pnl of closed trades (cash)
+    "exposure",  # fraction of bars whose close finds a non-zero target in force
+    "turnover",  # sum |target change| / n_bars (from a flat start)
+    "final_equity",  # equity at the last close of the window
+    "n_orders",  # filled orders
+    "fees_paid",  # proportional + fixed fees paid (cash)
+    "n_invalid",  # targets read that were NaN or outside [-1, 1] (the wrapper raises on any)
+    "first_invalid",  # bar index of the first invalid target, -1 when none
+)
+N_OUT = len(OUT_NAMES)
+_N_RET = len(RETURNS_METRICS)
+(
+    O_N_TRADES,
+    O_WIN_RATE,
+    O_PROFIT_FACTOR,
+    O_EXPECTANCY,
+    O_EXPOSURE,
+    O_TURNOVER,
+    O_FINAL_EQUITY,
+    O_N_ORDERS,
+    O_FEES,
+    O_N_INVALID,
+    O_FIRST_INVALID,
+) = range(_N_RET, N_OUT)
+
+# per-column trade counters (closed-trade pnl statistics, in trade order as backtest.metrics)
+TC_N_TRADES, TC_N_CLOSED, TC_N_WINS, TC_GAINS, TC_LOSSES, TC_SUM_PNL = range(6)
+N_TRADE_COUNTERS = 6
+
+# open-trade state per column (vectorbt's get_exit_trades_nb locals)
+TS_IN_POS, TS_LONG, TS_SIZE, TS_GROSS, TS_FEES, TS_ENTRY_IDX = range(6)
+N_TRADE_STATE = 6
+
+
+# --- vectorbt's tolerance helpers -------------------------------------------------------------------
+@njit(cache=True)
+def is_close_nb(a: float, b: float) -> bool:
+    """``vectorbt.utils.math_.is_close_nb`` with its default tolerances."""
+    if np.isnan(a) or np.isnan(b):
+        return False
+    if np.isinf(a) or np.isinf(b):
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
+
+
+@njit(cache=True)
+def is_close_or_less_nb(a: float, b: float) -> bool:
+    """``a <= b`` up to :func:`is_close_nb`."""
+    if is_close_nb(a, b):
+        return True
+    return a < b
+
+
+@njit(cache=True)
+def is_less_nb(a: float, b: float) -> bool:
+    """``a < b`` and not :func:`is_close_nb`."""
+    if is_close_nb(a, b):
+        return False
+    return a < b
+
+
+@njit(cache=True)
+def add_nb(a: float, b: float) -> float:
+    """``a + b``, snapped to exactly 0 when the two cancel up to the tolerances."""
+    if np.sign(a) != np.sign(b):
+        if is_close_nb(abs(a), abs(b)):
+            return 0.0
+    elif is_close_nb(a + b, 0.0):
+        return 0.0
+    return a + b
+
+
+# --- one order ----------------------------------------------------------------------------------------
+@njit(cache=True)
+def target_order_nb(
+    cash: float,
+    position: float,
+    target: float,
+    price: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+) -> tuple[bool, float, float, float, float, float]:
+    """Move ``position`` toward ``target`` x current value at ``price`` (vectorbt arithmetic).
+
+    The valuation price is the order price, as in ``from_orders`` with ``val_price=np.inf``.
+
+    Args:
+        cash, position: state before the order (units of the asset; negative = short).
+        target: target exposure, fraction of current value (``cash + position * price``).
+        price: order price before slippage (> 0).
+        fees, fixed_fees, slippage: see :class:`backtest.costs.Costs` (slippage as a fraction).
+        granularity: size step (``1.0`` for whole units) or NaN for fractional units.
+        min_size: smallest accepted fill size.
+
+    Returns:
+        ``(filled, new_cash, new_position, signed_size, fill_price, fees_paid)``; when not filled
+        the state is returned unchanged and the last three are NaN.
+    """
+    value = cash
+    if position != 0:
+        value += position * price
+    # numerical stability, as execute_order_nb
+    if is_close_nb(cash, 0.0):
+        cash = 0.0
+    if is_close_nb(position, 0.0):
+        position = 0.0
+    if is_close_nb(value, 0.0):
+        value = 0.0
+    if cash < 0:
+        raise ValueError("cash cannot be NaN and must be greater than 0")
+    if np.isnan(value) or value <= 0:
+        return False, cash, position, np.nan, np.nan, np.nan
+    size = target * value
+    size /= price
+    size -= position
+
+    if size > 0:
+        # buy_nb (lock_cash=False: the cash limit is the cash)
+        adj_price = price * (1.0 + slippage)
+        cash_limit = cash
+        if cash_limit == 0:
+            return False, cash, position, np.nan, np.nan, np.nan
+        adj_size = size
+        if not np.isnan(granularity):
+            adj_size = adj_size // granularity * granularity
+        req_cash = adj_size * adj_price
+        req_fees = req_cash * fees + fixed_fees
+        total_req_cash = req_cash + req_fees
+        if is_close_or_less_nb(total_req_cash, cash_limit):
+            final_size = adj_size
+            fees_paid = req_fees
+            final_req_cash = total_req_cash
+        else:
+            max_req_cash = add_nb(cash_limit, -fixed_fees) / (1.0 + fees)
+            if max_req_cash <= 0:
+                return False, cash, position, np.nan, np.nan, np.nan
+            max_acq_size = max_req_cash / adj_price
+            if not np.isnan(granularity):
+                final_size = max_acq_size // granularity * granularity
+                new_req_cash = final_size * adj_price
+                fees_paid = new_req_cash * fees + fixed_fees
+                final_req_cash = new_req_cash + fees_paid
+            else:
+                final_size = max_acq_size
+                fees_paid = cash_limit - max_req_cash
+                final_req_cash = cash_limit
+        if is_close_nb(adj_size, 0.0):
+            return False, cash, position, np.nan, np.nan, np.nan
+        if is_less_nb(final_size, min_size):
+            return False, cash, position, np.nan, np.nan, np.nan
+        new_cash = add_nb(cash, -final_req_cash)
+        new_position = add_nb(position, final_size)
+        return True, new_cash, new_position, final_size, adj_price, fees_paid
+
+    # sell_nb (direction both, lock_cash=False: the size is not limited)
+    adj_price = price * (1.0 - slippage)
+    size_limit = -size
+    if not np.isnan(granularity):
+        size_limit = size_limit // granularity * granularity
+    if is_close_nb(size_limit, 0.0):
+        return False, cash, position, np.nan, np.nan, np.nan
+    if is_less_nb(size_limit, min_size):
+        return False, cash, position, np.nan, np.nan, np.nan
+    acq_cash = size_limit * adj_price
+    fees_paid = acq_cash * fees + fixed_fees
+    final_acq_cash = add_nb(acq_cash, -fees_paid)
+    if final_acq_cash < 0:
+        return False, cash, position, np.nan, np.nan, np.nan
+    new_cash = cash + final_acq_cash
+    new_position = add_nb(position, -size_limit)
+    return True, new_cash, new_position, -size_limit, adj_price, fees_paid
+
+
+@njit(cache=True)
+def trade_pnl_nb(
+    size: float,
+    entry_price: float,
+    entry_fees: float,
+    exit_price: float,
+    exit_fees: float,
+    is_long: bool,
+) -> tuple[float, float]:
+    """PnL and return of one exit trade (vectorbt's ``get_trade_stats_nb``)."""
+    entry_val = size * entry_price
+    exit_val = size * exit_price
+    val_diff = add_nb(exit_val, -entry_val)
+    if val_diff != 0 and not is_long:
+        val_diff *= -1
+    pnl = val_diff - entry_fees - exit_fees
+    return pnl, pnl / entry_val
+
+
+@njit(cache=True)
+def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
+    tc[j, TC_N_TRADES] += 1
+    if closed:
+        tc[j, TC_N_CLOSED] += 1
+        tc[j, TC_SUM_PNL] += pnl
+        if pnl > 0:
+            tc[j, TC_N_WINS] += 1
+            tc[j, TC_GAINS] += pnl
+        elif pnl < 0:
+            tc[j, TC_LOSSES] -= pnl
+
+
+@njit(cache=True)
+def _on_fill_nb(
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    signed_size: float,
+    price: float,
+    fees: float,
+) -> None:
+    """Exit-trade bookkeeping of one fill (vectorbt's ``get_exit_trades_nb`` loop body)."""
+    is_buy = signed_size > 0
+    size = abs(signed_size)
+    if ts[j, TS_IN_POS] == 0.0:
+        ts[j, TS_IN_POS] = 1.0
+        ts[j, TS_LONG] = 1.0 if is_buy else 0.0
+        ts[j, TS_SIZE] = 0.0
+        ts[j, TS_GROSS] = 0.0
+        ts[j, TS_FEES] = 0.0
+        ts[j, TS_ENTRY_IDX] = i
+    is_long = ts[j, TS_LONG] == 1.0
+    if is_long == is_buy:  # position increased
+        ts[j, TS_SIZE] += size
+        ts[j, TS_GROSS] += size * price
+        ts[j, TS_FEES] += fees
+        return
+    entry_size = ts[j, TS_SIZE]
+    entry_price = ts[j, TS_GROSS] / entry_size
+    if is_close_or_less_nb(size, entry_size):
+        exit_size = entry_size if is_close_nb(size, entry_size) else size
+        entry_fees = exit_size / entry_size * ts[j, TS_FEES]
+        pnl, _ = trade_pnl_nb(exit_size, entry_price, entry_fees, price, fees, is_long)
+        _record_trade_nb(tc, j, pnl, True)
+        if is_close_nb(size, entry_size):
+            ts[j, TS_IN_POS] = 0.0
+        else:
+            fraction = (entry_size - size) / entry_size
+            ts[j, TS_SIZE] *= fraction
+            ts[j, TS_GROSS] *= fraction
+            ts[j, TS_FEES] *= fraction
+    else:  # reversal: close the trade, open one the other way
+        cl_exit_fees = entry_size / size * fees
+        entry_fees = entry_size / entry_size * ts[j, TS_FEES]
+        pnl, _ = trade_pnl_nb(entry_size, entry_price, entry_fees, price, cl_exit_fees, is_long)
+        _record_trade_nb(tc, j, pnl, True)
+        ts[j, TS_SIZE] = size - entry_size
+        ts[j, TS_GROSS] = ts[j, TS_SIZE] * price
+        ts[j, TS_FEES] = fees - cl_exit_fees
+        ts[j, TS_LONG] = 0.0 if is_long else 1.0
+        ts[j, TS_ENTRY_IDX] = i
+
+
+# hot per-column state, saved between tiles (see _simulate_block_nb)
+(
+    H_CASH,
+    H_POS,
+    H_TGT,
+    H_PREV_EQ,
+    H_SUM,
+    H_SUM_SQ,
+    H_GROWTH,
+    H_PEAK,
+    H_MDD,
+    H_DOWN_SQ,
+    H_OMEGA_UP,
+    H_OMEGA_DOWN,
+    H_MIN,
+    H_MAX,
+    H_N_EXPOSED,
+    H_CHANGE,
+    H_N_INVALID,
+    H_FIRST_INVALID,
+    H_N_ORDERS,
+    H_FEES,
+) = range(20)
+N_HOT = 20
+#: bars per tile: a tile of a block's targets is copied column-major into a small buffer
+TILE = 512
+
+
+@njit(cache=True)
+def _metrics_acc_nb(h: np.ndarray, n: int, risk_free: float) -> np.ndarray:
+    """The :mod:`backtest._metrics_nb` accumulator equivalent to the kernel's running sums.
+
+    The kernel keeps plain sums (``sum r``, ``sum r**2``) instead of Welford's running mean,
+    whose division sits on the loop-carried dependency chain and costs ~4x the whole bar step;
+    mean and squared deviations are formed once here. Every other field (growth, peak,
+    drawdown, downside and Omega sums, min, max) is accumulated with the same operations in the
+    same order as ``acc_update_nb``, so the finalizers of ``_metrics_nb`` give the metrics of
+    :mod:`backtest.metrics` (bit-for-bit except the mean/deviation-based ones, to ~1e-13).
+    """
+    acc = acc_init_nb(0.0, risk_free)
+    acc[mnb._N] = n
+    acc[mnb._NV] = n
+    if n > 0:
+        mean = h[H_SUM] / n
+        m2 = h[H_SUM_SQ] - h[H_SUM] * mean
+        acc[mnb._MEAN] = mean
+        acc[mnb._M2] = m2 if m2 > 0.0 else 0.0
+        acc[mnb._MIN] = h[H_MIN]
+        acc[mnb._MAX] = h[H_MAX]
+    acc[mnb._GROWTH] = h[H_GROWTH]
+    acc[mnb._PEAK] = h[H_PEAK]
+    acc[mnb._MDD] = h[H_MDD]
+    acc[mnb._DOWN_SQ] = h[H_DOWN_SQ]
+    acc[mnb._OMEGA_UP] = h[H_OMEGA_UP]
+    acc[mnb._OMEGA_DOWN] = h[H_OMEGA_DOWN]
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def simulate_block_nb(
+    open_: np.ndarray,
+    close: np.ndarray,
+    targets: np.ndarray,
+    transposed: bool,
+    c0: int,
+    c1: int,
+    next_open: bool,
+    lo: float,
+    hi: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    init_cash: float,
+    start: int,
+    stop: int,
+    risk_free: float,
+    ppy: float,
+    out: np.ndarray,
+    returns_out: np.ndarray,
+    out_col0: int,
+) -> None:
+    """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
+
+    Releases the GIL: the batch wrapper runs blocks of columns on a thread pool.
+
+    Args:
+        open_, close: ``(n_bars,)`` float64 prices (> 0).
+        targets: C-ordered ``(n_bars, n_cols)`` target exposures decided at each bar's close,
+            any real dtype; ``(n_cols, n_bars)`` when ``transposed`` (an F-ordered batch's ``.T``).
+        c0, c1: the columns to simulate (at most a few dozen: the state is per column).
+        next_open: fill a change of target at the next bar's open (else at this bar's close).
+        lo, hi: direction clip of the targets (``[-1, 1]``, ``[0, 1]`` or ``[-1, 0]``).
+        fees, fixed_fees, slippage, granularity, min_size: see :func:`target_order_nb`.
+        init_cash: starting cash of each column; the window starts flat.
+        start, stop: simulate bars ``[start, stop)`` (``stop > start``); with ``next_open`` the
+            target decided at ``start - 1`` is the first that can fill (at ``open_[start]``).
+        risk_free: per-period risk-free return (Sharpe, Omega); ppy: periods per year.
+        out: ``(n_cols, N_OUT)`` float64, rows ``c0:c1`` written (columns :data:`OUT_NAMES`).
+        returns_out: ``(stop - start, n_total)`` float64 receiving per-bar returns in columns
+            ``out_col0 + col``, or a ``(0, 0)`` array for none.
+        out_col0: column offset of this batch in ``returns_out``.
+
+    Bars are walked in tiles of :data:`TILE`: the tile's targets of the block are copied
+    column-major into a small buffer, then each column runs over the tile with its state in
+    local variables.
+    """
+    w = c1 - c0
+    h = np.zeros((w, N_HOT))
+    for j in range(w):
+        h[j, H_CASH] = init_cash
+        h[j, H_PREV_EQ] = init_cash
+        h[j, H_GROWTH] = 1.0
+        h[j, H_PEAK] = 1.0
+        h[j, H_MIN] = np.inf
+        h[j, H_MAX] = -np.inf
+        h[j, H_FIRST_INVALID] = -1.0
+    ts = np.zeros((w, N_TRADE_STATE))
+    tc = np.zeros((w, N_TRADE_COUNTERS))
+    buf = np.empty((w, TILE))
+    write_returns = returns_out.shape[0] > 0
+    shift = 1 if next_open else 0
+    prices = open_ if next_open else close
+
+    for t0 in range(start, stop, TILE):
+        t1 = min(t0 + TILE, stop)
+        for i in range(t0, t1):
+            src = i - shift
+            if src >= 0:
+                if transposed:
+                    for j in range(w):
+                        buf[j, i - t0] = targets[c0 + j, src]
+                else:
+                    for j in range(w):
+                        buf[j, i - t0] = targets[src, c0 + j]
+            else:  # no decision before the first bar: the flat start target
+                for j in range(w):
+                    buf[j, i - t0] = 0.0
+        for j in range(w):
+            cash = h[j, H_CASH]
+            pos = h[j, H_POS]
+            last_tgt = h[j, H_TGT]
+            prev = h[j, H_PREV_EQ]
+            s = h[j, H_SUM]
+            s2 = h[j, H_SUM_SQ]
+            growth = h[j, H_GROWTH]
+            peak = h[j, H_PEAK]
+            mdd = h[j, H_MDD]
+            down_sq = h[j, H_DOWN_SQ]
+            up = h[j, H_OMEGA_UP]
+            dn = h[j, H_OMEGA_DOWN]
+            r_min = h[j, H_MIN]
+            r_max = h[j, H_MAX]
+            n_exposed = h[j, H_N_EXPOSED]
+            for i in range(t0, t1):
+                t = buf[j, i - t0]
+                if t != last_tgt:
+                    if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
+                        h[j, H_N_INVALID] += 1
+                        if h[j, H_FIRST_INVALID] < 0:
+                            h[j, H_FIRST_INVALID] = i - shift
+                    else:
+                        t = min(max(t, lo), hi)
+                        if t != last_tgt:
+                            h[j, H_CHANGE] += abs(t - last_tgt)
+                            last_tgt = t
+                            filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+                                cash, pos, t, prices[i], fees, fixed_fees, slippage,
+                                granularity, min_size,
+                            )  # fmt: skip
+                            if filled:
+                                h[j, H_N_ORDERS] += 1
+                                h[j, H_FEES] += fees_paid
+                                _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+                if last_tgt != 0:
+                    n_exposed += 1
+                # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
+                eq = cash + pos * close[i]
+                if prev > 0:
+                    r = (eq - prev) / prev
+                elif prev == 0:  # vectorbt's get_return_nb
+                    r = 0.0 if eq == 0 else np.inf * np.sign(eq)
+                else:
+                    r = -(eq - prev) / prev
+                prev = eq
+                if write_returns:
+                    returns_out[i - start, out_col0 + c0 + j] = r
+                # the operations of _metrics_nb.acc_update_nb, sums instead of Welford
+                s += r
+                s2 += r * r
+                r_min = min(r_min, r)
+                r_max = max(r_max, r)
+                growth *= 1.0 + r
+                peak = max(peak, growth)
+                # drawdown: divide only near a new low (the margin keeps the exact minimum)
+                if growth - peak < mdd * peak * (1.0 - 1e-12):
+                    mdd = min(mdd, (growth - peak) / peak)
+                down_sq += min(r, 0.0) * min(r, 0.0)
+                excess = r - risk_free
+                up += max(excess, 0.0)
+                dn -= min(excess, 0.0)
+            h[j, H_CASH] = cash
+            h[j, H_POS] = pos
+            h[j, H_TGT] = last_tgt
+            h[j, H_PREV_EQ] = prev
+            h[j, H_SUM] = s
+            h[j, H_SUM_SQ] = s2
+            h[j, H_GROWTH] = growth
+            h[j, H_PEAK] = peak
+            h[j, H_MDD] = mdd
+            h[j, H_DOWN_SQ] = down_sq
+            h[j, H_OMEGA_UP] = up
+            h[j, H_OMEGA_DOWN] = dn
+            h[j, H_MIN] = r_min
+            h[j, H_MAX] = r_max
+            h[j, H_N_EXPOSED] = n_exposed
+
+    n = stop - start
+    last_close = close[stop - 1]
+    for j in range(w):
+        col = c0 + j
+        if ts[j, TS_IN_POS] == 1.0 and is_less_nb(-ts[j, TS_SIZE], 0.0):  # open trade
+            size = ts[j, TS_SIZE]
+            entry_price = ts[j, TS_GROSS] / size
+            pnl, _ = trade_pnl_nb(
+                size, entry_price, ts[j, TS_FEES], last_close, 0.0, ts[j, TS_LONG] == 1.0
+            )
+            _record_trade_nb(tc, j, pnl, False)
+        acc = _metrics_acc_nb(h[j], n, risk_free)
+        acc_fill_metrics_nb(acc, risk_free, ppy, out[col, :_N_RET])
+        _trade_metrics_nb(tc[j], out[col])
+        out[col, O_EXPOSURE] = h[j, H_N_EXPOSED] / n
+        out[col, O_TURNOVER] = h[j, H_CHANGE] / n
+        out[col, O_FINAL_EQUITY] = h[j, H_PREV_EQ]
+        out[col, O_N_ORDERS] = h[j, H_N_ORDERS]
+        out[col, O_FEES] = h[j, H_FEES]
+        out[col, O_N_INVALID] = h[j, H_N_INVALID]
+        out[col, O_FIRST_INVALID] = h[j, H_FIRST_INVALID]
+
+
+@njit(cache=True, error_model="numpy")
+def _trade_metrics_nb(tc: np.ndarray, out: np.ndarray) -> None:
+    """Trade statistics of one column with the conventions of ``_metrics_nb``."""
+    n_closed = tc[TC_N_CLOSED]
+    out[O_N_TRADES] = tc[TC_N_TRADES]
+    if n_closed == 0:
+        out[O_WIN_RATE] = np.nan
+        out[O_PROFIT_FACTOR] = np.nan
+        out[O_EXPECTANCY] = np.nan
+    else:
+        out[O_WIN_RATE] = tc[TC_N_WINS] / n_closed
+        out[O_PROFIT_FACTOR] = tc[TC_GAINS] / tc[TC_LOSSES]  # inf without losses, 0/0 = NaN
+        out[O_EXPECTANCY] = tc[TC_SUM_PNL] / n_closed

@@ -1,0 +1,339 @@
+"""Fast batch path: many parameter sets' target positions -> one row of metrics each.
+
+:func:`evaluate_batch` feeds the columns of a positions matrix (or chunks of columns produced on
+demand) to the fused numba kernel of :mod:`backtest._sim_nb`, which simulates each column with the
+same order arithmetic as :func:`backtest.run_backtest` (vectorbt ``from_orders``) and reduces it
+to metrics in the same pass. Memory stays bounded by one chunk of positions: pass a callable or an
+iterator of column chunks to evaluate batches that would not fit in memory as one matrix.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
+from backtest.costs import Costs
+from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
+from data_loaders.errors import DataValidationError, ParameterError
+
+__all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
+
+#: columns of :attr:`BatchResult.metrics`, in order
+BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in ("n_invalid", "first_invalid"))
+_INT_COLUMNS = ("n_trades", "n_orders")
+#: bytes of positions one chunk may hold when the chunk size is chosen automatically
+CHUNK_BYTES = 128 * 2**20
+
+PositionsSource = np.ndarray | pd.DataFrame | Callable[[int, int], Any] | Iterable[Any]
+
+
+@dataclass
+class BatchResult:
+    """Outcome of :func:`evaluate_batch`.
+
+    Attributes:
+        metrics: one row per parameter set (index ``set`` = column number), columns
+            :data:`BATCH_METRICS`: the returns metrics of :mod:`backtest.metrics` (``total_return,
+            cagr, annual_volatility, sharpe_ratio, sortino_ratio, max_drawdown, calmar_ratio,
+            omega_ratio``), ``n_trades`` (exit trades, open included), ``win_rate,
+            profit_factor, expectancy`` (closed trades), ``exposure`` and ``turnover`` (of the
+            target in force at each close), ``final_equity``, ``n_orders``, ``fees_paid``.
+        returns: ``(stop - start, n_sets)`` per-bar returns when asked for, else None.
+        start, stop: the simulated window ``[start, stop)`` of bar positions.
+    """
+
+    metrics: pd.DataFrame
+    returns: np.ndarray | None
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return len(self.metrics)
+
+
+def default_chunk_size(n_bars: int, itemsize: int = 8) -> int:
+    """Columns per chunk so that one chunk of positions holds about :data:`CHUNK_BYTES`."""
+    return max(8, CHUNK_BYTES // max(1, n_bars * itemsize) // 8 * 8)
+
+
+def _prices(values: Any, name: str) -> np.ndarray:
+    arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+    if arr.ndim != 1:
+        raise DataValidationError(f"evaluate_batch: `{name}` must be 1-D, got shape {arr.shape}")
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataValidationError(
+            f"evaluate_batch: `{name}` at bar {k} must be a finite price > 0, got {float(arr[k])!r}"
+        )
+    return arr
+
+
+def _as_chunk(chunk: Any, n_bars: int, where: str) -> np.ndarray:
+    if isinstance(chunk, pd.DataFrame | pd.Series):
+        chunk = chunk.to_numpy()
+    arr = np.asarray(chunk)
+    if arr.dtype == np.bool_:
+        arr = arr.view(np.uint8)
+    elif not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise DataValidationError(f"evaluate_batch: {where} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[0] != n_bars:
+        raise DataValidationError(
+            f"evaluate_batch: {where} must have shape ({n_bars}, n_sets), got {arr.shape}"
+        )
+    return arr
+
+
+def _chunks(
+    positions: PositionsSource, n_bars: int, n_sets: int | None, chunk_size: int | None
+) -> tuple[Iterator[np.ndarray], int | None]:
+    """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known."""
+    if isinstance(positions, np.ndarray | pd.DataFrame | pd.Series):
+        arr = _as_chunk(positions, n_bars, "positions")
+        return iter([arr]), arr.shape[1]
+    if callable(positions):
+        if n_sets is None or int(n_sets) < 1:
+            raise ParameterError(
+                "evaluate_batch: `n_sets` (a positive int) is required when positions is a "
+                f"callable, got {n_sets!r}"
+            )
+        total = int(n_sets)
+        size = chunk_size or default_chunk_size(n_bars)
+
+        def produce() -> Iterator[np.ndarray]:
+            for c0 in range(0, total, size):
+                c1 = min(c0 + size, total)
+                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})")
+                if arr.shape[1] != c1 - c0:
+                    raise DataValidationError(
+                        f"evaluate_batch: positions({c0}, {c1}) must return {c1 - c0} columns, "
+                        f"got {arr.shape[1]}"
+                    )
+                yield arr
+
+        return produce(), total
+    if isinstance(positions, Iterable):
+        return (_as_chunk(c, n_bars, f"positions chunk {k}") for k, c in enumerate(positions)), None
+    raise DataValidationError(
+        "evaluate_batch: positions must be an array (n_bars, n_sets), a callable "
+        f"(c0, c1) -> array, or an iterable of column chunks; got {type(positions).__name__}"
+    )
+
+
+def _n_threads(n_threads: int | None) -> int:
+    if n_threads is None:
+        from numba import config
+
+        return max(1, int(config.NUMBA_NUM_THREADS or os.cpu_count() or 1))
+    if not isinstance(n_threads, int | np.integer) or n_threads < 1:
+        raise ParameterError(f"`n_threads` must be a positive int, got {n_threads!r}")
+    return int(n_threads)
+
+
+def _simulate_chunk(
+    open_: np.ndarray,
+    close: np.ndarray,
+    chunk: np.ndarray,
+    *args: Any,
+) -> np.ndarray:
+    """Run :func:`backtest._sim_nb.simulate_block_nb` over the chunk's column blocks.
+
+    The kernel sees one memory layout: a C-ordered chunk as is, an F-ordered one transposed
+    (so each layout does not compile its own kernel); anything else is copied to C order.
+    Blocks of :data:`BLOCK` columns run on a thread pool (the kernel releases the GIL).
+    """
+    from backtest._sim_nb import simulate_block_nb
+
+    *kernel_args, n_threads = args
+    n_cols = chunk.shape[1]
+    if chunk.flags.c_contiguous:
+        targets, transposed = chunk, False
+    elif chunk.flags.f_contiguous:
+        targets, transposed = chunk.T, True
+    else:
+        targets, transposed = np.ascontiguousarray(chunk), False
+    (
+        next_open,
+        lo,
+        hi,
+        fees,
+        fixed,
+        slip,
+        gran,
+        min_size,
+        cash,
+        start,
+        stop,
+        rf,
+        ppy,
+        ret_out,
+        ret_col0,
+    ) = kernel_args
+    out = np.empty((n_cols, N_OUT), dtype=np.float64)
+
+    def block(c0: int) -> None:
+        simulate_block_nb(
+            open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
+            fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
+        )  # fmt: skip
+
+    starts = range(0, n_cols, BLOCK)
+    if n_threads == 1 or len(starts) == 1:
+        for c0 in starts:
+            block(c0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
+            list(pool.map(block, starts))
+    return out
+
+
+def evaluate_batch(
+    open_: Any,
+    close: Any,
+    positions: PositionsSource,
+    *,
+    costs: Costs | None = None,
+    execution: str = "next-open",
+    direction: str = "both",
+    init_cash: float = 100_000.0,
+    start: int = 0,
+    stop: int | None = None,
+    periods_per_year: float = 252,
+    chunk_size: int | None = None,
+    return_returns: bool = False,
+    whole_units: bool = False,
+    risk_free: float = 0.0,
+    n_sets: int | None = None,
+    n_threads: int | None = None,
+) -> BatchResult:
+    """Simulate many target-position columns on one symbol and reduce each to metrics.
+
+    Semantics are those of :func:`backtest.run_backtest` (target exposure decided at each close;
+    orders only when the target changes; fills at the next open or at the close; sizing as a
+    fraction of current equity; costs; direction clip), and final equity agrees with it to
+    floating-point rounding.
+
+    Args:
+        open_, close: ``(n_bars,)`` prices (> 0).
+        positions: target exposures in ``[-1, 1]``, one column per parameter set, as
+            * an array or DataFrame ``(n_bars, n_sets)`` (``(n_bars,)`` = one set; any real or
+              bool dtype: int8/float32 matrices save memory), or
+            * a callable ``positions(c0, c1) -> array (n_bars, c1 - c0)`` producing the columns
+              ``c0:c1`` on demand (needs ``n_sets``), or
+            * an iterable of ``(n_bars, k)`` chunks.
+        costs: fees and slippage; ``Costs()`` when None.
+        execution: ``"next-open"`` or ``"close"``.
+        direction: ``"both"``, ``"longonly"`` or ``"shortonly"`` (clips the targets).
+        init_cash: starting cash of every set (> 0).
+        start, stop: simulate bars ``[start, stop)`` only (``stop=None``: to the end). The window
+            starts flat with ``init_cash``; with next-open fills the target decided at bar
+            ``start - 1`` is the first that can fill (at the open of ``start``).
+        periods_per_year: annualisation of the metrics (252 for daily bars).
+        chunk_size: columns per chunk when ``positions`` is a callable (default: about 128 MB of
+            float64 positions per chunk). Peak memory is one chunk plus the kernel's small state.
+        return_returns: also return the ``(stop - start, n_sets)`` float64 returns.
+        whole_units: round order sizes down to whole units.
+        risk_free: per-period risk-free return of the Sharpe and Omega ratios.
+        n_sets: number of sets, required with a callable.
+        n_threads: threads simulating blocks of columns in parallel (default: numba's thread
+            count, i.e. the number of cores, or ``NUMBA_NUM_THREADS``).
+
+    Returns:
+        :class:`BatchResult`.
+
+    Raises:
+        ParameterError: bad option values.
+        DataValidationError: bad prices, positions of the wrong shape, or a target read by the
+            simulation that is NaN or outside ``[-1, 1]`` (the message names set and bar).
+    """
+    costs = Costs() if costs is None else costs
+    if not isinstance(costs, Costs):
+        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
+    check_choice("execution", execution, EXECUTIONS)
+    lo, hi = direction_bounds(direction)
+    init_cash = check_init_cash(init_cash)
+    ppy = float(periods_per_year)
+    if not (math.isfinite(ppy) and ppy > 0):
+        raise ParameterError(
+            f"`periods_per_year` must be a positive number, got {periods_per_year!r}"
+        )
+    if chunk_size is not None and (not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
+        raise ParameterError(f"`chunk_size` must be a positive int, got {chunk_size!r}")
+    open_arr = _prices(open_, "open_")
+    close_arr = _prices(close, "close")
+    n_bars = len(close_arr)
+    if len(open_arr) != n_bars:
+        raise DataValidationError(
+            f"evaluate_batch: `open_` has {len(open_arr)} bars and `close` {n_bars}; they must match"
+        )
+    stop = n_bars if stop is None else int(stop)
+    start = int(start)
+    if not 0 <= start < stop <= n_bars:
+        raise ParameterError(
+            f"evaluate_batch: need 0 <= start < stop <= n_bars={n_bars}, got start={start}, stop={stop}"
+        )
+
+    n_threads = _n_threads(n_threads)
+    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size)
+    window = stop - start
+    returns_all: np.ndarray | None = None
+    returns_parts: list[np.ndarray] = []
+    if return_returns and total is not None:
+        returns_all = np.empty((window, total), dtype=np.float64)
+    empty = np.empty((0, 0), dtype=np.float64)
+    granularity = 1.0 if whole_units else np.nan
+    parts: list[np.ndarray] = []
+    col0 = 0
+    for chunk in chunks:
+        k = chunk.shape[1]
+        if returns_all is not None:
+            if col0 + k > returns_all.shape[1]:
+                raise DataValidationError(
+                    f"evaluate_batch: positions produced more than n_sets={total} columns"
+                )
+            ret_out, ret_col0 = returns_all, col0
+        elif return_returns:
+            ret_out, ret_col0 = np.empty((window, k), dtype=np.float64), 0
+            returns_parts.append(ret_out)
+        else:
+            ret_out, ret_col0 = empty, 0
+        out = _simulate_chunk(
+            open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
+            costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
+            float(risk_free), ppy, ret_out, ret_col0, n_threads,
+        )  # fmt: skip
+        invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
+        if invalid.size:
+            j = int(invalid[0])
+            bar = int(out[j, O_FIRST_INVALID])
+            raise DataValidationError(
+                f"evaluate_batch: positions set {col0 + j} at bar {bar} must be a target exposure "
+                f"in [-1, 1], got {float(chunk[bar, j])!r}"
+            )
+        parts.append(out)
+        col0 += k
+    if total is not None and col0 != total:
+        raise DataValidationError(
+            f"evaluate_batch: positions produced {col0} columns, expected {total}"
+        )
+    if not parts:
+        raise DataValidationError("evaluate_batch: positions produced no columns")
+    values = np.concatenate(parts, axis=0)
+    metrics = pd.DataFrame(values, columns=list(OUT_NAMES))[list(BATCH_METRICS)]
+    for name in _INT_COLUMNS:
+        metrics[name] = metrics[name].astype(np.int64)
+    metrics.index = pd.RangeIndex(len(metrics), name="set")
+    if return_returns and returns_all is None:
+        returns_all = np.concatenate(returns_parts, axis=1)
+    return BatchResult(metrics=metrics, returns=returns_all, start=start, stop=stop)

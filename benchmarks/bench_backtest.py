@@ -1,0 +1,534 @@
+"""Benchmark: one SMA-crossover grid through four backtest paths, daily and 1M minute bars.
+
+Grid: fast 5..50 step 5, slow 20..200 step 20, fast < slow (90 sets), long/flat, 0.1 % fees,
+fills at the next bar's open, all equity in fractional units, 100,000 initial cash.
+
+Paths:
+
+* ``batch``   the project's fast path: ``SmaCross.batch_positions`` (each distinct SMA once) +
+              ``backtest.evaluate_batch`` (fused numba simulation + metrics kernel);
+* ``vectorbt`` the project's vectorbt path: the same positions through
+              ``backtest.engine.targets_portfolio`` (vectorbt ``Portfolio.from_orders``, the
+              configuration of ``run_backtest``) for all 90 columns in one call, then final
+              value and Sharpe ratios from ``pf.returns()`` with ``backtest.metrics``;
+* ``peer``    backtesting.py ``Backtest.optimize`` (grid, its default process pool); next-open
+              fills are its default (``trade_on_close=False``), ``commission=0.001``,
+              ``buy(size=0.9999)`` (its largest equity fraction; 1.0 would mean one unit) and
+              ``FractionalBacktest`` (fractional units down to 1e-8); on 1M bars a sub-grid is
+              run and extrapolated to 90 sets;
+* ``fused``   a hand-written fused numba loop in this file (SMAs once, then per set: signal,
+              fill, equity, Sharpe/drawdown sums in one pass), the practical limit.
+
+Every path runs in its own subprocess. Cold = an empty ``NUMBA_CACHE_DIR`` (every kernel
+compiles, vectorbt's too); cached = a new process on the filled cache; warm = a second call in
+the same process. Peak memory is the subprocess's peak RSS (``resource.getrusage``), with the
+RSS before the timed call for reference. Also measured: a 1,000-set batch on 1M bars with
+positions produced in column chunks on demand, and ``research backtest`` on daily data.
+
+Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``
+(``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FEES = 0.001
+INIT_CASH = 100_000.0
+HERE = Path(__file__).resolve()
+
+
+def grid() -> list[dict[str, int]]:
+    return [{"fast": f, "slow": s} for f in range(5, 55, 5) for s in range(20, 220, 20) if f < s]
+
+
+def big_grid(n_sets: int) -> list[dict[str, int]]:
+    sets = [{"fast": f, "slow": s} for s in range(20, 2020, 20) for f in range(5, 105, 5) if f < s]
+    return sets[:n_sets]
+
+
+def load(dataset: str, n_bars: int) -> Any:
+    from data_loaders import load_bars, synthetic_bars
+
+    if dataset == "daily":
+        return load_bars("sample:sp500")
+    return synthetic_bars(n_bars, freq="1min", seed=0)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# --- the hand-written fused loop (the practical limit) ---------------------------------------------
+def _fused_kernels():
+    from numba import njit, prange
+
+    @njit(cache=True)
+    def rolling_means(close, windows):
+        n = close.shape[0]
+        out = np.full((windows.shape[0], n), np.nan)
+        for k in range(windows.shape[0]):
+            w = windows[k]
+            acc = 0.0
+            for i in range(n):
+                acc += close[i]
+                if i >= w:
+                    acc -= close[i - w]
+                if i >= w - 1:
+                    out[k, i] = acc / w
+        return out
+
+    @njit(cache=True, parallel=True)
+    def sma_grid(open_, close, ma, fast_idx, slow_idx, fee, init_cash, ppy):
+        n = close.shape[0]
+        m = fast_idx.shape[0]
+        out = np.empty((m, 3))  # final equity, sharpe, max drawdown
+        for j in prange(m):
+            f = fast_idx[j]
+            s = slow_idx[j]
+            cash = init_cash
+            units = 0.0
+            held = False
+            prev = init_cash
+            total = 0.0
+            total_sq = 0.0
+            peak = init_cash
+            mdd = 0.0
+            for i in range(n):
+                if i > 0:
+                    want = ma[f, i - 1] > ma[s, i - 1]  # decided at the previous close
+                    if want != held:
+                        price = open_[i]
+                        if want:  # all cash in, fees on top
+                            size = cash / (1.0 + fee) / price
+                            if size >= 1e-8:  # vectorbt's default min_size (units)
+                                units = size
+                                cash = 0.0
+                        elif units > 0.0:
+                            proceeds = units * price
+                            cash += proceeds - proceeds * fee
+                            units = 0.0
+                        held = want
+                eq = cash + units * close[i]
+                r = (eq - prev) / prev
+                prev = eq
+                total += r
+                total_sq += r * r
+                if eq > peak:
+                    peak = eq
+                elif eq < peak * (1.0 + mdd):
+                    mdd = eq / peak - 1.0
+            mean = total / n
+            var = (total_sq - total * mean) / (n - 1)
+            out[j, 0] = prev
+            out[j, 1] = mean / np.sqrt(var) * np.sqrt(ppy) if var > 0 else np.nan
+            out[j, 2] = mdd
+        return out
+
+    return rolling_means, sma_grid
+
+
+# --- the peer's strategy (module level: backtesting.py pickles it to its worker processes) ---------
+try:
+    from backtesting import Strategy as _PeerStrategy
+except ImportError:  # the peer is optional; --no-peer skips it
+    _PeerStrategy = object
+
+
+def _peer_sma(values: Any, n: int) -> np.ndarray:
+    import pandas as pd
+
+    return pd.Series(values).rolling(n).mean().to_numpy()
+
+
+class SmaCrossPeer(_PeerStrategy):  # type: ignore[misc, valid-type]
+    """Long while SMA(fast) > SMA(slow), else flat; orders fill at the next open."""
+
+    fast = 10
+    slow = 30
+
+    def init(self) -> None:
+        self.ma_fast = self.I(_peer_sma, self.data.Close, self.fast)
+        self.ma_slow = self.I(_peer_sma, self.data.Close, self.slow)
+
+    def next(self) -> None:
+        if self.ma_fast[-1] > self.ma_slow[-1]:
+            if not self.position:
+                self.buy(size=0.9999)
+        elif self.position:
+            self.position.close()
+
+
+# --- workers (each runs in its own subprocess and prints one JSON line) ----------------------------
+def _timed(fn) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - t0
+
+
+def worker_batch(bars: Any, sets: list[dict], ppy: float) -> dict:
+    from backtest.batch import evaluate_batch
+    from backtest.costs import Costs
+    from strategies.registry import get_strategy
+
+    cls = get_strategy("sma_cross")
+    open_ = bars["open"].to_numpy(np.float64)
+    close = bars["close"].to_numpy(np.float64)
+    out: dict[str, Any] = {}
+    for call in ("first", "second"):
+        rss0 = current_rss_mb()
+        pos, t_sig = _timed(lambda: cls.batch_positions(bars, sets))
+        res, t_sim = _timed(
+            lambda pos=pos: evaluate_batch(
+                open_, close, pos, costs=Costs(fees=FEES), init_cash=INIT_CASH, periods_per_year=ppy
+            )
+        )
+        del pos
+        out[call] = {
+            "signals_s": t_sig,
+            "simulate_s": t_sim,
+            "total_s": t_sig + t_sim,
+            "rss0_mb": rss0,
+        }
+    out["final_equity"] = res.metrics["final_equity"].tolist()
+    out["sharpe"] = res.metrics["sharpe_ratio"].tolist()
+    return out
+
+
+def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
+    import pandas as pd
+
+    from backtest.costs import Costs
+    from backtest.engine import targets_portfolio
+    from backtest.metrics import sharpe_ratio
+    from strategies.registry import get_strategy
+
+    cls = get_strategy("sma_cross")
+    (_, t_import) = _timed(lambda: __import__("vectorbt"))
+    out: dict[str, Any] = {"import_s": t_import}
+    for call in ("first", "second"):
+        rss0 = current_rss_mb()
+        pos, t_sig = _timed(lambda: cls.batch_positions(bars, sets))
+
+        def simulate(pos=pos):
+            cols = pd.RangeIndex(len(sets))
+            targets = pd.DataFrame(pos, index=bars.index, columns=cols)
+            open_ = pd.DataFrame(
+                np.repeat(bars["open"].to_numpy()[:, None], len(sets), axis=1),
+                index=bars.index,
+                columns=cols,
+            )
+            close = pd.DataFrame(
+                np.repeat(bars["close"].to_numpy()[:, None], len(sets), axis=1),
+                index=bars.index,
+                columns=cols,
+            )
+            pf = targets_portfolio(
+                open_, close, targets, costs=Costs(fees=FEES), init_cash=INIT_CASH
+            )
+            final = pf.value().iloc[-1].to_numpy()
+            sharpe = sharpe_ratio(pf.returns().to_numpy(), periods_per_year=ppy)
+            return final, sharpe
+
+        (final, sharpe), t_sim = _timed(simulate)
+        del pos
+        out[call] = {
+            "signals_s": t_sig,
+            "simulate_s": t_sim,
+            "total_s": t_sig + t_sim,
+            "rss0_mb": rss0,
+        }
+        if len(bars) > 200_000:
+            break  # one 90-column call on 1M bars is several GB and ~half a minute: once is enough
+    out["final_equity"] = np.asarray(final).tolist()
+    out["sharpe"] = np.asarray(sharpe).tolist()
+    return out
+
+
+def worker_fused(bars: Any, sets: list[dict], ppy: float) -> dict:
+    rolling_means, sma_grid = _fused_kernels()
+    open_ = bars["open"].to_numpy(np.float64)
+    close = bars["close"].to_numpy(np.float64)
+    windows = np.array(
+        sorted({p["fast"] for p in sets} | {p["slow"] for p in sets}), dtype=np.int64
+    )
+    row = {int(w): k for k, w in enumerate(windows)}
+    fast_idx = np.array([row[p["fast"]] for p in sets], dtype=np.int64)
+    slow_idx = np.array([row[p["slow"]] for p in sets], dtype=np.int64)
+    out: dict[str, Any] = {}
+    for call in ("first", "second"):
+        rss0 = current_rss_mb()
+        ma, t_sig = _timed(lambda: rolling_means(close, windows))
+        res, t_sim = _timed(
+            lambda ma=ma: sma_grid(open_, close, ma, fast_idx, slow_idx, FEES, INIT_CASH, ppy)
+        )
+        out[call] = {
+            "signals_s": t_sig,
+            "simulate_s": t_sim,
+            "total_s": t_sig + t_sim,
+            "rss0_mb": rss0,
+        }
+    out["final_equity"] = res[:, 0].tolist()
+    out["sharpe"] = res[:, 1].tolist()
+    return out
+
+
+def worker_peer(bars: Any, sets: list[dict], ppy: float) -> dict:
+    import warnings
+
+    from backtesting.lib import FractionalBacktest
+
+    data = bars.rename(columns=str.capitalize)[["Open", "High", "Low", "Close", "Volume"]]
+    data.index = data.index.tz_localize(None)
+    fasts = sorted({p["fast"] for p in sets})
+    slows = sorted({p["slow"] for p in sets})
+    wanted = {(p["fast"], p["slow"]) for p in sets}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = FractionalBacktest(
+            data, SmaCrossPeer, cash=INIT_CASH, commission=FEES, trade_on_close=False,
+            exclusive_orders=False, finalize_trades=False, fractional_unit=1e-8,
+        )  # fmt: skip
+        _, t = _timed(
+            lambda: bt.optimize(
+                fast=fasts,
+                slow=slows,
+                maximize="Equity Final [$]",
+                return_heatmap=True,
+                constraint=lambda p: (p.fast, p.slow) in wanted,
+            )  # fmt: skip
+        )
+        # final equities of a few sets, for the agreement check (single runs)
+        check = sets[: min(3, len(sets))]
+        finals = [float(bt.run(**p)["Equity Final [$]"]) for p in check]
+    return {
+        "first": {"total_s": t, "simulate_s": t},
+        "n_sets": len(sets),
+        "final_equity_first": finals,
+    }
+
+
+def worker_batch1000(bars: Any, sets: list[dict], ppy: float) -> dict:
+    from backtest.batch import evaluate_batch
+    from backtest.costs import Costs
+    from strategies.registry import get_strategy
+
+    cls = get_strategy("sma_cross")
+    open_ = bars["open"].to_numpy(np.float64)
+    close = bars["close"].to_numpy(np.float64)
+
+    def chunk(c0: int, c1: int) -> np.ndarray:
+        return cls.batch_positions(bars, sets[c0:c1])
+
+    rss0 = current_rss_mb()
+    res, t = _timed(
+        lambda: evaluate_batch(
+            open_,
+            close,
+            chunk,
+            n_sets=len(sets),
+            costs=Costs(fees=FEES),
+            init_cash=INIT_CASH,
+            periods_per_year=ppy,
+        )  # fmt: skip
+    )
+    return {
+        "first": {"total_s": t, "rss0_mb": rss0},
+        "n_sets": len(sets),
+        "final_equity_head": res.metrics["final_equity"].head(3).tolist(),
+    }
+
+
+WORKERS = {
+    "batch": worker_batch,
+    "vectorbt": worker_vectorbt,
+    "fused": worker_fused,
+    "peer": worker_peer,
+    "batch1000": worker_batch1000,
+}
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    bars = load(args.dataset, args.n_bars)
+    ppy = 252.0 if args.dataset == "daily" else 252.0 * 390.0
+    if args.worker == "batch1000":
+        sets = big_grid(args.n_sets)
+    else:
+        sets = grid()
+        if args.n_sets:
+            sets = sets[: args.n_sets]
+    rss_data = current_rss_mb()
+    result = WORKERS[args.worker](bars, sets, ppy)
+    result.update(peak_rss_mb=peak_rss_mb(), rss_after_data_mb=rss_data, n_bars=len(bars))
+    print("RESULT " + json.dumps(result))
+
+
+# --- orchestration -------------------------------------------------------------------------------
+def spawn(
+    worker: str, dataset: str, n_bars: int, cache_dir: str, n_sets: int = 0, timeout: float = 3600
+) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    cmd = [
+        sys.executable,
+        str(HERE),
+        "--worker",
+        worker,
+        "--dataset",
+        dataset,
+        "--n-bars",
+        str(n_bars),
+    ]
+    if n_sets:
+        cmd += ["--n-sets", str(n_sets)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"worker {worker}/{dataset} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
+    out = json.loads(lines[-1][len("RESULT ") :])
+    out["process_wall_s"] = wall
+    return out
+
+
+def time_cli(cache_dir: str) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    cmd = [sys.executable, "-m", "research", "backtest", "--data", "sample:sp500", "--strategy", "sma_cross",
+           "--param", "fast=10", "--param", "slow=30", "--json"]  # fmt: skip
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - t0)
+    return {"first_s": times[0], "warm_s": min(times[1:])}
+
+
+def rel_diff(a: list[float], b: list[float]) -> float:
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(x - y) / np.abs(y)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller run (100k minute bars)")
+    parser.add_argument("--no-peer", action="store_true", help="skip backtesting.py")
+    parser.add_argument("--json", default=None, help="also write the raw results to this file")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--dataset", default="daily", help=argparse.SUPPRESS)
+    parser.add_argument("--n-bars", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--n-sets", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return 0
+
+    n_minute = 100_000 if args.quick else 1_000_000
+    n_big = 200 if args.quick else 1000
+    peer_sub = 1 if args.quick else 2
+    n_grid = len(grid())
+    results: dict[str, Any] = {"n_sets": n_grid, "minute_bars": n_minute}
+    print(f"SMA-cross grid: {n_grid} sets; daily = sample:sp500; minute = {n_minute:,} synthetic bars; 2 cores",
+          flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
+        paths = ["fused", "batch", "vectorbt"] + ([] if args.no_peer else ["peer"])
+        for path in paths:
+            if path == "peer":
+                continue
+            print(f"  {path}: cold (empty numba cache) ...", flush=True)
+            results[f"{path}/daily/cold"] = spawn(path, "daily", 0, cache)
+            print(f"  {path}: cached ...", flush=True)
+            results[f"{path}/daily/cached"] = spawn(path, "daily", 0, cache)
+        for path in ("fused", "batch", "vectorbt"):
+            print(f"  {path}: {n_minute:,} minute bars ...", flush=True)
+            results[f"{path}/minute"] = spawn(path, "minute", n_minute, cache)
+        if not args.no_peer:
+            print("  backtesting.py: daily grid ...", flush=True)
+            results["peer/daily"] = spawn("peer", "daily", 0, cache)
+            print(f"  backtesting.py: {peer_sub}-set sub-grid on minute bars ...", flush=True)
+            results["peer/minute"] = spawn("peer", "minute", n_minute, cache, n_sets=peer_sub)
+        print(f"  batch: {n_big} sets on {n_minute:,} minute bars (chunked) ...", flush=True)
+        results["batch1000/minute"] = spawn("batch1000", "minute", n_minute, cache, n_sets=n_big)
+        print("  research backtest CLI ...", flush=True)
+        results["cli"] = time_cli(cache)
+
+    report(results, n_grid, n_minute, n_big, args.no_peer)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+def report(r: dict, n_grid: int, n_minute: int, n_big: int, no_peer: bool) -> None:
+    print()
+    header = f"{'path':<10} {'data':<7} {'cold 1st s':>10} {'cached 1st s':>12} {'warm s':>8} {'sim-only s':>10} {'bt/s':>10} {'x fused':>8} {'peak MB':>8}"
+    print(header)
+    print("-" * len(header))
+    fused_daily = r["fused/daily/cached"]["second"]["total_s"]
+    fused_minute = r["fused/minute"]["second"]["total_s"]
+    for path in ("fused", "batch", "vectorbt"):
+        cold = r[f"{path}/daily/cold"]["first"]["total_s"]
+        cached = r[f"{path}/daily/cached"]
+        warm = cached["second"]["total_s"]
+        print(f"{path:<10} {'daily':<7} {cold:>10.2f} {cached['first']['total_s']:>12.3f} {warm:>8.4f} "
+              f"{cached['second']['simulate_s']:>10.4f} {n_grid / warm:>10.0f} {warm / fused_daily:>8.2f} "
+              f"{cached['peak_rss_mb']:>8.0f}")  # fmt: skip
+    for path in ("fused", "batch", "vectorbt"):
+        m = r[f"{path}/minute"]
+        warm = m.get("second", m["first"])["total_s"]
+        sim = m.get("second", m["first"])["simulate_s"]
+        print(f"{path:<10} {'minute':<7} {'':>10} {m['first']['total_s']:>12.2f} {warm:>8.3f} {sim:>10.3f} "
+              f"{n_grid / warm:>10.1f} {warm / fused_minute:>8.2f} {m['peak_rss_mb']:>8.0f}")  # fmt: skip
+    if not no_peer:
+        d = r["peer/daily"]
+        t = d["first"]["total_s"]
+        print(f"{'peer':<10} {'daily':<7} {'':>10} {t:>12.2f} {'':>8} {'':>10} {n_grid / t:>10.1f} "
+              f"{t / fused_daily:>8.0f} {d['peak_rss_mb']:>8.0f}")  # fmt: skip
+        m = r["peer/minute"]
+        t_set = m["first"]["total_s"] / m["n_sets"]
+        t90 = t_set * n_grid
+        print(f"{'peer':<10} {'minute':<7} {'':>10} {t90:>12.1f} {'':>8} {'':>10} {1 / t_set:>10.3f} "
+              f"{t90 / fused_minute:>8.0f} {m['peak_rss_mb']:>8.0f}   (extrapolated from {m['n_sets']} set(s))")  # fmt: skip
+    big = r["batch1000/minute"]
+    print(f"\nbatch, {n_big} sets x {n_minute:,} bars, positions made in chunks on demand: "
+          f"{big['first']['total_s']:.2f} s ({n_big / big['first']['total_s']:.0f} backtests/s), "
+          f"peak RSS {big['peak_rss_mb']:.0f} MB (target < 2048 MB)")  # fmt: skip
+    b = r["batch/minute"]["second"]
+    f = r["fused/minute"]["second"]
+    print(
+        f"batch vs fused on minute bars: total {b['total_s'] / f['total_s']:.2f}x "
+        f"(simulate+metrics only {b['simulate_s'] / f['simulate_s']:.2f}x; target <= 2x)"
+    )
+    print(
+        f"research backtest (daily, sample:sp500): first {r['cli']['first_s']:.2f} s, warm {r['cli']['warm_s']:.2f} s (target < 5 s)"
+    )
+    print("\nfinal-equity agreement (max relative difference over the 90 sets):")
+    for data in ("daily", "minute"):
+        key = "daily/cached" if data == "daily" else "minute"
+        batch = r[f"batch/{key}"]["final_equity"]
+        print(f"  {data:<7} batch vs vectorbt {rel_diff(batch, r[f'vectorbt/{key}']['final_equity']):.1e}, "
+              f"batch vs fused {rel_diff(batch, r[f'fused/{key}']['final_equity']):.1e}")  # fmt: skip
+        if not no_peer:
+            peer = r[f"peer/{data}"]["final_equity_first"]
+            print(f"          batch vs backtesting.py (first {len(peer)} sets, 0.9999 sizing) "
+                  f"{rel_diff(batch[: len(peer)], peer):.1e}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())

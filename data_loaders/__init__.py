@@ -1,0 +1,154 @@
+"""Data loaders: sources, validation, cleaning, resampling, bundled samples, synthetic bars.
+
+Everything here hands out *bars*: a DataFrame with a tz-aware UTC ``DatetimeIndex`` named
+``time`` (strictly increasing, ns unit), float64 columns ``open high low close volume`` (prices
+> 0, ``high >= max(open, close)``, ``low <= min(open, close)``, volume >= 0) and ``attrs``
+``source``, ``symbol``, ``adjusted``, ``frequency``, ``repairs``. Several symbols are a
+``dict[symbol, DataFrame]``.
+
+Start with :func:`load_bars` (``"sample:sp500"``, a CSV/Parquet file, a folder, ``yfinance:``,
+``ccxt:``) and :func:`validate_source` for a summary; :func:`synthetic_bars` for tests.
+
+Public names are imported on first use (PEP 562), so ``from data_loaders.errors import ...``
+and ``research --help`` stay fast: pandas, pyarrow and numba load only when needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from data_loaders.errors import (
+    ConfigError,
+    DataTooShortError,
+    DataValidationError,
+    ParameterError,
+    ResearchError,
+    did_you_mean,
+)
+
+#: public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "MissingFileError": "data_loaders._files",
+    "MissingDependencyError": "data_loaders._optional",
+    "OnlineSourceError": "data_loaders.sources._online",
+    "load_bars": "data_loaders._load",
+    "validate_source": "data_loaders._load",
+    "load_csv": "data_loaders.sources._csv",
+    "load_parquet": "data_loaders.sources._parquet",
+    "load_folder": "data_loaders.sources._folder",
+    "load_sample": "data_loaders.sources._samples",
+    "list_samples": "data_loaders.sources._samples",
+    "SampleInfo": "data_loaders.sources._samples",
+    "load_yfinance": "data_loaders.sources._yfinance",
+    "load_ccxt": "data_loaders.sources._ccxt",
+    "Source": "data_loaders.sources",
+    "register_source": "data_loaders.sources",
+    "get_source": "data_loaders.sources",
+    "list_sources": "data_loaders.sources",
+    "validate_bars": "data_loaders.validation",
+    "check_bars": "data_loaders.validation",
+    "summarize_bars": "data_loaders.validation",
+    "ValidationReport": "data_loaders.validation",
+    "REPAIRS": "data_loaders.validation",
+    "detect_splits": "data_loaders.corporate_actions",
+    "SplitFlag": "data_loaders.corporate_actions",
+    "resample_bars": "data_loaders.resample",
+    "fingerprint": "data_loaders.fingerprint",
+    "BarCache": "data_loaders.cache",
+    "cached_bars": "data_loaders.cache",
+    "default_cache_dir": "data_loaders.cache",
+    "synthetic_bars": "data_loaders.synthetic",
+    "synthetic_universe": "data_loaders.synthetic",
+    "cointegrated_pair": "data_loaders.synthetic",
+    "Regime": "data_loaders.synthetic",
+    "DEFAULT_REGIMES": "data_loaders.synthetic",
+}
+
+__all__ = [
+    "ResearchError",
+    "DataValidationError",
+    "ConfigError",
+    "ParameterError",
+    "DataTooShortError",
+    "did_you_mean",
+    "MissingFileError",
+    "MissingDependencyError",
+    "OnlineSourceError",
+    "load_bars",
+    "validate_source",
+    "load_csv",
+    "load_parquet",
+    "load_folder",
+    "load_sample",
+    "list_samples",
+    "SampleInfo",
+    "load_yfinance",
+    "load_ccxt",
+    "Source",
+    "register_source",
+    "get_source",
+    "list_sources",
+    "validate_bars",
+    "check_bars",
+    "summarize_bars",
+    "ValidationReport",
+    "REPAIRS",
+    "detect_splits",
+    "SplitFlag",
+    "resample_bars",
+    "fingerprint",
+    "BarCache",
+    "cached_bars",
+    "default_cache_dir",
+    "synthetic_bars",
+    "synthetic_universe",
+    "cointegrated_pair",
+    "Regime",
+    "DEFAULT_REGIMES",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'data_loaders' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # static analysers and IDEs see the real names
+    from data_loaders._files import MissingFileError
+    from data_loaders._load import load_bars, validate_source
+    from data_loaders._optional import MissingDependencyError
+    from data_loaders.cache import BarCache, cached_bars, default_cache_dir
+    from data_loaders.corporate_actions import SplitFlag, detect_splits
+    from data_loaders.fingerprint import fingerprint
+    from data_loaders.resample import resample_bars
+    from data_loaders.sources import Source, get_source, list_sources, register_source
+    from data_loaders.sources._ccxt import load_ccxt
+    from data_loaders.sources._csv import load_csv
+    from data_loaders.sources._folder import load_folder
+    from data_loaders.sources._online import OnlineSourceError
+    from data_loaders.sources._parquet import load_parquet
+    from data_loaders.sources._samples import SampleInfo, list_samples, load_sample
+    from data_loaders.sources._yfinance import load_yfinance
+    from data_loaders.synthetic import (
+        DEFAULT_REGIMES,
+        Regime,
+        cointegrated_pair,
+        synthetic_bars,
+        synthetic_universe,
+    )
+    from data_loaders.validation import (
+        REPAIRS,
+        ValidationReport,
+        check_bars,
+        summarize_bars,
+        validate_bars,
+    )

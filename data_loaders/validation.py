@@ -1,0 +1,526 @@
+"""Validation to the bars contract, opt-in repairs, and the validation summary.
+
+The bars contract (``DESIGN.md``): a DataFrame with a tz-aware UTC ``DatetimeIndex`` named
+``time`` (nanosecond unit), strictly increasing without duplicates, float64 columns
+``open high low close volume``, prices finite and > 0, volume finite and >= 0 (zero is legal),
+``high >= max(open, close)`` and ``low <= min(open, close)``. Metadata in ``df.attrs``:
+``source``, ``symbol``, ``adjusted``, ``frequency`` and ``repairs`` (a tuple of one line per
+repair made).
+
+:func:`validate_bars` turns a raw frame (any header spelling, a time column or index, text or
+numbers) into contract bars or raises :class:`DataValidationError` naming the source, the row
+(1-based data row of the file, or position in the frame) and its timestamp, the column, the
+value and the rule. Nothing is changed silently: repairs happen only when asked for
+(:data:`REPAIRS`) and each one is recorded in ``attrs["repairs"]``.
+
+:func:`summarize_bars` describes valid bars: rows, range, inferred frequency and calendar, gaps
+against that calendar, suspected splits, zero-volume bars and the repairs made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_loaders._calendar import (
+    Gap,
+    find_gaps,
+    frequency_string,
+    infer_calendar,
+    infer_frequency,
+    missing_slots,
+)
+from data_loaders._columns import ALIASES, BAR_COLUMNS, PRICE_COLUMNS, map_columns, normalize_header
+from data_loaders._dates import parse_times
+from data_loaders.corporate_actions import SplitFlag, apply_adjustment, detect_splits
+from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
+
+__all__ = [
+    "REPAIRS",
+    "validate_bars",
+    "check_bars",
+    "parse_repairs",
+    "ValidationReport",
+    "summarize_bars",
+]
+
+#: repairs a caller may ask for; none happens unless named
+REPAIRS: dict[str, str] = {
+    "sort": "sort rows by time",
+    "dedupe": "drop rows whose timestamp repeats, keeping the last of each",
+    "dropna": "drop rows with a missing or infinite price or volume",
+    "fill_gaps": "insert bars for expected slots with no bar (OHLC = previous close, volume 0)",
+    "fill_volume": "accept a file without a volume column (volume = 0)",
+}
+
+
+def parse_repairs(repair: Iterable[str] | str | None) -> tuple[str, ...]:
+    """``"sort,dedupe"`` or ``("sort", "dedupe")`` -> validated tuple of repair names."""
+    if repair is None:
+        return ()
+    items = repair.split(",") if isinstance(repair, str) else list(repair)
+    out = []
+    for item in items:
+        name = str(item).strip().lower().replace("-", "_")
+        if not name:
+            continue
+        if name not in REPAIRS:
+            raise ParameterError(f"`repair`: unknown repair {item!r}{did_you_mean(name, REPAIRS)}")
+        out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+class _Context:
+    """What an error message needs: source, 1-based rows, timestamps and original column names."""
+
+    def __init__(self, source: str, rows: np.ndarray, names: dict[str, str]):
+        self.source = source
+        self.rows = rows
+        self.names = names
+        self.index: pd.DatetimeIndex | None = None
+
+    def where(self, pos: int) -> str:
+        ts = f" ({self.index[pos]})" if self.index is not None else ""
+        return f"row {int(self.rows[pos])}{ts}"
+
+    def error(
+        self, positions: np.ndarray, field_: str, detail: str, rule: str, hint: str = ""
+    ) -> DataValidationError:
+        pos = int(positions[0])
+        n = len(positions)
+        more = f"; {n} rows break this rule" if n > 1 else ""
+        column = self.names.get(field_, field_)
+        return DataValidationError(
+            f"{self.source}: {self.where(pos)}, column {column!r}: {detail} (rule: {rule}){more}{hint}"
+        )
+
+    def take(self, keep: np.ndarray) -> None:
+        self.rows = self.rows[keep]
+        if self.index is not None:
+            self.index = self.index[keep]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.10g}"
+
+
+def _combine_date_and_time(df: pd.DataFrame) -> pd.DataFrame:
+    """Files such as MetaTrader exports split the timestamp into ``<DATE>`` and ``<TIME>``."""
+    norm = {normalize_header(c): c for c in df.columns}
+    if "date" not in norm or "time" not in norm:
+        return df
+    tcol = df[norm["time"]].astype("str").str.strip()
+    if not tcol.str.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?").all():
+        return df
+    out = df.drop(columns=[norm["date"], norm["time"]])
+    out.insert(0, "datetime", df[norm["date"]].astype("str").str.strip() + " " + tcol)
+    return out
+
+
+def _numeric(series: pd.Series, field_: str, ctx: _Context) -> np.ndarray:
+    """Column -> float64 array; text that is not a number raises naming the row and value."""
+    if pd.api.types.is_bool_dtype(series):
+        raise ctx.error(
+            np.array([0]), field_, f"{series.iloc[0]!r} is not a number", "numeric column"
+        )
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = series.astype("str").str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    blank = text.isna() | text.str.lower().isin(["", "nan", "null", "none", "na", "n/a", "-"])
+    bad = np.flatnonzero(np.isnan(values) & ~blank.to_numpy())
+    if len(bad):
+        raise ctx.error(
+            bad,
+            field_,
+            f"text {text.iloc[bad[0]]!r} in a numeric column",
+            "prices and volume must be numbers",
+        )
+    return values
+
+
+def _time_column(df: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Return (frame, time_from_index)."""
+    if isinstance(df.index, pd.DatetimeIndex):
+        return df, True
+    name = normalize_header(df.index.name) if df.index.name is not None else ""
+    if name in ALIASES["time"]:
+        return df.reset_index(), False
+    return _combine_date_and_time(df), False
+
+
+def validate_bars(
+    df: pd.DataFrame,
+    source: str = "<DataFrame>",
+    *,
+    tz: str | None = None,
+    adjust: bool = True,
+    repair: Iterable[str] | str = (),
+    symbol: str | None = None,
+    rows: np.ndarray | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
+    """Check (and on request repair) raw bars; return contract bars or raise.
+
+    Parameters
+    ----------
+    df : DataFrame, n rows
+        Raw bars: a ``DatetimeIndex`` or a time column (any alias, see ``_columns.ALIASES``),
+        open/high/low/close/volume in any header spelling, optionally an adjusted close.
+    source : str
+        File or source name for messages and ``attrs["source"]``.
+    tz : str, optional
+        IANA zone of naive timestamps (default UTC); aware timestamps are converted to UTC.
+    adjust : bool
+        If an adjusted close is present, scale open/high/low/close by ``adj_close / close``
+        (default) or keep raw prices (False). Recorded in ``attrs["adjusted"]``.
+    repair : iterable of str or comma-separated str
+        Repairs to make (see :data:`REPAIRS`); each one made is recorded in ``attrs["repairs"]``.
+    symbol : str, optional
+        Stored in ``attrs["symbol"]``.
+    rows : int array, shape (n,), optional
+        1-based row numbers of the rows in their file, for messages (default ``1..n``).
+    date_format : str, optional
+        Explicit ``strftime`` layout of text timestamps.
+
+    Returns
+    -------
+    DataFrame
+        Contract bars (see module docstring).
+
+    Raises
+    ------
+    DataValidationError
+        On the first rule broken, naming source, row, timestamp, column, value and rule.
+    ParameterError
+        On an unknown repair name or time zone.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(
+            f"{source}: expected a pandas DataFrame of bars, got {type(df).__name__}"
+        )
+    repairs = parse_repairs(repair)
+    done: list[str] = []
+    if len(df) == 0:
+        raise DataValidationError(f"{source}: no data rows (rule: bars need at least one row)")
+    rows = np.arange(1, len(df) + 1) if rows is None else np.asarray(rows, dtype=np.int64)
+
+    df, time_from_index = _time_column(df)
+    mapping = map_columns(
+        df.columns,
+        source=source,
+        need_time=not time_from_index,
+        need_volume="fill_volume" not in repairs,
+    )
+    names = {k: str(v) for k, v in mapping.items()}
+    if time_from_index:
+        names["time"] = str(df.index.name or "time")
+    ctx = _Context(source, rows, names)
+
+    raw_times = df.index if time_from_index else df[mapping["time"]]
+    index = parse_times(
+        raw_times, source=source, column=names["time"], rows=rows, tz=tz, date_format=date_format
+    )
+    ctx.index = index
+    fields = [f for f in (*BAR_COLUMNS, "adj_close") if f in mapping]
+    data = {f: _numeric(df[mapping[f]], f, ctx) for f in fields}
+    if "volume" not in data:
+        data["volume"] = np.zeros(len(index))
+        done.append("fill_volume: the source has no volume column; volume set to 0 on every bar")
+
+    # -- order and uniqueness -------------------------------------------------------------
+    ns = index.asi8
+    if "sort" in repairs and np.any(np.diff(ns) < 0):
+        order = np.argsort(ns, kind="stable")
+        n_moved = int(np.sum(order != np.arange(len(order))))
+        data = {k: v[order] for k, v in data.items()}
+        ctx.take(order)
+        ns = ctx.index.asi8
+        done.append(f"sort: {n_moved} rows were out of time order; rows sorted by time")
+    if "dedupe" in repairs:
+        dup = ctx.index.duplicated(keep="last")
+        if dup.any():
+            first = int(np.flatnonzero(dup)[0])
+            done.append(
+                f"dedupe: dropped {int(dup.sum())} rows with a repeated timestamp (first "
+                f"{ctx.index[first]}, row {int(ctx.rows[first])}); kept the last of each"
+            )
+            keep = ~dup
+            data = {k: v[keep] for k, v in data.items()}
+            ctx.take(keep)
+            ns = ctx.index.asi8
+    step = np.diff(ns)
+    if np.any(step == 0):
+        bad = np.flatnonzero(step == 0) + 1
+        first_seen = int(np.flatnonzero(ns == ns[bad[0]])[0])
+        raise ctx.error(
+            bad,
+            "time",
+            f"timestamp repeats row {int(ctx.rows[first_seen])}",
+            "timestamps must be unique",
+            "; pass repair=('dedupe',) to keep the last of each",
+        )
+    if np.any(step < 0):
+        bad = np.flatnonzero(step < 0) + 1
+        raise ctx.error(
+            bad,
+            "time",
+            f"timestamp is earlier than the previous row's {ctx.index[bad[0] - 1]}",
+            "timestamps must be increasing",
+            "; pass repair=('sort',) to sort by time",
+        )
+
+    # -- values ---------------------------------------------------------------------------
+    if "dropna" in repairs:
+        finite = np.logical_and.reduce([np.isfinite(v) for v in data.values()])
+        if not finite.all():
+            first = int(np.flatnonzero(~finite)[0])
+            done.append(
+                f"dropna: dropped {int((~finite).sum())} rows with a missing or infinite value "
+                f"(first {ctx.where(first)})"
+            )
+            data = {k: v[finite] for k, v in data.items()}
+            ctx.take(finite)
+            if not finite.any():
+                raise DataValidationError(f"{source}: no rows left after dropna")
+    price_fields = [f for f in (*PRICE_COLUMNS, "adj_close") if f in data]
+    for f in (*price_fields, "volume"):
+        v = data[f]
+        bad = np.flatnonzero(~np.isfinite(v))
+        if len(bad):
+            what = "missing value" if np.isnan(v[bad[0]]) else f"infinite value {v[bad[0]]}"
+            raise ctx.error(
+                bad,
+                f,
+                what,
+                "prices and volume must be finite",
+                "; pass repair=('dropna',) to drop such rows",
+            )
+    for f in price_fields:
+        bad = np.flatnonzero(data[f] <= 0)
+        if len(bad):
+            raise ctx.error(bad, f, f"price {_fmt(data[f][bad[0]])}", "prices must be > 0")
+    bad = np.flatnonzero(data["volume"] < 0)
+    if len(bad):
+        raise ctx.error(
+            bad, "volume", f"volume {_fmt(data['volume'][bad[0]])}", "volume must be >= 0"
+        )
+    o, h, lo, c = (data[f] for f in PRICE_COLUMNS)
+    bad = np.flatnonzero(h < np.maximum(o, c))
+    if len(bad):
+        i = bad[0]
+        raise ctx.error(
+            bad,
+            "high",
+            f"high {_fmt(h[i])} is below max(open {_fmt(o[i])}, close {_fmt(c[i])})",
+            "high >= max(open, close)",
+        )
+    bad = np.flatnonzero(lo > np.minimum(o, c))
+    if len(bad):
+        i = bad[0]
+        raise ctx.error(
+            bad,
+            "low",
+            f"low {_fmt(lo[i])} is above min(open {_fmt(o[i])}, close {_fmt(c[i])})",
+            "low <= min(open, close)",
+        )
+
+    frame = pd.DataFrame(data, index=ctx.index)
+    if "fill_gaps" in repairs:
+        frame, note = _fill_gaps(frame)
+        done.append(note)
+
+    adjusted: bool | None = None
+    if "adj_close" in frame:
+        if adjust:
+            frame = apply_adjustment(frame, frame["adj_close"].to_numpy())
+        adjusted = bool(adjust)
+    bars = frame[list(BAR_COLUMNS)].astype(np.float64)
+    bars.index.name = "time"
+    bars.columns.name = None
+    step_td = infer_frequency(bars.index)
+    bars.attrs = {
+        "source": str(source),
+        "symbol": symbol,
+        "adjusted": adjusted,
+        "frequency": frequency_string(step_td),
+        "repairs": tuple(done),
+    }
+    return bars
+
+
+def _fill_gaps(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    calendar = infer_calendar(frame.index)
+    if calendar is None:
+        return (
+            frame,
+            "fill_gaps: no calendar for this frequency (needs >= 2 bars and a step dividing a week); nothing inserted",
+        )
+    missing = missing_slots(frame.index, calendar)
+    if not len(missing):
+        return frame, "fill_gaps: no gaps; nothing inserted"
+    n_gaps = find_gaps(frame.index, calendar).n_gaps
+    full = frame.reindex(frame.index.append(missing).sort_values())
+    prev_close = full["close"].ffill()
+    filled = full["open"].isna()
+    for col in PRICE_COLUMNS:
+        full[col] = full[col].fillna(prev_close)
+    full["volume"] = full["volume"].fillna(0.0)
+    if "adj_close" in full:
+        full["adj_close"] = full["adj_close"].ffill()
+    note = (
+        f"fill_gaps: inserted {int(filled.sum())} bars in {n_gaps} gaps "
+        f"(open = high = low = close = previous close, volume 0)"
+    )
+    return full, note
+
+
+def check_bars(bars: Any, name: str = "bars") -> pd.DataFrame:
+    """Cheap structural check that ``bars`` already follows the contract (no value scan)."""
+    if not isinstance(bars, pd.DataFrame):
+        raise DataValidationError(f"`{name}` must be a bars DataFrame, got {type(bars).__name__}")
+    if not isinstance(bars.index, pd.DatetimeIndex) or bars.index.tz is None:
+        raise DataValidationError(
+            f"`{name}` must have a tz-aware DatetimeIndex (load it with data_loaders.load_bars or validate_bars)"
+        )
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise DataValidationError(
+            f"`{name}`: missing columns {missing} (rule: bars need {list(BAR_COLUMNS)})"
+        )
+    return bars
+
+
+# ---------------------------------------------------------------------------------------------
+# summary
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Summary of valid bars; ``str(report)`` is the text ``research data validate`` prints."""
+
+    source: str
+    symbol: str | None
+    rows: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    frequency: str | None
+    calendar: str | None
+    expected_bars: int | None
+    missing_bars: int | None
+    n_gaps: int | None
+    largest_gaps: tuple[Gap, ...] = ()
+    suspected_splits: tuple[SplitFlag, ...] = ()
+    adjusted: bool | None = None
+    zero_volume_bars: int = 0
+    repairs: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict."""
+        return {
+            "source": self.source,
+            "symbol": self.symbol,
+            "rows": self.rows,
+            "start": None if self.start is None else self.start.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+            "frequency": self.frequency,
+            "calendar": self.calendar,
+            "expected_bars": self.expected_bars,
+            "missing_bars": self.missing_bars,
+            "n_gaps": self.n_gaps,
+            "largest_gaps": [
+                {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing}
+                for g in self.largest_gaps
+            ],
+            "suspected_splits": [
+                {"time": s.time.isoformat(), "ratio": s.ratio, "split": s.split}
+                for s in self.suspected_splits
+            ],
+            "adjusted": self.adjusted,
+            "zero_volume_bars": self.zero_volume_bars,
+            "repairs": list(self.repairs),
+        }
+
+    def to_text(self) -> str:
+        """Multi-line human summary."""
+        name = f"{self.source}" + (f" [{self.symbol}]" if self.symbol else "")
+        lines = [f"{name}: OK"]
+        lines.append(f"  rows:       {self.rows:,}")
+        if self.start is not None:
+            lines.append(f"  range:      {self.start} -> {self.end}")
+        lines.append(f"  frequency:  {self.frequency or 'unknown (fewer than 2 bars)'}")
+        if self.calendar is None:
+            lines.append("  gaps:       not assessed (no weekly calendar for this frequency)")
+        else:
+            lines.append(f"  calendar:   {self.calendar}")
+            lines.append(
+                f"  gaps:       {self.n_gaps:,} gaps, {self.missing_bars:,} missing of "
+                f"{self.expected_bars:,} expected bars"
+            )
+            for g in self.largest_gaps:
+                span = f"{g.start}" if g.start == g.end else f"{g.start} -> {g.end}"
+                lines.append(f"              {span} ({g.missing} missing)")
+        adj = {
+            True: "yes (OHLC scaled by adj close / close)",
+            False: "no (raw prices kept)",
+            None: "no adjusted close in source",
+        }
+        lines.append(f"  adjusted:   {adj[self.adjusted]}")
+        if self.suspected_splits:
+            lines.append(f"  suspected splits: {len(self.suspected_splits)}")
+            lines.extend(f"              {s}" for s in self.suspected_splits)
+        else:
+            lines.append("  suspected splits: none")
+        lines.append(f"  zero-volume bars: {self.zero_volume_bars:,}")
+        if self.repairs:
+            lines.append("  repairs:")
+            lines.extend(f"              {r}" for r in self.repairs)
+        else:
+            lines.append("  repairs:    none")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def summarize_bars(
+    bars: pd.DataFrame, *, split_tolerance: float = 0.03, n_largest_gaps: int = 5
+) -> ValidationReport:
+    """Describe contract bars: range, frequency, calendar and gaps, suspected splits, repairs.
+
+    Parameters
+    ----------
+    bars : DataFrame
+        Valid bars (from :func:`validate_bars` or a loader).
+    split_tolerance : float
+        Relative tolerance of split detection (see :func:`detect_splits`).
+    n_largest_gaps : int
+        How many of the longest gaps to list.
+    """
+    check_bars(bars)
+    idx = bars.index
+    step = infer_frequency(idx)
+    calendar = infer_calendar(idx, step) if step is not None else None
+    gaps = find_gaps(idx, calendar) if calendar is not None else None
+    return ValidationReport(
+        source=str(bars.attrs.get("source", "<DataFrame>")),
+        symbol=bars.attrs.get("symbol"),
+        rows=len(bars),
+        start=idx[0] if len(idx) else None,
+        end=idx[-1] if len(idx) else None,
+        frequency=frequency_string(step),
+        calendar=calendar.describe() if calendar is not None else None,
+        expected_bars=gaps.expected if gaps is not None else None,
+        missing_bars=gaps.missing if gaps is not None else None,
+        n_gaps=gaps.n_gaps if gaps is not None else None,
+        largest_gaps=gaps.largest(n_largest_gaps) if gaps is not None else (),
+        suspected_splits=detect_splits(bars, split_tolerance),
+        adjusted=bars.attrs.get("adjusted"),
+        zero_volume_bars=int((bars["volume"].to_numpy() == 0).sum()),
+        repairs=tuple(bars.attrs.get("repairs", ())),
+    )

@@ -1,0 +1,1 @@
+"""Research layer: exploration, optimization, overfitting checks, ranking, experiments, reports."""

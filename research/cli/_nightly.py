@@ -1,0 +1,55 @@
+"""``research nightly EXPERIMENT.yaml [--dry-run]``: champion/challenger re-optimization.
+
+Exit status: 0 when the night ran (promoted or kept), 1 when another nightly run of the same
+experiment holds the lock (nothing done), 2 on bad input. See ``docs/nightly.md`` for cron and
+systemd set-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "nightly",
+        help="re-optimize, compare challenger with champion, promote if better and gated",
+        description="Load fresh data, warm-start from the champion and the last study, "
+        "re-optimize within the nightly budget, and promote the challenger only if it passes "
+        "every gate and beats the champion on the most recent out-of-sample window. Exit 1 when "
+        "another nightly run of the same experiment is in progress.",
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT.yaml")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    p.add_argument("--runs-root", default="runs", metavar="DIR", help="default: runs")
+    p.add_argument(
+        "--trials", type=int, metavar="N", help="trials per fold (overrides nightly.n_trials)"
+    )
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.set_defaults(handler=_nightly)
+
+
+def _nightly(args: argparse.Namespace) -> int:
+    from research.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
+
+    try:
+        decision = run_nightly(
+            args.experiment,
+            runs_root=args.runs_root,
+            dry_run=args.dry_run,
+            n_trials=args.trials,
+            progress=args.progress,
+        )
+    except NightlyLocked as exc:
+        print(f"research nightly: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    if args.json:
+        print(json.dumps(decision.to_dict(), indent=2, default=str))
+    else:
+        print(decision.summary())
+    return 0

@@ -1,0 +1,134 @@
+"""``research run``, ``research runs`` and ``research compare``.
+
+``research run EXPERIMENT.yaml [--out DIR] [--trials N] [--seed S] [--workers N]
+[--scheduler ADDR] [--storage URL] [--new] [--runs-root DIR] [--strict]`` runs the whole
+pipeline and writes the run folder (see :mod:`research.runs`). Rerunning the same command after
+a crash resumes the unfinished run. Exit 0 when the run completes (whatever the verdict), 1 with
+``--strict`` when no candidate passes every gate, 2 on bad input.
+
+``research run --show-defaults`` prints every key of an experiment spec with its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run an experiment: explore, search under walk-forward, rank, report",
+        description="Run the whole pipeline of an experiment YAML file and write its run folder "
+        "(default runs/<experiment>/<timestamp>/). Rerunning the same command after a crash "
+        "resumes the unfinished run.",
+    )
+    p.add_argument("experiment", nargs="?", help="experiment spec (YAML)")
+    p.add_argument(
+        "--out", metavar="DIR", help="run folder (resumed when it holds an unfinished run)"
+    )
+    p.add_argument(
+        "--trials", type=int, metavar="N", help="trials per fold (overrides budget.n_trials)"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="random seed (overrides seed)")
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes")
+    p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument(
+        "--storage", metavar="URL", help="Optuna storage URL (default: study.db in the run folder)"
+    )
+    p.add_argument(
+        "--runs-root", default="runs", metavar="DIR", help="where run folders go (default: runs)"
+    )
+    p.add_argument(
+        "--new", action="store_true", help="start a fresh run even if an unfinished one exists"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="exit 1 when no candidate passes every gate"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--show-defaults",
+        action="store_true",
+        help="print every spec key with its default and exit",
+    )
+    p.set_defaults(handler=_run)
+
+    p = subparsers.add_parser(
+        "runs", help="list run folders", description="List run folders, newest first."
+    )
+    p.add_argument("--runs-root", default="runs", metavar="DIR")
+    p.add_argument("--experiment", metavar="NAME", help="only this experiment")
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    p.set_defaults(handler=_runs)
+
+    p = subparsers.add_parser(
+        "compare",
+        help="what changed between two runs (parameters, metrics, gates)",
+        description="Compare two finished runs: config, data, champion parameters, "
+        "out-of-sample metrics and gate results.",
+    )
+    p.add_argument("run_a", metavar="RUN_A")
+    p.add_argument("run_b", metavar="RUN_B")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(handler=_compare)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from data_loaders.errors import ConfigError
+
+    if args.show_defaults:
+        import yaml
+
+        from research.experiment import default_experiment_dict
+
+        print(yaml.safe_dump(default_experiment_dict(), sort_keys=False), end="")
+        return 0
+    if not args.experiment:
+        raise ConfigError("research run needs an EXPERIMENT.yaml (or --show-defaults)")
+    from research.experiment import load_experiment
+    from research.runner import run_experiment
+
+    spec = load_experiment(args.experiment)
+    result = run_experiment(
+        spec,
+        out_dir=args.out,
+        trials=args.trials,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        storage=args.storage,
+        progress=not args.no_progress,
+        runs_root=args.runs_root,
+        new=args.new,
+    )
+    print(result.summary())
+    if args.strict and not result.passed:
+        return 1
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from research.runs import format_runs, list_runs
+
+    runs = list_runs(args.runs_root, args.experiment)
+    if args.json:
+        for r in runs:
+            print(json.dumps({**r.__dict__, "path": str(r.path)}))
+    else:
+        print(format_runs(runs))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from research.runs import compare_runs, format_comparison
+
+    diff = compare_runs(args.run_a, args.run_b)
+    if args.json:
+        json.dump(diff, sys.stdout, indent=2, default=str)
+        print()
+    else:
+        print(format_comparison(diff))
+    return 0

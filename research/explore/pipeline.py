@@ -1,0 +1,393 @@
+"""``explore(bars)``: features, statistical tests, data audit, screening and suggestions in one call.
+
+The train window is fixed first (``train_end`` argument, else ``spec.train.end``, else the first
+``spec.train.fraction`` of the bars). Every decision (stationarity transforms, screening,
+selection, clustering, PCA, the statistical tests reported) reads the train window only; the
+audit describes all the data. Features are causal and computed over all bars, so the selected
+columns can be used out of sample as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_loaders.errors import ConfigError, DataTooShortError, DataValidationError, did_you_mean
+from research.explore import statistical as st
+from research.explore.audit import AuditReport, audit_bars
+from research.explore.features import build_features, data_fingerprint
+from research.explore.screening import ScreeningResult, screen_features
+from research.explore.spec import ExploreSpec, load_spec, spec_hash, spec_to_dict
+from research.explore.suggest import build_suggestions, save_selection, stationarity_table, transform_features
+
+__all__ = ["ExplorationResult", "explore", "train_window"]
+
+@dataclass
+class ExplorationResult:
+    """Everything :func:`explore` found.
+
+    Attributes:
+        features: the screened feature table over all bars (non-stationary features replaced by
+            their stationary versions when ``stationarity.apply_transforms``), float64.
+        feature_info: one row per computed feature: group, family, source, params, first_valid,
+            scale_free, ADF/KPSS p-values, verdict, transform, new_name, applied.
+        screening: the :class:`~research.explore.screening.ScreeningResult` (``.table`` per
+            feature x horizon, ``.scores`` per feature, clusters, PCA).
+        selected: the selected feature names (columns of ``features``), best first.
+        audit: the :class:`~research.explore.audit.AuditReport`.
+        findings: JSON-ready summary of everything (what ``findings.json`` holds).
+        suggestions: transformations, features to drop with reasons, the selection.
+        cointegration: Engle-Granger/Johansen result across the symbols of a bars dict (train
+            window), else ``None``.
+        spec: the resolved spec.
+        symbol: the symbol explored.
+        train_end: last timestamp of the train window; ``train_stop`` its length in bars.
+    """
+
+    features: pd.DataFrame
+    feature_info: pd.DataFrame
+    screening: ScreeningResult
+    selected: list[str]
+    audit: AuditReport
+    findings: dict[str, Any]
+    suggestions: dict[str, Any]
+    cointegration: st.CointegrationResult | None
+    spec: ExploreSpec
+    symbol: str | None
+    train_end: pd.Timestamp
+    train_stop: int
+
+    def save(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``features.parquet``, ``selected.parquet``, ``selected.json``, ``findings.json``
+        and ``explore.html`` (self-contained, opens offline) into ``out_dir``; return the paths."""
+        from research.explore.report import render_explore_page
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"features": out / "features.parquet"}
+        self.features.to_parquet(paths["features"])
+        scores = self.screening.scores
+        meta = {
+            "symbol": self.symbol,
+            "train_end": self.train_end.isoformat(),
+            "horizons": list(self.spec.horizons),
+            "data_fingerprint": self.findings["data"]["fingerprint"],
+            "spec_hash": spec_hash(self.spec),
+            "transforms": {
+                row["new_name"]: {"feature": name, "transform": row["transform"]}
+                for name, row in self.feature_info.iterrows()
+                if row.get("applied") == "transformed"
+            },
+            "scores": {
+                f: {
+                    "score": float(scores.at[f, "score"]),
+                    "best_horizon": int(scores.at[f, "best_horizon"]),
+                    "rank_ic": float(scores.at[f, "rank_ic"]),
+                }
+                for f in self.selected
+            },
+        }
+        paths["selected"], paths["selected_json"] = save_selection(self.features, self.selected, out, meta)
+        paths["findings"] = out / "findings.json"
+        paths["findings"].write_text(json.dumps(self.findings, indent=2, default=_json_default))
+        paths["html"] = out / "explore.html"
+        paths["html"].write_text(render_explore_page(self), encoding="utf-8")
+        return paths
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, (pd.Timestamp,)):
+        return x.isoformat()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def _clean(x: Any) -> Any:
+    """Recursively replace non-finite floats by None (strict JSON)."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    return x
+
+
+class _Clock:
+    """Wall-clock seconds per stage (reported in the findings)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _check_bars(bars: Any, name: str) -> pd.DataFrame:
+    from data_loaders import check_bars
+
+    return check_bars(bars, name)
+
+
+def _split_bars(
+    bars: pd.DataFrame | Mapping[str, pd.DataFrame], symbol: str | None, spec: ExploreSpec
+) -> tuple[str | None, pd.DataFrame, pd.DataFrame | None, dict[str, pd.DataFrame]]:
+    """(symbol, primary bars, reference bars or None, universe dict)."""
+    if isinstance(bars, pd.DataFrame):
+        if symbol is not None:
+            raise ConfigError("explore: `symbol` applies to a dict of bars; got one DataFrame")
+        return bars.attrs.get("symbol"), _check_bars(bars, "bars"), None, {}
+    if not isinstance(bars, Mapping) or not bars:
+        raise DataValidationError(f"explore: `bars` must be a DataFrame or a non-empty dict, got {type(bars).__name__}")
+    names = [str(k) for k in bars]
+    universe = {str(k): _check_bars(v, f"bars[{k!r}]") for k, v in bars.items()}
+    symbol = names[0] if symbol is None else symbol
+    if symbol not in universe:
+        raise ConfigError(f"explore: unknown `symbol` {symbol!r}{did_you_mean(symbol, names)}")
+    ref_name = spec.features.reference.symbol
+    if ref_name is None:
+        others = [k for k in names if k != symbol]
+        ref_name = others[0] if others else None
+    elif ref_name not in universe:
+        raise ConfigError(
+            f"exploration spec: `features.reference.symbol` {ref_name!r} is not in the data"
+            f"{did_you_mean(ref_name, names)}"
+        )
+    reference = universe[ref_name] if ref_name is not None and ref_name != symbol else None
+    return symbol, universe[symbol], reference, universe
+
+
+def train_window(index: pd.DatetimeIndex, train_end: Any, spec: ExploreSpec) -> tuple[int, pd.Timestamp]:
+    """``(train_stop, train_end)``: the number of train bars and the last train timestamp.
+
+    ``train_end`` (a date/timestamp; naive ones are UTC) wins over ``spec.train.end``, which wins
+    over ``spec.train.fraction``. Bars at or before ``train_end`` are in the window.
+    """
+    n = len(index)
+    end = train_end if train_end is not None else spec.train.end
+    if end is None:
+        stop = max(1, int(round(n * spec.train.fraction)))
+        return stop, index[stop - 1]
+    try:
+        ts = pd.Timestamp(end)
+    except (ValueError, TypeError):
+        raise ConfigError(f"explore: `train_end` must be a date or timestamp, got {end!r}") from None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    if len(str(end)) <= 10 and ts == ts.normalize():  # a bare date: the whole day is in
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(1, unit="ns")
+    stop = int(index.searchsorted(ts, side="right"))
+    if stop == 0:
+        raise ConfigError(f"explore: `train_end` {end!r} is before the first bar ({index[0].isoformat()})")
+    return stop, index[stop - 1]
+
+
+# --------------------------------------------------------------------------- statistical tests
+
+
+def _tests(bars: pd.DataFrame, train_stop: int, spec: ExploreSpec) -> dict[str, Any]:
+    close = bars["close"].iloc[:train_stop]
+    lc = np.log(close.to_numpy(dtype=np.float64))
+    r = np.diff(lc)
+    t = spec.tests
+    out: dict[str, Any] = {"window": "train", "returns": st.describe_returns(r)}
+    nl = min(t.acf_lags, max(1, r.size // 5))
+    out["acf_returns"] = st.autocorrelation(r, nl)[1:].tolist()
+    lags = [q for q in t.ljung_box_lags if q < r.size // 2] or [1]
+    lb = st.ljung_box(r, lags)
+    lb2 = st.ljung_box(r * r, lags)
+    out["ljung_box"] = {
+        "returns": {int(q): float(p) for q, p in lb["lb_pvalue"].items()},
+        "squared_returns": {int(q): float(p) for q, p in lb2["lb_pvalue"].items()},
+    }
+    a = spec.stationarity
+    out["stationarity"] = {
+        name: vars(st.stationarity(x, alpha=a.alpha, max_obs=a.max_obs))
+        for name, x in (("log_close", lc), ("returns", r))
+    }
+    out["hurst_log_close"] = st.hurst_exponent(lc, t.hurst_max_lag)
+    vq = [q for q in t.variance_ratio_lags if 2 * q < r.size]
+    if vq:
+        vr = st.variance_ratio(lc, vq)
+        out["variance_ratio"] = {int(q): {k: float(v) for k, v in row.items()} for q, row in vr.iterrows()}
+    out["half_life_log_close"] = st.half_life(lc)
+    if spec.features.statistical.regime is not None:
+        reg = spec.features.statistical.regime
+        labels = st.volatility_regime(pd.Series(np.r_[np.nan, r]), reg.window, reg.lookback).dropna()
+        share = labels.value_counts(normalize=True)
+        out["volatility_regime_share"] = {
+            name: float(share.get(v, 0.0)) for v, name in ((0.0, "low"), (1.0, "normal"), (2.0, "high"))
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def explore(
+    bars: pd.DataFrame | Mapping[str, pd.DataFrame],
+    spec: ExploreSpec | Mapping[str, Any] | str | Path | None = None,
+    train_end: Any = None,
+    *,
+    symbol: str | None = None,
+    cache_dir: str | Path | None = None,
+    extra_features: pd.DataFrame | None = None,
+) -> ExplorationResult:
+    """Explore one symbol's bars: features, tests, audit, screening, suggestions.
+
+    Args:
+        bars: bars of one symbol, or ``{symbol: bars}``; with a dict, ``symbol`` (default the
+            first) is explored, the reference features use ``spec.features.reference.symbol``
+            (default the next symbol) and cointegration is tested across all symbols.
+        spec: an :class:`ExploreSpec`, a mapping or YAML path merged onto the default, or None.
+        train_end: last timestamp screening may read (overrides the spec).
+        symbol: which symbol of a dict to explore.
+        cache_dir: folder of the feature cache (Parquet); ``None`` disables caching.
+        extra_features: more feature columns (indexed like the bars, causal) screened alongside.
+
+    Returns:
+        An :class:`ExplorationResult`.
+
+    Raises:
+        ConfigError: invalid spec or arguments. DataValidationError: malformed bars.
+        DataTooShortError: too few bars for the train window, warm-ups and horizons.
+    """
+    clock = _Clock()
+    spec = load_spec(spec)
+    symbol, primary, reference, universe = _split_bars(bars, symbol, spec)
+    n = len(primary)
+    if n < 50:
+        raise DataTooShortError(f"explore: need at least 50 bars, got {n}")
+    train_stop, train_end_ts = train_window(primary.index, train_end, spec)
+    close = primary["close"].astype(np.float64)
+
+    fs = build_features(primary, spec.features, reference=reference, cache_dir=cache_dir)
+    data, info = fs.data, fs.info.copy()
+    clock.lap("features")
+    if extra_features is not None:
+        if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(primary.index):
+            raise DataValidationError("explore: `extra_features` must be a DataFrame indexed exactly like the bars")
+        clash = [c for c in extra_features.columns if c in data.columns]
+        if clash:
+            raise DataValidationError(f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature")
+        data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
+        for c in extra_features.columns:
+            finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
+            info.loc[c] = ["extra", "extra", "user", "{}", int(finite[0]) if finite.size else -1, None]
+
+    stat = stationarity_table(data, close, train_stop, spec.stationarity, info["scale_free"].to_dict())
+    if spec.stationarity.apply_transforms:
+        data, stat = transform_features(data, close, stat, train_stop, spec.stationarity)
+    info = info.join(stat, how="left")
+    clock.lap("stationarity")
+
+    screening = screen_features(
+        data, close, horizons=spec.horizons, train_stop=train_stop, spec=spec.screening,
+        seed=spec.seed, n_jobs=spec.n_jobs,
+    )
+    clock.lap("screening")
+    audit = audit_bars(primary, spec.audit, horizons=spec.horizons, train_stop=train_stop)
+    clock.lap("audit")
+    coint = None
+    with st.single_threaded_blas():
+        tests = _tests(primary, train_stop, spec)
+        if len(universe) >= 2:
+            train_universe = {k: v.loc[:train_end_ts] for k, v in universe.items()}
+            try:
+                coint = st.cointegration(train_universe)
+            except DataTooShortError:
+                coint = None
+    clock.lap("tests")
+    suggestions = build_suggestions(stat, screening.scores, screening.dropped, screening.selected)
+
+    sc = screening.scores
+    top = [
+        {
+            "feature": f,
+            "score": float(sc.at[f, "score"]),
+            "best_horizon": int(sc.at[f, "best_horizon"]),
+            "rank_ic": float(sc.at[f, "rank_ic"]),
+            "ic_ir": float(sc.at[f, "ic_ir"]),
+            "significant": bool(sc.at[f, "significant"]),
+            "selected": bool(sc.at[f, "selected"]),
+        }
+        for f in sc.index[:25]
+    ]
+    findings = _clean(
+        {
+            "data": {
+                "symbol": symbol,
+                "source": primary.attrs.get("source"),
+                "n_bars": n,
+                "start": primary.index[0].isoformat(),
+                "end": primary.index[-1].isoformat(),
+                "frequency": str(audit.frequency),
+                "fingerprint": data_fingerprint(primary),
+            },
+            "train": {
+                "end": train_end_ts.isoformat(),
+                "n_bars": train_stop,
+                "share": train_stop / n,
+            },
+            "features": {
+                "n_computed": int(fs.data.shape[1]) + (0 if extra_features is None else extra_features.shape[1]),
+                "n_screened": int(len(sc)),
+                "by_group": {str(k): int(v) for k, v in info["group"].value_counts().items()},
+                "skipped": fs.skipped,
+                "from_cache": fs.from_cache,
+                "stationarity_verdicts": {str(k): int(v) for k, v in stat["verdict"].value_counts().items()},
+            },
+            "tests": tests,
+            "cointegration": coint.to_dict() if coint is not None else None,
+            "audit": audit.to_dict(),
+            "screening": {
+                **screening.sample,
+                "n_survivors": len(screening.survivors),
+                "n_selected": len(screening.selected),
+                "pca": screening.pca,
+                "top": top,
+            },
+            "suggestions": suggestions,
+            "spec": spec_to_dict(spec),
+            "timings_seconds": clock.laps,
+        }
+    )
+    return ExplorationResult(
+        features=data,
+        feature_info=info,
+        screening=screening,
+        selected=list(screening.selected),
+        audit=audit,
+        findings=findings,
+        suggestions=suggestions,
+        cointegration=coint,
+        spec=spec,
+        symbol=symbol,
+        train_end=train_end_ts,
+        train_stop=train_stop,
+    )

@@ -1,0 +1,512 @@
+"""Screening: which features carry information about forward returns, on the train window only.
+
+For every feature and horizon ``h`` the label is the forward log return
+``log(close_{t+h} / close_t)``. Everything here reads bars ``0 .. train_stop - 1`` only: a label
+that would need a close at or after ``train_stop`` is purged (the last ``max(h)`` bars of the train
+window are not screened), so changing data after the train window changes nothing in the result.
+
+Statistics (per feature x horizon unless stated):
+
+* ``rank_ic``: Spearman correlation of feature and label; ``ic``: Pearson correlation.
+* ``t_stat`` / ``pvalue``: batch-means t-test of the rank IC. The products of the standardised
+  ranks ``z_t = rx_t * ry_t`` (whose mean is the rank IC) are averaged in consecutive batches of
+  ``B = max(4 h, min_batch)`` bars, long enough for overlapping labels and persistent features to
+  leave the batch means nearly independent; ``t = mean / (sd / sqrt(m))`` with ``m - 1`` degrees
+  of freedom over ``m`` batches. Two-sided.
+* ``p_adj`` / ``significant``: Benjamini-Hochberg adjusted p-values over **all** features x
+  horizons tried, compared with the false-discovery rate ``fdr``.
+* ``ic_ir`` and ``same_sign``: the train window is cut into ``n_periods`` contiguous periods; in
+  each, the rank IC is the Pearson correlation of the globally rank-transformed feature and
+  label; ``ic_ir = mean / std`` (sample std) of those, ``same_sign`` = share of periods whose IC
+  has the sign of the overall rank IC.
+* ``mutual_info``: scikit-learn's k-NN estimate (nats) on an evenly spaced subsample of ranks.
+* ``lgbm_importance``: gain importance (shares summing to 1 per horizon) of a LightGBM regressor of
+  the label's rank on all features, fitted on an evenly spaced subsample of the train window.
+
+Per feature: ``score = max over horizons of -log10(pvalue)`` ranks the features; BH survivors are
+clustered by ``1 - |rank correlation|`` (average linkage); each cluster keeps its best-scoring
+member (``cluster_threshold`` = the |correlation| above which features count as redundant); the
+kept ones, best first, up to ``max_selected``, are the selection. PCA of the survivors is the
+eigen-decomposition of their rank-correlation matrix.
+
+Long train windows are thinned to at most ``max_rows`` evenly spaced bars (``step``); batch
+lengths are then counted in thinned bars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_loaders.errors import DataTooShortError
+from research.explore._nb import average_ranks_nb, forward_log_returns_nb
+from research.explore.spec import ScreeningSpec
+
+__all__ = [
+    "ScreeningResult",
+    "screen_features",
+    "benjamini_hochberg",
+    "forward_returns",
+    "TABLE_COLUMNS",
+]
+
+TABLE_COLUMNS = [
+    "n",
+    "ic",
+    "rank_ic",
+    "t_stat",
+    "pvalue",
+    "p_adj",
+    "significant",
+    "ic_ir",
+    "same_sign",
+    "mutual_info",
+    "lgbm_importance",
+]
+#: features shown in the correlation clustermap (best scores first)
+CLUSTERMAP_MAX = 60
+_MIN_BATCHES = 5
+_CHUNK = 16  # feature columns processed together (bounds temporary memory)
+
+
+@dataclass
+class ScreeningResult:
+    """Result of :func:`screen_features`.
+
+    Attributes:
+        table: one row per (feature, horizon), columns :data:`TABLE_COLUMNS`.
+        scores: one row per screened feature, best first: ``score``, ``best_horizon``,
+            ``rank_ic`` and ``ic_ir`` at that horizon, ``significant`` (any horizon survives BH),
+            ``cluster``, ``selected``, ``reason`` (why it is not selected).
+        selected: selected feature names, best first.
+        survivors: features with at least one BH-significant horizon.
+        dropped: features not screened, with the reason (undefined, constant).
+        corr: rank correlations of the best features ordered by cluster (for the clustermap).
+        pca: ``explained_variance_ratio``, ``n_components_90`` and ``features`` of the survivors.
+        period_ic: per-period rank ICs at each feature's best horizon (periods x features).
+        sample: the rows screened: ``start``, ``stop`` (bar positions), ``step``, ``rows``,
+            timestamps, ``n_tests``, ``fdr``, ``horizons``, ``skipped_horizons``.
+    """
+
+    table: pd.DataFrame
+    scores: pd.DataFrame
+    selected: list[str]
+    survivors: list[str]
+    dropped: dict[str, str]
+    corr: pd.DataFrame
+    pca: dict[str, Any]
+    period_ic: pd.DataFrame
+    sample: dict[str, Any] = field(default_factory=dict)
+
+
+def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (step-up; ``NaN`` counts as a test with p = 1).
+
+    ``p_adj[i] = min_{j: p_j >= p_i} min(1, p_j * m / rank_j)``; rejecting ``p_adj <= q`` controls
+    the false-discovery rate at ``q`` for independent or positively dependent tests.
+
+    Args:
+        pvalues: ``(m,)`` raw p-values.
+
+    Returns:
+        ``(m,)`` adjusted p-values, same order.
+    """
+    p = np.asarray(pvalues, dtype=np.float64).copy()
+    p[~np.isfinite(p)] = 1.0
+    m = p.size
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def forward_returns(close: pd.Series, horizons: Sequence[int], stop: int | None = None) -> pd.DataFrame:
+    """Forward log returns ``log(close_{t+h} / close_t)``, one column ``fwd_h`` per horizon.
+
+    ``stop`` purges labels that would read a close at or after bar ``stop`` (``NaN`` there).
+    """
+    lc = np.log(close.to_numpy(dtype=np.float64))
+    stop = lc.shape[0] if stop is None else int(stop)
+    return pd.DataFrame(
+        {f"fwd_{h}": forward_log_returns_nb(lc, int(h), stop) for h in horizons}, index=close.index
+    )
+
+
+# --------------------------------------------------------------------------- ranks
+
+
+def _standard_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks of the finite values standardised to mean 0, population std 1; ``NaN`` -> 0."""
+    out = np.zeros(x.shape[0], dtype=np.float64)
+    ok = np.isfinite(x)
+    v = x[ok]
+    if v.size < 2:
+        return out
+    r = average_ranks_nb(v, np.argsort(v, kind="quicksort"))
+    r -= r.mean()
+    sd = r.std()
+    if sd > 0:
+        out[ok] = r / sd
+    return out
+
+
+def _rank_matrix(X: np.ndarray, n_jobs: int) -> np.ndarray:
+    """Column-wise standardised ranks of ``X`` (n, k) as float32, Fortran order."""
+    R = np.empty(X.shape, dtype=np.float32, order="F")
+
+    def one(j: int) -> None:
+        R[:, j] = _standard_ranks(X[:, j])
+
+    if n_jobs > 1 and X.shape[1] > 1:
+        with ThreadPoolExecutor(n_jobs) as pool:  # argsort releases the GIL
+            list(pool.map(one, range(X.shape[1])))
+    else:
+        for j in range(X.shape[1]):
+            one(j)
+    return R
+
+
+# --------------------------------------------------------------------------- per-horizon statistics
+
+
+def _period_bounds(n: int, n_periods: int) -> np.ndarray:
+    return np.linspace(0, n, n_periods + 1).astype(np.int64)
+
+
+def _horizon_stats(
+    R: np.ndarray,
+    X: np.ndarray,
+    mu: np.ndarray,
+    sd: np.ndarray,
+    ry: np.ndarray,
+    ys: np.ndarray,
+    batch: int,
+    periods: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Rank IC, its batch-means t-test, Pearson IC and per-period rank ICs for one label."""
+    from scipy import stats
+
+    n, k = R.shape
+    m = n // batch
+    off = n - m * batch  # batches are aligned to the end of the sample
+    out = {
+        "rank_ic": np.empty(k),
+        "ic": np.empty(k),
+        "t_stat": np.empty(k),
+        "pvalue": np.empty(k),
+        "period_ic": np.empty((len(periods) - 1, k)),
+    }
+    starts = periods[:-1]
+    counts = np.diff(periods).astype(np.float64)
+    sy = np.add.reduceat(ry, starts)
+    syy = np.add.reduceat(ry * ry, starts)
+    for c0 in range(0, k, _CHUNK):
+        c1 = min(k, c0 + _CHUNK)
+        Rc = R[:, c0:c1].astype(np.float64)
+        Z = Rc * ry[:, None]
+        out["rank_ic"][c0:c1] = Z.mean(axis=0)
+        bm = Z[off:].reshape(m, batch, c1 - c0).mean(axis=1)
+        bsd = bm.std(axis=0, ddof=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(bsd > 0, bm.mean(axis=0) / (bsd / math.sqrt(m)), 0.0)
+        out["t_stat"][c0:c1] = t
+        out["pvalue"][c0:c1] = np.exp(np.log(2.0) + stats.t.logsf(np.abs(t), m - 1))
+        Xs = np.nan_to_num((X[:, c0:c1] - mu[c0:c1]) / sd[c0:c1])  # NaN -> the mean
+        out["ic"][c0:c1] = (Xs * ys[:, None]).mean(axis=0)
+        sx = np.add.reduceat(Rc, starts, axis=0)
+        sxx = np.add.reduceat(Rc * Rc, starts, axis=0)
+        sxy = np.add.reduceat(Z, starts, axis=0)
+        cnt = counts[:, None]
+        cov = sxy - sx * sy[:, None] / cnt
+        vx = sxx - sx * sx / cnt
+        vy = (syy - sy * sy / counts)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["period_ic"][:, c0:c1] = np.where((vx > 0) & (vy > 0), cov / np.sqrt(vx * vy), np.nan)
+    return out
+
+
+def _mutual_info(R: np.ndarray, ry: np.ndarray, rows: int, neighbors: int, seed: int) -> np.ndarray:
+    from sklearn.feature_selection import mutual_info_regression
+
+    idx = np.unique(np.linspace(0, R.shape[0] - 1, min(rows, R.shape[0])).astype(np.int64))
+    return mutual_info_regression(
+        R[idx].astype(np.float64), ry[idx], discrete_features=False, n_neighbors=neighbors,
+        random_state=seed, n_jobs=1,  # k-NN per feature; worker processes cost more than they save
+    )
+
+
+def _lgbm_importance(X: np.ndarray, ry: np.ndarray, spec: Any, seed: int) -> np.ndarray:
+    import lightgbm as lgb
+
+    idx = np.unique(np.linspace(0, X.shape[0] - 1, min(spec.rows, X.shape[0])).astype(np.int64))
+    model = lgb.LGBMRegressor(
+        n_estimators=spec.n_estimators,
+        num_leaves=spec.num_leaves,
+        learning_rate=spec.learning_rate,
+        min_child_samples=max(20, len(idx) // 1000),
+        subsample=1.0,
+        colsample_bytree=1.0,
+        random_state=seed,
+        n_jobs=spec.n_jobs,
+        max_bin=63,
+        deterministic=True,
+        force_col_wise=True,
+        importance_type="gain",
+        verbose=-1,
+    )
+    model.fit(X[idx].astype(np.float32), ry[idx])
+    imp = np.asarray(model.booster_.feature_importance(importance_type="gain"), dtype=np.float64)
+    total = imp.sum()
+    return imp / total if total > 0 else imp
+
+
+# --------------------------------------------------------------------------- clustering, PCA
+
+
+def _linkage(C: np.ndarray) -> np.ndarray:
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    D = 1.0 - np.abs(C)
+    np.fill_diagonal(D, 0.0)
+    D = np.clip((D + D.T) / 2, 0.0, None)
+    return linkage(squareform(D, checks=False), method="average")
+
+
+def _clusters(C: np.ndarray, threshold: float) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster
+
+    if C.shape[0] == 1:
+        return np.ones(1, dtype=np.int64)
+    return fcluster(_linkage(C), t=1.0 - threshold, criterion="distance").astype(np.int64)
+
+
+def _corr(R: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    S = R[:, cols]
+    C = (S.T @ S).astype(np.float64) / R.shape[0]
+    d = np.sqrt(np.clip(np.diag(C), 1e-12, None))
+    C = C / d[:, None] / d[None, :]
+    return np.clip(C, -1.0, 1.0)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _eligible(Xtrain: pd.DataFrame, max_nan_share: float) -> tuple[list[str], list[int], dict[str, str]]:
+    """Columns usable on the train window, their first finite row, and why the others are not."""
+    keep, first, dropped = [], [], {}
+    n = len(Xtrain)
+    for name in Xtrain.columns:
+        x = Xtrain[name].to_numpy()
+        finite = np.isfinite(x)
+        share = 1.0 - finite.mean() if n else 1.0
+        if share > max_nan_share:
+            dropped[name] = f"undefined on {share:.0%} of the train window (max {max_nan_share:.0%})"
+            continue
+        v = x[finite]
+        if v.size < 2 or v.max() - v.min() <= 1e-12 * max(1.0, float(np.abs(v).max())):
+            dropped[name] = "constant on the train window"
+            continue
+        keep.append(name)
+        first.append(int(np.argmax(finite)))
+    return keep, first, dropped
+
+
+def screen_features(
+    features: pd.DataFrame,
+    close: pd.Series,
+    *,
+    horizons: Sequence[int],
+    train_stop: int,
+    spec: ScreeningSpec,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> ScreeningResult:
+    """Screen ``features`` against forward returns of ``close`` on bars ``[0, train_stop)``.
+
+    Args:
+        features: ``(n_bars, n_features)`` causal features, indexed like ``close``.
+        close: close prices.
+        horizons: forward-return horizons in bars.
+        train_stop: number of bars of the train window; nothing at or after it is read.
+        spec: the ``screening`` section of the exploration spec.
+        seed: seed of the mutual-information and LightGBM subsampling/fits.
+        n_jobs: threads for ranking, mutual information and LightGBM.
+
+    Returns:
+        A :class:`ScreeningResult`.
+
+    Raises:
+        DataTooShortError: the train window leaves fewer than ``5 x min_batch`` bars to screen
+            after warm-ups and the purge of the longest horizon, or no feature is usable.
+    """
+    train_stop = int(min(train_stop, len(close)))
+    horizons = [int(h) for h in horizons]
+    h_max = max(horizons)
+    Xtrain = features.iloc[:train_stop]
+    keep, first_valid, dropped = _eligible(Xtrain, spec.max_nan_share)
+    if not keep:
+        raise DataTooShortError(
+            f"screening: no feature is defined on enough of the train window ({train_stop} bars)"
+        )
+    start = max(first_valid)
+    stop = train_stop - h_max
+    need = _MIN_BATCHES * spec.min_batch
+    if stop - start < need:
+        raise DataTooShortError(
+            f"screening: the train window ({train_stop} bars) leaves {max(0, stop - start)} bars "
+            f"after the warm-up ({start} bars) and the purge of horizon {h_max}; need at least {need}"
+        )
+    step = max(1, math.ceil((stop - start) / spec.max_rows))
+    rows = np.arange(start, stop, step)
+    n = rows.size
+    X = np.empty((n, len(keep)), dtype=np.float64, order="F")
+    for j, name in enumerate(keep):
+        X[:, j] = Xtrain[name].to_numpy()[rows]
+    R = _rank_matrix(X, n_jobs)
+    mu = np.nanmean(X, axis=0)
+    sd = np.nanstd(X, axis=0)
+    sd[~(sd > 0)] = 1.0
+
+    lc = np.log(close.to_numpy(dtype=np.float64)[:train_stop])
+    periods = _period_bounds(n, spec.n_periods)
+    frames, period_ics, skipped = [], {}, []
+    for h in horizons:
+        batch = max(math.ceil(4 * h / step), spec.min_batch)
+        if n // batch < _MIN_BATCHES:
+            skipped.append(h)
+            continue
+        y = forward_log_returns_nb(lc, h, train_stop)[rows]
+        ry = _standard_ranks(y)
+        ys = (y - y.mean()) / (y.std() or 1.0)
+        hs = _horizon_stats(R, X, mu, sd, ry, ys, batch, periods)
+        pic = hs.pop("period_ic")
+        period_ics[h] = pic
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_p, sd_p = np.nanmean(pic, axis=0), np.nanstd(pic, axis=0, ddof=1)
+            ic_ir = np.where(sd_p > 0, mean_p / sd_p, np.nan)
+        same = (np.sign(pic) == np.sign(hs["rank_ic"])[None, :]).mean(axis=0)
+        mi = (
+            _mutual_info(R, ry, spec.mutual_info.rows, spec.mutual_info.neighbors, seed)
+            if spec.mutual_info.enabled
+            else np.full(len(keep), np.nan)
+        )
+        imp = (
+            _lgbm_importance(X, ry, spec.lightgbm, seed)
+            if spec.lightgbm.enabled
+            else np.full(len(keep), np.nan)
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "feature": keep,
+                    "horizon": h,
+                    "n": np.isfinite(X).sum(axis=0),
+                    "ic": hs["ic"],
+                    "rank_ic": hs["rank_ic"],
+                    "t_stat": hs["t_stat"],
+                    "pvalue": hs["pvalue"],
+                    "ic_ir": ic_ir,
+                    "same_sign": same,
+                    "mutual_info": mi,
+                    "lgbm_importance": imp,
+                }
+            )
+        )
+    if not frames:
+        raise DataTooShortError(
+            f"screening: every horizon {horizons} needs more than the {n} bars available "
+            f"({_MIN_BATCHES} batches of at least {spec.min_batch} bars)"
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["p_adj"] = benjamini_hochberg(table["pvalue"].to_numpy())
+    table["significant"] = table["p_adj"] <= spec.fdr
+    table = table.set_index(["feature", "horizon"])[TABLE_COLUMNS]
+
+    # ---- per-feature scores
+    with np.errstate(divide="ignore"):
+        neglog = -np.log10(table["pvalue"].clip(lower=1e-300))
+    best = neglog.groupby(level="feature").idxmax()
+    scores = pd.DataFrame(index=pd.Index(keep, name="feature"))
+    scores["score"] = neglog.groupby(level="feature").max()
+    scores["best_horizon"] = [best[f][1] for f in keep]
+    pick = [best[f] for f in keep]
+    scores["rank_ic"] = table.loc[pick, "rank_ic"].to_numpy()
+    scores["ic_ir"] = table.loc[pick, "ic_ir"].to_numpy()
+    scores["significant"] = table["significant"].groupby(level="feature").any()
+    scores = scores.sort_values(["score", "rank_ic"], ascending=[False, False], key=None, kind="stable")
+
+    col = {name: j for j, name in enumerate(keep)}
+    survivors = [f for f in scores.index if scores.at[f, "significant"]]
+    scores["cluster"] = 0
+    scores["selected"] = False
+    scores["reason"] = np.where(scores["significant"], "", f"no horizon survives BH at fdr={spec.fdr}")
+    selected: list[str] = []
+    pca: dict[str, Any] = {"features": survivors, "explained_variance_ratio": [], "n_components_90": 0}
+    if survivors:
+        cols = np.array([col[f] for f in survivors])
+        C = _corr(R, cols)
+        labels = _clusters(C, spec.cluster_threshold)
+        scores.loc[survivors, "cluster"] = labels
+        seen: dict[int, str] = {}
+        for f, lab in zip(survivors, labels):  # survivors are best-first
+            if lab in seen:
+                scores.at[f, "reason"] = f"redundant with {seen[lab]} (|rank corr| >= {spec.cluster_threshold})"
+            else:
+                seen[lab] = f
+                if len(selected) < spec.max_selected:
+                    selected.append(f)
+                else:
+                    scores.at[f, "reason"] = f"beyond max_selected={spec.max_selected}"
+        scores.loc[selected, "selected"] = True
+        eig = np.sort(np.linalg.eigvalsh(C))[::-1].clip(min=0)
+        ratio = eig / eig.sum()
+        pca = {
+            "features": survivors,
+            "explained_variance_ratio": ratio.tolist(),
+            "n_components_90": int(np.searchsorted(np.cumsum(ratio), 0.9) + 1),
+        }
+
+    # ---- clustermap data: best features ordered by dendrogram leaves
+    top = list(scores.index[:CLUSTERMAP_MAX])
+    tcols = np.array([col[f] for f in top])
+    Ct = _corr(R, tcols)
+    if len(top) > 2:
+        from scipy.cluster.hierarchy import leaves_list
+
+        order = leaves_list(_linkage(Ct))
+    else:
+        order = np.arange(len(top))
+    names = [top[i] for i in order]
+    corr = pd.DataFrame(Ct[np.ix_(order, order)], index=names, columns=names)
+
+    best_h = scores["best_horizon"]
+    period_ic = pd.DataFrame(
+        {f: period_ics[int(best_h[f])][:, col[f]] for f in scores.index},
+        index=pd.RangeIndex(1, spec.n_periods + 1, name="period"),
+    )
+    idx = features.index
+    sample = {
+        "start": int(rows[0]),
+        "stop": int(rows[-1]) + 1,
+        "step": int(step),
+        "rows": int(n),
+        "first_time": idx[rows[0]].isoformat(),
+        "last_time": idx[rows[-1]].isoformat(),
+        "train_stop": train_stop,
+        "horizons": [h for h in horizons if h not in skipped],
+        "skipped_horizons": skipped,
+        "n_tests": int(len(table)),
+        "fdr": spec.fdr,
+    }
+    return ScreeningResult(table, scores, selected, survivors, dropped, corr, pca, period_ic, sample)

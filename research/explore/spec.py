@@ -1,0 +1,479 @@
+"""The exploration spec: what to compute, which horizons, which train window, which limits.
+
+A spec is YAML. ``default_spec.yaml`` (next to this module) is the single source of the defaults;
+a user spec lists only what it changes and is merged onto it key by key (mappings merge, lists
+and scalars replace). Every key is checked: an unknown key raises
+:class:`~data_loaders.errors.ConfigError` naming its dotted path with a "did you mean"; a value of
+the wrong type or out of range names the key, the rule and the value.
+
+>>> spec = load_spec({"horizons": [1, 10], "screening": {"fdr": 0.1}})
+>>> spec.horizons, spec.screening.fdr
+((1, 10), 0.1)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from data_loaders.errors import ConfigError, did_you_mean
+
+__all__ = [
+    "ExploreSpec",
+    "TechnicalSpec",
+    "WindowsSpec",
+    "MutualInfoSpec",
+    "LightGBMSpec",
+    "FeatureSpec",
+    "StatisticalSpec",
+    "RegimeSpec",
+    "ReferenceSpec",
+    "TrainSpec",
+    "StationaritySpec",
+    "ScreeningSpec",
+    "TestsSpec",
+    "AuditSpec",
+    "FAMILIES",
+    "DEFAULT_SPEC_PATH",
+    "load_spec",
+    "default_spec",
+    "spec_hash",
+    "spec_to_dict",
+]
+
+#: families of the indicator catalog (see strategies/indicators)
+FAMILIES = ("momentum", "trend", "volatility", "volume", "others", "price")
+DEFAULT_SPEC_PATH = Path(__file__).with_name("default_spec.yaml")
+_CALENDARS = ("auto", "business", "continuous", "session")
+
+
+def _fail(path: str, rule: str, value: Any) -> ConfigError:
+    return ConfigError(f"exploration spec: `{path}` {rule}, got {value!r}")
+
+
+def _positive_ints(path: str, values: tuple[int, ...], *, allow_empty: bool = True) -> None:
+    if not values and not allow_empty:
+        raise _fail(path, "must list at least one value", list(values))
+    for v in values:
+        if v < 1:
+            raise _fail(path, "must hold integers >= 1", list(values))
+    if len(set(values)) != len(values):
+        raise _fail(path, "must not repeat values", list(values))
+
+
+def _in_range(path: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    bad = value <= lo if lo_open else value < lo
+    if bad or value > hi or not math.isfinite(value):
+        bracket = "(" if lo_open else "["
+        raise _fail(path, f"must be in {bracket}{lo}, {hi}]", value)
+
+
+@dataclass(frozen=True)
+class TechnicalSpec:
+    """Indicators of the catalog: which families, which names, how many grid points each."""
+
+    enabled: bool
+    families: tuple[str, ...]
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    max_per_indicator: int
+
+    def check(self, path: str) -> None:
+        for fam in self.families:
+            if fam not in FAMILIES:
+                raise ConfigError(
+                    f"exploration spec: `{path}.families` has unknown family {fam!r}"
+                    f"{did_you_mean(fam, FAMILIES)}"
+                )
+        if self.max_per_indicator < 1:
+            raise _fail(f"{path}.max_per_indicator", "must be >= 1", self.max_per_indicator)
+
+
+@dataclass(frozen=True)
+class WindowsSpec:
+    windows: tuple[int, ...]
+
+    def check(self, path: str) -> None:
+        _positive_ints(f"{path}.windows", self.windows)
+
+
+@dataclass(frozen=True)
+class RegimeSpec:
+    """Volatility-regime label: realised vol over ``window`` ranked in its trailing ``lookback``."""
+
+    window: int
+    lookback: int
+
+    def check(self, path: str) -> None:
+        if self.window < 2:
+            raise _fail(f"{path}.window", "must be >= 2", self.window)
+        if self.lookback < 10:
+            raise _fail(f"{path}.lookback", "must be >= 10", self.lookback)
+
+
+@dataclass(frozen=True)
+class StatisticalSpec:
+    zscore_windows: tuple[int, ...]
+    moment_windows: tuple[int, ...]
+    autocorr_windows: tuple[int, ...]
+    volatility_windows: tuple[int, ...]
+    regime: RegimeSpec | None
+
+    def check(self, path: str) -> None:
+        for name in ("zscore_windows", "moment_windows", "autocorr_windows", "volatility_windows"):
+            values = getattr(self, name)
+            _positive_ints(f"{path}.{name}", values)
+            if any(v < 3 for v in values):
+                raise _fail(f"{path}.{name}", "must hold windows >= 3", list(values))
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """Rolling beta and correlation of returns to a second symbol of a bars dict."""
+
+    symbol: str | None
+    windows: tuple[int, ...]
+
+    def check(self, path: str) -> None:
+        _positive_ints(f"{path}.windows", self.windows)
+        if any(v < 3 for v in self.windows):
+            raise _fail(f"{path}.windows", "must hold windows >= 3", list(self.windows))
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    technical: TechnicalSpec
+    returns: WindowsSpec
+    ranges: bool
+    gaps: bool
+    volume_z: WindowsSpec
+    statistical: StatisticalSpec
+    reference: ReferenceSpec
+
+    def check(self, path: str) -> None:
+        if any(v < 2 for v in self.volume_z.windows):
+            raise _fail(
+                f"{path}.volume_z.windows", "must hold windows >= 2", list(self.volume_z.windows)
+            )
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """The training window screening may look at: up to ``end``, else the first ``fraction``."""
+
+    end: str | None
+    fraction: float
+
+    def check(self, path: str) -> None:
+        _in_range(f"{path}.fraction", self.fraction, 0.0, 1.0, lo_open=True)
+        if self.end is not None:
+            try:
+                pd.Timestamp(self.end)
+            except (ValueError, TypeError):
+                raise _fail(f"{path}.end", "must be a date or timestamp", self.end) from None
+
+
+@dataclass(frozen=True)
+class StationaritySpec:
+    alpha: float
+    max_obs: int
+    apply_transforms: bool
+    zscore_window: int
+
+    def check(self, path: str) -> None:
+        _in_range(f"{path}.alpha", self.alpha, 0.0, 0.5, lo_open=True)
+        if self.max_obs < 50:
+            raise _fail(f"{path}.max_obs", "must be >= 50", self.max_obs)
+        if self.zscore_window < 3:
+            raise _fail(f"{path}.zscore_window", "must be >= 3", self.zscore_window)
+
+
+@dataclass(frozen=True)
+class MutualInfoSpec:
+    enabled: bool
+    rows: int
+    neighbors: int
+
+    def check(self, path: str) -> None:
+        if self.rows < 50:
+            raise _fail(f"{path}.rows", "must be >= 50", self.rows)
+        if self.neighbors < 1:
+            raise _fail(f"{path}.neighbors", "must be >= 1", self.neighbors)
+
+
+@dataclass(frozen=True)
+class LightGBMSpec:
+    enabled: bool
+    rows: int
+    n_estimators: int
+    num_leaves: int
+    learning_rate: float
+    n_jobs: int
+
+    def check(self, path: str) -> None:
+        if self.n_jobs < 1:
+            raise _fail(f"{path}.n_jobs", "must be >= 1", self.n_jobs)
+        if self.rows < 100:
+            raise _fail(f"{path}.rows", "must be >= 100", self.rows)
+        if self.n_estimators < 1:
+            raise _fail(f"{path}.n_estimators", "must be >= 1", self.n_estimators)
+        if self.num_leaves < 2:
+            raise _fail(f"{path}.num_leaves", "must be >= 2", self.num_leaves)
+        _in_range(f"{path}.learning_rate", self.learning_rate, 0.0, 1.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class ScreeningSpec:
+    fdr: float
+    min_batch: int
+    n_periods: int
+    max_rows: int
+    max_nan_share: float
+    cluster_threshold: float
+    max_selected: int
+    mutual_info: MutualInfoSpec
+    lightgbm: LightGBMSpec
+
+    def check(self, path: str) -> None:
+        _in_range(f"{path}.fdr", self.fdr, 0.0, 1.0, lo_open=True)
+        if self.min_batch < 2:
+            raise _fail(f"{path}.min_batch", "must be >= 2", self.min_batch)
+        if self.n_periods < 2:
+            raise _fail(f"{path}.n_periods", "must be >= 2", self.n_periods)
+        if self.max_rows < 1000:
+            raise _fail(f"{path}.max_rows", "must be >= 1000", self.max_rows)
+        _in_range(f"{path}.max_nan_share", self.max_nan_share, 0.0, 1.0)
+        _in_range(f"{path}.cluster_threshold", self.cluster_threshold, 0.0, 1.0, lo_open=True)
+        if self.max_selected < 1:
+            raise _fail(f"{path}.max_selected", "must be >= 1", self.max_selected)
+
+
+@dataclass(frozen=True)
+class TestsSpec:
+    """Statistical tests reported as findings (on the train window)."""
+
+    __test__ = False  # not a pytest class
+
+    acf_lags: int
+    ljung_box_lags: tuple[int, ...]
+    variance_ratio_lags: tuple[int, ...]
+    hurst_max_lag: int
+
+    def check(self, path: str) -> None:
+        if self.acf_lags < 1:
+            raise _fail(f"{path}.acf_lags", "must be >= 1", self.acf_lags)
+        _positive_ints(f"{path}.ljung_box_lags", self.ljung_box_lags, allow_empty=False)
+        _positive_ints(f"{path}.variance_ratio_lags", self.variance_ratio_lags, allow_empty=False)
+        if any(q < 2 for q in self.variance_ratio_lags):
+            raise _fail(
+                f"{path}.variance_ratio_lags", "must hold lags >= 2", list(self.variance_ratio_lags)
+            )
+        if self.hurst_max_lag < 4:
+            raise _fail(f"{path}.hurst_max_lag", "must be >= 4", self.hurst_max_lag)
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    calendar: str
+    outlier_z: float
+    outlier_window: int
+    stale_min_run: int
+    zero_volume_min_run: int
+    imbalance_threshold: float
+    shift_alpha: float
+
+    def check(self, path: str) -> None:
+        if self.calendar not in _CALENDARS:
+            raise ConfigError(
+                f"exploration spec: `{path}.calendar` must be one of {list(_CALENDARS)}, "
+                f"got {self.calendar!r}"
+            )
+        _in_range(f"{path}.outlier_z", self.outlier_z, 0.0, 1e6, lo_open=True)
+        if self.outlier_window < 10:
+            raise _fail(f"{path}.outlier_window", "must be >= 10", self.outlier_window)
+        if self.stale_min_run < 2:
+            raise _fail(f"{path}.stale_min_run", "must be >= 2", self.stale_min_run)
+        if self.zero_volume_min_run < 1:
+            raise _fail(f"{path}.zero_volume_min_run", "must be >= 1", self.zero_volume_min_run)
+        _in_range(f"{path}.imbalance_threshold", self.imbalance_threshold, 0.0, 0.5)
+        _in_range(f"{path}.shift_alpha", self.shift_alpha, 0.0, 1.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class ExploreSpec:
+    """A resolved, validated exploration spec (see ``default_spec.yaml`` for every key)."""
+
+    features: FeatureSpec
+    horizons: tuple[int, ...]
+    train: TrainSpec
+    stationarity: StationaritySpec
+    screening: ScreeningSpec
+    tests: TestsSpec
+    audit: AuditSpec
+    seed: int
+    n_jobs: int
+
+    def check(self, path: str) -> None:
+        _positive_ints("horizons", self.horizons, allow_empty=False)
+        if self.n_jobs < 1:
+            raise _fail("n_jobs", "must be >= 1", self.n_jobs)
+        if self.seed < 0:
+            raise _fail("seed", "must be >= 0", self.seed)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    """Convert a YAML value to the annotated type ``tp`` or raise ConfigError naming ``path``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, args[0], path)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise _fail(path, "must be a mapping", value)
+        return _build(tp, value, path)
+    if origin is tuple:
+        (item_tp, _) = typing.get_args(tp)
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise _fail(path, f"must be a list of {_type_name(item_tp)}", value)
+        return tuple(_convert(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise _fail(path, "must be true or false", value)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, "must be an integer", value)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(path, "must be a number", value)
+        return float(value)
+    if tp is str:
+        if isinstance(value, (pd.Timestamp,)) or hasattr(value, "isoformat"):
+            return str(value)  # YAML parses bare dates into date objects
+        if not isinstance(value, str):
+            raise _fail(path, "must be a string", value)
+        return value
+    raise TypeError(f"unsupported spec field type {tp!r} at {path}")  # programming error
+
+
+def _build(cls: type, data: Mapping[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            where = f"{path}.{key}" if path else str(key)
+            raise ConfigError(
+                f"exploration spec: unknown key `{where}`{did_you_mean(str(key), names)}"
+            )
+    kwargs = {}
+    for name in names:
+        where = f"{path}.{name}" if path else name
+        if name not in data:
+            raise ConfigError(f"exploration spec: missing key `{where}`")
+        kwargs[name] = _convert(data[name], hints[name], where)
+    obj = cls(**kwargs)
+    obj.check(path)
+    return obj
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"exploration spec: file not found: {path}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"exploration spec {path}: invalid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"exploration spec {path}: must be a mapping of keys, got {type(data).__name__}"
+        )
+    return data
+
+
+def load_spec(source: str | Path | Mapping[str, Any] | ExploreSpec | None = None) -> ExploreSpec:
+    """Resolve an exploration spec.
+
+    Args:
+        source: ``None`` (the default spec), a path to a YAML file, a mapping (as parsed from
+            YAML), or an :class:`ExploreSpec` (returned as is). Files and mappings are merged
+            onto ``default_spec.yaml``.
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        ConfigError: unknown or missing key (with a suggestion), wrong type, value out of range,
+            unreadable file or invalid YAML.
+    """
+    if isinstance(source, ExploreSpec):
+        return source
+    base = _read_yaml(DEFAULT_SPEC_PATH)
+    if source is None:
+        user: Mapping[str, Any] = {}
+    elif isinstance(source, Mapping):
+        user = source
+    else:
+        user = _read_yaml(Path(source))
+    return _build(ExploreSpec, _merge(base, user), "")
+
+
+def default_spec() -> ExploreSpec:
+    """The spec of ``default_spec.yaml``."""
+    return load_spec(None)
+
+
+def spec_to_dict(spec: Any) -> dict[str, Any]:
+    """Plain (JSON/YAML-ready) mapping of a spec or of one of its sections."""
+
+    def plain(x: Any) -> Any:
+        if dataclasses.is_dataclass(x):
+            return {f.name: plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, tuple):
+            return [plain(v) for v in x]
+        return x
+
+    return plain(spec)
+
+
+def spec_hash(section: Any) -> str:
+    """Stable sha256 hex of a spec (or spec section), for cache keys."""
+    text = json.dumps(spec_to_dict(section), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

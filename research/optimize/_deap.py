@@ -1,0 +1,248 @@
+"""Shared machinery of the DEAP plug-ins: genomes, generations as ask/tell, checkpoints.
+
+* **Genome.** One gene in ``[0, 1]`` per parameter, decoded by
+  :meth:`research.optimize.space.SearchSpace.decode` (mixed int/float/log/categorical).
+* **Generations as ask/tell.** A generation is bred (selection, crossover, mutation) when the
+  previous one is fully told; its individuals without a valid fitness are the candidates, asked
+  in population order. The whole generation is the default batch, so it is evaluated in one pass
+  of the batch path.
+* **Feasibility.** An individual that breaks a constraint or a guardrail, or fails, gets
+  :func:`research.optimize.objectives.penalty_values` as fitness: it loses to every feasible
+  individual (DEAP compares and sorts fitnesses), and a smaller violation beats a larger one.
+* **Randomness.** DEAP's operators draw from Python's global :mod:`random`; every draw happens
+  inside :func:`rng_scope`, which swaps in this optimizer's own generator state (seeded from the
+  study's seed) and restores the caller's state afterwards.
+* **Checkpoints.** At the start of every generation the population, hall of fame / parents,
+  generator state and trial counter are pickled atomically to ``problem.checkpoint``. On resume
+  the checkpoint is loaded and only the current generation's recorded trials are replayed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from data_loaders.errors import ParameterError
+from research.optimize._base import Candidate, Optimizer, Outcome, Problem
+from research.optimize._checkpoint import load_checkpoint, save_checkpoint
+from research.optimize.objectives import penalty_values
+
+__all__ = ["DeapOptimizer", "Individual", "rng_scope"]
+
+_CHECKPOINT_VERSION = 1
+#: violation told for a failed evaluation (worse than any constraint violation)
+_FAILED_VIOLATION = 1e6
+#: generations bred in a row without a new individual before giving up
+_MAX_EMPTY_GENERATIONS = 1000
+
+
+class Individual(list):
+    """A genome (list of genes in ``[0, 1]``) with a DEAP ``fitness`` attribute."""
+
+    fitness: Any
+
+
+@contextlib.contextmanager
+def rng_scope(owner: Any) -> Iterator[None]:
+    """Run DEAP operators on ``owner.rng_state_`` instead of the global :mod:`random` state."""
+    saved = random.getstate()
+    random.setstate(owner.rng_state_)
+    try:
+        yield
+    finally:
+        owner.rng_state_ = random.getstate()
+        random.setstate(saved)
+
+
+class DeapOptimizer(Optimizer):
+    """Base of the DEAP plug-ins; subclasses implement :meth:`_breed` (and may keep extra state
+    through :meth:`_extra_state` / :meth:`_load_extra_state`)."""
+
+    OPTIONS: dict[str, Any] = {"population_size": 32, "seed_fraction": 0.5}
+
+    # --- setup -------------------------------------------------------------------------------
+    def check_options(self) -> None:
+        super().check_options()
+        size = self.option("population_size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+            raise ParameterError(
+                f"option `population_size` of {self.name!r} must be an int >= 2, got {size!r}"
+            )
+        frac = self.option("seed_fraction")
+        if not isinstance(frac, int | float) or not 0 <= frac <= 1:
+            raise ParameterError(
+                f"option `seed_fraction` of {self.name!r} must be in [0, 1], got {frac!r}"
+            )
+
+    def default_batch_size(self, problem: Problem) -> int:
+        return int(self.option("population_size"))
+
+    def setup(self, problem: Problem) -> None:
+        from deap import base
+
+        self.check_options()
+        self.check_problem(problem)
+        self.problem_ = problem
+        weights = tuple(o.sign for o in problem.objectives)
+        self.fitness_cls_ = type("Fitness", (base.Fitness,), {"weights": weights})
+        self.rng_state_ = random.Random(problem.seed).getstate()
+        self.generation_ = -1
+        self.population_: list[Individual] = []
+        self.queue_: list[Individual] = []
+        self.cursor_ = 0
+        self.n_asked_ = 0
+
+    # --- individuals -------------------------------------------------------------------------
+    def _individual(self, genes: Sequence[float], values: Sequence[float] | None = None) -> Individual:
+        ind = Individual(float(g) for g in genes)
+        ind.fitness = self.fitness_cls_()
+        if values is not None:
+            ind.fitness.values = tuple(values)
+        return ind
+
+    def _random_individual(self) -> Individual:
+        return self._individual([random.random() for _ in range(self.problem_.space.n_genes)])
+
+    def _initial_population(self) -> list[Individual]:
+        """Warm starts (up to ``seed_fraction`` of the population) then uniform random genomes."""
+        size = int(self.option("population_size"))
+        n_seed = min(len(self.problem_.warm_start), int(round(size * self.option("seed_fraction"))))
+        pop = [self._individual(self.problem_.space.encode(p)) for p in self.problem_.warm_start[:n_seed]]
+        while len(pop) < size:
+            pop.append(self._random_individual())
+        return pop
+
+    @staticmethod
+    def _clip(ind: Individual) -> None:
+        for i, g in enumerate(ind):
+            ind[i] = min(max(float(g), 0.0), 1.0)
+
+    @staticmethod
+    def clone(ind: Individual) -> Individual:
+        return copy.deepcopy(ind)
+
+    @abstractmethod
+    def _breed(self) -> list[Individual]:
+        """The next generation from ``self.population_`` (fully evaluated). Runs in rng scope."""
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        return None
+
+    def _plain(self, individuals: Sequence[Individual]) -> list[tuple[list[float], tuple | None]]:
+        return [
+            (list(ind), tuple(ind.fitness.values) if ind.fitness.valid else None)
+            for ind in individuals
+        ]
+
+    def _from_plain(self, items: Sequence[tuple[list[float], tuple | None]]) -> list[Individual]:
+        return [self._individual(genes, values) for genes, values in items]
+
+    # --- generations -------------------------------------------------------------------------
+    def _advance(self) -> None:
+        for _ in range(_MAX_EMPTY_GENERATIONS):
+            with rng_scope(self):
+                pop = self._initial_population() if self.generation_ < 0 else self._breed()
+            self.generation_ += 1
+            self.population_ = pop
+            self.queue_ = [ind for ind in pop if not ind.fitness.valid]
+            self.cursor_ = 0
+            if self.queue_:
+                self._checkpoint()
+                return
+        raise RuntimeError(
+            f"{self.name}: {_MAX_EMPTY_GENERATIONS} generations in a row bred no new individual; "
+            "raise the crossover or mutation probability"
+        )
+
+    def _checkpoint(self) -> None:
+        if self.problem_.checkpoint is None:
+            return
+        state = {
+            "version": _CHECKPOINT_VERSION,
+            "optimizer": self.name,
+            "options": self.options_key(),
+            "study_name": self.problem_.study_name,
+            "seed": self.problem_.seed,
+            "generation": self.generation_,
+            "population": self._plain(self.population_),
+            "n_asked": self.n_asked_,
+            "rng_state": self.rng_state_,
+            "extra": self._extra_state(),
+        }
+        save_checkpoint(self.problem_.checkpoint, state)
+
+    def restore(self, records: Sequence[Any]) -> int:
+        state = load_checkpoint(self.problem_.checkpoint)
+        if (
+            not isinstance(state, dict)
+            or state.get("version") != _CHECKPOINT_VERSION
+            or state.get("optimizer") != self.name
+            or state.get("options") != self.options_key()
+            or state.get("study_name") != self.problem_.study_name
+            or state.get("seed") != self.problem_.seed
+            or state.get("n_asked", 1 << 62) > len(records)
+        ):
+            return 0  # no usable checkpoint: the driver replays every record from generation 0
+        self.generation_ = int(state["generation"])
+        self.population_ = self._from_plain(state["population"])
+        self.queue_ = [ind for ind in self.population_ if not ind.fitness.valid]
+        self.cursor_ = 0
+        self.n_asked_ = int(state["n_asked"])
+        self.rng_state_ = state["rng_state"]
+        self._load_extra_state(state["extra"])
+        return self.n_asked_
+
+    # --- ask / tell --------------------------------------------------------------------------
+    def ask(self, n: int) -> list[Candidate]:
+        if self.cursor_ >= len(self.queue_):
+            self._advance()
+        take = self.queue_[self.cursor_ : self.cursor_ + max(1, int(n))]
+        self.cursor_ += len(take)
+        out = []
+        for ind in take:
+            params = self.problem_.space.decode(ind)
+            attrs = {"generation": self.generation_}
+            out.append(Candidate(self.n_asked_, params, handle=ind, attrs=attrs))
+            self.n_asked_ += 1
+        return out
+
+    def _fitness(self, outcome: Outcome) -> tuple[float, ...]:
+        if outcome.state == "complete" and outcome.values is not None and outcome.violation <= 0:
+            return tuple(outcome.values)
+        if outcome.state == "complete":
+            return penalty_values(self.problem_.objectives, outcome.violation)
+        return penalty_values(self.problem_.objectives, _FAILED_VIOLATION)
+
+    def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
+        from optuna.trial import TrialState, create_trial
+
+        space = self.problem_.space
+        frozen = []
+        for cand, outcome in zip(candidates, outcomes):
+            ind = cand.handle
+            values = self._fitness(outcome)
+            ind.fitness.values = values
+            active = space.active(cand.params)
+            system_attrs = {f"constraints:{k}": float(v) for k, v in outcome.constraints.items()}
+            system_attrs["deap:generation"] = cand.attrs["generation"]
+            system_attrs["deap:genes"] = [float(g) for g in ind]
+            complete = outcome.state == "complete"
+            trial = create_trial(
+                state=TrialState.COMPLETE if complete else TrialState.FAIL,
+                values=list(values) if complete else None,
+                params=active,
+                distributions={name: space.distribution(name) for name in active},
+                user_attrs=dict(outcome.user_attrs),
+                system_attrs=system_attrs,
+                intermediate_values=dict(outcome.intermediate),
+            )
+            trial.number = cand.number
+            frozen.append(trial)
+        return frozen

@@ -1,0 +1,176 @@
+"""Shared adaptor for the Optuna samplers: ask/tell on an in-memory study, one sampler per ask.
+
+How it stays deterministic and fast:
+
+* The sampler works on an **in-memory** study (:class:`optuna.storages.InMemoryStorage`); the
+  driver records every finished trial in the RDB storage after each batch (one transaction per
+  batch). On resume the recorded trials of complete batches are added back to a fresh
+  in-memory study (:meth:`OptunaOptimizer.restore`), trial by trial, in number order, so the
+  sampler sees exactly the study it saw before the interruption.
+* Each ask uses a **fresh sampler seeded from** ``(problem.seed, trial number)``: what trial
+  ``k`` gets depends only on the seed and on the trials before it, never on how many asks a
+  process made before (which a kill and resume would change). Samplers keep their state in the
+  study (CMA-ES and NSGA-II write it to trial/study system attributes), so nothing is lost.
+* Constraints: samplers that read Optuna's trial constraints (``native_constraints = True``:
+  TPE, NSGA-II, GP) get them through ``Trial.set_constraint`` (the Optuna 5 replacement of
+  ``constraints_func``); the others are told penalty values for infeasible trials
+  (:func:`research.optimize.objectives.penalty_values`).
+* Warm starts are enqueued just before the ask of their trial number (``enqueue_trial``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+from data_loaders.errors import ParameterError
+from research.optimize._base import (
+    Candidate,
+    Optimizer,
+    Outcome,
+    Problem,
+    complete_batches,
+    trial_seed,
+)
+from research.optimize.objectives import penalty_values
+
+__all__ = ["OptunaOptimizer", "quiet_optuna"]
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's per-trial INFO logs and its experimental/independent-sampling warnings."""
+    import optuna
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            warnings.filterwarnings("ignore", message=".*independent sampl.*")
+            warnings.filterwarnings("ignore", message=".*will not use them for optimization.*")
+            yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+class OptunaOptimizer(Optimizer):
+    """Base of the Optuna plug-ins: subclasses implement :meth:`make_sampler` only."""
+
+    supports_pruning = True
+    #: whether the sampler reads trial constraints (else infeasible trials get penalty values)
+    native_constraints: ClassVar[bool] = True
+
+    @abstractmethod
+    def make_sampler(self, seed: int) -> Any:
+        """A fresh Optuna sampler for one ask, seeded with ``seed``."""
+
+    # --- setup / restore ---------------------------------------------------------------------
+    def setup(self, problem: Problem) -> None:
+        import optuna
+
+        self.check_options()
+        self.check_problem(problem)
+        self.problem_ = problem
+        self.storage_ = optuna.storages.InMemoryStorage()
+        with quiet_optuna():
+            self.study_ = optuna.create_study(
+                storage=self.storage_,
+                study_name=problem.study_name,
+                directions=problem.directions,
+                sampler=self.make_sampler(problem.seed),
+                pruner=self._make_pruner(problem),
+            )
+        self.study_id_ = self.storage_.get_study_id_from_name(problem.study_name)
+        for key, value in problem.study_system_attrs.items():
+            self.storage_.set_study_system_attr(self.study_id_, key, value)
+        self.next_number_ = 0
+
+    def _make_pruner(self, problem: Problem) -> Any:
+        import optuna
+
+        if problem.pruner is None:
+            return optuna.pruners.NopPruner()
+        if problem.pruner == "hyperband":
+            return optuna.pruners.HyperbandPruner(
+                min_resource=1,
+                max_resource=max(problem.max_step, 1),
+                reduction_factor=problem.reduction_factor,
+            )
+        if problem.pruner == "sha":
+            return optuna.pruners.SuccessiveHalvingPruner(
+                min_resource=1, reduction_factor=problem.reduction_factor
+            )
+        raise ParameterError(
+            f"`pruner` must be 'hyperband', 'sha' or None, got {problem.pruner!r}"
+        )
+
+    def restore(self, records: Sequence[Any]) -> int:
+        n = complete_batches(records)
+        if n:
+            with quiet_optuna():
+                self.study_.add_trials(records[:n])
+        self.next_number_ = n
+        return n
+
+    # --- ask / report / tell -----------------------------------------------------------------
+    def ask(self, n: int) -> list[Candidate]:
+        problem = self.problem_
+        out: list[Candidate] = []
+        with quiet_optuna():
+            for _ in range(max(1, int(n))):
+                number = self.next_number_
+                self.study_.sampler = self.make_sampler(
+                    trial_seed(problem.seed, number)
+                )
+                if number < len(problem.warm_start):
+                    self.study_.enqueue_trial(problem.space.active(problem.warm_start[number]))
+                trial = self.study_.ask()
+                if trial.number != number:
+                    raise RuntimeError(
+                        f"optuna numbered a trial {trial.number}, expected {number}"
+                    )
+                params = problem.space.suggest(trial)
+                out.append(Candidate(number, params, handle=trial))
+                self.next_number_ += 1
+        return out
+
+    def report(self, candidate: Candidate, step: int, value: float) -> bool:
+        trial = candidate.handle
+        with quiet_optuna():
+            trial.report(float(value), int(step))
+            return bool(trial.should_prune())
+
+    def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
+        from optuna.trial import TrialState
+
+        frozen: list[Any] = []
+        objectives = self.problem_.objectives
+        with quiet_optuna():
+            for cand, outcome in zip(candidates, outcomes):
+                trial = cand.handle
+                for key, value in outcome.user_attrs.items():
+                    trial.set_user_attr(key, value)
+                if outcome.state == "complete":
+                    if self.native_constraints:
+                        for key, value in outcome.constraints.items():
+                            trial.set_constraint(key, float(value))
+                    if outcome.values is not None and (
+                        self.native_constraints or outcome.violation <= 0
+                    ):
+                        values: Sequence[float] = outcome.values
+                    else:
+                        values = penalty_values(objectives, outcome.violation)
+                    result = self.study_.tell(trial, list(values))
+                elif outcome.state == "pruned":
+                    result = self.study_.tell(trial, state=TrialState.PRUNED)
+                else:
+                    result = self.study_.tell(trial, state=TrialState.FAIL)
+                frozen.append(result)
+        return frozen
+
+    def study_system_attrs(self) -> dict[str, Any]:
+        return dict(self.storage_.get_study_system_attrs(self.study_id_))

@@ -1,0 +1,55 @@
+"""A tqdm progress bar per fold: trials done, pruned, failed and the best value so far.
+
+Shown only when asked (``progress=True``) and the stream is a terminal, so logs and CI output
+stay clean.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import IO, Any
+
+__all__ = ["FoldProgress"]
+
+
+class FoldProgress:
+    """Progress of one fold's search.
+
+    Args:
+        fold: fold number (the bar's label).
+        total: trials requested.
+        enabled: ``progress`` as given by the caller.
+        file: stream to draw on (default ``sys.stderr``); the bar is disabled unless it is a TTY.
+    """
+
+    def __init__(self, fold: int, total: int, enabled: bool = True, file: IO[str] | None = None):
+        from tqdm import tqdm
+
+        stream = sys.stderr if file is None else file
+        is_tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.bar: Any = tqdm(
+            total=total,
+            desc=f"fold {fold}",
+            unit="trial",
+            file=stream,
+            disable=not (enabled and is_tty),
+            leave=True,
+            dynamic_ncols=True,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return not self.bar.disable
+
+    def update(self, done: int, pruned: int, failed: int, best: float) -> None:
+        """Show ``done`` trials, the pruned/failed counts and the best objective value."""
+        if self.bar.disable:
+            return
+        self.bar.n = done
+        best_text = f"{best:.4g}" if math.isfinite(best) else "-"
+        self.bar.set_postfix(pruned=pruned, failed=failed, best=best_text, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()

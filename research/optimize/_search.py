@@ -1,0 +1,448 @@
+"""The search of one fold's in-sample window: ask a batch, evaluate it step by step, tell, record.
+
+One coordinator does all the asking, telling and recording; workers only evaluate. Per batch:
+
+1. ``optimizer.ask(k)``: ``k`` candidates numbered in ask order.
+2. Candidates that break the strategy's constraints are not evaluated: they are *complete and
+   infeasible* (constraint ``params`` = number broken).
+3. The others are evaluated through the fidelity :class:`Plan`, step by step: every candidate
+   still alive is evaluated on the step's window in one batch-path pass, reports its value
+   (``optimizer.report``) and may be pruned (successive halving / Hyperband) before the next,
+   larger step. An error or a NaN objective fails the trial with its reason.
+4. ``optimizer.tell`` and one storage transaction for the whole batch.
+
+**Resume.** The recorded trials are loaded first. The optimizer absorbs what it can restore as
+state (complete batches; a DEAP checkpoint); the remaining records are *replayed*: re-asked (the
+same seed and history give the same parameters, which is checked) and told their recorded
+outcome without being evaluated again. So a killed run continues exactly where it stopped: no
+recorded trial is lost, repeated or changed, and the final trials equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from data_loaders.errors import ConfigError, DataTooShortError
+from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem, trial_seed
+from research.optimize._evaluate import EvalTask, SetResult
+from research.optimize._progress import FoldProgress
+from research.optimize._workers import Workers
+from research.optimize.objectives import Guardrails, Objective, objective_values
+from research.optimize.storage import TrialStore, jsonable
+
+__all__ = ["Step", "Plan", "make_plan", "FoldSearch", "run_search", "FIDELITIES", "INNER_FOLDS"]
+
+FIDELITIES = (None, "fractions", "folds")
+#: data fractions (in eighths of the search window) a trial reports at with ``fidelity="fractions"``
+FRACTION_STEPS = (1, 2, 4, 8)
+#: inner folds of the search window with ``fidelity="folds"``
+INNER_FOLDS = 4
+
+
+@dataclass(frozen=True)
+class Step:
+    """One fidelity step: windows simulated, positions horizon, training slice.
+
+    ``windows[0]`` is scored at this step; on the last step ``full`` / ``val`` index the whole
+    search window and the inner-validation window among ``windows`` (None when absent).
+    """
+
+    step: int
+    stop: int
+    windows: tuple[tuple[int, int], ...]
+    fit: tuple[int, int] | None
+    full: int | None = None
+    val: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a trial is evaluated: ``mode`` (None, ``fractions``, ``folds``) and its steps.
+
+    Value at a step: ``fractions`` - the objective on the step's window (a growing prefix of the
+    search window: 1/8, 1/4, 1/2, all); ``folds`` - the mean objective over the inner folds seen
+    so far; None - the objective on the whole search window.
+    """
+
+    mode: str | None
+    window: tuple[int, int]
+    steps: tuple[Step, ...]
+
+    @property
+    def n_bars(self) -> int:
+        return self.window[1] - self.window[0]
+
+
+def make_plan(
+    mode: str | None, window: tuple[int, int], validation: tuple[int, int] | None = None
+) -> Plan:
+    """The fidelity plan of a search window (and an optional inner-validation window after it).
+
+    Raises:
+        DataTooShortError: a window too short for the fidelity steps.
+    """
+    a, b = window
+    n = b - a
+    end = validation[1] if validation else b
+    extra = (validation,) if validation else ()
+    val_index = None if validation is None else 1
+    if mode is None:
+        steps = (Step(1, end, ((a, b), *extra), (a, b), full=0, val=val_index),)
+    elif mode == "fractions":
+        if math.ceil(n / FRACTION_STEPS[-1]) < 2:
+            raise DataTooShortError(
+                f"fidelity='fractions' needs a search window of at least 9 bars, got {n}"
+            )
+        out = []
+        for s in FRACTION_STEPS:
+            e = a + math.ceil(n * s / FRACTION_STEPS[-1])
+            last = s == FRACTION_STEPS[-1]
+            windows = ((a, e), *extra) if last else ((a, e),)
+            out.append(
+                Step(s, end if last else e, windows, (a, e), full=0 if last else None,
+                     val=val_index if last else None)
+            )  # fmt: skip
+        steps = tuple(out)
+    elif mode == "folds":
+        if n < 2 * INNER_FOLDS:
+            raise DataTooShortError(
+                f"fidelity='folds' needs a search window of at least {2 * INNER_FOLDS} bars, got {n}"
+            )
+        bounds = [a + (k * n) // INNER_FOLDS for k in range(INNER_FOLDS + 1)]
+        out = []
+        for k in range(INNER_FOLDS):
+            last = k == INNER_FOLDS - 1
+            fold_window = (bounds[k], bounds[k + 1])
+            windows = (fold_window, (a, b), *extra) if last else (fold_window,)
+            out.append(
+                Step(k + 1, end if last else bounds[k + 1], windows, (a, b),
+                     full=1 if last else None, val=(2 if validation else None) if last else None)
+            )  # fmt: skip
+        steps = tuple(out)
+    else:
+        raise ConfigError(f"`fidelity` must be None, 'fractions' or 'folds', got {mode!r}")
+    return Plan(mode, (a, b), steps)
+
+
+@dataclass
+class FoldSearch:
+    """What one fold's search produced: every trial (optuna FrozenTrial, by number) and costs."""
+
+    trials: list[Any]
+    evaluated_bars: int = 0
+    full_bars: int = 0
+    seconds: float = 0.0
+    eval_seconds: float = 0.0
+    ask_seconds: float = 0.0
+    tell_seconds: float = 0.0
+    store_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Live:
+    """A candidate under evaluation."""
+
+    cand: Candidate
+    record: Any = None  # recorded trial when replaying
+    scores: list[float] = field(default_factory=list)
+    intermediate: dict[int, float] = field(default_factory=dict)
+    bars: int = 0
+    last_step: int = 0
+    outcome: Outcome | None = None
+
+
+def run_search(
+    *,
+    fold: int,
+    optimizer: Optimizer,
+    problem: Problem,
+    store: TrialStore,
+    workers: Workers,
+    plan: Plan,
+    guardrails: Guardrails,
+    n_trials: int,
+    batch_size: int,
+    timeout: float | None,
+    progress: FoldProgress,
+    base_attrs: dict[str, Any],
+) -> FoldSearch:
+    """Search one fold (see module docstring); returns every trial of the fold's study."""
+    t_start = time.perf_counter()
+    deadline = None if timeout is None else time.monotonic() + float(timeout)
+    records = store.load()
+    absorbed = optimizer.restore(records)
+    replay = {r.number: r for r in records[absorbed:]}
+    trials: list[Any] = list(records[:absorbed])
+    batch = 1 + max((r.user_attrs.get(QR_ATTR, {}).get("batch", -1) for r in trials), default=-1)
+    cap = optimizer.max_trials(problem)
+    target = n_trials if cap is None else min(n_trials, cap)
+    out = FoldSearch(trials=trials)
+    for r in trials:
+        out.evaluated_bars += int(round(r.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars))
+    counts = _Counts.of(trials, problem.objectives)
+    synced: dict[str, Any] = store.study_system_attrs()
+    told = absorbed
+    progress.update(told, counts.pruned, counts.failed, counts.best)
+    while told < target:
+        if deadline is not None and time.monotonic() > deadline and told >= len(records):
+            break
+        t0 = time.perf_counter()
+        cands = optimizer.ask(min(batch_size, target - told))
+        out.ask_seconds += time.perf_counter() - t0
+        lives = _evaluate(cands, replay, problem, plan, guardrails, optimizer, workers, out)
+        outcomes = []
+        for live in lives:
+            if live.record is not None:
+                outcome = _recorded_outcome(live.record)
+            else:
+                outcome = live.outcome
+                outcome.user_attrs = _user_attrs(live, outcome, batch, len(cands), problem, base_attrs, fold, plan)
+            outcomes.append(outcome)
+        t0 = time.perf_counter()
+        frozen = optimizer.tell(cands, outcomes)
+        out.tell_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        new = [f for f, c in zip(frozen, cands) if c.number not in replay]
+        store.write(new)
+        attrs = optimizer.study_system_attrs()
+        changed = {k: v for k, v in attrs.items() if synced.get(k) != v}
+        if changed:
+            store.write_study_system_attrs(changed)
+            synced.update(changed)
+        out.store_seconds += time.perf_counter() - t0
+        for f, live in zip(frozen, lives):
+            out.evaluated_bars += live.bars if live.record is None else int(
+                round(live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
+            )
+        trials.extend(frozen)
+        counts.add(frozen, problem.objectives)
+        told += len(cands)
+        batch += 1
+        progress.update(told, counts.pruned, counts.failed, counts.best)
+    evaluated = sum(1 for t in trials if t.user_attrs.get(QR_ATTR, {}).get("step", 0) > 0)
+    out.full_bars = evaluated * plan.n_bars
+    out.seconds = time.perf_counter() - t_start
+    return out
+
+
+# --- evaluation of one batch --------------------------------------------------------------------
+def _evaluate(
+    cands: Sequence[Candidate],
+    replay: dict[int, Any],
+    problem: Problem,
+    plan: Plan,
+    guardrails: Guardrails,
+    optimizer: Optimizer,
+    workers: Workers,
+    out: FoldSearch,
+) -> list[_Live]:
+    space, objectives = problem.space, problem.objectives
+    lives = [_Live(c, record=replay.get(c.number)) for c in cands]
+    alive: list[_Live] = []
+    for live in lives:
+        if live.record is not None:
+            _check_replay(live, space, problem.study_name)
+            alive.append(live)
+            continue
+        broken = space.violations(live.cand.params)
+        if broken:
+            constraints = {"params": float(len(broken)), **dict.fromkeys(problem.constraint_names[1:], 0.0)}
+            live.outcome = Outcome(
+                "complete", None, constraints, {}, {"reason": "constraint: " + "; ".join(broken)}
+            )
+        else:
+            alive.append(live)
+    pruning = problem.pruner is not None
+    for index, step in enumerate(plan.steps):
+        last = index == len(plan.steps) - 1
+        fresh = [lv for lv in alive if lv.record is None]
+        results: dict[int, SetResult] = {}
+        if fresh:
+            task = EvalTask(
+                numbers=tuple(lv.cand.number for lv in fresh),
+                params=tuple(lv.cand.params for lv in fresh),
+                stop=step.stop,
+                windows=step.windows,
+                fit=step.fit,
+            )
+            (res,), seconds = workers.run([task])
+            out.eval_seconds += seconds
+            results = {r.number: r for r in res}
+            for lv in fresh:
+                lv.bars += task.bars_simulated
+        survivors = []
+        for lv in alive:
+            if lv.record is not None:
+                if _replay_step(lv, step, last, optimizer, pruning):
+                    survivors.append(lv)
+                continue
+            res = results[lv.cand.number]
+            lv.last_step = step.step
+            if res.error is not None:
+                lv.outcome = Outcome("fail", None, {}, dict(lv.intermediate), {"reason": res.error})
+                continue
+            lv.last_step = step.step
+            score = objective_values(res.metrics[0], objectives)[0]
+            lv.scores.append(score)
+            value = _mean_finite(lv.scores) if plan.mode == "folds" else score
+            if not last and not math.isfinite(value):
+                survivors.append(lv)  # no evidence yet (e.g. no position in a short window)
+                continue
+            if pruning and math.isfinite(value):
+                lv.intermediate[step.step] = value
+                if not last and optimizer.report(lv.cand, step.step, value):
+                    lv.outcome = Outcome(
+                        "pruned", None, {}, dict(lv.intermediate), {"step_metrics": res.metrics[0]}
+                    )
+                    continue
+            if last:
+                lv.outcome = _final_outcome(lv, res, step, value, plan, objectives, guardrails, problem)
+            survivors.append(lv)
+        alive = survivors
+    return lives
+
+
+def _mean_finite(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def _final_outcome(
+    lv: _Live,
+    res: SetResult,
+    step: Step,
+    value: float,
+    plan: Plan,
+    objectives: Sequence[Objective],
+    guardrails: Guardrails,
+    problem: Problem,
+) -> Outcome:
+    metrics = res.metrics[step.full]
+    values = list(objective_values(metrics, objectives))
+    if plan.mode == "folds":
+        values[0] = value
+    attrs: dict[str, Any] = {"metrics": metrics}
+    if step.val is not None:
+        val_metrics = res.metrics[step.val]
+        attrs["val_metrics"] = val_metrics
+        attrs["val_objective"] = list(objective_values(val_metrics, objectives))
+    bad = [o.metric for o, v in zip(objectives, values) if not math.isfinite(v)]
+    if bad:
+        attrs["reason"] = f"objective `{bad[0]}` is NaN (e.g. no position taken in the window)"
+        return Outcome("fail", None, {}, dict(lv.intermediate), attrs)
+    constraints = {"params": 0.0, **guardrails.constraint_values(metrics)}
+    constraints = {k: constraints.get(k, 0.0) for k in problem.constraint_names}
+    reason = guardrails.describe(metrics)
+    if reason:
+        attrs["reason"] = reason
+    return Outcome("complete", tuple(values), constraints, dict(lv.intermediate), attrs)
+
+
+def _user_attrs(
+    live: _Live,
+    outcome: Outcome,
+    batch: int,
+    batch_size: int,
+    problem: Problem,
+    base: dict[str, Any],
+    fold: int,
+    plan: Plan,
+) -> dict[str, Any]:
+    extra = dict(outcome.user_attrs)
+    qr = {
+        "batch": batch,
+        "batch_size": batch_size,
+        "status": outcome.state,
+        "feasible": bool(outcome.feasible),
+        "reason": extra.pop("reason", ""),
+        "objective": None if outcome.values is None else list(outcome.values),
+        "val_objective": extra.pop("val_objective", None),
+        "step": live.last_step,
+        "cost": live.bars / plan.n_bars if plan.n_bars else 0.0,
+        **live.cand.attrs,
+    }
+    attrs = {
+        **{k: jsonable(v) for k, v in extra.items()},
+        "fold": fold,
+        "trial_seed": trial_seed(problem.seed, live.cand.number),
+        **base,
+        QR_ATTR: jsonable(qr),
+    }
+    return attrs
+
+
+# --- replay of recorded trials ------------------------------------------------------------------
+def _check_replay(live: _Live, space: Any, study: str) -> None:
+    recorded = space.complete(live.record.params)
+    if space.key(recorded) != space.key(live.cand.params):
+        raise ConfigError(
+            f"study {study!r}: recorded trial {live.cand.number} has params {recorded}, but this "
+            f"run asked {live.cand.params}; the study was made by another configuration or code "
+            "version - pass another study_name"
+        )
+
+
+def _replay_step(lv: _Live, step: Step, last: bool, optimizer: Optimizer, pruning: bool) -> bool:
+    """Report a recorded trial's value at this step as it was; False once it stopped."""
+    rec = lv.record
+    qr = rec.user_attrs.get(QR_ATTR, {})
+    reached = int(qr.get("step", 0))
+    if step.step > reached:
+        return False
+    if pruning and step.step in rec.intermediate_values:
+        optimizer.report(lv.cand, step.step, rec.intermediate_values[step.step])
+    return not (step.step == reached and qr.get("status") in ("pruned", "fail"))
+
+
+def _recorded_outcome(rec: Any) -> Outcome:
+    from optuna.trial import TrialState
+
+    qr = rec.user_attrs.get(QR_ATTR, {})
+    status = qr.get("status", "fail")
+    values = qr.get("objective")
+    if rec.state == TrialState.COMPLETE:
+        constraints = dict(rec.constraints)
+    else:
+        constraints = {}
+    return Outcome(
+        status,
+        None if values is None else tuple(float(v) for v in values),
+        constraints,
+        dict(rec.intermediate_values),
+        dict(rec.user_attrs),
+    )
+
+
+# --- progress counts ------------------------------------------------------------------------------
+@dataclass
+class _Counts:
+    pruned: int = 0
+    failed: int = 0
+    best: float = math.nan
+
+    @classmethod
+    def of(cls, trials: Sequence[Any], objectives: Sequence[Objective]) -> _Counts:
+        out = cls()
+        out.add(trials, objectives)
+        return out
+
+    def add(self, trials: Sequence[Any], objectives: Sequence[Objective]) -> None:
+        sign = objectives[0].sign
+        for t in trials:
+            qr = t.user_attrs.get(QR_ATTR, {})
+            status = qr.get("status")
+            if status == "pruned":
+                self.pruned += 1
+            elif status == "fail":
+                self.failed += 1
+            elif qr.get("feasible") and qr.get("objective"):
+                v = qr["objective"][0]
+                if v is not None and (math.isnan(self.best) or sign * v > sign * self.best):
+                    self.best = float(v)

@@ -1,0 +1,32 @@
+"""Shared helpers of the data-layer tests: small files written into ``tmp_path``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+#: a valid daily file: three rows, one with zero volume (legal)
+GOOD_CSV = """Date,Open,High,Low,Close,Volume
+2020-01-02,10,11,9,10.5,100
+2020-01-03,10.5,11.5,10,11,0
+2020-01-06,11,12,10.5,11.5,300
+"""
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """``write("name.csv", text_or_bytes)`` -> path of the new file in tmp_path."""
+
+    def _write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    return _write
