@@ -19,8 +19,9 @@ Metrics: the bar's return feeds running sums with the operations of
 ``backtest._metrics_nb.acc_update_nb`` (growth, peak, drawdown, downside and Omega sums), except
 that mean and variance come from plain sums instead of Welford's update (whose division sits on
 the loop-carried dependency chain and made the whole bar step ~4x slower); the sums are turned
-into a ``_metrics_nb`` accumulator once per column and finished by its finalizers
-(``acc_fill_metrics_nb``), so the conventions are those of :mod:`backtest.metrics`.
+into a ``_metrics_nb`` accumulator once per column by ``acc_from_sums_nb`` and finished by its
+finalizers (``acc_fill_metrics_nb``), so the conventions are those of :mod:`backtest.metrics`
+and no reduction code is duplicated here.
 
 Layout: targets are C-ordered ``(n_bars, n_cols)`` (or, transposed, an F-ordered batch), any real
 dtype. :func:`simulate_block_nb` handles one block of columns and releases the GIL; the wrapper
@@ -35,8 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from backtest import _metrics_nb as mnb
-from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_init_nb
+from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
     "BLOCK",
@@ -362,36 +362,6 @@ N_HOT = 20
 TILE = 512
 
 
-@njit(cache=True)
-def _metrics_acc_nb(h: np.ndarray, n: int, risk_free: float) -> np.ndarray:
-    """The :mod:`backtest._metrics_nb` accumulator equivalent to the kernel's running sums.
-
-    The kernel keeps plain sums (``sum r``, ``sum r**2``) instead of Welford's running mean,
-    whose division sits on the loop-carried dependency chain and costs ~4x the whole bar step;
-    mean and squared deviations are formed once here. Every other field (growth, peak,
-    drawdown, downside and Omega sums, min, max) is accumulated with the same operations in the
-    same order as ``acc_update_nb``, so the finalizers of ``_metrics_nb`` give the metrics of
-    :mod:`backtest.metrics` (bit-for-bit except the mean/deviation-based ones, to ~1e-13).
-    """
-    acc = acc_init_nb(0.0, risk_free)
-    acc[mnb._N] = n
-    acc[mnb._NV] = n
-    if n > 0:
-        mean = h[H_SUM] / n
-        m2 = h[H_SUM_SQ] - h[H_SUM] * mean
-        acc[mnb._MEAN] = mean
-        acc[mnb._M2] = m2 if m2 > 0.0 else 0.0
-        acc[mnb._MIN] = h[H_MIN]
-        acc[mnb._MAX] = h[H_MAX]
-    acc[mnb._GROWTH] = h[H_GROWTH]
-    acc[mnb._PEAK] = h[H_PEAK]
-    acc[mnb._MDD] = h[H_MDD]
-    acc[mnb._DOWN_SQ] = h[H_DOWN_SQ]
-    acc[mnb._OMEGA_UP] = h[H_OMEGA_UP]
-    acc[mnb._OMEGA_DOWN] = h[H_OMEGA_DOWN]
-    return acc
-
-
 @njit(cache=True, nogil=True)
 def simulate_block_nb(
     open_: np.ndarray,
@@ -563,7 +533,11 @@ def simulate_block_nb(
                 size, entry_price, ts[j, TS_FEES], last_close, 0.0, ts[j, TS_LONG] == 1.0
             )
             _record_trade_nb(tc, j, pnl, False)
-        acc = _metrics_acc_nb(h[j], n, risk_free)
+        acc = acc_from_sums_nb(
+            n, n, h[j, H_SUM], h[j, H_SUM_SQ], h[j, H_MIN], h[j, H_MAX], h[j, H_GROWTH],
+            h[j, H_PEAK], h[j, H_MDD], h[j, H_DOWN_SQ], h[j, H_OMEGA_UP], h[j, H_OMEGA_DOWN],
+            0.0, risk_free,
+        )  # fmt: skip
         acc_fill_metrics_nb(acc, risk_free, ppy, out[col, :_N_RET])
         _trade_metrics_nb(tc[j], out[col])
         out[col, O_EXPOSURE] = h[j, H_N_EXPOSED] / n

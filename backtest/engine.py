@@ -149,9 +149,14 @@ class BacktestResult:
     def metrics(self, periods_per_year: float = 252, risk_free: float = 0.0) -> dict[str, float]:
         """Every metric of :func:`backtest.metrics.compute_metrics` for this backtest.
 
-        Returns metrics come from :attr:`returns`; ``n_trades, win_rate, profit_factor,
-        expectancy`` from :attr:`trades`; ``exposure`` and ``turnover`` from
-        :attr:`positions_in_force`.
+        Returns metrics come from :attr:`returns` (of the whole account); ``n_trades, win_rate,
+        profit_factor, expectancy`` from :attr:`trades` (with several symbols every leg's trades
+        count); ``exposure`` and ``turnover`` from :attr:`positions_in_force`, passed per symbol.
+
+        Portfolio convention for several symbols: ``exposure`` is the fraction of bars on which
+        *any* symbol holds a non-zero target (a hedged pair with legs ``+0.5 / -0.5`` is
+        exposed, although its net exposure is 0), and ``turnover`` sums every symbol's
+        ``|target change|`` per bar. Signed exposures are never summed across symbols.
 
         Args:
             periods_per_year: bars per year used to annualise (252 for daily stock bars).

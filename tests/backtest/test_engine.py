@@ -207,6 +207,23 @@ def test_metrics_use_returns_trades_and_positions_in_force():
     assert m["turnover"] == pytest.approx(4 / 10)
 
 
+def test_metrics_of_several_symbols_count_a_hedged_book_as_exposed():
+    """Exposure is per symbol (any leg held), never the summed signed target (which is 0 here)."""
+    bars = ten_bars()
+    other = ten_bars(open_=[2 * x for x in OPEN], close=[2 * x for x in CLOSE])
+    legs = [0.0, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    pos = pd.DataFrame({"A": legs, "B": [-x for x in legs]}, index=bars.index)
+    assert (pos.sum(axis=1) == 0).all()
+    result = run_backtest({"A": bars, "B": other}, pos, costs=Costs(fees=0.0), init_cash=1000.0)
+    m = result.metrics()
+    # next-open: both legs are held at the closes of bars 2, 3 and 4
+    assert m["exposure"] == pytest.approx(3 / 10)
+    # each leg changes by 0.5 twice: 4 changes of 0.5 over 10 bars
+    assert m["turnover"] == pytest.approx(2.0 / 10)
+    assert m["n_trades"] == 2  # one closed trade per leg
+    assert m["total_return"] == pytest.approx(result.final_equity / 1000.0 - 1, rel=1e-12)
+
+
 def test_bad_inputs_raise_named_errors():
     bars, pos = ten_bars(), positions()
     with pytest.raises(
