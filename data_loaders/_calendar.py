@@ -3,8 +3,27 @@
 * The **frequency** is the most common positive step between consecutive timestamps.
 * The **calendar** says which bar slots of the week are expected. A week holds
   ``7 days / frequency`` slots (10,080 for minute bars, 7 for daily bars); slot ``s`` starts
-  at Monday 00:00 UTC + phase + ``s * frequency``. A slot is *expected* when the data fills it
-  in at least half of the weeks the data spans (slots the span never reaches count as expected).
+  at Monday 00:00 UTC + phase + ``s * frequency``. Which slots are expected is decided from the
+  data in three steps, so that a few missing bars in a short file do not redefine the market:
+
+  1. *Trading days.* A weekday trades when it holds a bar in at least half of the weeks the
+     data reaches it. Trading weeks are contiguous, so the weekdays between trading days trade
+     too (a Wednesday missing from both weeks of a two-week Mon-Fri file is a gap, not a
+     closed day); the longest run of non-trading days (the weekend) stays closed, and so does
+     any other run the data shows closed: reached in at least :data:`MIN_EVIDENCE` weeks and
+     traded in fewer than a quarter of them. Weekdays the data never reaches count as trading.
+  2. *Session* (intraday bars only). The same rule over the times of day of the trading days:
+     the longest run of quiet times (the night) is closed, shorter quiet runs (two missing
+     hours in one day of 24/7 bars) are holes in the session unless the data shows them closed
+     (a lunch break seen on many days). The week's first and last trading day may open late
+     or close early (FX: Sunday 22:00, Friday 21:00 UTC): there the session starts at the
+     earliest (ends at the latest) bar seen on that weekday.
+  3. *Slots.* Steps 1 and 2 give a prior ``P`` (1 for a trading day's session slot, else 0);
+     slot ``s`` is expected when ``present + K * P >= (possible + K) / 2`` with ``possible`` the
+     weeks that reach it, ``present`` the weeks holding a bar there and ``K`` =
+     :data:`PRIOR_WEEKS`. Long histories decide by their own majority (an FX series' Sunday
+     starts at 22:00 UTC, its Friday ends at 21:00); short ones lean on the prior.
+
   So a 24/7 crypto series expects every slot, a stock series expects Mon-Fri (exchange holidays
   then show up as gaps), and an FX series expects Sunday 22:00 to Friday 21:00 UTC.
 * A **gap** is a run of consecutive expected slots with no bar.
@@ -37,6 +56,11 @@ _WEEK = 7 * _DAY
 _ANCHOR = int(pd.Timestamp("1970-01-05", tz="UTC").value)  # a Monday 00:00 UTC
 _MAX_GRID = 50_000_000  # beyond this many grid points the calendar is not built
 _DAYNAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+#: weeks (days, for a session) of evidence needed to call a quiet weekday (time) closed
+MIN_EVIDENCE = 4
+#: weight, in weeks, of the trading-day/session prior against a slot's own record
+PRIOR_WEEKS = 2
 
 
 def _mode(values: np.ndarray) -> int:
@@ -166,6 +190,40 @@ def _day_ranges(days: list[int]) -> str:
     )
 
 
+def _residue_counts(lo: int, hi: int, n: int) -> np.ndarray:
+    """How many integers ``x`` in ``[lo, hi]`` have ``x % n == r``, for ``r = 0 .. n-1``."""
+    r = np.arange(n, dtype=np.int64)
+    return (hi - r) // n - (lo - 1 - r) // n
+
+
+def _open_positions(reached: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Open positions of a cycle (weekdays of a week, times of a day); see the module docstring.
+
+    ``reached[i]`` counts the cycles (weeks, days) whose span covers position ``i`` and
+    ``hits[i]`` those holding a bar there.
+    """
+    n = len(reached)
+    active = (reached > 0) & (2 * hits >= reached)
+    is_open = active | (reached == 0)
+    if active.all() or not active.any():
+        return is_open
+    # runs of inactive positions, walking the cycle from just after an active one
+    shift = int(np.flatnonzero(active)[-1]) + 1
+    order = (np.arange(n) + shift) % n
+    quiet = ~active[order]
+    edges = np.diff(np.r_[0, quiet.astype(np.int8), 0])
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    runs = [order[a:b] for a, b in zip(starts, stops, strict=True)]
+    # the longest quiet run (most evidence on ties) is the closed part of the cycle
+    closed = max(range(len(runs)), key=lambda i: (len(runs[i]), int(reached[runs[i]].sum())))
+    for i, run in enumerate(runs):
+        if i == closed:
+            continue
+        shown_closed = (reached[run] >= MIN_EVIDENCE) & (4 * hits[run] < reached[run])
+        is_open[run[~shown_closed]] = True
+    return is_open
+
+
 def infer_calendar(index: pd.DatetimeIndex, step: pd.Timedelta | None = None) -> Calendar | None:
     """Infer the expected weekly slots of ``index`` (UTC, sorted); None when not applicable."""
     step = infer_frequency(index) if step is None else step
@@ -181,12 +239,37 @@ def infer_calendar(index: pd.DatetimeIndex, step: pd.Timedelta | None = None) ->
     origin = _ANCHOR + _mode((ns - _ANCHOR) % step_ns)
     n_slots = _WEEK // step_ns
     on_grid = (ns - origin) % step_ns == 0
-    k = (ns[on_grid] - origin) // step_ns
-    k_all = np.arange(k[0], k[-1] + 1, dtype=np.int64) if len(k) else np.empty(0, np.int64)
-    possible = np.bincount(k_all % n_slots, minlength=n_slots)
-    present = np.bincount(_sorted_unique(k) % n_slots, minlength=n_slots)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = (possible == 0) | (present >= 0.5 * possible)
+    k = _sorted_unique((ns[on_grid] - origin) // step_ns)
+    if not len(k):
+        return Calendar(step_ns=step_ns, origin_ns=origin, expected=np.ones(n_slots, dtype=bool))
+    k0, k1 = int(k[0]), int(k[-1])
+    possible = _residue_counts(k0, k1, n_slots)
+    present = np.bincount(k % n_slots, minlength=n_slots)
+    if _DAY % step_ns == 0:
+        per_day = _DAY // step_ns
+        days = _sorted_unique(k // per_day)  # day 0 is a Monday (origin is Monday + phase)
+        trading = _open_positions(
+            _residue_counts(k0 // per_day, k1 // per_day, 7), np.bincount(days % 7, minlength=7)
+        )
+        session = _open_positions(
+            possible.reshape(7, per_day)[trading].sum(axis=0),
+            present.reshape(7, per_day)[trading].sum(axis=0),
+        )
+        prior = np.outer(trading, session)
+        seen = present.reshape(7, per_day) > 0
+        times = np.arange(per_day)
+        for d in np.flatnonzero(trading & seen.any(axis=1)):
+            # the week's first (last) trading day may open late (close early), as FX on Sunday
+            # 22:00 (Friday 21:00) UTC: there the prior starts (ends) with the bars seen
+            hours = np.flatnonzero(seen[d])
+            if not trading[(d - 1) % 7]:
+                prior[d] &= times >= hours[0]
+            if not trading[(d + 1) % 7]:
+                prior[d] &= times <= hours[-1]
+        prior = prior.ravel()
+    else:  # bars that do not tile a day (e.g. 7h): each slot by its own majority
+        prior = (possible == 0) | (2 * present >= possible)
+    expected = 2 * (present + PRIOR_WEEKS * prior) >= possible + PRIOR_WEEKS
     return Calendar(step_ns=step_ns, origin_ns=origin, expected=expected)
 
 

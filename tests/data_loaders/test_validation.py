@@ -26,13 +26,22 @@ BROKEN = [
     (
         "duplicate timestamp",
         HEADER + ROW1 + ROW2 + "2020-01-03,11,12,10.5,11.5,300\n",
-        ["row 3 (2020-01-03 00:00:00+00:00)", "column 'Date'", "repeats row 2", "timestamps must be unique"],
+        [
+            "row 3 (2020-01-03 00:00:00+00:00)",
+            "column 'Date'",
+            "repeats row 2",
+            "timestamps must be unique",
+        ],
     ),
     (
         "unsorted timestamps",
         HEADER + ROW2 + ROW1,
-        ["row 2 (2020-01-02 00:00:00+00:00)", "column 'Date'", "earlier than the previous row",
-         "timestamps must be increasing"],
+        [
+            "row 2 (2020-01-02 00:00:00+00:00)",
+            "column 'Date'",
+            "earlier than the previous row",
+            "timestamps must be increasing",
+        ],
     ),
     (
         "unparseable date",
@@ -67,12 +76,22 @@ BROKEN = [
     (
         "high below open/close",
         HEADER + ROW1 + "2020-01-03,10.5,10.8,10,11,0\n",
-        ["row 2", "column 'High'", "high 10.8 is below max(open 10.5, close 11)", "high >= max(open, close)"],
+        [
+            "row 2",
+            "column 'High'",
+            "high 10.8 is below max(open 10.5, close 11)",
+            "high >= max(open, close)",
+        ],
     ),
     (
         "low above open/close",
         HEADER + ROW1 + "2020-01-03,10.5,11.5,10.6,11,0\n",
-        ["row 2", "column 'Low'", "low 10.6 is above min(open 10.5, close 11)", "low <= min(open, close)"],
+        [
+            "row 2",
+            "column 'Low'",
+            "low 10.6 is above min(open 10.5, close 11)",
+            "low <= min(open, close)",
+        ],
     ),
     (
         "negative volume",
@@ -121,7 +140,11 @@ def test_each_broken_file_is_refused_with_file_row_column_and_rule(write, case, 
     ("case", "content", "fragment"),
     [
         ("NUL bytes", b"Date,Open\x00\x01\x02\x03binary", "binary data (byte 0x00 at offset 9)"),
-        ("xlsx workbook", b"PK\x03\x04\x14\x00\x06\x00rest-of-zip", "a ZIP archive (an Excel .xlsx workbook?)"),
+        (
+            "xlsx workbook",
+            b"PK\x03\x04\x14\x00\x06\x00rest-of-zip",
+            "a ZIP archive (an Excel .xlsx workbook?)",
+        ),
         ("parquet named .csv", b"PAR1\x15\x04\x15\x10rest", "a Parquet file, not CSV text"),
         ("not UTF-8 nor cp1252", b"Date,Open\n\x81\x8d\x8f\x90\x9d\n", "not UTF-8 text (byte 0x81"),
     ],
@@ -214,7 +237,9 @@ def test_fill_gaps_inserts_flat_bars_at_missing_expected_slots(write):
 
 
 def test_fill_volume_repair_accepts_files_without_volume(write):
-    bars = load_bars(write("x.csv", "Date,Open,High,Low,Close\n2020-01-02,10,11,9,10.5\n"), repair="fill_volume")
+    bars = load_bars(
+        write("x.csv", "Date,Open,High,Low,Close\n2020-01-02,10,11,9,10.5\n"), repair="fill_volume"
+    )
     assert bars["volume"].tolist() == [0.0]
     assert bars.attrs["repairs"][0].startswith("fill_volume: the source has no volume column")
 
@@ -227,12 +252,20 @@ def test_unknown_repair_names_are_refused_with_a_suggestion(write):
 def test_validate_bars_accepts_frames_and_numbers_rows_by_position():
     idx = pd.date_range("2020-01-01", periods=3, freq="D")
     df = pd.DataFrame(
-        {"Open": [1.0, 1, 1], "High": [2.0, 2, 0.9], "Low": [0.5, 0.5, 0.5], "Close": [1.5, 1.5, 1.5], "Volume": 1.0},
+        {
+            "Open": [1.0, 1, 1],
+            "High": [2.0, 2, 0.9],
+            "Low": [0.5, 0.5, 0.5],
+            "Close": [1.5, 1.5, 1.5],
+            "Volume": 1.0,
+        },
         index=idx,
     )
     with pytest.raises(DataValidationError) as err:
         validate_bars(df, source="my frame")
-    assert str(err.value).startswith("my frame: row 3 (2020-01-03 00:00:00+00:00), column 'High': high 0.9")
+    assert str(err.value).startswith(
+        "my frame: row 3 (2020-01-03 00:00:00+00:00), column 'High': high 0.9"
+    )
 
 
 def test_adjusted_close_scales_ohlc_and_is_dropped(write):
@@ -259,8 +292,17 @@ def test_bad_adjusted_close_is_reported(write):
 
 
 def test_summary_counts_weekday_gaps_and_zero_volume(write):
-    # Mon 2020-01-06 .. Fri 2020-01-17 with Wednesday 2020-01-08 and Thu-Fri 16-17 ... missing
-    days = ["2020-01-06", "2020-01-07", "2020-01-09", "2020-01-10", "2020-01-13", "2020-01-14", "2020-01-17"]
+    # Mon 2020-01-06 .. Fri 2020-01-17 with Wed 2020-01-08 and Wed-Thu 2020-01-15..16 missing:
+    # Wednesday holds no bar in either week, yet it lies inside the Mon-Fri trading week
+    days = [
+        "2020-01-06",
+        "2020-01-07",
+        "2020-01-09",
+        "2020-01-10",
+        "2020-01-13",
+        "2020-01-14",
+        "2020-01-17",
+    ]
     rows = "".join(f"{d},1,2,0.5,1.5,{0 if i == 1 else 10}\n" for i, d in enumerate(days))
     report = summarize_bars(load_bars(write("d.csv", HEADER + rows)))
     assert report.rows == 7 and report.frequency == "1D"
