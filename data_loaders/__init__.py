@@ -38,8 +38,8 @@ _LAZY: dict[str, str] = {
     "load_parquet": "data_loaders.sources._parquet",
     "load_folder": "data_loaders.sources._folder",
     "load_sample": "data_loaders.sources._samples",
-    "list_samples": "data_loaders.sources._samples",
-    "SampleInfo": "data_loaders.sources._samples",
+    "list_samples": "data_loaders._catalog",
+    "SampleInfo": "data_loaders._catalog",
     "load_yfinance": "data_loaders.sources._yfinance",
     "load_ccxt": "data_loaders.sources._ccxt",
     "Source": "data_loaders.sources",
@@ -123,6 +123,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
+    from data_loaders._catalog import SampleInfo, list_samples
     from data_loaders._files import MissingFileError
     from data_loaders._load import load_bars, validate_source
     from data_loaders._optional import MissingDependencyError
@@ -136,7 +137,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders.sources._folder import load_folder
     from data_loaders.sources._online import OnlineSourceError
     from data_loaders.sources._parquet import load_parquet
-    from data_loaders.sources._samples import SampleInfo, list_samples, load_sample
+    from data_loaders.sources._samples import load_sample
     from data_loaders.sources._yfinance import load_yfinance
     from data_loaders.synthetic import (
         DEFAULT_REGIMES,
