@@ -18,6 +18,7 @@ nanosecond resolution.
 
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from collections.abc import Sequence
 from functools import lru_cache
@@ -25,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
+from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["parse_times", "check_timezone", "TEXT_FORMATS"]
 
@@ -76,7 +77,10 @@ def check_timezone(tz: str | None) -> str | None:
         )
     if tz.upper() == "UTC" or tz in _timezones():
         return tz
-    raise ParameterError(f"`tz`: unknown time zone {tz!r}{did_you_mean(tz, _timezones())}")
+    close = difflib.get_close_matches(tz, _timezones(), n=1, cutoff=0.6)
+    close = close or [z for z in _timezones() if z.lower() == tz.lower()]
+    hint = f"did you mean {close[0]!r}?" if close else "e.g. 'UTC', 'America/New_York'"
+    raise ParameterError(f"`tz`: unknown time zone {tz!r} ({hint})")
 
 
 def _fail(source: str, column: str, rows: np.ndarray, pos: int, what: str) -> DataValidationError:
@@ -96,7 +100,7 @@ def _localize(idx: pd.DatetimeIndex, tz: str | None, source: str, column: str, r
     try:
         # an ordered series through a fall-back hour is resolved by order ("infer")
         return idx.tz_localize(tz, ambiguous="infer", nonexistent="raise").tz_convert("UTC")
-    except Exception as exc:  # noqa: BLE001
+    except Exception:  # noqa: BLE001
         bad = _first_bad_local_time(idx, tz)
         where = f"{idx[bad]} " if bad is not None else ""
         pos = bad if bad is not None else 0
@@ -105,8 +109,8 @@ def _localize(idx: pd.DatetimeIndex, tz: str | None, source: str, column: str, r
             column,
             rows,
             pos,
-            f"local time {where}does not exist or is ambiguous in {tz} (daylight-saving change): "
-            f"{exc}; give times with a UTC offset or use tz='UTC'",
+            f"local time {where}does not exist or is ambiguous in {tz} (daylight-saving "
+            "change); give times with a UTC offset or use tz='UTC'",
         ) from None
 
 
@@ -187,45 +191,50 @@ def _from_text(
         raise _fail(source, column, rows, pos, "missing date (rule: every row needs a timestamp)")
     if text.str.fullmatch(r"[+-]?\d+(\.\d+)?").all():
         return _from_numbers(text.astype(float).to_numpy(), source, column, rows)
-
-    formats: Sequence[str] = (date_format,) if date_format else ("ISO8601", *TEXT_FORMATS)
-    sample = text.iloc[:_SAMPLE]
-    best: tuple[int, str, pd.Series] | None = None
-    for fmt in formats:
-        if _to_datetime(sample, fmt).isna().any():
-            if best is None:
-                best = (-1, fmt, sample)
-            continue
-        parsed = _to_datetime(text, fmt)
-        n_ok = int(parsed.notna().sum())
-        if n_ok == len(text):
-            return pd.DatetimeIndex(parsed)
-        if best is None or n_ok > best[0]:
-            best = (n_ok, fmt, parsed)
-    # nothing parsed every row: report the first row the most successful format could not read
-    if best is not None and best[0] > 0:
-        n_ok, fmt, parsed = best
-        pos = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+    # pandas reads the words "now" and "today" as the current time: in a file they are not dates
+    relative = text.str.lower().isin(["now", "today"]).to_numpy()
+    if relative.any():
+        pos = int(np.flatnonzero(relative)[0])
         raise _fail(
             source,
             column,
             rows,
             pos,
-            f"unparseable date {text.iloc[pos]!r} (the other rows read as {fmt!r}; "
-            "rule: one date format per column)",
+            f"unparseable date {text.iloc[pos]!r} (rule: dates are absolute, not relative words)",
         )
-    for pos in range(len(text)):
-        one = text.iloc[pos : pos + 1]
-        if all(_to_datetime(one, f).isna().all() for f in formats):
-            break
-    else:  # pragma: no cover - every row parses with some format, but no single format fits all
-        pos = 0
-    hint = (
-        f" with format {date_format!r}"
-        if date_format
-        else "; pass date_format= for unusual layouts"
+
+    formats: Sequence[str] = (date_format,) if date_format else ("ISO8601", *TEXT_FORMATS)
+    sample = text.iloc[:_SAMPLE]
+    for fmt in formats:
+        if _to_datetime(sample, fmt).isna().any():  # cheap rejection on the first rows
+            continue
+        parsed = _to_datetime(text, fmt)
+        if parsed.notna().all():
+            return pd.DatetimeIndex(parsed)
+    # no single layout reads every row: take the one that reads the most rows and name the
+    # first row it cannot read (a mixed column is refused, not guessed)
+    best_ok, best_fmt, best = 0, "", None
+    for fmt in formats:
+        parsed = _to_datetime(text, fmt)
+        n_ok = int(parsed.notna().sum())
+        if n_ok > best_ok:
+            best_ok, best_fmt, best = n_ok, fmt, parsed
+    if best is None:
+        hint = (
+            f" with format {date_format!r}"
+            if date_format
+            else "; pass date_format= for unusual layouts"
+        )
+        raise _fail(source, column, rows, 0, f"unparseable date {text.iloc[0]!r}{hint}")
+    pos = int(np.flatnonzero(best.isna().to_numpy())[0])
+    raise _fail(
+        source,
+        column,
+        rows,
+        pos,
+        f"unparseable date {text.iloc[pos]!r} ({best_ok} of {len(text)} rows read as "
+        f"{best_fmt!r}; rule: one date format per column)",
     )
-    raise _fail(source, column, rows, pos, f"unparseable date {text.iloc[pos]!r}{hint}")
 
 
 def parse_times(

@@ -6,8 +6,12 @@
   canonical JSON, so two different requests never share a file.
 * Safety: the cache writes only inside a folder it created or an empty one, marked with a
   standard ``CACHEDIR.TAG``; it refuses a non-empty folder without that tag, and it never
-  replaces a file that is not one of its entries (each entry carries its key in the Parquet
-  metadata). Writes go to a temporary file renamed into place, so a crash leaves no half file.
+  follows or replaces a symlink. Writes go to a temporary file renamed into place, so a crash
+  leaves no half file.
+* Never stale or mismatched: each entry carries its full key in the Parquet metadata and is
+  served only to a request with exactly that key (a damaged or foreign file at the entry's
+  path is a miss, and the next fetch replaces it). Online sources put the end of an open range
+  (the last complete bar) in the key, so a later request asks the source again.
 """
 
 from __future__ import annotations
@@ -131,16 +135,16 @@ class BarCache:
     def put(self, source: str, params: Mapping[str, Any], bars: pd.DataFrame) -> Path:
         """Store ``bars`` for this request; returns the entry path.
 
-        Raises ResearchError rather than replace a file the cache did not write.
+        A damaged entry at that path is replaced; a symlink or a folder there is refused
+        (ResearchError), as is a cache root the cache did not create.
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self._ensure_root()
         path = self.path_for(source, params)
-        if path.exists() or path.is_symlink():
-            if path.is_symlink() or not path.is_file() or self._entry_key(path) is None:
-                raise ResearchError(f"refusing to overwrite {path}: it is not a cache entry")
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ResearchError(f"refusing to overwrite {path}: it is not a cache entry")
         path.parent.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pandas(bars, preserve_index=True)
         attrs = {k: list(v) if isinstance(v, tuple) else v for k, v in bars.attrs.items()}

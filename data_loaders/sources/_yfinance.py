@@ -80,6 +80,12 @@ def _fetch(symbol: str, interval: str, start, end, adjust: bool, repair) -> pd.D
         # dates are exchange-local session dates for yfinance; intraday bounds are instants
         return None if ts is None else (ts.strftime("%Y-%m-%d") if daily else ts.to_pydatetime())
 
+    # yfinance logs most failures and returns an empty frame; let them raise for this call so
+    # that "no network" and "unknown symbol" can be told apart
+    debug = getattr(getattr(yf, "config", None), "debug", None)
+    hidden = getattr(debug, "hide_exceptions", None)
+    if hidden is not None:
+        debug.hide_exceptions = False
     try:
         raw = yf.Ticker(symbol).history(
             period="max",
@@ -100,6 +106,9 @@ def _fetch(symbol: str, interval: str, start, end, adjust: bool, repair) -> pd.D
         raise OnlineSourceError(
             f"{label}: could not download from Yahoo Finance (no network?): {kind}: {exc}"
         ) from None
+    finally:
+        if hidden is not None:
+            debug.hide_exceptions = hidden
     if raw is None or len(raw) == 0:
         span = (
             f"{start:%Y-%m-%d} .. {end:%Y-%m-%d}"
