@@ -271,8 +271,9 @@ def search_summary(s: Search) -> dict[str, Any]:
 
 def trials_table(searches: Sequence[Search]) -> pd.DataFrame:
     """Every trial of every search (what ``series/trials.parquet`` holds): ``search, strategy,
-    optimizer, fold, number, state, feasible, value`` (first objective), ``values`` (JSON list of
-    the objectives), ``params`` (JSON), ``direction``, ``is_sharpe_ratio``, ``reason``."""
+    optimizer, fold, number, state`` (Optuna's names: ``COMPLETE``, ``PRUNED``, ``FAIL``),
+    ``feasible, value`` (first objective), ``values`` (JSON list of the objectives), ``params``
+    (JSON), ``direction``, ``is_sharpe_ratio``, ``reason``."""
     rows = []
     for s in searches:
         t = s.result.trials
@@ -286,7 +287,7 @@ def trials_table(searches: Sequence[Search]) -> pd.DataFrame:
                     "optimizer": s.optimizer,
                     "fold": int(rec["fold"]),
                     "number": int(rec["number"]),
-                    "state": str(rec["state"]),
+                    "state": str(rec["state"]).upper(),
                     "feasible": bool(rec.get("feasible", False)),
                     "value": _nan(rec.get("value")),
                     "values": json.dumps([_finite(v) for v in vals]),
@@ -415,9 +416,7 @@ def analyse(
         r = probability_of_backtest_overfitting(mat, n_partitions=n_part)
         pbo[s.key] = {
             "pbo": r.pbo,
-            "logits": [float(x) for x in r.logits],
-            "is_perf": [float(x) for x in r.is_performance],
-            "oos_perf": [float(x) for x in r.oos_performance],
+            **_pbo_points(r.logits, r.is_performance, r.oos_performance, seed),
             "n_trials": r.n_trials,
             "n_partitions": r.n_partitions,
             "n_combinations": r.n_combinations,
@@ -597,6 +596,9 @@ def stability_grid(
     }
 
 
+_FANOVA_ROWS = 400
+
+
 def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dict[str, Any]:
     """Which hyperparameters matter for one strategy (its searches, every fold pooled).
 
@@ -652,9 +654,17 @@ def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dic
     except Exception as exc:  # noqa: BLE001 - too few trials, constant parameters: reported
         out["notes"].append(f"OLS not computed: {exc}")
     if len(varied) >= 1 and len(df) >= 4:
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
             dists = SearchSpace(cls).distributions()
             study = optuna.create_study(directions=[direction])
+            sample = df
+            if len(df) > _FANOVA_ROWS:  # the forest's cost grows fast with rows; 400 suffice
+                sample = df.sample(_FANOVA_ROWS, random_state=seed).sort_index()
+                out["notes"].append(
+                    f"fANOVA on {_FANOVA_ROWS} of the {len(df)} trials (random, seeded)"
+                )
             study.add_trials(
                 [
                     optuna.trial.create_trial(
@@ -662,16 +672,18 @@ def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dic
                         distributions=dists,
                         value=float(row["value"]),
                     )
-                    for _, row in df.iterrows()
+                    for _, row in sample.iterrows()
                 ]
             )
-            evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=32, seed=seed)
+            evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=24, seed=seed)
             imp = optuna.importance.get_param_importances(
                 study, evaluator=evaluator, params=varied, normalize=True
             )
             out["fanova"] = {k: float(v) for k, v in imp.items()}
         except Exception as exc:  # noqa: BLE001
             out["notes"].append(f"fANOVA not computed: {exc}")
+        finally:
+            optuna.logging.set_verbosity(verbosity)
     try:
         narrowed = suggest_narrowed_space(df, cls, metric="value", maximize=direction == "maximize")
         sugg: dict[str, Any] = {}
@@ -760,6 +772,29 @@ def _rows(
             }
         )
     return rows
+
+
+def _pbo_points(
+    logits: Any, is_perf: Any, oos_perf: Any, seed: int, most: int = 1000
+) -> dict[str, Any]:
+    """What results.json keeps of a CSCV run for its plots: every logit when there are at most
+    ``most`` (else ``most`` evenly spaced quantiles of them, which draw the same histogram), and
+    at most ``most`` (IS, OOS) pairs drawn at random (seeded) for the degradation scatter."""
+    lg = np.asarray(logits, dtype=float)
+    lg = lg[np.isfinite(lg)]
+    if lg.size > most:
+        lg = np.quantile(lg, (np.arange(most) + 0.5) / most)
+    x = np.asarray(is_perf, dtype=float)
+    y = np.asarray(oos_perf, dtype=float)
+    if x.size > most:
+        keep = np.sort(np.random.default_rng(seed).choice(x.size, most, replace=False))
+        x, y = x[keep], y[keep]
+    return {
+        "logits": [round(float(v), 5) for v in lg],
+        "n_logits": int(np.size(logits)),
+        "is_perf": [round(float(v), 6) for v in x],
+        "oos_perf": [round(float(v), 6) for v in y],
+    }
 
 
 def _stab_dict(v: Any) -> dict[str, Any]:

@@ -500,9 +500,8 @@ def resolve_strategy(spec: StrategySpec, *, key: str = "strategies[0]") -> type:
     :class:`ConfigError` naming ``key`` for an unknown strategy or parameter, or an override
     outside the declared space.
     """
-    from strategies.registry import get_strategy
-
     from data_loaders.errors import ResearchError
+    from strategies.registry import get_strategy
 
     try:
         cls = get_strategy(spec.name)

@@ -524,6 +524,7 @@ def compare_runs(a: str | Path, b: str | Path) -> dict[str, Any]:
         if va != vb:
             metrics.append((k, va, vb, delta))
     ga, gb = cha.get("gates") or {}, chb.get("gates") or {}
+
     def passed(g: Any) -> bool | None:
         return g.get("passed") if isinstance(g, Mapping) else g
 

@@ -29,7 +29,7 @@ _GATE_LABELS = {
     "max_pbo": "PBO ≤ {t}",
     "min_stability": "stability ≥ {t}",
     "min_trades": "trades ≥ {t}",
-    "max_drawdown": "drawdown ≤ {t}",
+    "max_drawdown": "max drawdown ≥ {t}",
     "min_wfe": "WFE ≥ {t}",
     "max_spa_pvalue": "SPA p ≤ {t}",
 }
@@ -116,6 +116,7 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         loader=jinja2.PackageLoader("research.report", "."),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
     )
+    env.filters["when"] = when
     template = env.get_template("template.html.j2")
     cv = r.get("code_version") or {}
     return template.render(
@@ -162,6 +163,15 @@ def fmt(v: Any, metric: str = "") -> str:
     return _e(v)
 
 
+def when(text: Any) -> str:
+    """An ISO timestamp shortened for reading: the date alone at midnight UTC."""
+    s = str(text or "?")
+    for tail in ("T00:00:00+00:00", "T00:00:00Z", " 00:00:00+00:00"):
+        if s.endswith(tail):
+            return s[: -len(tail)]
+    return s.replace("+00:00", " UTC").replace("T", " ")
+
+
 def _params(p: Mapping[str, Any] | None) -> str:
     if not p:
         return '<span class="na">–</span>'
@@ -172,13 +182,27 @@ def _params(p: Mapping[str, Any] | None) -> str:
     return _e(", ".join(parts))
 
 
+def _round(v: Any) -> Any:
+    if isinstance(v, float):
+        return float(f"{v:.4g}")
+    if isinstance(v, Mapping):
+        return {k: _round(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
 def _gate_badge(name: str, g: Mapping[str, Any]) -> str:
-    label = _GATE_LABELS.get(name, name + " {t}").format(t=g.get("threshold"))
+    t, val = g.get("threshold"), g.get("value")
+    if name == "max_drawdown":  # a drawdown is a negative fraction: -0.5 = 50% below the peak
+        t = f"{-abs(t):.0%}" if isinstance(t, int | float) else t
+        val_s = "n/a" if val is None else f"{val:.1%}"
+    else:
+        val_s = "n/a" if val is None else (f"{val:.3g}" if isinstance(val, float) else str(val))
+    label = _GATE_LABELS.get(name, name + " {t}").format(t=t)
     passed = g.get("passed")
     cls = "na" if passed is None else ("pass" if passed else "fail")
     mark = "?" if passed is None else ("✓" if passed else "✗")
-    val = g.get("value")
-    val_s = "n/a" if val is None else (f"{val:.3g}" if isinstance(val, float) else str(val))
     return f'<span class="{cls}" title="value {val_s}">{mark} {_e(label)} ({_e(val_s)})</span>'
 
 
@@ -280,7 +304,7 @@ class _Ctx:
         n_total = (self.r.get("overfitting") or {}).get("n_trials_total")
         note = (
             f"Out of sample = the stitched test windows of {len(self.r.get('folds') or [])} "
-            f"walk-forward folds ({span.get('start', '?')} → {span.get('end', '?')}); "
+            f"walk-forward folds ({when(span.get('start'))} → {when(span.get('end'))}); "
             f"{n_total if n_total is not None else '?'} trials were tried in all, and the "
             "deflated Sharpe ratio accounts for every one of them."
         )
@@ -493,7 +517,7 @@ class _Ctx:
             if sugg:
                 html_ += (
                     f"<p>Suggested space for the next run of <code>{_e(strat)}</code>: "
-                    f'<span class="params">{_e(json.dumps(sugg))}</span></p>'
+                    f'<span class="params">{_e(json.dumps(_round(sugg)))}</span></p>'
                 )
         return self._section(
             "importance",
@@ -610,22 +634,31 @@ class _Ctx:
                     left=(0,),
                 )
             )
-        for i, (key, p) in enumerate((o.get("pbo") or {}).items()):
-            if not isinstance(p, Mapping):
-                continue
+        pbo = o.get("pbo") or {}
+        order = [row.get("candidate") for row in self.board if row.get("candidate") in pbo]
+        order += [k for k in pbo if k not in order]
+        shown = [k for k in order if isinstance(pbo[k], Mapping) and pbo[k].get("logits")][:3]
+        for i, key in enumerate(shown):
+            p = pbo[key]
             parts.append(
                 f"<h3>PBO of {_e(key)}: {fmt(p.get('pbo'))} "
                 f"({p.get('n_trials', '?')} trials, {p.get('n_partitions', '?')} "
-                "partitions)</h3>"
+                f"partitions, {p.get('n_logits') or len(p.get('logits') or [])} "
+                "combinations)</h3>"
             )
             parts.append(
-                _plot(F.pbo_histogram(p.get("logits") or [], p.get("pbo")), f"fig-pbo-{i}")
-            )
-            parts.append(
-                _plot(
+                '<div class="pair">'
+                + _plot(F.pbo_histogram(p.get("logits") or [], p.get("pbo")), f"fig-pbo-{i}")
+                + _plot(
                     F.degradation_figure(p.get("is_perf") or [], p.get("oos_perf") or []),
                     f"fig-degradation-{i}",
                 )
+                + "</div>"
+            )
+        if len(order) > len(shown):
+            parts.append(
+                f'<p class="note">PBO plots of the top {len(shown)} candidates; every '
+                "candidate's PBO is in the table above and in results.json.</p>"
             )
         stab = o.get("stability") or {}
         parts.append(_plot(F.stability_figure(stab.get("grid")), "fig-stability"))
@@ -702,10 +735,10 @@ class _Ctx:
                             else v.strftime("%Y-%m-%d")
                         )
                     )
+                elif isinstance(v, float) and c.lower() in {"return", "return_pct"}:
+                    cells.append(fmt(v, "total_return"))
                 elif isinstance(v, float):
-                    cells.append(
-                        fmt(v, "total_return" if c.lower() in {"return", "return_pct"} else "")
-                    )
+                    cells.append(f"{v:,.2f}" if math.isfinite(v) else fmt(None))
                 else:
                     cells.append(_e(v))
             rows.append(cells)

@@ -302,7 +302,7 @@ def parallel_figure(trials: pd.DataFrame, strategy: str, objective: str) -> go.F
             ),
         )
     )
-    fig.update_layout(margin=dict(l=70, r=70, t=60, b=30))
+    fig.update_layout(margin=dict(l=70, r=70, t=100, b=30), title=dict(y=0.97))
     return fig
 
 
@@ -382,7 +382,7 @@ def pbo_histogram(logits: Sequence[float], pbo: float | None) -> go.Figure | Non
     arr = np.asarray([x for x in logits if x is not None and math.isfinite(x)], dtype=float)
     if arr.size == 0:
         return None
-    title = "PBO: logits of the in-sample best's out-of-sample rank"
+    title = "CSCV logits"
     if pbo is not None:
         title += f" (PBO = {pbo:.2f})"
     fig = _fig(title=title, height=320, bargap=0.05)
@@ -395,7 +395,7 @@ def pbo_histogram(logits: Sequence[float], pbo: float | None) -> go.Figure | Non
         )
     )
     fig.add_vline(x=0.0, line=dict(color=_PALETTE[1], dash="dash"))
-    fig.update_xaxes(title="logit (left of 0: the in-sample winner ranks below the median OOS)")
+    fig.update_xaxes(title="logit of the IS winner's OOS rank (< 0: below the median)")
     fig.update_yaxes(title="combinations")
     return fig
 
@@ -431,7 +431,7 @@ def degradation_figure(is_perf: Sequence[float], oos_perf: Sequence[float]) -> g
                 line=dict(color=_PALETTE[1]),
             )
         )
-    fig.update_xaxes(title="in-sample Sharpe of the winner")
+    fig.update_xaxes(title="in-sample Sharpe of the IS winner")
     fig.update_yaxes(title="out-of-sample Sharpe")
     return fig
 
