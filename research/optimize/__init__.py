@@ -90,9 +90,11 @@ def optimizer_class(name: str) -> type:
 
 
 def get_optimizer(name: str, **options: Any) -> Any:
-    """A new optimizer instance; options are checked (unknown ones raise ``ParameterError``)."""
+    """A new optimizer instance; options are checked (unknown ones raise ``ParameterError``)
+    and so are its dependencies (a missing package raises ``ConfigError``)."""
     opt = optimizer_class(name)(**options)
     opt.check_options()
+    opt.check_available()
     return opt
 
 

@@ -155,6 +155,10 @@ class Optimizer(ABC):
                     f"{did_you_mean(key, self.OPTIONS)}"
                 )
 
+    def check_available(self) -> None:
+        """Raise :class:`data_loaders.errors.ConfigError` (one line naming what to install)
+        when a package this optimizer needs is missing. Default: nothing is needed."""
+
     def option(self, key: str) -> Any:
         """An option's value (the default when not given)."""
         return self.options.get(key, self.OPTIONS[key])
@@ -205,6 +209,14 @@ class Optimizer(ABC):
     def report(self, candidate: Candidate, step: int, value: float) -> bool:
         """Report an intermediate value; return whether the candidate should be pruned."""
         return False
+
+    def prune_steps(self, candidate: Candidate) -> frozenset[int] | None:
+        """The fidelity steps at which :meth:`report` may prune ``candidate`` (None: unknown).
+
+        With growing-prefix fidelities the driver skips evaluating a candidate at the other
+        intermediate steps: their value could not change any decision, only cost bars.
+        """
+        return None
 
     @abstractmethod
     def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:

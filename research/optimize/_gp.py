@@ -23,12 +23,15 @@ class GPOptimizer(OptunaOptimizer):
     name = "gp"
     OPTIONS = {"n_startup_trials": 10, "deterministic_objective": True}
 
-    def setup(self, problem: Problem) -> None:
+    def check_available(self) -> None:
         if importlib.util.find_spec("torch") is None:
             raise ConfigError(
-                "optimizer 'gp' needs PyTorch, which is not installed; install it "
-                "(pip install torch --index-url https://download.pytorch.org/whl/cpu) or use 'tpe'"
+                "optimizer 'gp' needs the package 'torch' (PyTorch), which is not installed; "
+                "pip install torch --index-url https://download.pytorch.org/whl/cpu, or use 'tpe'"
             )
+
+    def setup(self, problem: Problem) -> None:
+        self.check_available()
         super().setup(problem)
 
     def make_sampler(self, seed: int) -> Any:

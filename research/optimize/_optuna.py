@@ -144,6 +144,35 @@ class OptunaOptimizer(Optimizer):
             trial.report(float(value), int(step))
             return bool(trial.should_prune())
 
+    def prune_steps(self, candidate: Candidate) -> frozenset[int] | None:
+        """Rung steps of the candidate's successive-halving bracket (Hyperband: its bracket).
+
+        A step below the trial's next rung never prunes (Optuna's ``SuccessiveHalvingPruner``
+        returns early without side effects), so skipping it changes no decision. Reads the
+        pruner's private bracket layout; None (evaluate every step) if that ever changes.
+        """
+        problem = self.problem_
+        if problem.pruner is None:
+            return frozenset()
+        try:
+            pruner = self.study_.pruner
+            if problem.pruner == "hyperband":
+                if not pruner._pruners:
+                    pruner._try_initialization(self.study_)
+                frozen = self.study_._storage.get_trial(candidate.handle._trial_id)
+                rate = int(pruner._get_bracket_id(self.study_, frozen))
+            else:
+                rate = 0
+            rf, lo = int(problem.reduction_factor), 1
+            steps = set()
+            k = 0
+            while lo * rf ** (rate + k) <= problem.max_step:
+                steps.add(lo * rf ** (rate + k))
+                k += 1
+            return frozenset(steps)
+        except Exception:  # Optuna's internals changed: evaluate every step (exact, slower)
+            return None
+
     def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
         from optuna.trial import TrialState
 

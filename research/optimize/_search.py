@@ -8,7 +8,10 @@ One coordinator does all the asking, telling and recording; workers only evaluat
 3. The others are evaluated through the fidelity :class:`Plan`, step by step: every candidate
    still alive is evaluated on the step's window in one batch-path pass, reports its value
    (``optimizer.report``) and may be pruned (successive halving / Hyperband) before the next,
-   larger step. An error or a NaN objective fails the trial with its reason.
+   larger step. With growing prefixes (``fractions``) a candidate is evaluated only at the
+   steps where its pruner bracket can stop it (``optimizer.prune_steps``) and at the last one,
+   so a trial that runs to the end costs one full window. An error or a NaN objective fails the
+   trial with its reason.
 4. ``optimizer.tell`` and one storage transaction for the whole batch.
 
 **Resume.** The recorded trials are loaded first. The optimizer absorbs what it can restore as
@@ -142,7 +145,6 @@ class FoldSearch:
     ask_seconds: float = 0.0
     tell_seconds: float = 0.0
     store_seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +158,7 @@ class _Live:
     bars: int = 0
     last_step: int = 0
     outcome: Outcome | None = None
+    steps: frozenset[int] | None = None  # steps to evaluate at (None: every step)
 
 
 def run_search(
@@ -260,9 +263,20 @@ def _evaluate(
         else:
             alive.append(live)
     pruning = problem.pruner is not None
+    if plan.mode == "fractions":
+        # a prefix's value does not depend on the smaller prefixes: evaluate a candidate only
+        # at the steps where it may be pruned, and at the last one
+        for lv in alive:
+            if lv.record is None:
+                lv.steps = optimizer.prune_steps(lv.cand) if pruning else frozenset()
     for index, step in enumerate(plan.steps):
         last = index == len(plan.steps) - 1
-        fresh = [lv for lv in alive if lv.record is None]
+        fresh = [
+            lv
+            for lv in alive
+            if lv.record is None and (last or lv.steps is None or step.step in lv.steps)
+        ]
+        waiting = {id(lv) for lv in alive if lv.record is None} - {id(lv) for lv in fresh}
         results: dict[int, SetResult] = {}
         if fresh:
             task = EvalTask(
@@ -282,6 +296,9 @@ def _evaluate(
             if lv.record is not None:
                 if _replay_step(lv, step, last, optimizer, pruning):
                     survivors.append(lv)
+                continue
+            if id(lv) in waiting:
+                survivors.append(lv)
                 continue
             res = results[lv.cand.number]
             lv.last_step = step.step

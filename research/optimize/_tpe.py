@@ -5,12 +5,26 @@ switched on when the space has conditional parameters (so each conditional sub-s
 own joint model). ``constant_liar`` (on by default) lets a batch of asks avoid proposing the
 same point. Constraints are read from the trials (``Trial.set_constraint``). With a Hyperband
 pruner this is the BOHB idea (a model-based sampler with successive-halving brackets).
+
+Speed (the sampler dominates the optimizer's overhead on cheap evaluations):
+
+* A fresh sampler is made for every ask (the determinism contract of
+  :mod:`research.optimize._optuna`), but it takes over the previous sampler's search-space
+  caches (``IntersectionSearchSpace`` and its group variant), which Optuna keeps incremental and
+  exact; without this every ask rescans all trials.
+* During an ask, Optuna's pure-Python ``log_ndtr`` (``optuna.samplers._tpe._truncnorm``) is
+  swapped for ``scipy.special.log_ndtr`` (same function, vectorised, equal to ~1e-13), which
+  roughly halves the time TPE spends on a 1,000-trial study. Both are private Optuna details:
+  when they are absent nothing is swapped and the search is merely slower.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+from research.optimize._base import Candidate
 from research.optimize._optuna import OptunaOptimizer
 
 __all__ = ["TPEOptimizer"]
@@ -32,7 +46,7 @@ class TPEOptimizer(OptunaOptimizer):
         import optuna
 
         multivariate = bool(self.option("multivariate"))
-        return optuna.samplers.TPESampler(
+        sampler = optuna.samplers.TPESampler(
             seed=seed,
             n_startup_trials=int(self.option("n_startup_trials")),
             n_ei_candidates=int(self.option("n_ei_candidates")),
@@ -40,3 +54,38 @@ class TPEOptimizer(OptunaOptimizer):
             group=multivariate and self.problem_.space.is_conditional,
             constant_liar=bool(self.option("constant_liar")),
         )
+        previous = getattr(self, "last_sampler_", None)
+        if previous is not None:
+            for attr in _CACHES:
+                if hasattr(previous, attr) and hasattr(sampler, attr):
+                    setattr(sampler, attr, getattr(previous, attr))
+        self.last_sampler_ = sampler
+        return sampler
+
+    def ask(self, n: int) -> list[Candidate]:
+        with _fast_log_ndtr():
+            return super().ask(n)
+
+
+#: sampler attributes holding incremental, exact caches of the study's search space
+_CACHES = ("_search_space", "_group_decomposed_search_space")
+
+
+@contextlib.contextmanager
+def _fast_log_ndtr() -> Iterator[None]:
+    """Swap Optuna TPE's pure-Python ``_log_ndtr`` for ``scipy.special.log_ndtr`` meanwhile."""
+    try:
+        from optuna.samplers._tpe import _truncnorm
+        from scipy.special import log_ndtr
+    except ImportError:
+        yield
+        return
+    original = getattr(_truncnorm, "_log_ndtr", None)
+    if original is None:
+        yield
+        return
+    _truncnorm._log_ndtr = log_ndtr
+    try:
+        yield
+    finally:
+        _truncnorm._log_ndtr = original

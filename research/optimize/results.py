@@ -54,6 +54,10 @@ class FoldResult:
             trials rejected for breaking the strategy's constraints are never simulated).
         val_metrics: the pick's metrics on the inner validation window (when used).
         seconds: wall time of the fold's search; ``eval_seconds``: of which evaluating.
+        timings: the search's wall time split (seconds): ``ask`` (the optimizer proposing:
+            sampler / breeding, suggesting), ``eval`` (evaluations, summed over workers),
+            ``tell`` (the optimizer learning the outcomes), ``store`` (recording in the
+            storage), ``other`` (the rest of the driver: batching, replay, progress).
     """
 
     fold: int
@@ -78,6 +82,7 @@ class FoldResult:
     val_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     eval_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

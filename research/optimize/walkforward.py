@@ -371,6 +371,7 @@ def _resolve_optimizer(optimizer: Any, options: Mapping[str, Any] | None) -> Opt
         if options:
             raise ParameterError("pass `optimizer_options` only with an optimizer name")
         optimizer.check_options()
+        optimizer.check_available()
         return optimizer
     if not isinstance(optimizer, str):
         raise ParameterError(
@@ -590,6 +591,20 @@ def _judge(
         full_bars=int(search.full_bars),
         seconds=search.seconds,
         eval_seconds=search.eval_seconds,
+        timings={
+            "ask": search.ask_seconds,
+            "eval": search.eval_seconds,
+            "tell": search.tell_seconds,
+            "store": search.store_seconds,
+            "other": max(
+                search.seconds
+                - search.ask_seconds
+                - search.eval_seconds
+                - search.tell_seconds
+                - search.store_seconds,
+                0.0,
+            ),
+        },
     )
     if pick is None:
         return out
