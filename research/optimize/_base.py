@@ -33,7 +33,15 @@ from data_loaders.errors import ParameterError, did_you_mean
 from research.optimize.objectives import Objective
 from research.optimize.space import SearchSpace
 
-__all__ = ["Optimizer", "Problem", "Candidate", "Outcome", "trial_seed", "complete_batches", "QR_ATTR"]
+__all__ = [
+    "Optimizer",
+    "Problem",
+    "Candidate",
+    "Outcome",
+    "trial_seed",
+    "complete_batches",
+    "QR_ATTR",
+]
 
 #: user attribute holding the driver's bookkeeping of a trial (batch, status, reason, ...)
 QR_ATTR = "qr"
@@ -158,6 +166,7 @@ class Optimizer(ABC):
     def check_available(self) -> None:
         """Raise :class:`data_loaders.errors.ConfigError` (one line naming what to install)
         when a package this optimizer needs is missing. Default: nothing is needed."""
+        return None
 
     def option(self, key: str) -> Any:
         """An option's value (the default when not given)."""

@@ -97,7 +97,9 @@ class DeapOptimizer(Optimizer):
         self.n_asked_ = 0
 
     # --- individuals -------------------------------------------------------------------------
-    def _individual(self, genes: Sequence[float], values: Sequence[float] | None = None) -> Individual:
+    def _individual(
+        self, genes: Sequence[float], values: Sequence[float] | None = None
+    ) -> Individual:
         ind = Individual(float(g) for g in genes)
         ind.fitness = self.fitness_cls_()
         if values is not None:
@@ -111,7 +113,10 @@ class DeapOptimizer(Optimizer):
         """Warm starts (up to ``seed_fraction`` of the population) then uniform random genomes."""
         size = int(self.option("population_size"))
         n_seed = min(len(self.problem_.warm_start), int(round(size * self.option("seed_fraction"))))
-        pop = [self._individual(self.problem_.space.encode(p)) for p in self.problem_.warm_start[:n_seed]]
+        pop = [
+            self._individual(self.problem_.space.encode(p))
+            for p in self.problem_.warm_start[:n_seed]
+        ]
         while len(pop) < size:
             pop.append(self._random_individual())
         return pop

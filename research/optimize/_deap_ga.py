@@ -42,7 +42,9 @@ class DeapGA(DeapOptimizer):
         super().check_options()
         for key in ("cxpb", "mutpb"):
             if not 0 <= self.option(key) <= 1:
-                raise ParameterError(f"option `{key}` of 'ga' must be in [0, 1], got {self.option(key)!r}")
+                raise ParameterError(
+                    f"option `{key}` of 'ga' must be in [0, 1], got {self.option(key)!r}"
+                )
         if self.option("cxpb") + self.option("mutpb") <= 0:
             raise ParameterError("options `cxpb` and `mutpb` of 'ga' cannot both be 0")
         elite = self.option("n_elite")

@@ -41,7 +41,9 @@ class DeapNSGA2(DeapOptimizer):
                 f"option `population_size` of 'deap_nsga2' must be a multiple of 4, got {size}"
             )
         if not 0 <= self.option("cxpb") <= 1:
-            raise ParameterError(f"option `cxpb` of 'deap_nsga2' must be in [0, 1], got {self.option('cxpb')!r}")
+            raise ParameterError(
+                f"option `cxpb` of 'deap_nsga2' must be in [0, 1], got {self.option('cxpb')!r}"
+            )
 
     def setup(self, problem: Any) -> None:
         super().setup(problem)
@@ -52,7 +54,9 @@ class DeapNSGA2(DeapOptimizer):
 
         mu = int(self.option("population_size"))
         self.parents_ = tools.selNSGA2(self.parents_ + self.population_, mu)
-        offspring = [self.clone(ind) for ind in tools.selTournamentDCD(self.parents_, len(self.parents_))]
+        offspring = [
+            self.clone(ind) for ind in tools.selTournamentDCD(self.parents_, len(self.parents_))
+        ]
         indpb = self.option("indpb") or 1.0 / max(self.problem_.space.n_genes, 1)
         for i in range(1, len(offspring), 2):
             a, b = offspring[i - 1], offspring[i]

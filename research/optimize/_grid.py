@@ -38,6 +38,8 @@ class GridOptimizer(OptunaOptimizer):
         # sampler serves every ask (it draws no other random numbers below the grid's size).
         sampler = getattr(self, "sampler_", None)
         if sampler is None:
-            sampler = optuna.samplers.GridSampler(self._grid(self.problem_), seed=self.problem_.seed)
+            sampler = optuna.samplers.GridSampler(
+                self._grid(self.problem_), seed=self.problem_.seed
+            )
             self.sampler_ = sampler
         return sampler

@@ -104,9 +104,7 @@ class OptunaOptimizer(Optimizer):
             return optuna.pruners.SuccessiveHalvingPruner(
                 min_resource=1, reduction_factor=problem.reduction_factor
             )
-        raise ParameterError(
-            f"`pruner` must be 'hyperband', 'sha' or None, got {problem.pruner!r}"
-        )
+        raise ParameterError(f"`pruner` must be 'hyperband', 'sha' or None, got {problem.pruner!r}")
 
     def restore(self, records: Sequence[Any]) -> int:
         n = complete_batches(records)
@@ -123,16 +121,12 @@ class OptunaOptimizer(Optimizer):
         with quiet_optuna():
             for _ in range(max(1, int(n))):
                 number = self.next_number_
-                self.study_.sampler = self.make_sampler(
-                    trial_seed(problem.seed, number)
-                )
+                self.study_.sampler = self.make_sampler(trial_seed(problem.seed, number))
                 if number < len(problem.warm_start):
                     self.study_.enqueue_trial(problem.space.active(problem.warm_start[number]))
                 trial = self.study_.ask()
                 if trial.number != number:
-                    raise RuntimeError(
-                        f"optuna numbered a trial {trial.number}, expected {number}"
-                    )
+                    raise RuntimeError(f"optuna numbered a trial {trial.number}, expected {number}")
                 params = problem.space.suggest(trial)
                 out.append(Candidate(number, params, handle=trial))
                 self.next_number_ += 1

@@ -188,7 +188,9 @@ def run_search(
     target = n_trials if cap is None else min(n_trials, cap)
     out = FoldSearch(trials=trials)
     for r in trials:
-        out.evaluated_bars += int(round(r.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars))
+        out.evaluated_bars += int(
+            round(r.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
+        )
     counts = _Counts.of(trials, problem.objectives)
     synced: dict[str, Any] = store.study_system_attrs()
     told = absorbed
@@ -206,7 +208,9 @@ def run_search(
                 outcome = _recorded_outcome(live.record)
             else:
                 outcome = live.outcome
-                outcome.user_attrs = _user_attrs(live, outcome, batch, len(cands), problem, base_attrs, fold, plan)
+                outcome.user_attrs = _user_attrs(
+                    live, outcome, batch, len(cands), problem, base_attrs, fold, plan
+                )
             outcomes.append(outcome)
         t0 = time.perf_counter()
         frozen = optimizer.tell(cands, outcomes)
@@ -220,9 +224,13 @@ def run_search(
             store.write_study_system_attrs(changed)
             synced.update(changed)
         out.store_seconds += time.perf_counter() - t0
-        for f, live in zip(frozen, lives):
-            out.evaluated_bars += live.bars if live.record is None else int(
-                round(live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
+        for live in lives:
+            out.evaluated_bars += (
+                live.bars
+                if live.record is None
+                else int(
+                    round(live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
+                )
             )
         trials.extend(frozen)
         counts.add(frozen, problem.objectives)
@@ -256,7 +264,10 @@ def _evaluate(
             continue
         broken = space.violations(live.cand.params)
         if broken:
-            constraints = {"params": float(len(broken)), **dict.fromkeys(problem.constraint_names[1:], 0.0)}
+            constraints = {
+                "params": float(len(broken)),
+                **dict.fromkeys(problem.constraint_names[1:], 0.0),
+            }
             live.outcome = Outcome(
                 "complete", None, constraints, {}, {"reason": "constraint: " + "; ".join(broken)}
             )
@@ -320,7 +331,9 @@ def _evaluate(
                     )
                     continue
             if last:
-                lv.outcome = _final_outcome(lv, res, step, value, plan, objectives, guardrails, problem)
+                lv.outcome = _final_outcome(
+                    lv, res, step, value, plan, objectives, guardrails, problem
+                )
             survivors.append(lv)
         alive = survivors
     return lives

@@ -120,7 +120,9 @@ def resolve_objectives(
                 f"`objective` must name a metric, got {metric!r}{did_you_mean(str(metric), METRICS)}"
             )
         if direction is None:
-            direction = item.direction if isinstance(item, Objective) else DEFAULT_DIRECTIONS[metric]
+            direction = (
+                item.direction if isinstance(item, Objective) else DEFAULT_DIRECTIONS[metric]
+            )
         if direction not in _DIRECTIONS:
             raise ParameterError(
                 f"direction of objective `{metric}` must be 'maximize' or 'minimize', "
@@ -170,8 +172,7 @@ class Guardrails:
             out = cls(**{f.name: getattr(value, f.name) for f in fields(cls)})
         else:
             raise ParameterError(
-                "`guardrails` must be None, a mapping or a Guardrails, "
-                f"got {type(value).__name__}"
+                f"`guardrails` must be None, a mapping or a Guardrails, got {type(value).__name__}"
             )
         out._check()
         return out

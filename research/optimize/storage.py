@@ -204,7 +204,10 @@ class TrialStore:
         from research.optimize._optuna import quiet_optuna
 
         storage = open_storage(self.url)
-        wanted = [StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE for d in self.directions]
+        wanted = [
+            StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
+            for d in self.directions
+        ]
         try:
             study_id = storage.get_study_id_from_name(self.study_name)
         except KeyError:
@@ -214,7 +217,10 @@ class TrialStore:
                 storage.set_study_user_attr(study_id, key, jsonable(value))
         else:
             stored = storage.get_study_user_attrs(study_id).get(_CONFIG_HASH)
-            if stored != self.attrs.get(_CONFIG_HASH) or storage.get_study_directions(study_id) != wanted:
+            if (
+                stored != self.attrs.get(_CONFIG_HASH)
+                or storage.get_study_directions(study_id) != wanted
+            ):
                 raise ConfigError(
                     f"study {self.study_name!r} in {safe_url(self.url)} was created by a different "
                     f"configuration (hash {stored!r}, this call {self.attrs.get(_CONFIG_HASH)!r}); "
@@ -230,7 +236,9 @@ class TrialStore:
         from optuna.trial import TrialState
 
         trials = self.storage_.get_all_trials(self.study_id_, deepcopy=False)
-        done = [t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING]
+        done = [
+            t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING
+        ]
         return sorted(done, key=lambda t: t.number)
 
     def study_system_attrs(self) -> dict[str, Any]:
@@ -281,7 +289,7 @@ def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
     inter_repr = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
 
     def utc(value: Any) -> Any:
-        return None if value is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
 
     trial_table = models.TrialModel.__table__
     trial_rows = [

@@ -231,7 +231,9 @@ def walk_forward_optimize(
         study_name = f"{_slug(cls.label())}-{opt.name}-s{int(seed)}-{config_hash[:10]}"
     elif not isinstance(study_name, str) or not study_name:
         raise ParameterError(f"`study_name` must be a non-empty string, got {study_name!r}")
-    run_path = Path(run_dir) if run_dir is not None else Path("runs") / "optimize" / _slug(study_name)
+    run_path = (
+        Path(run_dir) if run_dir is not None else Path("runs") / "optimize" / _slug(study_name)
+    )
     url = storage if storage is not None else default_storage_url(run_path)
     if not isinstance(url, str):
         raise ParameterError(f"`storage` must be a database URL string or None, got {url!r}")
@@ -318,7 +320,9 @@ def walk_forward_optimize(
     from backtest.metrics import sharpe_ratio
 
     is_sharpes = [
-        f.is_metrics.get("sharpe_ratio", math.nan) for f in fold_results if f.best_params is not None
+        f.is_metrics.get("sharpe_ratio", math.nan)
+        for f in fold_results
+        if f.best_params is not None
     ]
     oos_sharpe = (
         float(sharpe_ratio(oos_returns.to_numpy(), periods_per_year=periods_per_year))
@@ -384,11 +388,11 @@ def _resolve_pruner(pruner: Any, objectives: Sequence[Objective]) -> str | None:
     if pruner is None:
         return None
     if pruner not in PRUNERS:
-        raise ParameterError(
-            f"`pruner` must be one of {sorted(PRUNERS)} or None, got {pruner!r}"
-        )
+        raise ParameterError(f"`pruner` must be one of {sorted(PRUNERS)} or None, got {pruner!r}")
     if len(objectives) > 1:
-        raise ParameterError("pruning needs one objective; drop `pruner` for multi-objective search")
+        raise ParameterError(
+            "pruning needs one objective; drop `pruner` for multi-objective search"
+        )
     return PRUNERS[pruner]
 
 
@@ -456,7 +460,9 @@ def _check_folds(folds: Sequence[Any]) -> None:
             )
 
 
-def _windows(fold: Any, inner_validation: float | None) -> tuple[tuple[int, int], tuple[int, int] | None]:
+def _windows(
+    fold: Any, inner_validation: float | None
+) -> tuple[tuple[int, int], tuple[int, int] | None]:
     a, b = int(fold.train.start), int(fold.train.stop)
     if inner_validation is None:
         return (a, b), None
@@ -474,7 +480,9 @@ def _slug(text: str) -> str:
 
 
 # --- trials table ---------------------------------------------------------------------------------
-def _row(t: Any, fold: int, study: str, space: SearchSpace, objectives: Sequence[Objective]) -> dict[str, Any]:
+def _row(
+    t: Any, fold: int, study: str, space: SearchSpace, objectives: Sequence[Objective]
+) -> dict[str, Any]:
     qr = t.user_attrs.get(QR_ATTR, {})
     params = space.complete(t.params)
     values = qr.get("objective") or [None] * len(objectives)
@@ -516,7 +524,9 @@ def _num(value: Any) -> float:
 
 def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
-        return pd.DataFrame(columns=["fold", "number", "state", "feasible", "reason", "value", "params"])
+        return pd.DataFrame(
+            columns=["fold", "number", "state", "feasible", "reason", "value", "params"]
+        )
     return pd.DataFrame(list(rows))
 
 
@@ -540,7 +550,11 @@ def _pick(
         pool = front
     else:
         key = cand[cols[0]] * first.sign
-        pool = cand.assign(_key=-key).sort_values(["_key", "number"], kind="stable").drop(columns="_key")
+        pool = (
+            cand.assign(_key=-key)
+            .sort_values(["_key", "number"], kind="stable")
+            .drop(columns="_key")
+        )
         if validation:
             pool = pool.head(top_k)
     if validation:
@@ -548,11 +562,15 @@ def _pick(
         if vcol in pool:
             scored = pool[np.isfinite(pool[vcol].to_numpy(dtype=np.float64))]
             if not scored.empty:
-                pool = scored.assign(_key=-scored[vcol] * first.sign).sort_values(
-                    ["_key", "number"], kind="stable"
-                ).drop(columns="_key")
+                pool = (
+                    scored.assign(_key=-scored[vcol] * first.sign)
+                    .sort_values(["_key", "number"], kind="stable")
+                    .drop(columns="_key")
+                )
                 return pool.iloc[0], front
-    best = pool.assign(_key=-pool[cols[0]] * first.sign).sort_values(["_key", "number"], kind="stable")
+    best = pool.assign(_key=-pool[cols[0]] * first.sign).sort_values(
+        ["_key", "number"], kind="stable"
+    )
     return best.iloc[0], front
 
 
@@ -585,7 +603,9 @@ def _judge(
         n_trials=int(len(frame)),
         n_pruned=int((states == "pruned").sum()),
         n_failed=int((states == "fail").sum()),
-        n_feasible=int(((states == "complete") & frame["feasible"]).sum()) if not frame.empty else 0,
+        n_feasible=int(((states == "complete") & frame["feasible"]).sum())
+        if not frame.empty
+        else 0,
         study_name=study,
         evaluated_bars=int(search.evaluated_bars),
         full_bars=int(search.full_bars),
@@ -621,10 +641,14 @@ def _judge(
     out.best_params = params
     out.best_number = int(pick["number"])
     if res.error is not None:
-        raise RuntimeError(f"fold {fold.number}: the pick {params} failed out of sample: {res.error}")
+        raise RuntimeError(
+            f"fold {fold.number}: the pick {params} failed out of sample: {res.error}"
+        )
     out.is_metrics, out.oos_metrics = res.metrics[0], res.metrics[1]
     out.val_metrics = {
-        m[4:]: float(pick[m]) for m in pick.index if m.startswith("val_") and not m.startswith("val_value")
+        m[4:]: float(pick[m])
+        for m in pick.index
+        if m.startswith("val_") and not m.startswith("val_value")
     }
     test_index = index[test.start : test.stop]
     out.oos_returns = pd.Series(res.returns[1], index=test_index, name="returns")
