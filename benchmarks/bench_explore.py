@@ -41,8 +41,12 @@ def _current_rss_gb() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
-    parser.add_argument("--cache", default=None, help="feature cache folder (enables a cached rerun)")
-    parser.add_argument("--out", default=None, help="also write the outputs (parquet, json, html) here")
+    parser.add_argument(
+        "--cache", default=None, help="feature cache folder (enables a cached rerun)"
+    )
+    parser.add_argument(
+        "--out", default=None, help="also write the outputs (parquet, json, html) here"
+    )
     args = parser.parse_args(argv)
 
     explore(synthetic_bars(5_000, freq="1min", seed=1))  # warm-up: imports, numba kernels
@@ -56,25 +60,33 @@ def main(argv: list[str] | None = None) -> int:
 
     f = result.findings
     print(f"bars: {len(bars):,} ({bars.index[0]} .. {bars.index[-1]}), cores: {os.cpu_count()}")
-    print(f"features computed: {f['features']['n_computed']}, screened: {f['features']['n_screened']}, "
-          f"tests (features x horizons): {f['screening']['n_tests']}, "
-          f"BH survivors: {f['screening']['n_survivors']}, selected: {f['screening']['n_selected']}")
+    print(
+        f"features computed: {f['features']['n_computed']}, screened: {f['features']['n_screened']}, "
+        f"tests (features x horizons): {f['screening']['n_tests']}, "
+        f"BH survivors: {f['screening']['n_survivors']}, selected: {f['screening']['n_selected']}"
+    )
     for stage, secs in f["timings_seconds"].items():
         print(f"  {stage:<13s} {secs:8.2f} s")
     compute_screen = sum(f["timings_seconds"][k] for k in ("features", "stationarity", "screening"))
-    print(f"compute + screen: {compute_screen:.2f} s; whole explore(): {total:.2f} s "
-          f"(target < {TARGET_SECONDS:.0f} s)")
+    print(
+        f"compute + screen: {compute_screen:.2f} s; whole explore(): {total:.2f} s "
+        f"(target < {TARGET_SECONDS:.0f} s)"
+    )
     print(f"peak RSS: {peak:.2f} GB (before explore: {base:.2f} GB; target < {TARGET_GB:.0f} GB)")
 
     if args.cache:
         t0 = time.perf_counter()
         again = explore(bars, cache_dir=args.cache)
-        print(f"rerun with the feature cache: {time.perf_counter() - t0:.2f} s "
-              f"(features read from cache: {again.findings['features']['from_cache']})")
+        print(
+            f"rerun with the feature cache: {time.perf_counter() - t0:.2f} s "
+            f"(features read from cache: {again.findings['features']['from_cache']})"
+        )
     if args.out:
         t0 = time.perf_counter()
         paths = result.save(args.out)
-        print(f"outputs written in {time.perf_counter() - t0:.2f} s: {', '.join(str(p) for p in paths.values())}")
+        print(
+            f"outputs written in {time.perf_counter() - t0:.2f} s: {', '.join(str(p) for p in paths.values())}"
+        )
     ok = total < TARGET_SECONDS and peak < TARGET_GB
     print("PASS" if ok else "MISS", "(targets: < 60 s, < 4 GB)")
     return 0

@@ -16,7 +16,12 @@ from research.explore.audit import AuditReport, audit_bars
 from research.explore.features import FeatureSet, build_features
 from research.explore.pipeline import ExplorationResult, explore, train_window
 from research.explore.report import render_explore_page, render_explore_section
-from research.explore.screening import ScreeningResult, benjamini_hochberg, forward_returns, screen_features
+from research.explore.screening import (
+    ScreeningResult,
+    benjamini_hochberg,
+    forward_returns,
+    screen_features,
+)
 from research.explore.spec import ExploreSpec, default_spec, load_spec
 from research.explore.statistical import CointegrationResult, cointegration
 

@@ -50,10 +50,16 @@ def _mfi(bars: pd.DataFrame, window: int) -> dict[str, np.ndarray]:
 
 
 def _kama(bars: pd.DataFrame, window: int, pow1: int, pow2: int) -> dict[str, np.ndarray]:
-    return {"kama": _nb.kama_nb(bars["close"].to_numpy(dtype=np.float64), int(window), int(pow1), int(pow2))}
+    return {
+        "kama": _nb.kama_nb(
+            bars["close"].to_numpy(dtype=np.float64), int(window), int(pow1), int(pow2)
+        )
+    }
 
 
-def _keltner(bars: pd.DataFrame, window: int, window_atr: int, original_version: bool) -> dict[str, np.ndarray] | None:
+def _keltner(
+    bars: pd.DataFrame, window: int, window_atr: int, original_version: bool
+) -> dict[str, np.ndarray] | None:
     if original_version:  # rolling means: already fast in the catalog
         return None
     from strategies.indicators.fast import atr

@@ -140,7 +140,16 @@ class _Table:
         self.columns: dict[str, np.ndarray] = {}
         self.info: dict[str, dict[str, Any]] = {}
 
-    def add(self, name: str, values: Any, group: str, family: str, source: str, params: dict, scale_free: bool | None) -> None:
+    def add(
+        self,
+        name: str,
+        values: Any,
+        group: str,
+        family: str,
+        source: str,
+        params: dict,
+        scale_free: bool | None,
+    ) -> None:
         arr = np.asarray(values, dtype=np.float64)
         arr = np.where(np.isfinite(arr), arr, np.nan)
         base, k = name, 2
@@ -172,8 +181,13 @@ def _technical(bars: pd.DataFrame, spec: FeatureSpec, table: _Table, skipped: li
         frame = result.to_frame() if isinstance(result, pd.Series) else result
         for output in frame.columns:
             table.add(
-                _label(str(output), params), frame[output].to_numpy(), "technical", ind.family,
-                ind.name, params, getattr(ind, "scale_free", None),
+                _label(str(output), params),
+                frame[output].to_numpy(),
+                "technical",
+                ind.family,
+                ind.name,
+                params,
+                getattr(ind, "scale_free", None),
             )
 
 
@@ -199,9 +213,19 @@ def _price_features(bars: pd.DataFrame, spec: FeatureSpec, table: _Table) -> pd.
     if spec.gaps:
         table.add("gap", np.log(o / prev), "gaps", "gaps", "log_gap", {}, True)
     if spec.volume_z.windows:
-        lv = pd.Series(np.log1p(np.clip(bars["volume"].to_numpy(dtype=np.float64), 0, None)), index=bars.index)
+        lv = pd.Series(
+            np.log1p(np.clip(bars["volume"].to_numpy(dtype=np.float64), 0, None)), index=bars.index
+        )
         for w in spec.volume_z.windows:
-            table.add(f"volume_z_{w}", st.rolling_zscore(lv, w).to_numpy(), "volume_z", "volume_z", "rolling_zscore", {"window": w}, True)
+            table.add(
+                f"volume_z_{w}",
+                st.rolling_zscore(lv, w).to_numpy(),
+                "volume_z",
+                "volume_z",
+                "rolling_zscore",
+                {"window": w},
+                True,
+            )
     ret = np.full(lc.shape[0], np.nan)
     ret[1:] = np.diff(lc)
     return pd.Series(ret, index=bars.index)
@@ -212,18 +236,65 @@ def _statistical(bars: pd.DataFrame, ret: pd.Series, spec: FeatureSpec, table: _
     close = bars["close"].astype(np.float64)
     add = table.add
     for w in s.zscore_windows:
-        add(f"close_z_{w}", st.rolling_zscore(close, w).to_numpy(), "statistical", "statistical", "rolling_zscore", {"window": w}, True)
+        add(
+            f"close_z_{w}",
+            st.rolling_zscore(close, w).to_numpy(),
+            "statistical",
+            "statistical",
+            "rolling_zscore",
+            {"window": w},
+            True,
+        )
     for w in s.moment_windows:
-        add(f"ret_skew_{w}", st.rolling_skew(ret, w).to_numpy(), "statistical", "statistical", "rolling_skew", {"window": w}, True)
-        add(f"ret_kurt_{w}", st.rolling_kurtosis(ret, w).to_numpy(), "statistical", "statistical", "rolling_excess_kurtosis", {"window": w}, True)
+        add(
+            f"ret_skew_{w}",
+            st.rolling_skew(ret, w).to_numpy(),
+            "statistical",
+            "statistical",
+            "rolling_skew",
+            {"window": w},
+            True,
+        )
+        add(
+            f"ret_kurt_{w}",
+            st.rolling_kurtosis(ret, w).to_numpy(),
+            "statistical",
+            "statistical",
+            "rolling_excess_kurtosis",
+            {"window": w},
+            True,
+        )
     for w in s.autocorr_windows:
-        add(f"ret_autocorr_{w}", st.rolling_autocorr(ret, w).to_numpy(), "statistical", "statistical", "rolling_autocorr", {"window": w}, True)
+        add(
+            f"ret_autocorr_{w}",
+            st.rolling_autocorr(ret, w).to_numpy(),
+            "statistical",
+            "statistical",
+            "rolling_autocorr",
+            {"window": w},
+            True,
+        )
     for w in s.volatility_windows:
-        add(f"ret_vol_{w}", ret.rolling(w, min_periods=w).std().to_numpy(), "statistical", "statistical", "rolling_std", {"window": w}, True)
+        add(
+            f"ret_vol_{w}",
+            ret.rolling(w, min_periods=w).std().to_numpy(),
+            "statistical",
+            "statistical",
+            "rolling_std",
+            {"window": w},
+            True,
+        )
     if s.regime is not None:
         label = st.volatility_regime(ret, s.regime.window, s.regime.lookback)
-        add("vol_regime", label.to_numpy(), "statistical", "statistical", "volatility_regime",
-            {"window": s.regime.window, "lookback": s.regime.lookback}, True)
+        add(
+            "vol_regime",
+            label.to_numpy(),
+            "statistical",
+            "statistical",
+            "volatility_regime",
+            {"window": s.regime.window, "lookback": s.regime.lookback},
+            True,
+        )
 
 
 def _reference(ret: pd.Series, reference: pd.DataFrame, spec: FeatureSpec, table: _Table) -> None:
@@ -231,8 +302,24 @@ def _reference(ret: pd.Series, reference: pd.DataFrame, spec: FeatureSpec, table
     ref_ret = np.log(ref_close).diff()
     for w in spec.reference.windows:
         bc = st.rolling_beta_corr(ret, ref_ret, w)
-        table.add(f"ref_beta_{w}", bc["beta"].to_numpy(), "reference", "reference", "rolling_beta", {"window": w}, True)
-        table.add(f"ref_corr_{w}", bc["corr"].to_numpy(), "reference", "reference", "rolling_corr", {"window": w}, True)
+        table.add(
+            f"ref_beta_{w}",
+            bc["beta"].to_numpy(),
+            "reference",
+            "reference",
+            "rolling_beta",
+            {"window": w},
+            True,
+        )
+        table.add(
+            f"ref_corr_{w}",
+            bc["corr"].to_numpy(),
+            "reference",
+            "reference",
+            "rolling_corr",
+            {"window": w},
+            True,
+        )
 
 
 def _compute(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | None) -> FeatureSet:
@@ -253,7 +340,9 @@ def _compute(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | No
 
 
 def _cache_key(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | None) -> str:
-    plan = [(ind.name, params, getattr(ind, "outputs", None)) for ind, params in technical_plan(spec)]
+    plan = [
+        (ind.name, params, getattr(ind, "outputs", None)) for ind, params in technical_plan(spec)
+    ]
     parts = [
         FEATURES_VERSION,
         data_fingerprint(bars),
@@ -324,4 +413,3 @@ def build_features(
     if path is not None:
         _write_cache(path, fs)
     return fs
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,15 @@ from research.explore.audit import AuditReport, audit_bars
 from research.explore.features import build_features, data_fingerprint
 from research.explore.screening import ScreeningResult, screen_features
 from research.explore.spec import ExploreSpec, load_spec, spec_hash, spec_to_dict
-from research.explore.suggest import build_suggestions, save_selection, stationarity_table, transform_features
+from research.explore.suggest import (
+    build_suggestions,
+    save_selection,
+    stationarity_table,
+    transform_features,
+)
 
 __all__ = ["ExplorationResult", "explore", "train_window"]
+
 
 @dataclass
 class ExplorationResult:
@@ -95,7 +101,9 @@ class ExplorationResult:
                 for f in self.selected
             },
         }
-        paths["selected"], paths["selected_json"] = save_selection(self.features, self.selected, out, meta)
+        paths["selected"], paths["selected_json"] = save_selection(
+            self.features, self.selected, out, meta
+        )
         paths["findings"] = out / "findings.json"
         paths["findings"].write_text(json.dumps(self.findings, indent=2, default=_json_default))
         paths["html"] = out / "explore.html"
@@ -163,7 +171,9 @@ def _split_bars(
             raise ConfigError("explore: `symbol` applies to a dict of bars; got one DataFrame")
         return bars.attrs.get("symbol"), _check_bars(bars, "bars"), None, {}
     if not isinstance(bars, Mapping) or not bars:
-        raise DataValidationError(f"explore: `bars` must be a DataFrame or a non-empty dict, got {type(bars).__name__}")
+        raise DataValidationError(
+            f"explore: `bars` must be a DataFrame or a non-empty dict, got {type(bars).__name__}"
+        )
     names = [str(k) for k in bars]
     universe = {str(k): _check_bars(v, f"bars[{k!r}]") for k, v in bars.items()}
     symbol = names[0] if symbol is None else symbol
@@ -182,7 +192,9 @@ def _split_bars(
     return symbol, universe[symbol], reference, universe
 
 
-def train_window(index: pd.DatetimeIndex, train_end: Any, spec: ExploreSpec) -> tuple[int, pd.Timestamp]:
+def train_window(
+    index: pd.DatetimeIndex, train_end: Any, spec: ExploreSpec
+) -> tuple[int, pd.Timestamp]:
     """``(train_stop, train_end)``: the number of train bars and the last train timestamp.
 
     ``train_end`` (a date/timestamp; naive ones are UTC) wins over ``spec.train.end``, which wins
@@ -196,14 +208,18 @@ def train_window(index: pd.DatetimeIndex, train_end: Any, spec: ExploreSpec) -> 
     try:
         ts = pd.Timestamp(end)
     except (ValueError, TypeError):
-        raise ConfigError(f"explore: `train_end` must be a date or timestamp, got {end!r}") from None
+        raise ConfigError(
+            f"explore: `train_end` must be a date or timestamp, got {end!r}"
+        ) from None
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     if len(str(end)) <= 10 and ts == ts.normalize():  # a bare date: the whole day is in
         ts = ts + pd.Timedelta(days=1) - pd.Timedelta(1, unit="ns")
     stop = int(index.searchsorted(ts, side="right"))
     if stop == 0:
-        raise ConfigError(f"explore: `train_end` {end!r} is before the first bar ({index[0].isoformat()})")
+        raise ConfigError(
+            f"explore: `train_end` {end!r} is before the first bar ({index[0].isoformat()})"
+        )
     return stop, index[stop - 1]
 
 
@@ -234,14 +250,19 @@ def _tests(bars: pd.DataFrame, train_stop: int, spec: ExploreSpec) -> dict[str, 
     vq = [q for q in t.variance_ratio_lags if 2 * q < r.size]
     if vq:
         vr = st.variance_ratio(lc, vq)
-        out["variance_ratio"] = {int(q): {k: float(v) for k, v in row.items()} for q, row in vr.iterrows()}
+        out["variance_ratio"] = {
+            int(q): {k: float(v) for k, v in row.items()} for q, row in vr.iterrows()
+        }
     out["half_life_log_close"] = st.half_life(lc)
     if spec.features.statistical.regime is not None:
         reg = spec.features.statistical.regime
-        labels = st.volatility_regime(pd.Series(np.r_[np.nan, r]), reg.window, reg.lookback).dropna()
+        labels = st.volatility_regime(
+            pd.Series(np.r_[np.nan, r]), reg.window, reg.lookback
+        ).dropna()
         share = labels.value_counts(normalize=True)
         out["volatility_regime_share"] = {
-            name: float(share.get(v, 0.0)) for v, name in ((0.0, "low"), (1.0, "normal"), (2.0, "high"))
+            name: float(share.get(v, 0.0))
+            for v, name in ((0.0, "low"), (1.0, "normal"), (2.0, "high"))
         }
     return out
 
@@ -257,6 +278,7 @@ def explore(
     symbol: str | None = None,
     cache_dir: str | Path | None = None,
     extra_features: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ExplorationResult:
     """Explore one symbol's bars: features, tests, audit, screening, suggestions.
 
@@ -269,6 +291,8 @@ def explore(
         symbol: which symbol of a dict to explore.
         cache_dir: folder of the feature cache (Parquet); ``None`` disables caching.
         extra_features: more feature columns (indexed like the bars, causal) screened alongside.
+        progress: called with a one-line message as each stage starts and ends (the CLI prints
+            them on stderr); ``None`` is silent.
 
     Returns:
         An :class:`ExplorationResult`.
@@ -278,6 +302,7 @@ def explore(
         DataTooShortError: too few bars for the train window, warm-ups and horizons.
     """
     clock = _Clock()
+    say = progress or (lambda message: None)
     spec = load_spec(spec)
     symbol, primary, reference, universe = _split_bars(bars, symbol, spec)
     n = len(primary)
@@ -285,32 +310,68 @@ def explore(
         raise DataTooShortError(f"explore: need at least 50 bars, got {n}")
     train_stop, train_end_ts = train_window(primary.index, train_end, spec)
     close = primary["close"].astype(np.float64)
+    say(
+        f"{n:,} bars of {symbol or 'the data'}; train window: {train_stop:,} bars to {train_end_ts.isoformat()}"
+    )
 
+    say("features: computing the feature table")
     fs = build_features(primary, spec.features, reference=reference, cache_dir=cache_dir)
     data, info = fs.data, fs.info.copy()
     clock.lap("features")
+    say(
+        f"features: {fs.data.shape[1]} columns in {clock.laps['features']:.1f} s"
+        + (" (from the cache)" if fs.from_cache else "")
+    )
     if extra_features is not None:
-        if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(primary.index):
-            raise DataValidationError("explore: `extra_features` must be a DataFrame indexed exactly like the bars")
+        if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(
+            primary.index
+        ):
+            raise DataValidationError(
+                "explore: `extra_features` must be a DataFrame indexed exactly like the bars"
+            )
         clash = [c for c in extra_features.columns if c in data.columns]
         if clash:
-            raise DataValidationError(f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature")
+            raise DataValidationError(
+                f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature"
+            )
         data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
         for c in extra_features.columns:
             finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
-            info.loc[c] = ["extra", "extra", "user", "{}", int(finite[0]) if finite.size else -1, None]
+            info.loc[c] = [
+                "extra",
+                "extra",
+                "user",
+                "{}",
+                int(finite[0]) if finite.size else -1,
+                None,
+            ]
 
-    stat = stationarity_table(data, close, train_stop, spec.stationarity, info["scale_free"].to_dict())
+    say(f"stationarity: ADF/KPSS on {data.shape[1]} features (train window)")
+    stat = stationarity_table(
+        data, close, train_stop, spec.stationarity, info["scale_free"].to_dict()
+    )
     if spec.stationarity.apply_transforms:
         data, stat = transform_features(data, close, stat, train_stop, spec.stationarity)
     info = info.join(stat, how="left")
     clock.lap("stationarity")
+    say(f"stationarity: done in {clock.laps['stationarity']:.1f} s")
 
+    say(f"screening: {data.shape[1]} features x {len(spec.horizons)} horizons")
     screening = screen_features(
-        data, close, horizons=spec.horizons, train_stop=train_stop, spec=spec.screening,
-        seed=spec.seed, n_jobs=spec.n_jobs,
+        data,
+        close,
+        horizons=spec.horizons,
+        train_stop=train_stop,
+        spec=spec.screening,
+        seed=spec.seed,
+        n_jobs=spec.n_jobs,
     )
     clock.lap("screening")
+    say(
+        f"screening: {len(screening.survivors)} survive BH at fdr={spec.screening.fdr}, "
+        f"{len(screening.selected)} selected, in {clock.laps['screening']:.1f} s"
+    )
+    say("audit and statistical tests")
     audit = audit_bars(primary, spec.audit, horizons=spec.horizons, train_stop=train_stop)
     clock.lap("audit")
     coint = None
@@ -355,12 +416,15 @@ def explore(
                 "share": train_stop / n,
             },
             "features": {
-                "n_computed": int(fs.data.shape[1]) + (0 if extra_features is None else extra_features.shape[1]),
+                "n_computed": int(fs.data.shape[1])
+                + (0 if extra_features is None else extra_features.shape[1]),
                 "n_screened": int(len(sc)),
                 "by_group": {str(k): int(v) for k, v in info["group"].value_counts().items()},
                 "skipped": fs.skipped,
                 "from_cache": fs.from_cache,
-                "stationarity_verdicts": {str(k): int(v) for k, v in stat["verdict"].value_counts().items()},
+                "stationarity_verdicts": {
+                    str(k): int(v) for k, v in stat["verdict"].value_counts().items()
+                },
             },
             "tests": tests,
             "cointegration": coint.to_dict() if coint is not None else None,

@@ -78,7 +78,9 @@ def _table(df: pd.DataFrame, left: tuple[str, ...] = (), fmt: dict[str, str] | N
 def _fig_html(fig: Any, include_plotlyjs: bool) -> str:
     import plotly.io as pio
 
-    return pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False})
+    return pio.to_html(
+        fig, full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False}
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -163,7 +165,9 @@ def _audit_figure(result: ExplorationResult) -> Any:
 
     counts = result.audit.summary.get("counts", {})
     fig = go.Figure(go.Bar(x=list(counts), y=list(counts.values())))
-    fig.update_layout(title="Audit findings by check", height=300, margin={"l": 60, "r": 20, "t": 50, "b": 60})
+    fig.update_layout(
+        title="Audit findings by check", height=300, margin={"l": 60, "r": 20, "t": 50, "b": 60}
+    )
     return fig
 
 
@@ -207,7 +211,11 @@ def _top_table(result: ExplorationResult) -> str:
             "note": scores["reason"].to_numpy(),
         }
     )
-    return _table(df, left=("feature", "note"), fmt={"score (-log10 p)": ".2f", "rank IC": ".4f", "IC IR": ".2f"})
+    return _table(
+        df,
+        left=("feature", "note"),
+        fmt={"score (-log10 p)": ".2f", "rank IC": ".4f", "IC IR": ".2f"},
+    )
 
 
 def _tests_block(result: ExplorationResult) -> str:
@@ -217,11 +225,26 @@ def _tests_block(result: ExplorationResult) -> str:
     lb = t["ljung_box"]
     rows = [
         ("returns: mean / std", f"{_num(r['mean'])} / {_num(r['std'])} (sample std)"),
-        ("returns: skew / excess kurtosis", f"{_num(r['skew'], '.3f')} / {_num(r['excess_kurtosis'], '.3f')}"),
-        ("Ljung-Box p (returns)", ", ".join(f"lag {k}: {_num(v, '.3g')}" for k, v in lb["returns"].items())),
-        ("Ljung-Box p (squared returns)", ", ".join(f"lag {k}: {_num(v, '.3g')}" for k, v in lb["squared_returns"].items())),
-        ("ADF / KPSS log close", f"p={_num(st['log_close']['adf_pvalue'], '.3g')} / p={_num(st['log_close']['kpss_pvalue'], '.3g')}: {st['log_close']['verdict']}"),
-        ("ADF / KPSS returns", f"p={_num(st['returns']['adf_pvalue'], '.3g')} / p={_num(st['returns']['kpss_pvalue'], '.3g')}: {st['returns']['verdict']}"),
+        (
+            "returns: skew / excess kurtosis",
+            f"{_num(r['skew'], '.3f')} / {_num(r['excess_kurtosis'], '.3f')}",
+        ),
+        (
+            "Ljung-Box p (returns)",
+            ", ".join(f"lag {k}: {_num(v, '.3g')}" for k, v in lb["returns"].items()),
+        ),
+        (
+            "Ljung-Box p (squared returns)",
+            ", ".join(f"lag {k}: {_num(v, '.3g')}" for k, v in lb["squared_returns"].items()),
+        ),
+        (
+            "ADF / KPSS log close",
+            f"p={_num(st['log_close']['adf_pvalue'], '.3g')} / p={_num(st['log_close']['kpss_pvalue'], '.3g')}: {st['log_close']['verdict']}",
+        ),
+        (
+            "ADF / KPSS returns",
+            f"p={_num(st['returns']['adf_pvalue'], '.3g')} / p={_num(st['returns']['kpss_pvalue'], '.3g')}: {st['returns']['verdict']}",
+        ),
         ("Hurst exponent (log close)", _num(t["hurst_log_close"], ".3f")),
         ("half-life of log close (bars)", _num(t["half_life_log_close"], ".4g")),
     ]
@@ -229,11 +252,19 @@ def _tests_block(result: ExplorationResult) -> str:
         rows.append(
             (
                 "variance ratio (robust p)",
-                ", ".join(f"q={q}: {_num(v['vr'], '.3f')} (p={_num(v['pvalue'], '.2g')})" for q, v in t["variance_ratio"].items()),
+                ", ".join(
+                    f"q={q}: {_num(v['vr'], '.3f')} (p={_num(v['pvalue'], '.2g')})"
+                    for q, v in t["variance_ratio"].items()
+                ),
             )
         )
     if "volatility_regime_share" in t:
-        rows.append(("volatility regimes (low/normal/high)", " / ".join(f"{v:.0%}" for v in t["volatility_regime_share"].values())))
+        rows.append(
+            (
+                "volatility regimes (low/normal/high)",
+                " / ".join(f"{v:.0%}" for v in t["volatility_regime_share"].values()),
+            )
+        )
     co = result.findings.get("cointegration")
     if co:
         hedge = ", ".join(f"{k}: {_num(v, '.4f')}" for k, v in co["hedge_ratios"].items())
@@ -267,7 +298,9 @@ def _audit_block(result: ExplorationResult) -> str:
     a = result.audit
     findings = a.findings.head(_MAX_FINDINGS).copy()
     for c in ("start", "end"):
-        findings[c] = findings[c].map(lambda x: x.isoformat() if isinstance(x, pd.Timestamp) else str(x))
+        findings[c] = findings[c].map(
+            lambda x: x.isoformat() if isinstance(x, pd.Timestamp) else str(x)
+        )
     note = (
         f'<p class="note">Frequency {_e(a.frequency)}, calendar {_e(a.calendar)}; '
         f"distribution shift compared {_e(a.summary.get('shift_comparison', ''))}.</p>"
@@ -298,9 +331,9 @@ def render_explore_section(result: ExplorationResult, *, include_plotlyjs: bool 
     return f"""<section class="explore-section">
 <style>{_CSS}</style>
 <h2>{title}</h2>
-<p class="note">{_e(d['start'])} to {_e(d['end'])}; train window ends {_e(result.train_end.isoformat())}.
+<p class="note">{_e(d["start"])} to {_e(d["end"])}; train window ends {_e(result.train_end.isoformat())}.
 Screening reads the train window only (labels reaching past it are purged); p-values are
-Benjamini-Hochberg adjusted over all {result.findings['screening']['n_tests']} feature x horizon tests.</p>
+Benjamini-Hochberg adjusted over all {result.findings["screening"]["n_tests"]} feature x horizon tests.</p>
 {_cards(result)}
 <h3>Selected features</h3><p>{selected}</p>
 {fig_html[0]}
@@ -325,7 +358,7 @@ def render_explore_page(result: ExplorationResult) -> str:
     d = result.findings["data"]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Exploration: {_e(d['symbol'] or d['source'] or '')}</title>
+<title>Exploration: {_e(d["symbol"] or d["source"] or "")}</title>
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 {render_explore_section(result, include_plotlyjs=False)}

@@ -166,15 +166,29 @@ def autocorrelation(x: pd.Series | np.ndarray, nlags: int) -> np.ndarray:
 def ljung_box(x: pd.Series | np.ndarray, lags: Sequence[int]) -> pd.DataFrame:
     """Ljung-Box Q statistics and p-values at each lag in ``lags`` (H0: no autocorrelation).
 
+    ``Q(h) = n (n + 2) sum_{k=1..h} r_k^2 / (n - k)`` with the sample autocorrelations ``r_k``
+    (mean removed, denominator ``n``), compared with a chi-square with ``h`` degrees of freedom:
+    the numbers of statsmodels' ``acorr_ljungbox`` (``model_df=0``). The autocorrelations come
+    from an FFT (statsmodels' own call uses a direct O(n^2) correlation, minutes on a million
+    bars).
+
     Returns:
         DataFrame indexed by lag with columns ``lb_stat`` and ``lb_pvalue``.
     """
-    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from scipy import stats
 
     a = _finite(x)
+    lags = [int(q) for q in lags]
     if a.size <= max(lags) + 1:
         raise DataTooShortError(f"ljung_box: need more than {max(lags) + 1} values, got {a.size}")
-    return acorr_ljungbox(a, lags=list(lags), return_df=True)
+    n = a.size
+    r = autocorrelation(a, max(lags))[1:]
+    q = n * (n + 2) * np.cumsum(r * r / (n - np.arange(1, r.size + 1)))
+    stat = np.array([q[h - 1] for h in lags])
+    return pd.DataFrame(
+        {"lb_stat": stat, "lb_pvalue": stats.chi2.sf(stat, lags)},
+        index=pd.Index(lags, name="lag"),
+    )
 
 
 @dataclass(frozen=True)

@@ -107,16 +107,27 @@ def stationarity_table(
     scale_free = scale_free or {}
     c = close.to_numpy(dtype=np.float64)[:train_stop]
     with single_threaded_blas():
-        rows = [_feature_row(name, features[name].to_numpy()[:train_stop], c, spec, scale_free) for name in features.columns]
-    table = pd.DataFrame(rows, columns=["feature", "adf_pvalue", "kpss_pvalue", "verdict", "transform"])
+        rows = [
+            _feature_row(name, features[name].to_numpy()[:train_stop], c, spec, scale_free)
+            for name in features.columns
+        ]
+    table = pd.DataFrame(
+        rows, columns=["feature", "adf_pvalue", "kpss_pvalue", "verdict", "transform"]
+    )
     return table.set_index("feature")
 
 
-def _feature_row(name: str, x: np.ndarray, c: np.ndarray, spec: StationaritySpec, scale_free: Mapping[str, Any]) -> tuple:
+def _feature_row(
+    name: str, x: np.ndarray, c: np.ndarray, spec: StationaritySpec, scale_free: Mapping[str, Any]
+) -> tuple:
     if np.isfinite(x).sum() < 20:
         return (name, np.nan, np.nan, "undefined", "")
     res = stationarity(x, alpha=spec.alpha, max_obs=spec.max_obs)
-    transform = _first_choice(x, c, res.verdict, scale_free.get(name)) if res.verdict in _NON_STATIONARY else ""
+    transform = (
+        _first_choice(x, c, res.verdict, scale_free.get(name))
+        if res.verdict in _NON_STATIONARY
+        else ""
+    )
     return (name, res.adf_pvalue, res.kpss_pvalue, res.verdict, transform)
 
 
@@ -179,12 +190,22 @@ def _transform_one(
         if verdict not in _APPLIED and verdict != "undefined":
             new = _transformed_name(name, t, spec.zscore_window)
             out[new] = y
-            table.loc[name, ["transform", "new_name", "new_verdict", "applied"]] = [t, new, verdict, "transformed"]
+            table.loc[name, ["transform", "new_name", "new_verdict", "applied"]] = [
+                t,
+                new,
+                verdict,
+                "transformed",
+            ]
             return
     table.loc[name, ["new_verdict", "applied"]] = [verdict, "drop"]
 
 
-def build_suggestions(stationarity: pd.DataFrame, scores: pd.DataFrame, dropped: Mapping[str, str], selected: list[str]) -> dict[str, Any]:
+def build_suggestions(
+    stationarity: pd.DataFrame,
+    scores: pd.DataFrame,
+    dropped: Mapping[str, str],
+    selected: list[str],
+) -> dict[str, Any]:
     """JSON-ready suggestions: transformations, features to drop (with the reason), selection."""
     transforms = [
         {

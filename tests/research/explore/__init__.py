@@ -1,0 +1,1 @@
+"""Tests of research.explore (mirrors research/explore/)."""
