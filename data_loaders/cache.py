@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from data_loaders.errors import ResearchError
+from data_loaders.errors import ParameterError, ResearchError
 
 __all__ = ["ENV_VAR", "default_cache_dir", "BarCache", "cached_bars"]
 
@@ -191,6 +191,10 @@ def cached_bars(
     """
     if cache is None or cache is False:
         return fetch()
+    if cache is not True and not isinstance(cache, BarCache):
+        raise ParameterError(
+            f"`cache` must be True, False, None or a BarCache, got {type(cache).__name__} {cache!r}"
+        )
     store = BarCache() if cache is True else cache
     if not refresh:
         hit = store.get(source, params)

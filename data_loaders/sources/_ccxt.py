@@ -24,7 +24,7 @@ from data_loaders._optional import require
 from data_loaders.cache import BarCache, cached_bars
 from data_loaders.errors import ParameterError, did_you_mean
 from data_loaders.sources._base import Source
-from data_loaders.sources._online import OnlineSourceError, to_utc
+from data_loaders.sources._online import OnlineSourceError, query_options, to_utc
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_ccxt", "fetch_ohlcv_range", "CcxtSource"]
@@ -257,7 +257,5 @@ class CcxtSource(Source):
             raise ParameterError(
                 f"ccxt source needs 'ccxt:EXCHANGE:SYMBOL' (e.g. ccxt:binance:BTC/USDT), got 'ccxt:{target}'"
             )
-        for key in ("limit", "max_retries"):
-            if key in options:
-                options[key] = int(options[key])
+        options = query_options(options, ints=("limit", "max_retries"))
         return load_ccxt(exchange, symbol, repair=repair, **options)

@@ -6,7 +6,10 @@ import pandas as pd
 
 from data_loaders.errors import ParameterError, ResearchError
 
-__all__ = ["OnlineSourceError", "to_utc", "floor_now"]
+__all__ = ["OnlineSourceError", "to_utc", "floor_now", "query_options"]
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 
 
 class OnlineSourceError(ResearchError):
@@ -14,9 +17,12 @@ class OnlineSourceError(ResearchError):
 
 
 def to_utc(value: object, name: str) -> pd.Timestamp | None:
-    """``"2024-01-01"``, a datetime or epoch-ms int -> UTC Timestamp (naive = UTC); None stays None."""
+    """``"2024-01-01"``, a datetime or epoch-ms number (also as text, as in a ``?start=`` query)
+    -> UTC Timestamp (naive = UTC); None stays None."""
     if value is None or value == "":
         return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
             ts = pd.Timestamp(int(value), unit="ms")
@@ -31,3 +37,36 @@ def floor_now(step: pd.Timedelta) -> pd.Timestamp:
     """Now (UTC) floored to a multiple of ``step``: the end of the last complete bar."""
     now = pd.Timestamp.now(tz="UTC")
     return now.floor(step) if step <= pd.Timedelta(days=1) else now.floor("D")
+
+
+def query_options(options: dict[str, object], ints: tuple[str, ...] = ()) -> dict[str, object]:
+    """Convert the text values of a ``scheme:target?key=value`` query to the loader's types.
+
+    ``cache`` and ``refresh`` are flags (``1/true/yes/on`` or ``0/false/no/off``; a ``cache``
+    that is neither names a cache folder); the keys in ``ints`` are integers. Values that are
+    not text (keyword arguments) pass unchanged.
+    """
+    from data_loaders.cache import BarCache
+
+    out = dict(options)
+    for key in ("cache", "refresh"):
+        value = out.get(key)
+        if not isinstance(value, str):
+            continue
+        flag = value.strip().lower()
+        if flag in _TRUE:
+            out[key] = True
+        elif flag in _FALSE:
+            out[key] = False
+        elif key == "cache":
+            out[key] = BarCache(value)
+        else:
+            raise ParameterError(f"`{key}` must be true or false, got {value!r}")
+    for key in ints:
+        value = out.get(key)
+        if isinstance(value, str):
+            try:
+                out[key] = int(value)
+            except ValueError:
+                raise ParameterError(f"`{key}` must be an integer, got {value!r}") from None
+    return out

@@ -23,7 +23,7 @@ from data_loaders._optional import require
 from data_loaders.cache import BarCache, cached_bars
 from data_loaders.errors import ParameterError, did_you_mean
 from data_loaders.sources._base import Bars, Source
-from data_loaders.sources._online import OnlineSourceError, floor_now, to_utc
+from data_loaders.sources._online import OnlineSourceError, floor_now, query_options, to_utc
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_yfinance", "frame_from_history", "YFinanceSource", "INTERVALS"]
@@ -206,5 +206,8 @@ class YFinanceSource(Source):
         if not symbols:
             raise ParameterError("yfinance: no symbol given (use yfinance:AAPL)")
         return load_yfinance(
-            symbols[0] if len(symbols) == 1 else symbols, adjust=adjust, repair=repair, **options
+            symbols[0] if len(symbols) == 1 else symbols,
+            adjust=adjust,
+            repair=repair,
+            **query_options(options),
         )
