@@ -32,14 +32,26 @@ class GridOptimizer(OptunaOptimizer):
         return math.prod(len(v) for v in self._grid(problem).values())
 
     def make_sampler(self, seed: int) -> Any:
-        import optuna
-
         # Trial k visits grid point k of an order shuffled once by the study's base seed, so one
         # sampler serves every ask (it draws no other random numbers below the grid's size).
         sampler = getattr(self, "sampler_", None)
         if sampler is None:
-            sampler = optuna.samplers.GridSampler(
-                self._grid(self.problem_), seed=self.problem_.seed
-            )
+            sampler = _quiet_grid_sampler()(self._grid(self.problem_), seed=self.problem_.seed)
             self.sampler_ = sampler
         return sampler
+
+
+def _quiet_grid_sampler() -> type:
+    """``GridSampler`` that does not call ``study.stop()`` once the grid is exhausted.
+
+    Optuna's sampler stops the study from ``after_trial``, which is only allowed inside
+    ``Study.optimize``; this driver tells trials through ask/tell and caps the trial count at
+    the grid's size itself (:meth:`GridOptimizer.max_trials`).
+    """
+    import optuna
+
+    class QuietGridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            return None
+
+    return QuietGridSampler

@@ -79,6 +79,7 @@ def open_storage(url: str) -> Any:
     """
     import optuna
 
+    url = _with_installed_driver(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60}
@@ -93,6 +94,21 @@ def open_storage(url: str) -> Any:
     if storage.engine.name == "sqlite":
         _sqlite_wal(storage.engine)
     return storage
+
+
+def _with_installed_driver(url: str) -> str:
+    """``url`` with an installed PostgreSQL driver when it names none.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; with only psycopg2 installed
+    (the ``distributed`` extra) the URL is rewritten to ``postgresql+psycopg2://``.
+    """
+    import importlib.util
+
+    if not url.startswith("postgresql://"):
+        return url
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
 
 
 def _sqlite_wal(engine: Any) -> None:
