@@ -16,6 +16,7 @@ __all__ = [
     "rolling_beta_corr_nb",
     "forward_log_returns_nb",
     "ksg_counts_nb",
+    "rank_ic_stats_nb",
     "adx_nb",
     "cci_nb",
     "aroon_nb",
@@ -183,6 +184,93 @@ def forward_log_returns_nb(log_close: np.ndarray, horizon: int, stop: int) -> np
     for t in range(min(n, stop) - horizon):
         out[t] = log_close[t + horizon] - log_close[t]
     return out
+
+
+@njit(cache=True)
+def rank_ic_stats_nb(
+    R: np.ndarray,
+    X: np.ndarray,
+    mu: np.ndarray,
+    sd: np.ndarray,
+    ry: np.ndarray,
+    ys: np.ndarray,
+    batch: int,
+    periods: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Information coefficients of every column of a feature matrix against one label.
+
+    Args:
+        R: ``(n, k)`` standardised ranks of the features (mean 0, population std 1, 0 where the
+            feature is undefined), any float dtype; Fortran order is fastest.
+        X: ``(n, k)`` the raw features (``NaN`` where undefined).
+        mu, sd: ``(k,)`` mean and std of each raw column (``sd > 0``).
+        ry: ``(n,)`` standardised ranks of the label; ys: ``(n,)`` standardised label.
+        batch: bars per batch of the batch-means t statistic; the ``m = n // batch`` batches
+            are aligned to the end of the sample.
+        periods: ``(P + 1,)`` increasing row bounds of the stability periods.
+
+    Returns:
+        ``(rank_ic, ic, t_stat, period_ic)``: ``mean(R_j * ry)`` (Spearman correlation),
+        ``mean(((X_j - mu_j) / sd_j) * ys)`` with undefined values at the mean (Pearson), the
+        t statistic ``mean(b) / (std(b, ddof=1) / sqrt(m))`` of the batch means ``b`` of
+        ``R_j * ry`` (0 when ``std(b) = 0``), each ``(k,)``; and ``(P, k)`` the Pearson
+        correlation of ``R_j`` and ``ry`` within each period (``NaN`` if either is constant).
+    """
+    n, k = R.shape
+    m = n // batch
+    off = n - m * batch
+    n_p = periods.shape[0] - 1
+    sy = np.zeros(n_p)
+    syy = np.zeros(n_p)
+    for p in range(n_p):
+        for i in range(periods[p], periods[p + 1]):
+            sy[p] += ry[i]
+            syy[p] += ry[i] * ry[i]
+    rank_ic = np.empty(k)
+    ic = np.empty(k)
+    t_stat = np.empty(k)
+    period_ic = np.empty((n_p, k))
+    bm = np.empty(m)
+    for j in range(k):
+        total = 0.0
+        for i in range(off):
+            total += np.float64(R[i, j]) * ry[i]
+        for b in range(m):
+            acc = 0.0
+            for i in range(off + b * batch, off + (b + 1) * batch):
+                acc += np.float64(R[i, j]) * ry[i]
+            bm[b] = acc / batch
+            total += acc
+        rank_ic[j] = total / n
+        mean_b = bm.mean()
+        var_b = 0.0
+        for b in range(m):
+            var_b += (bm[b] - mean_b) ** 2
+        sd_b = np.sqrt(var_b / (m - 1)) if m > 1 else 0.0
+        t_stat[j] = mean_b / (sd_b / np.sqrt(m)) if sd_b > 0 else 0.0
+        acc = 0.0
+        for i in range(n):
+            x = X[i, j]
+            if np.isfinite(x):
+                acc += (x - mu[j]) / sd[j] * ys[i]
+        ic[j] = acc / n
+        for p in range(n_p):
+            sx = 0.0
+            sxx = 0.0
+            sxy = 0.0
+            for i in range(periods[p], periods[p + 1]):
+                r = np.float64(R[i, j])
+                sx += r
+                sxx += r * r
+                sxy += r * ry[i]
+            cnt = periods[p + 1] - periods[p]
+            vx = sxx - sx * sx / cnt
+            vy = syy[p] - sy[p] * sy[p] / cnt
+            if vx > 0 and vy > 0:
+                period_ic[p, j] = (sxy - sx * sy[p] / cnt) / np.sqrt(vx * vy)
+            else:
+                period_ic[p, j] = np.nan
+    return rank_ic, ic, t_stat, period_ic
 
 
 @njit(cache=True)

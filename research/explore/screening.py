@@ -45,7 +45,12 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.errors import DataTooShortError
-from research.explore._nb import average_ranks_nb, forward_log_returns_nb, ksg_counts_nb
+from research.explore._nb import (
+    average_ranks_nb,
+    forward_log_returns_nb,
+    ksg_counts_nb,
+    rank_ic_stats_nb,
+)
 from research.explore.spec import ScreeningSpec
 
 __all__ = [
@@ -73,7 +78,6 @@ TABLE_COLUMNS = [
 #: features shown in the correlation clustermap (best scores first)
 CLUSTERMAP_MAX = 60
 _MIN_BATCHES = 5
-_CHUNK = 16  # feature columns processed together (bounds temporary memory)
 
 
 @dataclass
@@ -163,6 +167,20 @@ def _standard_ranks(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _column_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NaN-ignoring mean, population std and count of each column, one column at a time
+    (``np.nanmean`` / ``np.nanstd`` on the whole matrix hold two or three copies of it)."""
+    k = X.shape[1]
+    mu, sd, cnt = np.empty(k), np.empty(k), np.empty(k, dtype=np.int64)
+    for j in range(k):
+        v = X[:, j]
+        v = v[np.isfinite(v)]
+        cnt[j] = v.size
+        mu[j] = v.mean() if v.size else np.nan
+        sd[j] = v.std() if v.size else np.nan
+    return mu, sd, cnt
+
+
 def _rank_matrix(X: np.ndarray, n_jobs: int) -> np.ndarray:
     """Column-wise standardised ranks of ``X`` (n, k) as float32, Fortran order."""
     R = np.empty(X.shape, dtype=np.float32, order="F")
@@ -199,45 +217,15 @@ def _horizon_stats(
     """Rank IC, its batch-means t-test, Pearson IC and per-period rank ICs for one label."""
     from scipy import stats
 
-    n, k = R.shape
-    m = n // batch
-    off = n - m * batch  # batches are aligned to the end of the sample
-    out = {
-        "rank_ic": np.empty(k),
-        "ic": np.empty(k),
-        "t_stat": np.empty(k),
-        "pvalue": np.empty(k),
-        "period_ic": np.empty((len(periods) - 1, k)),
+    m = R.shape[0] // batch
+    rank_ic, ic, t, period_ic = rank_ic_stats_nb(R, X, mu, sd, ry, ys, int(batch), periods)
+    return {
+        "rank_ic": rank_ic,
+        "ic": ic,
+        "t_stat": t,
+        "pvalue": np.exp(np.log(2.0) + stats.t.logsf(np.abs(t), m - 1)),
+        "period_ic": period_ic,
     }
-    starts = periods[:-1]
-    counts = np.diff(periods).astype(np.float64)
-    sy = np.add.reduceat(ry, starts)
-    syy = np.add.reduceat(ry * ry, starts)
-    for c0 in range(0, k, _CHUNK):
-        c1 = min(k, c0 + _CHUNK)
-        Rc = R[:, c0:c1].astype(np.float64)
-        Z = Rc * ry[:, None]
-        out["rank_ic"][c0:c1] = Z.mean(axis=0)
-        bm = Z[off:].reshape(m, batch, c1 - c0).mean(axis=1)
-        bsd = bm.std(axis=0, ddof=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(bsd > 0, bm.mean(axis=0) / (bsd / math.sqrt(m)), 0.0)
-        out["t_stat"][c0:c1] = t
-        out["pvalue"][c0:c1] = np.exp(np.log(2.0) + stats.t.logsf(np.abs(t), m - 1))
-        Xs = np.nan_to_num((X[:, c0:c1] - mu[c0:c1]) / sd[c0:c1])  # NaN -> the mean
-        out["ic"][c0:c1] = (Xs * ys[:, None]).mean(axis=0)
-        sx = np.add.reduceat(Rc, starts, axis=0)
-        sxx = np.add.reduceat(Rc * Rc, starts, axis=0)
-        sxy = np.add.reduceat(Z, starts, axis=0)
-        cnt = counts[:, None]
-        cov = sxy - sx * sy[:, None] / cnt
-        vx = sxx - sx * sx / cnt
-        vy = (syy - sy * sy / counts)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["period_ic"][:, c0:c1] = np.where(
-                (vx > 0) & (vy > 0), cov / np.sqrt(vx * vy), np.nan
-            )
-    return out
 
 
 def mutual_info(X: np.ndarray, y: np.ndarray, neighbors: int = 3, seed: int = 0) -> np.ndarray:
@@ -449,8 +437,7 @@ def _screen(
     for j, name in enumerate(keep):
         X[:, j] = Xtrain[name].to_numpy()[rows]
     R = _rank_matrix(X, n_jobs)
-    mu = np.nanmean(X, axis=0)
-    sd = np.nanstd(X, axis=0)
+    mu, sd, n_finite = _column_moments(X)
     sd[~(sd > 0)] = 1.0
 
     lc = np.log(close.to_numpy(dtype=np.float64)[:train_stop])
@@ -483,7 +470,7 @@ def _screen(
                 {
                     "feature": keep,
                     "horizon": h,
-                    "n": np.isfinite(X).sum(axis=0),
+                    "n": n_finite,
                     "ic": hs["ic"],
                     "rank_ic": hs["rank_ic"],
                     "t_stat": hs["t_stat"],
