@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -316,3 +318,71 @@ def test_summary_counts_weekday_gaps_and_zero_volume(write):
     text = report.to_text()
     assert "gaps:       2 gaps, 3 missing of 10 expected bars" in text
     assert report.to_dict()["n_gaps"] == 2
+
+
+# -- more unreadable files ----------------------------------------------------------------------
+
+
+def test_a_file_that_cannot_be_opened_is_unreadable(write, monkeypatch):
+    path = write("locked.csv", GOOD_CSV)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    # the tests may run as root, for whom chmod 000 does not stop reading
+    monkeypatch.setattr("data_loaders._files.open", denied, raising=False)
+    with pytest.raises(DataValidationError) as err:
+        load_bars(path)
+    assert str(err.value) == f"{path}: unreadable file (Permission denied)"
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"\x1f\x8b\x08\x00broken", "unreadable gzip file"),
+        (gzip.compress(b""), "empty file (nothing inside the gzip archive)"),
+        (gzip.compress(b"\x00\x01\x02binary"), "unreadable: binary data (byte 0x00 at offset 0)"),
+    ],
+    ids=["corrupt", "empty", "binary-inside"],
+)
+def test_bad_gzip_files_are_refused(write, content, fragment):
+    path = write("prices.csv.gz", content)
+    with pytest.raises(DataValidationError) as err:
+        load_bars(path)
+    assert str(err.value).startswith(f"{path}: ") and fragment in str(err.value)
+
+
+def test_frames_are_held_to_the_same_rules_as_files():
+    idx = pd.date_range("2020-01-01", periods=3, freq="D", tz="UTC")
+    good = pd.DataFrame(
+        {"open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": [1.0, np.nan, 1.0]},
+        index=idx,
+    )
+    with pytest.raises(
+        DataValidationError, match=r"^frame: row 2 .*column 'volume': missing value"
+    ):
+        validate_bars(good, source="frame")
+    with pytest.raises(DataValidationError, match=r"^frame: no data rows"):
+        validate_bars(good.iloc[:0], source="frame")
+    with pytest.raises(DataValidationError, match=r"expected a pandas DataFrame of bars, got list"):
+        validate_bars([1, 2, 3], source="frame")
+    with pytest.raises(DataValidationError, match=r"row 3 .*timestamps must be increasing"):
+        validate_bars(good.fillna(1.0).iloc[[0, 2, 1]], source="frame")
+
+
+def test_repairs_combine_in_a_fixed_order_and_each_is_reported(write):
+    text = HEADER + ROW2 + ROW1 + "2020-01-03,11,12,10.5,11.5,300\n" + "2020-01-06,11,12,10.5,,1\n"
+    bars = load_bars(write("x.csv", text), repair="dropna,dedupe,sort")
+    assert bars.index.strftime("%Y-%m-%d").tolist() == ["2020-01-02", "2020-01-03"]
+    assert bars.loc["2020-01-03", "close"] == 11.5  # the later row of the repeated day
+    assert [r.split(":")[0] for r in bars.attrs["repairs"]] == ["sort", "dedupe", "dropna"]
+
+
+def test_fill_gaps_on_daily_stock_bars_fills_the_weekday_holiday_only(write):
+    days = ["2020-01-06", "2020-01-07", "2020-01-09", "2020-01-10", "2020-01-13"]
+    rows = "".join(f"{d},1,2,0.5,{1 + i / 10},10\n" for i, d in enumerate(days))
+    bars = load_bars(write("x.csv", HEADER + rows), repair=["fill_gaps"])
+    assert bars.index.strftime("%Y-%m-%d").tolist() == [
+        "2020-01-06", "2020-01-07", "2020-01-08", "2020-01-09", "2020-01-10", "2020-01-13"
+    ]  # fmt: skip
+    assert bars.loc["2020-01-08"].tolist() == [1.1, 1.1, 1.1, 1.1, 0.0]  # previous close, no volume
