@@ -454,8 +454,8 @@ def analyse(
                 last.best_params,
                 s.strategy_cls,
                 k=1,
-                mode="axes" if s.strategy_cls.needs_fit else "grid",
-                max_neighbours=24 if s.strategy_cls.needs_fit else 64,
+                mode="axes" if _slow(s.strategy_cls) else "grid",
+                max_neighbours=24 if _slow(s.strategy_cls) else 64,
                 seed=seed,
             )
         except Exception as exc:  # noqa: BLE001 - reported, never silently dropped
@@ -581,7 +581,7 @@ def stability_grid(
         )
         return [r.metrics[0].get(metric, math.nan) if r.error is None else math.nan for r in res]
 
-    k = 1 if s.strategy_cls.needs_fit else 3
+    k = 1 if _slow(s.strategy_cls) else 3
     table = stability_heatmap(evaluate, params, s.strategy_cls, x, y, k=k)
     del sign
     return {
@@ -807,6 +807,11 @@ def _stab_dict(v: Any) -> dict[str, Any]:
         "n_neighbours": int(v.n_neighbours),
         "share_above_half": _finite(v.share_above_half),
     }
+
+
+def _slow(cls: Any) -> bool:
+    """Strategies evaluated one set at a time (fitted or multi-asset): fewer neighbours."""
+    return bool(cls.needs_fit or cls.multi_asset)
 
 
 def _fit_window(s: Search, fold: int) -> tuple[int, int] | None:

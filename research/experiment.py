@@ -477,18 +477,46 @@ def spec_hash(exp: Experiment) -> str:
 # --------------------------------------------------------------------------------------------
 def validate_experiment(exp: Experiment) -> None:
     """Check references: strategies load, space overrides name real parameters within their
-    declared bounds, optimizers exist. Raises :class:`ConfigError` naming the key."""
+    declared bounds, optimizers exist, take their options and can handle the objectives and the
+    pruner. Raises :class:`ConfigError` naming the key."""
     src = exp.path or "<spec>"
     for i, s in enumerate(exp.strategies):
         resolve_strategy(s, key=f"{src}: strategies[{i}]")
     names = _optimizer_names()
-    if names is not None:
-        for i, o in enumerate(exp.optimizers):
-            if o.name not in names:
-                raise ConfigError(
-                    f"{src}: optimizers[{i}].name: unknown optimizer {o.name!r}"
-                    f"{did_you_mean(o.name, names)}"
-                )
+    if names is None:
+        return
+    from data_loaders.errors import ParameterError, ResearchError
+    from research.optimize import get_optimizer, optimizer_class
+
+    for i, o in enumerate(exp.optimizers):
+        key = f"{src}: optimizers[{i}]"
+        if o.name not in names:
+            raise ConfigError(
+                f"{key}.name: unknown optimizer {o.name!r}{did_you_mean(o.name, names)}"
+            )
+        try:
+            opt = get_optimizer(o.name, **o.options)
+        except ParameterError as exc:
+            raise ConfigError(f"{key}.options: {exc}") from None
+        except ResearchError as exc:  # a missing optional dependency
+            raise ConfigError(f"{key}.name: {exc}") from None
+        if exp.multi_objective and not opt.multi_objective:
+            multi = [n for n in names if optimizer_class(n).multi_objective]
+            raise ConfigError(
+                f"{key}.name: {o.name!r} handles one objective and the spec has "
+                f"{len(exp.objectives)}; use one of {multi}"
+            )
+        if exp.budget.pruner is not None and not opt.supports_pruning:
+            raise ConfigError(
+                f"{key}.name: {o.name!r} cannot prune, and budget.pruner is "
+                f"{exp.budget.pruner!r}; use an Optuna optimizer (tpe, random, cmaes) or drop "
+                "the pruner"
+            )
+    if exp.budget.pruner is not None and exp.multi_objective:
+        raise ConfigError(
+            f"{src}: budget.pruner: pruning needs one objective, the spec has "
+            f"{len(exp.objectives)}; drop the pruner or keep one objective"
+        )
 
 
 def resolve_strategy(spec: StrategySpec, *, key: str = "strategies[0]") -> type:
@@ -881,9 +909,7 @@ def _budget(r: _Reader, raw: Any, key: str) -> BudgetSpec:
     if m.get("timeout") is not None:
         kw["timeout"] = r.float_(m["timeout"], f"{key}.timeout", low=0, low_open=True)
     if m.get("pruner") is not None:
-        kw["pruner"] = r.str_(
-            m["pruner"], f"{key}.pruner", ("hyperband", "successive_halving", "median")
-        )
+        kw["pruner"] = r.str_(m["pruner"], f"{key}.pruner", ("hyperband", "successive_halving"))
     return BudgetSpec(**kw)
 
 

@@ -448,6 +448,7 @@ def run_experiment(
     if bars is None:
         say(f"loading {exp.data.source}")
         bars = load_experiment_data(exp)
+    _preflight(exp, bars)
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
     try:
         if run.resumed:
@@ -477,6 +478,29 @@ def run_experiment(
         resumed=run.resumed,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _folds(exp: Any, bars: Any) -> list[Any]:
+    index = _index(bars)
+    folds = list(build_splitter(exp).split(index))
+    if not folds:
+        raise DataTooShortError(
+            f"walk_forward (train={exp.walk_forward.train}, test={exp.walk_forward.test}) gives no "
+            f"fold on {len(index)} bars ({index[0].date()} -> {index[-1].date()}); use shorter "
+            "windows or more data"
+        )
+    return folds
+
+
+def _preflight(exp: Any, bars: Any) -> None:
+    """The checks that need the data, done before a run folder is created."""
+    from research.experiment import resolve_strategy
+
+    _folds(exp, bars)
+    src = exp.path or "<spec>"
+    for i, s in enumerate(exp.strategies):
+        key = f"{src}: strategies[{i}]"
+        _strategy_bars(resolve_strategy(s, key=key), bars, key)
 
 
 def _run_in(
@@ -538,13 +562,7 @@ def _run_in(
         storage=safe_url(storage_url),
     )
     splitter = build_splitter(exp)
-    folds = list(splitter.split(index))
-    if not folds:
-        raise DataTooShortError(
-            f"walk_forward (train={exp.walk_forward.train}, test={exp.walk_forward.test}) gives no "
-            f"fold on {len(index)} bars ({index[0].date()} -> {index[-1].date()}); use shorter "
-            "windows or more data"
-        )
+    folds = _folds(exp, bars)
     lap("setup")
 
     ex = None
