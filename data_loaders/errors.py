@@ -43,12 +43,20 @@ class DataTooShortError(ResearchError, ValueError):
     """The data is too short for the requested walk-forward layout or warm-up."""
 
 
+_MAX_LISTED = 20
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest candidate, or a list of valid names."""
+    """Return ``" (did you mean 'x'?)"`` for the closest candidate, or the valid names.
+
+    Long lists are cut to their first ``_MAX_LISTED`` names so the message stays one short line.
+    """
     candidates = sorted(candidates)
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     if close:
         return f" (did you mean {close[0]!r}?)"
-    if candidates:
-        return f"; valid names: {', '.join(candidates)}"
-    return ""
+    if not candidates:
+        return ""
+    shown = ", ".join(candidates[:_MAX_LISTED])
+    more = len(candidates) - _MAX_LISTED
+    return f"; valid names: {shown}" + (f", ... ({more} more)" if more > 0 else "")
