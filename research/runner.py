@@ -752,16 +752,15 @@ def _run_in(
         "storage": safe_url(storage_url),
         "timings": timings,
     }
-    atomic_write_json(run.path / "results.json", results)
     lap("write")
+    atomic_write_json(run.path / "results.json", results)
     if exp.report.enabled:
         from research.report import build_report
 
         say("writing the report")
+        t_report = time.perf_counter()
         build_report(run.path)
-        lap("report")
-        results["timings"] = timings
-        atomic_write_json(run.path / "results.json", results)
+        write_run_record(run, report_seconds=round(time.perf_counter() - t_report, 3))
     from research.runs import _json_safe
 
     return json.loads(json.dumps(_json_safe(results))), lb.table

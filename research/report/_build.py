@@ -697,22 +697,23 @@ class _Ctx:
         e = self.r.get("explore")
         if not e:
             return None
-        html_ = e.get("html") or ""
-        if not html_:
-            summary = e.get("summary") or {}
-            rows = [
-                [_e(k), _e(json.dumps(v) if not isinstance(v, str) else v)]
-                for k, v in summary.items()
-            ]
-            html_ = _table(["finding", "value"], rows, left=(0, 1))
+        summary = e.get("summary") or {}
+        rows = [[_e(k), _e(v if isinstance(v, str) else json.dumps(v))] for k, v in summary.items()]
+        html_ = _table(["finding", "value"], rows, left=(0, 1))
         sel = e.get("selected") or []
         if sel:
-            html_ += f"<p>Selected features ({len(sel)}): " + _e(", ".join(sel)) + "</p>"
+            html_ += (
+                f"<p>Features given to the strategies that use them ({len(sel)}): "
+                f'<span class="params">{_e(", ".join(sel))}</span></p>'
+            )
+        html_ += e.get("html") or ""
         return self._section(
             "explore",
             "What the exploration found",
             html_,
-            "Feature screening and data audit on the training data.",
+            "Features, statistical tests, data audit and screening. Screening and selection "
+            "read the first walk-forward training window only, so no selected feature has seen "
+            "an out-of-sample bar.",
         )
 
     # --- trades ---------------------------------------------------------------------------

@@ -1,0 +1,311 @@
+"""The HTML report: every section there, verdict first, numbers equal to results.json,
+self-contained (opens offline), and rendered without script errors in headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from research.report import build_report
+from tests.research import _runs
+
+#: every gate off: the best candidate is champion (to test the champion's parts of the report)
+NO_GATES = {
+    k: None
+    for k in (
+        "min_dsr",
+        "max_pbo",
+        "min_stability",
+        "min_trades",
+        "max_drawdown",
+        "min_wfe",
+        "max_spa_pvalue",
+    )
+}
+EXPLORE = {
+    "enabled": True,
+    "spec": {"horizons": [1, 5], "screening": {"lightgbm": {"enabled": False}}},
+}
+
+
+@pytest.fixture(scope="module")
+def failed():
+    """Nothing passes the gates (the shared tiny run)."""
+    return _runs.finished_run()
+
+
+@pytest.fixture(scope="module")
+def champion():
+    """One search, gates off, with an exploration: a champion, trades and findings."""
+    raw = _runs.spec(
+        name="champ",
+        strategies=["sma_cross"],
+        optimizers=["tpe"],
+        gates=NO_GATES,
+        explore=EXPLORE,
+    )
+    return _runs.finished_run(raw)
+
+
+@pytest.fixture(scope="module")
+def pareto():
+    """Two objectives (NSGA-II)."""
+    raw = _runs.spec(
+        name="pareto",
+        strategies=["sma_cross"],
+        optimizers=[{"name": "nsga2", "options": {"population_size": 6}}],
+        objectives=["sharpe_ratio", "max_drawdown"],
+        report={"title": "Two objectives"},
+    )
+    return _runs.finished_run(raw)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Top-level sections of the report by id, in page order."""
+    ids = re.findall(r'<section id="([a-z_-]+)"', text)
+    out = {}
+    for i, sid in enumerate(ids):
+        start = text.index(f'<section id="{sid}"')
+        end = text.index(f'<section id="{ids[i + 1]}"') if i + 1 < len(ids) else len(text)
+        out[sid] = text[start:end]
+    return out
+
+
+def _rows(fragment: str) -> list[list[str]]:
+    """Body rows of the first table in ``fragment``, cells as plain text."""
+    body = re.search(r"<tbody>(.*?)</tbody>", fragment, re.S).group(1)
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)
+        rows.append([html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells])
+    return rows
+
+
+def test_sections_in_order_verdict_first(failed, champion, pareto):
+    text = (failed.run_dir / "report.html").read_text()
+    order = list(_sections(text))
+    expected = [
+        "verdict",
+        "leaderboard",
+        "equity",
+        "folds",
+        "history",
+        "importance",
+        "landscape",
+        "overfitting",
+        "trades",
+        "config",
+    ]
+    assert order == expected
+    champ = list(_sections((champion.run_dir / "report.html").read_text()))
+    assert champ == expected[:-2] + ["explore", "trades", "config"]
+    both = list(_sections((pareto.run_dir / "report.html").read_text()))
+    assert both.index("pareto") == both.index("landscape") + 1
+
+
+def test_verdict_names_the_failed_gates_when_nothing_passes(failed):
+    sec = _sections((failed.run_dir / "report.html").read_text())["verdict"]
+    v = failed.results["verdict"]
+    assert html.escape(v["message"], quote=True) in sec or v["message"] in html.unescape(sec)
+    assert 'class="verdict failed"' in sec
+    best = v["best"]
+    assert "Best candidate (not picked: it fails a gate)" in sec
+    assert f"{best['oos_metrics']['sharpe_ratio']:.3f}" in sec
+    for gate, g in best["gates"].items():
+        mark = "✓" if g["passed"] else "✗"
+        assert re.search(rf'class="{"pass" if g["passed"] else "fail"}"[^>]*>{mark} ', sec), gate
+
+
+def test_verdict_shows_the_champion_and_its_numbers(champion):
+    sec = html.unescape(_sections((champion.run_dir / "report.html").read_text())["verdict"])
+    c = champion.champion
+    assert c is not None and champion.passed
+    assert "Champion:" in sec and c["candidate"] in sec
+    for k, v in c["params"].items():
+        assert f"{k}={v}" in sec
+    m = c["oos_metrics"]
+    assert f"{m['sharpe_ratio']:.3f}" in sec and f"{m['cagr']:.1%}" in sec
+    assert f"{m['max_drawdown']:.1%}" in sec
+    bh = champion.results["benchmark"]["oos_metrics"]["sharpe_ratio"]
+    assert f"{bh:.3f}" in sec
+
+
+def test_leaderboard_table_matches_results(failed):
+    sec = _sections((failed.run_dir / "report.html").read_text())["leaderboard"]
+    head = re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", sec)
+    rows = _rows(sec)
+    board = failed.results["leaderboard"]
+    assert len(rows) == len(board) == 4
+    col = {h: i for i, h in enumerate(head)}
+    for cells, row in zip(rows, board):
+        assert cells[col["#"]] == str(row["rank"]) and cells[col["candidate"]] == row["candidate"]
+        assert cells[col["sharpe ratio"]] == f"{row['oos_metrics']['sharpe_ratio']:.3f}"
+        assert cells[col["max drawdown"]] == f"{row['oos_metrics']['max_drawdown']:.1%}"
+        assert cells[col["DSR"]] == f"{row['stats']['dsr']:.3f}"
+        assert cells[col["PBO"]] == f"{row['stats']['pbo']:.3f}"
+        assert cells[col["gates"]].startswith("fails ")
+
+
+def test_fold_table_shows_in_and_out_of_sample_per_fold(failed):
+    sec = _sections((failed.run_dir / "report.html").read_text())["folds"]
+    rows = _rows(sec)
+    searches = failed.results["searches"]
+    assert len(rows) == sum(len(s["folds"]) for s in searches) == 12
+    expected = []
+    for s in searches:
+        for f in s["folds"]:
+            is_ = (f["is"] or {}).get("sharpe_ratio")
+            oos = (f["oos"] or {}).get("sharpe_ratio")
+            expected.append(
+                [
+                    s["key"],
+                    str(f["number"]),
+                    "–" if is_ is None else f"{is_:.3f}",
+                    "–" if oos is None else f"{oos:.3f}",
+                ]
+            )
+    assert [[r[0], r[1], r[4], r[5]] for r in rows] == expected
+    first = failed.results["folds"][0]
+    assert rows[0][3] == f"{first['test_start']} → {first['test_end']}"
+
+
+def test_overfitting_panel_and_importance(failed):
+    secs = _sections((failed.run_dir / "report.html").read_text())
+    o = failed.results["overfitting"]
+    text = html.unescape(secs["overfitting"])
+    assert f"Trials tried: {o['n_trials_total']:,}" in re.sub(r"<[^>]+>", "", text)
+    top = [r["candidate"] for r in failed.results["leaderboard"]][:3]  # plots of the top 3
+    for key in top:
+        assert f"PBO of {key}: {o['pbo'][key]['pbo']:.3f}" in text
+    pbo_col = [row[4] for row in _rows(secs["overfitting"])]  # the table has every candidate
+    assert pbo_col == [
+        f"{o['pbo'][r['candidate']]['pbo']:.3f}" for r in failed.results["leaderboard"]
+    ]
+    assert 'id="fig-pbo-0"' in text and 'id="fig-degradation-0"' in text
+    assert 'id="fig-stability"' in text  # the stability heatmap
+    assert "Hansen SPA p-value" in text
+    spa = o["spa"]["all candidates"]["spa_pvalue"]
+    assert f"{spa:.3f}" in text
+    imp = html.unescape(secs["importance"])
+    for strategy, info in failed.results["importance"].items():
+        assert f"{strategy}: OLS of the objective on the hyperparameters" in imp
+        for term in info["ols"]:
+            assert f"{term['coef']:.3f}" in imp
+    assert 'id="fig-importance"' in imp
+    land = secs["landscape"]
+    assert 'id="fig-contour-0"' in land and 'id="fig-parallel-0"' in land
+    assert 'id="fig-history-0"' in secs["history"]
+
+
+def test_trades_of_the_champion_and_exploration_findings(champion):
+    secs = _sections((champion.run_dir / "report.html").read_text())
+    trades = pd.read_parquet(champion.run_dir / "series" / "champion_trades.parquet")
+    assert len(trades) == champion.results["champion_trades"] > 0
+    rows = _rows(secs["trades"])
+    assert len(rows) == len(trades)
+    assert rows[0][0] == str(trades["fold"].iloc[0])
+    assert rows[-1][-1] == f"{trades['return'].iloc[-1]:.1%}"
+    ex = champion.results["explore"]
+    assert ex["selected"] and (champion.run_dir / "explore" / "findings.json").is_file()
+    text = html.unescape(secs["explore"])
+    assert ", ".join(ex["selected"]) in text
+    assert str(ex["summary"]["features screened"]) in text
+
+
+def test_pareto_front_when_several_objectives(pareto):
+    secs = _sections((pareto.run_dir / "report.html").read_text())
+    assert 'id="fig-pareto"' in secs["pareto"]
+    assert "<title>Two objectives</title>" in (pareto.run_dir / "report.html").read_text()
+    assert all(front for front in pareto.results["pareto"].values())
+
+
+def test_report_is_self_contained_and_rebuildable(failed, tmp_path):
+    run = _runs.copy_run(failed.run_dir, tmp_path / "run")
+    old = (run / "report.html").read_text()
+    (run / "report.html").unlink()
+    out = build_report(run)
+    text = out.read_text()
+    assert text == old.replace(str(failed.run_dir), str(run))
+    # nothing loaded from elsewhere: no script/style/image sources (the browser test also
+    # renders it with every host name unresolvable)
+    assert not re.search(r"<(script|img|iframe)[^>]+src=", text)
+    assert "<link" not in text
+    assert text.count("plotly.js v") == 1  # the library itself, inlined once
+
+
+# --------------------------------------------------------------------------------------------
+# headless browser
+# --------------------------------------------------------------------------------------------
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _render(report: Path, profile: Path) -> tuple[str, str]:
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any network fetch would fail
+        "--dump-dom",
+        report.resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    return proc.stdout, proc.stderr
+
+
+def _script_errors(dom: str, log: str) -> list[str]:
+    errors = [line for line in log.splitlines() if "Uncaught" in line]
+    box = re.search(r'<div id="report-errors"[^>]*>(.*?)</div>', dom, re.S)
+    if box and box.group(1).strip():
+        errors.append(box.group(1).strip())
+    return errors
+
+
+needs_chromium = pytest.mark.skipif(
+    _chromium() is None,
+    reason="headless Chromium not installed (apt-get install chromium; CI installs it in .ci/run)",
+)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_report_renders_in_headless_chromium_without_script_errors(champion, tmp_path):
+    report = champion.run_dir / "report.html"
+    figures = re.findall(r'id="(fig-[a-z0-9-]+)"', report.read_text())
+    assert len(figures) >= 10
+    dom, log = _render(report, tmp_path / "profile")
+    assert _script_errors(dom, log) == []
+    rendered = re.findall(r'id="(fig-[a-z0-9-]+)" class="plotly-graph-div js-plotly-plot"', dom)
+    assert sorted(rendered) == sorted(figures)  # plotly drew every figure
+    assert dom.count('class="main-svg"') >= len(figures)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_the_browser_check_catches_a_script_error(failed, tmp_path):
+    """The check above can fail: a report with a broken script is caught."""
+    broken = tmp_path / "broken.html"
+    text = (failed.run_dir / "report.html").read_text()
+    broken.write_text(text.replace("</body>", "<script>undefinedFunction();</script></body>"))
+    dom, log = _render(broken, tmp_path / "profile")
+    errors = _script_errors(dom, log)
+    assert errors and any("undefinedFunction" in e for e in errors)
