@@ -356,9 +356,10 @@ def _on_fill_nb(
     H_FIRST_INVALID,
     H_N_ORDERS,
     H_FEES,
-) = range(20)
-N_HOT = 20
-#: bars per tile: a tile of a block's targets is copied column-major into a small buffer
+    H_SINCE,
+) = range(21)
+N_HOT = 21
+#: bars per tile: a tile of a C-ordered block's targets is copied column-major into a buffer
 TILE = 512
 
 
@@ -408,9 +409,11 @@ def simulate_block_nb(
             ``out_col0 + col``, or a ``(0, 0)`` array for none.
         out_col0: column offset of this batch in ``returns_out``.
 
-    Bars are walked in tiles of :data:`TILE`: the tile's targets of the block are copied
-    column-major into a small buffer, then each column runs over the tile with its state in
-    local variables.
+    Bars are walked in tiles of :data:`TILE`; with C-ordered targets the tile's targets of the
+    block are first copied column-major into a small buffer (transposed targets are read in
+    place, each column's row being contiguous), then each column runs over the tile with its
+    state in local variables. Exposure is counted at target changes (bars in force per non-zero
+    target), not per bar.
     """
     w = c1 - c0
     h = np.zeros((w, N_HOT))
@@ -422,27 +425,26 @@ def simulate_block_nb(
         h[j, H_MIN] = np.inf
         h[j, H_MAX] = -np.inf
         h[j, H_FIRST_INVALID] = -1.0
+        h[j, H_SINCE] = start
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
     buf = np.empty((w, TILE))
     write_returns = returns_out.shape[0] > 0
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
+    rf_zero = risk_free == 0.0
 
     for t0 in range(start, stop, TILE):
         t1 = min(t0 + TILE, stop)
-        for i in range(t0, t1):
-            src = i - shift
-            if src >= 0:
-                if transposed:
-                    for j in range(w):
-                        buf[j, i - t0] = targets[c0 + j, src]
-                else:
+        if not transposed:
+            for i in range(t0, t1):
+                src = i - shift
+                if src >= 0:
                     for j in range(w):
                         buf[j, i - t0] = targets[src, c0 + j]
-            else:  # no decision before the first bar: the flat start target
-                for j in range(w):
-                    buf[j, i - t0] = 0.0
+                else:  # no decision before the first bar: the flat start target
+                    for j in range(w):
+                        buf[j, i - t0] = 0.0
         for j in range(w):
             cash = h[j, H_CASH]
             pos = h[j, H_POS]
@@ -458,9 +460,12 @@ def simulate_block_nb(
             dn = h[j, H_OMEGA_DOWN]
             r_min = h[j, H_MIN]
             r_max = h[j, H_MAX]
-            n_exposed = h[j, H_N_EXPOSED]
             for i in range(t0, t1):
-                t = buf[j, i - t0]
+                if transposed:
+                    src = i - shift
+                    t = targets[c0 + j, src] if src >= 0 else 0.0
+                else:
+                    t = buf[j, i - t0]
                 if t != last_tgt:
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
@@ -470,6 +475,9 @@ def simulate_block_nb(
                         t = min(max(t, lo), hi)
                         if t != last_tgt:
                             h[j, H_CHANGE] += abs(t - last_tgt)
+                            if last_tgt != 0:  # bars the previous target was in force
+                                h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
+                            h[j, H_SINCE] = i
                             last_tgt = t
                             filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
                                 cash, pos, t, prices[i], fees, fixed_fees, slippage,
@@ -479,8 +487,6 @@ def simulate_block_nb(
                                 h[j, H_N_ORDERS] += 1
                                 h[j, H_FEES] += fees_paid
                                 _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
-                if last_tgt != 0:
-                    n_exposed += 1
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
                 if prev > 0:
@@ -499,13 +505,16 @@ def simulate_block_nb(
                 r_max = max(r_max, r)
                 growth *= 1.0 + r
                 peak = max(peak, growth)
-                # drawdown: divide only near a new low (the margin keeps the exact minimum)
-                if growth - peak < mdd * peak * (1.0 - 1e-12):
-                    mdd = min(mdd, (growth - peak) / peak)
-                down_sq += min(r, 0.0) * min(r, 0.0)
-                excess = r - risk_free
-                up += max(excess, 0.0)
-                dn -= min(excess, 0.0)
+                mdd = min(mdd, (growth - peak) / peak)  # branchless: faster than a test
+                loss = min(r, 0.0)
+                down_sq += loss * loss
+                if rf_zero:  # r - 0.0 == r: the same sums, one min fewer
+                    up += max(r, 0.0)
+                    dn -= loss
+                else:
+                    excess = r - risk_free
+                    up += max(excess, 0.0)
+                    dn -= min(excess, 0.0)
             h[j, H_CASH] = cash
             h[j, H_POS] = pos
             h[j, H_TGT] = last_tgt
@@ -520,12 +529,13 @@ def simulate_block_nb(
             h[j, H_OMEGA_DOWN] = dn
             h[j, H_MIN] = r_min
             h[j, H_MAX] = r_max
-            h[j, H_N_EXPOSED] = n_exposed
 
     n = stop - start
     last_close = close[stop - 1]
     for j in range(w):
         col = c0 + j
+        if h[j, H_TGT] != 0:  # the last target's bars
+            h[j, H_N_EXPOSED] += stop - h[j, H_SINCE]
         if ts[j, TS_IN_POS] == 1.0 and is_less_nb(-ts[j, TS_SIZE], 0.0):  # open trade
             size = ts[j, TS_SIZE]
             entry_price = ts[j, TS_GROSS] / size

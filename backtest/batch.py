@@ -28,6 +28,7 @@ __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size
 #: columns of :attr:`BatchResult.metrics`, in order
 BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in ("n_invalid", "first_invalid"))
 _INT_COLUMNS = ("n_trades", "n_orders")
+_BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
 #: bytes of positions one chunk may hold when the chunk size is chosen automatically
 CHUNK_BYTES = 128 * 2**20
 
@@ -187,15 +188,30 @@ def _simulate_chunk(
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
-    if n_threads == 1 or len(starts) == 1:
+    if n_threads == 1 or len(starts) == 1 or n_cols * (stop - start) < PARALLEL_CELLS:
         for c0 in starts:
             block(c0)
     else:
+        list(_pool(n_threads).map(block, starts))
+    return out
+
+
+#: column-bars from which a chunk's blocks run on several threads (below, thread hand-offs cost
+#: more than they save)
+PARALLEL_CELLS = 1 << 20
+_POOLS: dict[int, Any] = {}
+
+
+def _pool(n_threads: int) -> Any:
+    """A thread pool of ``n_threads`` workers, created once and reused by later calls."""
+    pool = _POOLS.get(n_threads)
+    if pool is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(n_threads, len(starts))) as pool:
-            list(pool.map(block, starts))
-    return out
+        pool = _POOLS[n_threads] = ThreadPoolExecutor(
+            max_workers=n_threads, thread_name_prefix="evaluate_batch"
+        )
+    return pool
 
 
 def evaluate_batch(
@@ -330,10 +346,13 @@ def evaluate_batch(
     if not parts:
         raise DataValidationError("evaluate_batch: positions produced no columns")
     values = np.concatenate(parts, axis=0)
-    metrics = pd.DataFrame(values, columns=list(OUT_NAMES))[list(BATCH_METRICS)]
-    for name in _INT_COLUMNS:
-        metrics[name] = metrics[name].astype(np.int64)
-    metrics.index = pd.RangeIndex(len(metrics), name="set")
+    metrics = pd.DataFrame(
+        {
+            name: values[:, k].astype(np.int64) if name in _INT_COLUMNS else values[:, k]
+            for name, k in zip(BATCH_METRICS, _BATCH_COLUMNS)
+        },
+        index=pd.RangeIndex(len(values), name="set"),
+    )
     if return_returns and returns_all is None:
         returns_all = np.concatenate(returns_parts, axis=1)
     return BatchResult(metrics=metrics, returns=returns_all, start=start, stop=stop)

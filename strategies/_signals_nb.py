@@ -92,7 +92,7 @@ def ma_cross_fill_c_nb(
                 out[i, j] = 1.0 if vals[fast_idx[j]] > vals[slow_idx[j]] else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sma_cross_fill_nb(
     close: np.ndarray,
     windows: np.ndarray,
@@ -107,7 +107,8 @@ def sma_cross_fill_nb(
     either order. Bars are walked in tiles; every window keeps a running sum across tiles that is
     re-summed exactly at bars ``w-1, w-1+R, w-1+2R, ...`` (``R = max(resync, w)``), the very
     arithmetic of :func:`strategies.indicators._nb.rolling_mean_1d_nb`, so the moving averages are
-    bit-identical to it while only a ``(k, tile)`` scratch is ever held in memory.
+    bit-identical to it while only a ``(k, tile)`` scratch is ever held in memory. Releases the
+    GIL: callers may fill disjoint column ranges from several threads.
     """
     n = close.shape[0]
     k = windows.shape[0]

@@ -111,26 +111,38 @@ class Strategy:
 
     def __init__(self, **params: Any) -> None:
         cls = type(self)
-        self._params = validate_params(
-            cls.space(), cls.parsed_constraints(), params, owner=cls.label()
-        )
+        space, constraints = cls._declared()
+        self._params = validate_params(space, constraints, params, owner=cls.label())
 
     # --- the declared space --------------------------------------------------------------------
     @classmethod
     def space(cls) -> dict[str, Param]:
         """Declared hyperparameters in declaration order (base classes first)."""
-        out: dict[str, Param] = {}
-        for klass in reversed(cls.__mro__):
-            for key, value in vars(klass).items():
-                if isinstance(value, Param):
-                    out[key] = value
-        return out
+        return dict(cls._declared()[0])
 
     @classmethod
     def parsed_constraints(cls) -> list[Constraint]:
         """The ``constraints`` strings parsed against the space."""
-        names = list(cls.space())
-        return [parse_constraint(c, names) for c in cls.constraints]
+        return list(cls._declared()[1])
+
+    @classmethod
+    def _declared(cls) -> tuple[dict[str, Param], list[Constraint]]:
+        """Space and parsed constraints, computed once per class (declared in the class body).
+
+        Kept in the class's own ``__dict__`` so a subclass never reuses its parent's entry;
+        constructing many instances (a batch of parameter sets) then costs no MRO walk.
+        """
+        cached = cls.__dict__.get("_declared_cache")
+        if cached is None:
+            space: dict[str, Param] = {}
+            for klass in reversed(cls.__mro__):
+                for key, value in vars(klass).items():
+                    if isinstance(value, Param):
+                        space[key] = value
+            names = list(space)
+            cached = (space, [parse_constraint(c, names) for c in cls.constraints])
+            cls._declared_cache = cached
+        return cached
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

@@ -60,24 +60,58 @@ class SmaCross(Strategy):
         One fused numba pass: bars are walked in tiles, each distinct window's SMA is advanced
         once per tile (running sums, only a ``(k, 4096)`` scratch) and every set's column is
         filled from it. Memory is the output alone; it is Fortran-ordered unless ``out`` (C or F)
-        is given. Bars with a NaN close take a slower NaN-tolerant path.
+        is given. A large Fortran-ordered batch is filled by one thread per core, each taking a
+        contiguous range of columns (and the windows those need). Bars with a NaN close take a
+        slower NaN-tolerant path.
         """
         bars = single_bars(bars, cls.label())
         sets = [cls(**params) for params in param_sets]
         out = cls._batch_out(len(bars), len(sets), out)
         if not sets:
             return out
-        windows = np.array(sorted({s.fast for s in sets} | {s.slow for s in sets}), dtype=np.int64)
-        row = {int(w): r for r, w in enumerate(windows)}
-        fast_idx = np.array([row[s.fast] for s in sets], dtype=np.int64)
-        slow_idx = np.array([row[s.slow] for s in sets], dtype=np.int64)
+        fast = np.array([s.fast for s in sets], dtype=np.int64)
+        slow = np.array([s.slow for s in sets], dtype=np.int64)
         close = np.ascontiguousarray(bars["close"].to_numpy(dtype=np.float64))
         if np.isnan(close).any():  # NaN-tolerant path: whole moving averages, then compare
+            windows, fast_idx, slow_idx = _window_rows(fast, slow)
             ma = rolling_mean_windows_nb(close, windows)
             if out.flags.c_contiguous and not out.flags.f_contiguous:
                 ma_cross_fill_c_nb(ma, fast_idx, slow_idx, out)
             else:
                 ma_cross_fill_f_nb(ma, fast_idx, slow_idx, out)
+            return out
+        n_threads = _n_threads() if out.flags.f_contiguous else 1
+        if len(sets) * len(close) < _PARALLEL_CELLS or len(sets) < 2 * n_threads:
+            n_threads = 1
+        bounds = np.linspace(0, len(sets), n_threads + 1).astype(np.int64)
+
+        def fill(k: int) -> None:
+            a, b = int(bounds[k]), int(bounds[k + 1])
+            windows, fast_idx, slow_idx = _window_rows(fast[a:b], slow[a:b])
+            sma_cross_fill_nb(close, windows, fast_idx, slow_idx, out[:, a:b], RESYNC)
+
+        if n_threads == 1:
+            fill(0)
         else:
-            sma_cross_fill_nb(close, windows, fast_idx, slow_idx, out, RESYNC)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                list(pool.map(fill, range(n_threads)))
         return out
+
+
+#: cells (bars x sets) from which a Fortran-ordered batch is filled by several threads
+_PARALLEL_CELLS = 1 << 22
+
+
+def _n_threads() -> int:
+    """numba's thread count (the number of cores, or ``NUMBA_NUM_THREADS``)."""
+    from numba import config
+
+    return max(1, int(config.NUMBA_NUM_THREADS or 1))
+
+
+def _window_rows(fast: np.ndarray, slow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct windows (sorted) and each set's row of its fast and slow window among them."""
+    windows = np.unique(np.concatenate([fast, slow]))
+    return windows, np.searchsorted(windows, fast), np.searchsorted(windows, slow)

@@ -82,3 +82,17 @@ def test_a_dict_of_symbols_is_rejected(bars):
         "sma_cross trades one symbol; got bars for 2 symbols ['A', 'B']; "
         "pass one symbol's DataFrame"
     )
+
+
+def test_threaded_fill_of_column_ranges_equals_pandas(monkeypatch):
+    """A large F-ordered batch is split into column ranges filled by threads; same values."""
+    import strategies.builtin.sma_cross as mod
+
+    monkeypatch.setattr(mod, "_PARALLEL_CELLS", 1)
+    monkeypatch.setattr(mod, "_n_threads", lambda: 3)
+    data = make_bars(700, seed=9)
+    sets = BENCH_GRID[::7]  # 13 sets: ranges of 4, 4 and 5 columns
+    batch = SmaCross.batch_positions(data, sets)
+    assert batch.flags.f_contiguous and batch.shape == (700, len(sets))
+    for j, p in enumerate(sets):
+        np.testing.assert_array_equal(batch[:, j], pandas_positions(data["close"], **p))
