@@ -517,6 +517,7 @@ def analyse(
     lb = build_leaderboard(cands, gates, metric=metric, periods_per_year=ppy, pbo_partitions=16)
 
     by_key = {s.key: s for s in searches}
+    lb = _require_final_params(lb, by_key)
     rows = _rows(lb, gates, by_key, stability)
     champ_key = lb.champion.name if lb.champion is not None else None
     overfit = {
@@ -795,6 +796,28 @@ def _pbo_points(
         "is_perf": [round(float(v), 6) for v in x],
         "oos_perf": [round(float(v), 6) for v in y],
     }
+
+
+def _require_final_params(lb: Any, by_key: Mapping[str, Search]) -> Any:
+    """A candidate whose last fold found no feasible trial has no parameters to trade now: it
+    is flagged and never champion (the verdict is rewritten when that changes the pick)."""
+    from dataclasses import replace
+
+    from research.ranking import _verdict
+
+    missing = [by_key[name].result.final_params is None for name in lb.table["name"]]
+    if not any(missing):
+        return lb
+    table = lb.table.copy().reset_index(drop=True)
+    reason = "no parameters to trade (the last fold found no feasible trial)"
+    for i, miss in enumerate(missing):
+        if miss:
+            table.loc[i, "passed"] = False
+            prior = str(table.loc[i, "failed_gates"] or "")
+            table.loc[i, "failed_gates"] = f"{prior}, {reason}" if prior else reason
+    pos = next((i for i, ok in enumerate(table["passed"]) if ok), None)
+    champion = lb.candidates[pos] if pos is not None else None
+    return replace(lb, table=table, champion=champion, verdict=_verdict(table, pos, lb.metric))
 
 
 def _stab_dict(v: Any) -> dict[str, Any]:

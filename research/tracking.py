@@ -4,8 +4,9 @@ The run folder and its study database stay the source of truth; MLflow gets a co
 who browse their runs there. :func:`log_run` reads a finished run folder and logs:
 
 * one parent MLflow run named ``<experiment>/<run-id>``: the resolved config (flattened) and the
-  champion's parameters as params; the champion's out-of-sample metrics and statistics, the
-  trial count and the verdict as metrics/tags; ``report.html``, ``results.json``,
+  champion's parameters as params (``champion.*``; ``best.*``, the top of the leaderboard, when no
+  candidate passed the gates); its out-of-sample metrics (``oos_*``) and statistics, the trial
+  count and the verdict as metrics/tags; ``report.html``, ``results.json``,
   ``leaderboard.csv`` and ``config.yaml`` as artifacts;
 * one nested child run per search (strategy x optimizer) and fold: the fold's pick as params,
   its in-sample (``is_*``) and out-of-sample (``oos_*``) metrics and walk-forward efficiency.
@@ -136,14 +137,20 @@ def log_run(
     cfg_file = run_dir / "config.yaml"
     config = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) if cfg_file.is_file() else {}
     verdict = results.get("verdict") or {}
+    # the champion, or (when no candidate passed the gates) the top of the leaderboard
     champion = verdict.get("champion") or {}
+    who = "champion"
+    if not champion:
+        champion, who = verdict.get("best") or {}, "best"
     tags = {
         "research.run_dir": str(run_dir.resolve()),
         "research.run_id": str(results.get("run_id", run_dir.name)),
         "research.data_fingerprint": str((results.get("data") or {}).get("fingerprint", "")),
         "research.code_version": json.dumps(results.get("code_version") or {}),
         "research.verdict": verdict.get("message", ""),
-        "research.champion": str(champion.get("candidate", "")),
+        "research.champion": str(champion.get("candidate", "")) if who == "champion" else "",
+        "research.best": str(champion.get("candidate", "")),
+        "research.gates_passed": str(bool(verdict.get("passed"))),
     }
     parent = client.create_run(
         exp_id, run_name=f"{name}/{results.get('run_id', run_dir.name)}", tags=tags
@@ -152,7 +159,7 @@ def log_run(
     flat = {
         k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in _flatten(config).items()
     }
-    params = _params("config.", flat) + _params("champion.", champion.get("params") or {})
+    params = _params("config.", flat) + _params(f"{who}.", champion.get("params") or {})
     stats = champion.get("stats") or {}
     overfit = results.get("overfitting") or {}
     metrics = _metrics("oos_", champion.get("oos_metrics") or {})

@@ -347,3 +347,23 @@ def test_hyperband_example_prunes(tmp_path):
     (search,) = res.results["searches"]
     assert search["counts"]["pruned"] > 0
     assert search["counts"]["total"] == 3 * 24
+
+
+def test_a_candidate_without_parameters_to_trade_is_never_champion(tmp_path):
+    """Every gate off, but no trial can meet the guardrail: no fold has a pick, so there is
+    nothing to trade and the candidate is flagged instead of crowned."""
+    raw = _runs.spec(
+        strategies=["sma_cross"],
+        optimizers=["random"],
+        guardrails={"min_trades": 10_000},
+        gates={
+            k: None for k in ("min_dsr", "max_pbo", "min_stability", "min_trades", "max_drawdown")
+        },
+        report=False,
+    )
+    res = run_experiment(parse_experiment(raw), out_dir=tmp_path / "o", trials=3, progress=False)
+    (row,) = res.results["leaderboard"]
+    assert row["params"] == {} and row["fold_params"] == [None, None, None]
+    assert not row["passed"] and "no parameters to trade" in row["failed_gates"]
+    assert res.champion is None
+    assert res.results["verdict"]["message"].startswith("No candidate passes the gates")
