@@ -597,7 +597,7 @@ def stability_grid(
     }
 
 
-_FANOVA_ROWS = 400
+_FANOVA_ROWS = 300
 
 
 def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dict[str, Any]:
@@ -661,7 +661,7 @@ def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dic
             dists = SearchSpace(cls).distributions()
             study = optuna.create_study(directions=[direction])
             sample = df
-            if len(df) > _FANOVA_ROWS:  # the forest's cost grows fast with rows; 400 suffice
+            if len(df) > _FANOVA_ROWS:  # the forest's cost grows fast with rows; 300 suffice
                 sample = df.sample(_FANOVA_ROWS, random_state=seed).sort_index()
                 out["notes"].append(
                     f"fANOVA on {_FANOVA_ROWS} of the {len(df)} trials (random, seeded)"
@@ -676,7 +676,7 @@ def importance(searches: Sequence[Search], direction: str, seed: int = 0) -> dic
                     for _, row in sample.iterrows()
                 ]
             )
-            evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=24, seed=seed)
+            evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=16, seed=seed)
             imp = optuna.importance.get_param_importances(
                 study, evaluator=evaluator, params=varied, normalize=True
             )

@@ -452,7 +452,8 @@ def list_runs(root: str | Path = "runs", experiment: str | None = None) -> list[
                 except ValueError:
                     res = {}
                 verdict = res.get("verdict") or {}
-                c = verdict.get("champion") or {}
+                # the champion, else the top of the leaderboard (shown with its gates FAILED)
+                c = verdict.get("champion") or verdict.get("best") or {}
                 champ = c.get("candidate")
                 metric = res.get("ranking_metric")
                 value = (c.get("oos_metrics") or {}).get(metric) if metric else None
@@ -479,7 +480,7 @@ def format_runs(runs: list[RunInfo]) -> str:
     """A plain-text table of :func:`list_runs`."""
     if not runs:
         return "no runs found"
-    rows = [("experiment", "run", "status", "champion", "oos metric", "gates", "path")]
+    rows = [("experiment", "run", "status", "champion (or best)", "oos metric", "gates", "path")]
     for r in runs:
         val = "" if r.value is None else f"{r.metric}={r.value:.3f}"
         gates = "" if r.passed is None else ("passed" if r.passed else "FAILED")
