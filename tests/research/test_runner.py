@@ -367,3 +367,32 @@ def test_a_candidate_without_parameters_to_trade_is_never_champion(tmp_path):
     assert not row["passed"] and "no parameters to trade" in row["failed_gates"]
     assert res.champion is None
     assert res.results["verdict"]["message"].startswith("No candidate passes the gates")
+
+
+def test_data_files_are_found_beside_the_spec_and_cut_inclusively(tmp_path, monkeypatch, bars):
+    from research.experiment import load_experiment
+
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    bars.to_csv(folder / "bars.csv")
+    raw = _runs.spec(data={"source": "bars.csv", "start": "2013-03-01", "end": "2013-03-28"})
+    spec = _runs.write_spec(raw, folder)
+    monkeypatch.chdir(tmp_path)  # the file is not in the working directory
+    got = load_experiment_data(load_experiment(spec))
+    expected = bars.loc["2013-03-01":"2013-03-28"]
+    assert got.index.equals(expected.index) and got.index[-1].day == 28
+    np.testing.assert_allclose(got[["open", "close"]], expected[["open", "close"]])
+
+
+def test_a_folder_of_symbols_becomes_a_dict_on_common_timestamps(tmp_path, bars):
+    folder = tmp_path / "universe"
+    folder.mkdir()
+    bars.iloc[:300].to_csv(folder / "AAA.csv")
+    bars.iloc[100:400].to_csv(folder / "BBB.csv")
+    bars.iloc[:50].to_csv(folder / "CCC.csv")
+    exp = parse_experiment(_runs.spec(data={"source": str(folder), "symbols": ["BBB", "AAA"]}))
+    got = load_experiment_data(exp)
+    assert list(got) == ["BBB", "AAA"]
+    assert got["AAA"].index.equals(bars.index[100:300]) and got["BBB"].index.equals(
+        got["AAA"].index
+    )
