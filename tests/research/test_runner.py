@@ -140,12 +140,15 @@ def test_buy_and_hold_benchmark_is_the_price_ratio_after_the_fee(run, bars):
     assert run.results["oos_span"]["start"] == first.isoformat()
 
 
-def test_same_seed_gives_the_same_leaderboard(run, tmp_path):
-    again = run_experiment(parse_experiment(_runs.TINY), out_dir=tmp_path / "b", progress=False)
+def test_same_seed_gives_the_same_leaderboard_with_one_or_two_workers(run, tmp_path):
+    again = run_experiment(
+        parse_experiment(_runs.TINY), out_dir=tmp_path / "w2", workers=2, progress=False
+    )
+    assert yaml.safe_load((again.run_dir / "config.yaml").read_text())["workers"] == 2
     a = (run.run_dir / "leaderboard.csv").read_text()
-    b = (again.run_dir / "leaderboard.csv").read_text()
-    assert a == b
+    assert (again.run_dir / "leaderboard.csv").read_text() == a
     assert again.results["leaderboard"] == run.results["leaderboard"]
+    assert again.results["overfitting"] == run.results["overfitting"]
 
 
 def test_a_killed_run_resumes_to_the_same_result(run, tmp_path):
