@@ -20,6 +20,7 @@ on wall time, worker count or evaluation order. A plug-in is one module subclass
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -49,7 +50,12 @@ QR_ATTR = "qr"
 
 def trial_seed(seed: int, *keys: int) -> int:
     """A 32-bit seed derived from ``seed`` and integer keys (fold, trial number, ...)."""
-    return int(np.random.SeedSequence([int(seed) % 2**63, *map(int, keys)]).generate_state(1)[0])
+    return _trial_seed(int(seed), tuple(int(k) for k in keys))
+
+
+@functools.lru_cache(maxsize=4096)
+def _trial_seed(seed: int, keys: tuple[int, ...]) -> int:
+    return int(np.random.SeedSequence([seed % 2**63, *keys]).generate_state(1)[0])
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import random
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -126,9 +125,9 @@ class DeapOptimizer(Optimizer):
         for i, g in enumerate(ind):
             ind[i] = min(max(float(g), 0.0), 1.0)
 
-    @staticmethod
-    def clone(ind: Individual) -> Individual:
-        return copy.deepcopy(ind)
+    def clone(self, ind: Individual) -> Individual:
+        """A copy of ``ind`` with its own fitness (what ``copy.deepcopy`` gives, cheaper)."""
+        return self._individual(ind, ind.fitness.values if ind.fitness.valid else None)
 
     @abstractmethod
     def _breed(self) -> list[Individual]:

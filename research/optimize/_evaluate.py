@@ -169,7 +169,9 @@ def _simulate(
         periods_per_year=ctx.periods_per_year,
         return_returns=task.returns,
     )
-    records = [{k: float(v) for k, v in row.items()} for row in res.metrics.to_dict("records")]
+    names = [str(c) for c in res.metrics.columns]
+    values = res.metrics.to_numpy(dtype=np.float64).tolist()
+    records = [dict(zip(names, row)) for row in values]
     return records, res.returns
 
 

@@ -175,8 +175,6 @@ class OptunaOptimizer(Optimizer):
         with quiet_optuna():
             for cand, outcome in zip(candidates, outcomes):
                 trial = cand.handle
-                for key, value in outcome.user_attrs.items():
-                    trial.set_user_attr(key, value)
                 if outcome.state == "complete":
                     if self.native_constraints:
                         for key, value in outcome.constraints.items():
@@ -192,6 +190,10 @@ class OptunaOptimizer(Optimizer):
                     result = self.study_.tell(trial, state=TrialState.PRUNED)
                 else:
                     result = self.study_.tell(trial, state=TrialState.FAIL)
+                # Recorded with the trial, not shown to the sampler: no sampler or pruner reads
+                # user attributes, and setting them after ``tell`` (on its deep copy) spares
+                # Optuna copying them at every step.
+                result.user_attrs = dict(outcome.user_attrs)
                 frozen.append(result)
         return frozen
 

@@ -132,7 +132,14 @@ class SearchSpace:
 
     # --- Optuna ------------------------------------------------------------------------------
     def distribution(self, name: str) -> Any:
-        """The Optuna distribution of one parameter."""
+        """The Optuna distribution of one parameter (one shared object per parameter)."""
+        return self._distributions[name]
+
+    @cached_property
+    def _distributions(self) -> dict[str, Any]:
+        return {name: self._make_distribution(name) for name in self.params}
+
+    def _make_distribution(self, name: str) -> Any:
         from optuna.distributions import (
             CategoricalDistribution,
             FloatDistribution,
@@ -150,7 +157,7 @@ class SearchSpace:
 
     def distributions(self) -> dict[str, Any]:
         """Optuna distributions of every parameter (conditional ones included)."""
-        return {name: self.distribution(name) for name in self.params}
+        return dict(self._distributions)
 
     def suggest(self, trial: Any) -> dict[str, Any]:
         """Suggest the active parameters on an Optuna trial; return the full parameter set."""

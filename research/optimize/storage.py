@@ -183,15 +183,32 @@ def _fingerprint(frame: Any) -> str:
 
 def jsonable(value: Any) -> Any:
     """``value`` with NaN/inf floats as None and numpy scalars as Python numbers (JSON-safe)."""
+    kind = type(value)
+    if kind is float:
+        return value if value - value == 0.0 else None  # NaN and +-inf give NaN
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
-        value = value.item()
+        return jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of ``value`` (NaN/inf as null); the fast path when it is already JSON-safe."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(jsonable(value))
 
 
 class TrialStore:
@@ -320,8 +337,8 @@ def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
     ]
     numbers = [ft.number for ft in trials]
     with _create_scoped_session(storage.scoped_session) as session:
-        models.StudyModel.find_or_raise_by_id(study_id, session, for_update=True)
         conn = session.connection()
+        _lock_study(conn, models.StudyModel.__table__, study_id)
         conn.execute(trial_table.insert(), trial_rows)
         ids = dict(
             conn.execute(
@@ -332,45 +349,74 @@ def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
                 )
             ).all()
         )
+        dist_json: dict[int, str] = {}
         params, values, inters, users, systems = [], [], [], [], []
         for ft in trials:
             tid = ids[ft.number]
             for name, value in ft.params.items():
                 dist = ft.distributions[name]
-                params.append(
-                    {
-                        "trial_id": tid,
-                        "param_name": name,
-                        "param_value": dist.to_internal_repr(value),
-                        "distribution_json": distribution_to_json(dist),
-                    }
-                )
+                text = dist_json.get(id(dist))
+                if text is None:
+                    text = dist_json[id(dist)] = distribution_to_json(dist)
+                params.append((tid, name, dist.to_internal_repr(value), text))
             for i, x in enumerate(ft.values or []):
                 v, t = value_repr(x)
-                values.append({"trial_id": tid, "objective": i, "value": v, "value_type": t})
+                values.append((tid, i, v, t.name))
             for step, x in ft.intermediate_values.items():
                 v, t = inter_repr(x)
-                inters.append(
-                    {
-                        "trial_id": tid,
-                        "step": int(step),
-                        "intermediate_value": v,
-                        "intermediate_value_type": t,
-                    }
-                )
+                inters.append((tid, int(step), v, t.name))
             for k, v in ft.user_attrs.items():
-                users.append({"trial_id": tid, "key": k, "value_json": json.dumps(jsonable(v))})
+                users.append((tid, k, _dumps(v)))
             for k, v in ft.system_attrs.items():
-                systems.append({"trial_id": tid, "key": k, "value_json": json.dumps(jsonable(v))})
-        for model, rows in (
-            (models.TrialParamModel, params),
-            (models.TrialValueModel, values),
-            (models.TrialIntermediateValueModel, inters),
-            (models.TrialUserAttributeModel, users),
-            (models.TrialSystemAttributeModel, systems),
+                systems.append((tid, k, _dumps(v)))
+        for model, columns, rows in (
+            (models.TrialParamModel, _PARAM_COLUMNS, params),
+            (models.TrialValueModel, _VALUE_COLUMNS, values),
+            (models.TrialIntermediateValueModel, _INTER_COLUMNS, inters),
+            (models.TrialUserAttributeModel, _ATTR_COLUMNS, users),
+            (models.TrialSystemAttributeModel, _ATTR_COLUMNS, systems),
         ):
             if rows:
-                conn.execute(model.__table__.insert(), rows)
+                _insert_rows(conn, model.__table__, columns, rows)
+
+
+def _lock_study(conn: Any, table: Any, study_id: int) -> None:
+    """Lock the study's row for this transaction (``SELECT ... FOR UPDATE``; a no-op on
+    SQLite, whose writers are serialised anyway), as Optuna does before numbering trials.
+
+    Raises:
+        KeyError: no such study.
+    """
+    from sqlalchemy import select
+
+    stmt = select(table.c.study_id).where(table.c.study_id == study_id).with_for_update()
+    if conn.execute(stmt).first() is None:
+        raise KeyError(f"no study with id {study_id}")
+
+
+_PARAM_COLUMNS = ("trial_id", "param_name", "param_value", "distribution_json")
+_VALUE_COLUMNS = ("trial_id", "objective", "value", "value_type")
+_INTER_COLUMNS = ("trial_id", "step", "intermediate_value", "intermediate_value_type")
+_ATTR_COLUMNS = ("trial_id", "key", "value_json")
+
+
+def _insert_rows(conn: Any, table: Any, columns: Sequence[str], rows: list[tuple]) -> None:
+    """``executemany`` of plain tuples straight through the DB-API driver.
+
+    Every value is already in its stored form (numbers, text, enum names), so SQLAlchemy's
+    per-row parameter processing is skipped; drivers with another parameter style go through
+    SQLAlchemy Core.
+    """
+    style = conn.dialect.paramstyle
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(style)
+    if mark is None:
+        conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
+        return
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, rows)
 
 
 def best_params(
