@@ -60,8 +60,11 @@ def grid() -> list[dict[str, int]]:
 
 
 def big_grid(n_sets: int) -> list[dict[str, int]]:
-    sets = [{"fast": f, "slow": s} for s in range(20, 2020, 20) for f in range(5, 105, 5) if f < s]
-    return sets[:n_sets]
+    """``n_sets`` distinct feasible sets of sma_cross's declared space (fast 2..100, slow 5..400,
+    fast < slow), drawn with a fixed seed: the kind of batch an optimizer sends."""
+    pairs = [(f, s) for f in range(2, 101) for s in range(5, 401) if f < s]
+    pick = np.random.default_rng(0).choice(len(pairs), size=n_sets, replace=False)
+    return [{"fast": pairs[k][0], "slow": pairs[k][1]} for k in pick]
 
 
 def load(dataset: str, n_bars: int) -> Any:
@@ -473,32 +476,48 @@ def main(argv: list[str] | None = None) -> int:
     results["load_start"] = load0
     print(f"SMA-cross grid: {n_grid} sets; daily = sample:sp500; minute = {n_minute:,} synthetic bars; "
           f"{os.cpu_count()} cores; load average at start {load0:.1f}", flush=True)  # fmt: skip
+    steps: list[tuple[str, str, Any]] = []
+    for path in ("fused", "batch", "vectorbt"):
+        steps.append(
+            (f"{path}/daily/cold", f"{path}: cold (empty numba cache)", (path, "daily", 0))
+        )
+        steps.append((f"{path}/daily/cached", f"{path}: cached", (path, "daily", 0)))
+    for path in ("fused", "batch", "vectorbt"):
+        steps.append(
+            (f"{path}/minute", f"{path}: {n_minute:,} minute bars", (path, "minute", n_minute))
+        )
+    if not args.no_peer:
+        steps.append(("peer/daily", "backtesting.py: daily grid", ("peer", "daily", 0)))
+        steps.append(("peer/minute", f"backtesting.py: {peer_sub}-set sub-grid on minute bars",
+                      ("peer", "minute", n_minute, peer_sub)))  # fmt: skip
+    steps.append(("batch1000/minute", f"batch: {n_big} sets on {n_minute:,} minute bars (chunked)",
+                  ("batch1000", "minute", n_minute, n_big)))  # fmt: skip
+
+    def save() -> None:
+        if args.json:  # after every step, so a failure late in a long run loses nothing
+            Path(args.json).write_text(json.dumps(results, indent=1))
+
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
-        paths = ["fused", "batch", "vectorbt"] + ([] if args.no_peer else ["peer"])
-        for path in paths:
-            if path == "peer":
-                continue
-            print(f"  {path}: cold (empty numba cache) ...", flush=True)
-            results[f"{path}/daily/cold"] = spawn(path, "daily", 0, cache)
-            print(f"  {path}: cached ...", flush=True)
-            results[f"{path}/daily/cached"] = spawn(path, "daily", 0, cache)
-        for path in ("fused", "batch", "vectorbt"):
-            print(f"  {path}: {n_minute:,} minute bars ...", flush=True)
-            results[f"{path}/minute"] = spawn(path, "minute", n_minute, cache)
-        if not args.no_peer:
-            print("  backtesting.py: daily grid ...", flush=True)
-            results["peer/daily"] = spawn("peer", "daily", 0, cache)
-            print(f"  backtesting.py: {peer_sub}-set sub-grid on minute bars ...", flush=True)
-            results["peer/minute"] = spawn("peer", "minute", n_minute, cache, n_sets=peer_sub)
-        print(f"  batch: {n_big} sets on {n_minute:,} minute bars (chunked) ...", flush=True)
-        results["batch1000/minute"] = spawn("batch1000", "minute", n_minute, cache, n_sets=n_big)
+        for key, label, (worker, dataset, n_bars, *n_sets) in steps:
+            print(f"  {label} ...", flush=True)
+            try:
+                results[key] = spawn(worker, dataset, n_bars, cache, n_sets=(n_sets or [0])[0])
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                results[key] = {"error": str(exc).strip().splitlines()[-1]}
+                print(f"    FAILED: {results[key]['error']}", flush=True)
+            save()
     print("  research backtest CLI ...", flush=True)
     results["cli"] = time_cli()
     results["load_end"] = os.getloadavg()[0]
+    save()
 
+    failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
+    if failed:
+        print("\nfailed steps (no table):")
+        for key, err in failed.items():
+            print(f"  {key}: {err}")
+        return 1
     report(results, n_grid, n_minute, n_big, args.no_peer)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 
 

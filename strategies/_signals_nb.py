@@ -115,6 +115,7 @@ def sma_cross_fill_nb(
     m = fast_idx.shape[0]
     tile = 4096
     totals = np.zeros(k)
+    next_sync = windows - 1  # next bar of each window whose sum is re-summed exactly
     scratch = np.empty((k, tile))
     for t0 in range(0, n, tile):
         t1 = min(t0 + tile, n)
@@ -123,17 +124,25 @@ def sma_cross_fill_nb(
             period = max(resync, w)
             total = totals[r]
             row = scratch[r]
-            for i in range(t0, t1):
-                if i < w - 1:
-                    row[i - t0] = np.nan
-                    continue
-                if (i - (w - 1)) % period == 0:
+            i = t0
+            while i < t1 and i < w - 1:  # warm-up
+                row[i - t0] = np.nan
+                i += 1
+            sync = next_sync[r]
+            while i < t1:
+                if i == sync:
                     total = 0.0
                     for q in range(i - w + 1, i + 1):
                         total += close[q]
-                else:
-                    total += close[i] - close[i - w]
-                row[i - t0] = total / w
+                    row[i - t0] = total / w
+                    sync += period
+                    i += 1
+                stop = min(t1, sync)
+                for ii in range(i, stop):  # running sum between exact re-sums
+                    total += close[ii] - close[ii - w]
+                    row[ii - t0] = total / w
+                i = max(i, stop)
+            next_sync[r] = sync
             totals[r] = total
         for j in range(m):
             f = scratch[fast_idx[j]]

@@ -1,6 +1,7 @@
 """State-machine kernels that turn signals into positions."""
 
 import numpy as np
+import pytest
 
 from strategies._signals_nb import (
     ma_cross_fill_c_nb,
@@ -76,10 +77,19 @@ def test_pairs_machine_reverses_on_the_same_bar():
     np.testing.assert_allclose(got, [[0.5, -0.5], [-0.5, 0.5]])
 
 
-def test_fused_sma_cross_equals_the_1d_moving_averages_bit_for_bit():
+@pytest.mark.parametrize("kind", ["walk", "plateaus"])
+def test_fused_sma_cross_equals_the_1d_moving_averages_bit_for_bit(kind):
+    """On plateaus every moving average equals the level mathematically, so each comparison
+    is decided by rounding alone: equal outputs need the very same operations (running sums,
+    re-summed at the same bars) as ``rolling_mean_1d_nb``."""
     from strategies.indicators._nb import RESYNC, rolling_mean_1d_nb
 
-    close = 100 + np.cumsum(np.random.default_rng(3).normal(size=3 * RESYNC + 77))
+    n = 3 * RESYNC + 77
+    if kind == "walk":
+        close = 100 + np.cumsum(np.random.default_rng(3).normal(size=n))
+    else:
+        levels = 100 + 0.1 * np.random.default_rng(4).integers(1, 50, size=n // 60 + 1)
+        close = np.repeat(levels, 60)[:n]
     windows = np.array([2, 7, 50, RESYNC + 5])
     fi, si = np.array([0, 1, 0, 2]), np.array([1, 2, 3, 3])
     want = np.column_stack(
