@@ -399,3 +399,29 @@ def test_a_folder_of_symbols_becomes_a_dict_on_common_timestamps(tmp_path, bars)
     assert got["AAA"].index.equals(bars.index[100:300]) and got["BBB"].index.equals(
         got["AAA"].index
     )
+
+
+def test_pairs_example_trades_two_symbols(tmp_path):
+    """The multi-asset path: a dict of two aligned symbols, buy-and-hold of both, trades per leg."""
+    from dataclasses import replace
+
+    exp = _example("pairs")
+    exp = replace(
+        exp,
+        data=replace(exp.data, start="2009-01-01"),
+        walk_forward=replace(exp.walk_forward, train=500, test=250),
+        optimizers=exp.optimizers[:1],
+        ranking=replace(exp.ranking, top_k=3),
+        explore=replace(exp.explore, enabled=False),
+    )
+    res = run_experiment(exp, out_dir=tmp_path / "pairs", trials=3, progress=False)
+    assert res.results["data"]["symbols"] == ["GOOG", "IBM"]
+    trades = pd.read_parquet(res.run_dir / "series" / "champion_trades.parquet")
+    assert set(trades["symbol"]) <= {"GOOG", "IBM"}
+    bars = load_experiment_data(exp)
+    bench = pd.read_parquet(res.run_dir / "series" / "benchmark.parquet")["buy_and_hold"]
+    # equal weights, bought at the first open of the out-of-sample span
+    growth = [
+        bars[s].loc[bench.index[-1], "close"] / bars[s].loc[bench.index[0], "open"] for s in bars
+    ]
+    assert (1 + bench).prod() == pytest.approx(np.mean(growth) * (1 - 0.0005), rel=2e-3)

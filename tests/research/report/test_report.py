@@ -4,6 +4,7 @@ self-contained (opens offline), and rendered without script errors in headless C
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -42,10 +43,16 @@ def failed():
 
 @pytest.fixture(scope="module")
 def champion():
-    """One search, gates off, with an exploration: a champion, trades and findings."""
+    """Gates off, with an exploration whose selected features the LightGBM strategy uses: a
+    champion, trades and findings."""
+    lgbm = {
+        "name": "lgbm_direction",
+        "features": "explore",
+        "space": {"n_estimators": {"low": 10, "high": 40}, "allow_short": False},
+    }
     raw = _runs.spec(
         name="champ",
-        strategies=["sma_cross"],
+        strategies=["sma_cross", lgbm],
         optimizers=["tpe"],
         gates=NO_GATES,
         explore=EXPLORE,
@@ -213,6 +220,16 @@ def test_trades_of_the_champion_and_exploration_findings(champion):
     assert rows[-1][-1] == f"{trades['return'].iloc[-1]:.1%}"
     ex = champion.results["explore"]
     assert ex["selected"] and (champion.run_dir / "explore" / "findings.json").is_file()
+    # the LightGBM search got exactly the exploration's selection as its features
+    (lgbm,) = [s for s in champion.results["searches"] if s["strategy"] == "lgbm_direction"]
+    assert lgbm["features"] == ex["selected"]
+    saved = json.loads((champion.run_dir / "explore" / "selected.json").read_text())
+    if not ex["note"]:  # (the note says when no feature passed and the best-scored were taken)
+        assert ex["selected"] == saved["features"]
+    # screening read the first training window only: no selected feature saw an OOS bar
+    assert saved["train_end"][:10] == champion.results["folds"][0]["train_end"]
+    columns = pd.read_parquet(champion.run_dir / "explore" / "features.parquet").columns
+    assert set(ex["selected"]) <= set(columns)
     text = html.unescape(secs["explore"])
     assert ", ".join(ex["selected"]) in text
     assert str(ex["summary"]["features screened"]) in text
@@ -302,10 +319,16 @@ def test_report_renders_in_headless_chromium_without_script_errors(champion, tmp
 @pytest.mark.browser
 @needs_chromium
 def test_the_browser_check_catches_a_script_error(failed, tmp_path):
-    """The check above can fail: a report with a broken script is caught."""
-    broken = tmp_path / "broken.html"
+    """The check above can fail: the report's own error catcher (its first script) with one
+    broken script after it is caught, in the log and in the page's error box."""
     text = (failed.run_dir / "report.html").read_text()
-    broken.write_text(text.replace("</body>", "<script>undefinedFunction();</script></body>"))
+    catcher = re.search(r"<script>.*?</script>", text, re.S).group(0)
+    assert "__reportErrors" in catcher
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        f'<!DOCTYPE html><html><head>{catcher}</head><body><div id="report-errors"></div>'
+        "<script>undefinedFunction();</script></body></html>"
+    )
     dom, log = _render(broken, tmp_path / "profile")
     errors = _script_errors(dom, log)
-    assert errors and any("undefinedFunction" in e for e in errors)
+    assert len(errors) == 2 and all("undefinedFunction" in e for e in errors)
