@@ -144,8 +144,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from data_loaders import default_cache_dir, load_bars
 
-    say(f"loading {args.data}")
-    bars = load_bars(args.data)
+    bars = load_bars(args.data)  # no progress line before it: bad input gives one stderr line
     if isinstance(bars, dict) and args.symbol is None and len(bars) == 0:
         raise DataValidationError(f"--data {args.data}: no symbols")
     if not isinstance(bars, dict) and args.symbol is not None:

@@ -8,7 +8,9 @@ Checks (each finding is one row of :attr:`AuditReport.findings`):
   ``session`` (intraday bars on business days only: gaps inside a day plus missing days). ``auto``
   picks ``continuous`` when the data has weekend bars, else ``business`` for daily and ``session``
   for intraday bars. A single missing business day is ``info`` (most likely an exchange
-  holiday); longer gaps are ``warning``.
+  holiday), and so are gaps of a continuous calendar that start at least three times on the
+  same weekday and time of day (a weekly market closure, as in FX data); other gaps are
+  ``warning``.
 * ``price_spike`` / ``return_outlier`` / ``range_outlier``: robust z-score
   ``(x - median) / (1.4826 MAD)`` above the threshold, with median and MAD taken over a local
   centred window (so a calm and a turbulent year are each judged against themselves). A spike is
@@ -191,7 +193,29 @@ def _gaps(index: pd.DatetimeIndex, freq: pd.Timedelta, calendar: str) -> list[di
         return _missing_business_days(index)
     if calendar == "session":
         return _intrabar_gaps(index, freq, same_day_only=True) + _missing_business_days(index)
-    return _intrabar_gaps(index, freq, same_day_only=False)
+    return _mark_recurring(_intrabar_gaps(index, freq, same_day_only=False))
+
+
+_MIN_RECURRING = 3
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _mark_recurring(found: list[dict]) -> list[dict]:
+    """Gaps that start on the same weekday at the same time of day at least three times are a
+    schedule (an FX or futures market's weekly closure, a daily maintenance break), not missing
+    data: they become ``info``."""
+    keys = [(f["start"].dayofweek, f["start"].time()) for f in found]
+    counts: dict[Any, int] = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    for f, k in zip(found, keys):
+        if counts[k] >= _MIN_RECURRING:
+            f["severity"] = "info"
+            f["detail"] += (
+                f" (recurring: {counts[k]} gaps start on a {_DAYS[k[0]]} at {k[1]:%H:%M}, "
+                "likely a scheduled closure)"
+            )
+    return found
 
 
 # --------------------------------------------------------------------------- outliers

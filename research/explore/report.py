@@ -296,7 +296,8 @@ def _suggest_block(result: ExplorationResult) -> str:
 
 def _audit_block(result: ExplorationResult) -> str:
     a = result.audit
-    findings = a.findings.head(_MAX_FINDINGS).copy()
+    order = (a.findings["severity"] != "warning").to_numpy()  # warnings first, then info
+    findings = a.findings.iloc[np.argsort(order, kind="stable")].head(_MAX_FINDINGS).copy()
     for c in ("start", "end"):
         findings[c] = findings[c].map(
             lambda x: x.isoformat() if isinstance(x, pd.Timestamp) else str(x)

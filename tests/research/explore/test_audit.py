@@ -162,3 +162,23 @@ def test_infer_frequency() -> None:
     assert infer_frequency(idx) == pd.Timedelta(minutes=5)
     assert infer_frequency(idx.delete([3, 4, 5])) == pd.Timedelta(minutes=5)
     assert infer_frequency(idx, "1h") == pd.Timedelta(hours=1)
+
+
+def test_weekly_closures_are_info_and_a_real_gap_a_warning() -> None:
+    """FX-like hourly bars: closed from Friday 22:00 to Sunday 22:00 every week (weekend bars
+    exist, so the calendar is continuous), plus one real hole on a Wednesday."""
+    full = pd.date_range("2024-01-01", "2024-03-01", freq="h", tz="UTC", inclusive="left")
+    dow, hour = full.dayofweek, full.hour
+    closed = ((dow == 4) & (hour >= 22)) | (dow == 5) | ((dow == 6) & (hour < 22))
+    index = full[~closed]
+    hole = index[(index >= "2024-01-17 10:00") & (index < "2024-01-17 15:00")]
+    bars = make_bars(len(index), seed=28)
+    bars.index = index.rename("time")
+    rep = audit_bars(bars.drop(index=hole), _spec())
+    assert rep.calendar == "continuous"
+    gap = rep.of("gap")
+    weekly = gap[gap["severity"] == "info"]
+    assert len(weekly) == 8 and (weekly["n_bars"] == 48).all()
+    assert (weekly["start"].dt.dayofweek == 4).all() and "recurring" in weekly["detail"].iloc[0]
+    real = gap[gap["severity"] == "warning"]
+    assert real[["start", "end", "n_bars"]].values.tolist() == [[hole[0], hole[-1], 5]]
