@@ -76,28 +76,58 @@ def test_turnover_objective_defaults_to_minimize():
     ("changes", "message"),
     [
         ({"walk_forwrd": {}}, "exp.yaml: walk_forwrd: unknown key (did you mean 'walk_forward'?)"),
-        ({"walk_forward": {"trian": "3Y"}}, "walk_forward.trian: unknown key (did you mean 'train'?)"),
-        ({"costs": {"slipage_bps": 2}}, "costs.slipage_bps: unknown key (did you mean 'slippage_bps'?)"),
+        (
+            {"walk_forward": {"trian": "3Y"}},
+            "walk_forward.trian: unknown key (did you mean 'train'?)",
+        ),
+        (
+            {"costs": {"slipage_bps": 2}},
+            "costs.slipage_bps: unknown key (did you mean 'slippage_bps'?)",
+        ),
         ({"gates": {"min_dsr": 1.5}}, "gates.min_dsr: must be <= 1, got 1.5"),
         ({"gates": {"max_drawdown": -0.3}}, "(write 0.3 for a 30% drawdown)"),
-        ({"costs": {"execution": "next_open"}}, "costs.execution: must be one of ['next-open', 'close'], got 'next_open' (did you mean 'next-open'?)"),
+        (
+            {"costs": {"execution": "next_open"}},
+            "costs.execution: must be one of ['next-open', 'close'], got 'next_open' (did you mean 'next-open'?)",
+        ),
         ({"objectives": [{"metric": "sharpe"}]}, "objectives[0].metric: must be one of"),
         ({"objectives": [{"metric": "sharpe"}]}, "(did you mean 'sharpe_ratio'?)"),
         ({"budget": {"n_trials": 0}}, "budget.n_trials: must be >= 1, got 0"),
         ({"budget": {"n_trials": 2.5}}, "budget.n_trials: must be an integer, got 2.5"),
-        ({"walk_forward": {"train": "3 parsecs"}}, "walk_forward.train: `train` must be a number of bars"),
+        (
+            {"walk_forward": {"train": "3 parsecs"}},
+            "walk_forward.train: `train` must be a number of bars",
+        ),
         ({"seed": "abc"}, "seed: must be an integer, got 'abc'"),
         ({"data": {"sorce": "x.csv"}}, "data.sorce: unknown key (did you mean 'source'?)"),
         ({"data": {"source": "x.csv", "start": "2020-13-45"}}, "data.start: must be an ISO date"),
-        ({"data": {"source": "x.csv", "start": "2020-01-01", "end": "2019-01-01"}}, "data.end: must be after data.start"),
+        (
+            {"data": {"source": "x.csv", "start": "2020-01-01", "end": "2019-01-01"}},
+            "data.end: must be after data.start",
+        ),
         ({"strategies": []}, "strategies: must be a non-empty list"),
-        ({"strategies": [{"nmae": "sma_cross"}]}, "strategies[0].nmae: unknown key (did you mean 'name'?)"),
-        ({"strategies": [{"name": "sma_cross", "space": {"fast": {"lo": 3}}}]}, "strategies[0].space.fast.lo: unknown key (did you mean 'low'?)"),
+        (
+            {"strategies": [{"nmae": "sma_cross"}]},
+            "strategies[0].nmae: unknown key (did you mean 'name'?)",
+        ),
+        (
+            {"strategies": [{"name": "sma_cross", "space": {"fast": {"lo": 3}}}]},
+            "strategies[0].space.fast.lo: unknown key (did you mean 'low'?)",
+        ),
         ({"strategies": ["sma_cross", "sma_cross"]}, "duplicate strategy label 'sma_cross'"),
-        ({"strategies": [{"name": "lgbm", "features": "explore"}]}, "strategies[0].features: is 'explore' but exploration is off"),
-        ({"optimizer": "tpe", "optimizers": ["ga"]}, "optimizer: give either `optimizer` or `optimizers`"),
+        (
+            {"strategies": [{"name": "lgbm", "features": "explore"}]},
+            "strategies[0].features: is 'explore' but exploration is off",
+        ),
+        (
+            {"optimizer": "tpe", "optimizers": ["ga"]},
+            "optimizer: give either `optimizer` or `optimizers`",
+        ),
         ({"optimizers": ["tpe", "tpe"]}, "optimizers[1]: optimizer 'tpe' is listed twice"),
-        ({"tracking": {"backend": "wandb"}}, "tracking.backend: must be one of ['none', 'mlflow'], got 'wandb'"),
+        (
+            {"tracking": {"backend": "wandb"}},
+            "tracking.backend: must be one of ['none', 'mlflow'], got 'wandb'",
+        ),
         ({"scheduler": "tcp://h:8786"}, "scheduler: a Dask scheduler needs a shared `storage` URL"),
         ({"name": "my run/1"}, "name: must be letters, digits"),
     ],
@@ -162,9 +192,26 @@ def test_resolved_config_round_trips_through_yaml():
 def test_defaults_document_every_section():
     d = default_experiment_dict()
     top = {
-        "name", "data", "strategies", "description", "seed", "explore", "optimizers", "budget",
-        "walk_forward", "objectives", "guardrails", "costs", "gates", "ranking", "storage",
-        "workers", "scheduler", "tracking", "report", "nightly",
+        "name",
+        "data",
+        "strategies",
+        "description",
+        "seed",
+        "explore",
+        "optimizers",
+        "budget",
+        "walk_forward",
+        "objectives",
+        "guardrails",
+        "costs",
+        "gates",
+        "ranking",
+        "storage",
+        "workers",
+        "scheduler",
+        "tracking",
+        "report",
+        "nightly",
     }
     assert set(d) == top
     assert parse_experiment(d, source="defaults").name == "my-experiment"

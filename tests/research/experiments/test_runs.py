@@ -137,8 +137,9 @@ def _fake_finished_run(root: Path, run_id: str, *, params, sharpe, passed, fees)
     path.mkdir(parents=True)
     (path / "config.yaml").write_text(yaml.safe_dump({"name": "demo", "costs": {"fees": fees}}))
     (path / "run.json").write_text(
-        json.dumps({"run_id": run_id, "experiment": "demo", "status": "finished",
-                    "started": run_id})
+        json.dumps(
+            {"run_id": run_id, "experiment": "demo", "status": "finished", "started": run_id}
+        )
     )
     champion = {
         "candidate": "sma_cross/tpe",
@@ -147,18 +148,36 @@ def _fake_finished_run(root: Path, run_id: str, *, params, sharpe, passed, fees)
         "gates": {"min_dsr": {"passed": passed, "value": 0.9, "threshold": 0.95}},
     }
     (path / "results.json").write_text(
-        json.dumps({"experiment": "demo", "run_id": run_id, "ranking_metric": "sharpe_ratio",
-                    "data": {"fingerprint": "abc"},
-                    "verdict": {"passed": passed, "champion": champion}})
+        json.dumps(
+            {
+                "experiment": "demo",
+                "run_id": run_id,
+                "ranking_metric": "sharpe_ratio",
+                "data": {"fingerprint": "abc"},
+                "verdict": {"passed": passed, "champion": champion},
+            }
+        )
     )
     return path
 
 
 def test_list_and_compare_runs(tmp_path, capsys):
-    a = _fake_finished_run(tmp_path, "20240101-000000", params={"fast": 10, "slow": 50},
-                           sharpe=0.8, passed=False, fees=0.001)
-    b = _fake_finished_run(tmp_path, "20240102-000000", params={"fast": 12, "slow": 50},
-                           sharpe=1.1, passed=True, fees=0.002)
+    a = _fake_finished_run(
+        tmp_path,
+        "20240101-000000",
+        params={"fast": 10, "slow": 50},
+        sharpe=0.8,
+        passed=False,
+        fees=0.001,
+    )
+    b = _fake_finished_run(
+        tmp_path,
+        "20240102-000000",
+        params={"fast": 12, "slow": 50},
+        sharpe=1.1,
+        passed=True,
+        fees=0.002,
+    )
     runs = list_runs(tmp_path)
     assert [r.run_id for r in runs] == ["20240102-000000", "20240101-000000"]
     assert runs[0].value == 1.1 and runs[0].passed is True and runs[1].passed is False
