@@ -387,7 +387,9 @@ def explore(
     with st.single_threaded_blas():
         tests = _tests(primary, train_stop, spec)
         if len(universe) >= 2:
-            train_universe = {k: v.loc[:train_end_ts] for k, v in universe.items()}
+            # the explored symbol first: it is the dependent leg, hedge ratios are relative to it
+            order = [symbol, *(k for k in universe if k != symbol)]
+            train_universe = {k: universe[k].loc[:train_end_ts] for k in order}
             try:
                 coint = st.cointegration(train_universe)
             except DataTooShortError:

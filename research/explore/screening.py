@@ -12,14 +12,17 @@ Statistics (per feature x horizon unless stated):
   ranks ``z_t = rx_t * ry_t`` (whose mean is the rank IC) are averaged in consecutive batches of
   ``B = max(4 h, min_batch)`` bars, long enough for overlapping labels and persistent features to
   leave the batch means nearly independent; ``t = mean / (sd / sqrt(m))`` with ``m - 1`` degrees
-  of freedom over ``m`` batches. Two-sided.
+  of freedom over ``m`` batches. Two-sided. By simulation (noise features with AR(1) persistence
+  0, 0.9 and 0.99 against iid returns, horizons 1, 5 and 20, 100 seeds), 4.4-6.3% of the null
+  p-values fall under 5%; see ``tests/research/explore/test_screening.py`` for the FDR check.
 * ``p_adj`` / ``significant``: Benjamini-Hochberg adjusted p-values over **all** features x
   horizons tried, compared with the false-discovery rate ``fdr``.
 * ``ic_ir`` and ``same_sign``: the train window is cut into ``n_periods`` contiguous periods; in
   each, the rank IC is the Pearson correlation of the globally rank-transformed feature and
   label; ``ic_ir = mean / std`` (sample std) of those, ``same_sign`` = share of periods whose IC
   has the sign of the overall rank IC.
-* ``mutual_info``: scikit-learn's k-NN estimate (nats) on an evenly spaced subsample of ranks.
+* ``mutual_info``: the Kraskov k-NN estimate (nats) on an evenly spaced subsample of ranks;
+  scikit-learn's ``mutual_info_regression`` numbers, from a numba kernel (:func:`mutual_info`).
 * ``lgbm_importance``: gain importance (shares summing to 1 per horizon) of a LightGBM regressor of
   the label's rank on all features, fitted on an evenly spaced subsample of the train window.
 

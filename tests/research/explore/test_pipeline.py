@@ -166,6 +166,9 @@ def test_train_window_rules() -> None:
 def test_bars_dict_gets_reference_features_and_cointegration() -> None:
     pair = cointegrated_pair(1200, seed=34, hedge_ratio=1.2, half_life=8.0)
     res = explore(pair, {**LIGHT, "audit": {"calendar": "auto"}}, symbol="A")
+    flipped = explore(pair, {**LIGHT, "audit": {"calendar": "auto"}}, symbol="B")
+    assert flipped.cointegration.symbols == ("B", "A")  # the explored symbol is the y leg
+    assert flipped.cointegration.hedge_ratio == pytest.approx(1 / 1.2, rel=0.1)
     assert res.symbol == "A"
     assert {"ref_beta_50", "ref_corr_50"} <= set(res.feature_info.index)
     co = res.cointegration
