@@ -328,7 +328,13 @@ class _Exploration:
     note: str = ""
 
 
-def _explore(exp: Any, bars: Any, train_stop: int, out: Path | None, say: Callable) -> _Exploration:
+def _explore(
+    exp: Any, bars: Any, train_stop: int, out: Path | None, say: Callable, *, need: bool = True
+) -> _Exploration:
+    """Run the spec's exploration with its screening window ending at bar ``train_stop``.
+
+    When a strategy needs features (``need``) and none passed the false-discovery control, the
+    ten best-scored features are taken instead (noted in the results)."""
     from research.explore import explore
 
     spec = exp.explore.spec
@@ -340,7 +346,7 @@ def _explore(exp: Any, bars: Any, train_stop: int, out: Path | None, say: Callab
     res = explore(bars, spec, train_end=index[train_stop - 1])
     selected = list(res.selected)
     note = ""
-    if not selected:
+    if not selected and need:
         scores = res.screening.scores
         selected = [str(f) for f in scores.index[:10]]
         note = (
@@ -567,7 +573,8 @@ def _run_in(
 
     ex = None
     if exp.explore.enabled:
-        ex = _explore(exp, bars, int(folds[0].train.stop), run.path / "explore", say)
+        need = any(s.features == "explore" for s in exp.strategies)
+        ex = _explore(exp, bars, int(folds[0].train.stop), run.path / "explore", say, need=need)
         lap("explore")
 
     costs = build_costs(exp)
