@@ -459,7 +459,7 @@ def run_experiment(
     try:
         if run.resumed:
             say(f"resuming the unfinished run in {run.path}")
-        results, table = _run_in(exp, run, bars, warm_start or {}, say, progress, Path(runs_root))
+        results, table = _run_in(exp, run, bars, warm_start or {}, say, progress)
         if exp.tracking.backend == "mlflow":
             from research.tracking import log_run
 
@@ -516,7 +516,6 @@ def _run_in(
     warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
     say: Callable[[str], None],
     progress: bool,
-    runs_root: Path,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     from research import _analysis as A
     from research.experiment import resolve_strategy, spec_hash
