@@ -309,8 +309,8 @@ def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.Dat
 
 
 def targets_portfolio(
-    open_: pd.DataFrame,
-    close: pd.DataFrame,
+    open_: pd.DataFrame | pd.Series,
+    close: pd.DataFrame | pd.Series,
     targets: pd.DataFrame,
     *,
     costs: Costs,
@@ -323,7 +323,9 @@ def targets_portfolio(
 
     This is the whole vectorbt configuration of the engine, also usable on many independent
     columns at once (``cash_sharing=False``: each column is its own account, e.g. one column per
-    parameter set on one symbol). ``open_``, ``close`` and ``targets`` share index and columns.
+    parameter set on one symbol). ``open_``, ``close`` and ``targets`` share index and columns;
+    for many parameter sets on one symbol, ``open_`` and ``close`` may be one Series each, which
+    vectorbt broadcasts across the target columns (no wide copies of the prices).
     """
     import vectorbt as vbt
 

@@ -110,14 +110,9 @@ def test_sma_grid_agrees_with_one_multi_column_vectorbt_call():
     pos = SmaCross.batch_positions(data, sets)
     costs = Costs(fees=0.001)
     batch = evaluate_batch(data["open"], data["close"], pos, costs=costs)
-    cols = pd.RangeIndex(len(sets))
-
-    def wide(field: str) -> pd.DataFrame:
-        values = np.repeat(data[field].to_numpy()[:, None], len(sets), axis=1)
-        return pd.DataFrame(values, index=data.index, columns=cols)
-
-    targets = pd.DataFrame(pos, index=data.index, columns=cols)
-    pf = targets_portfolio(wide("open"), wide("close"), targets, costs=costs, init_cash=100_000.0)
+    targets = pd.DataFrame(pos, index=data.index, columns=pd.RangeIndex(len(sets)))
+    # one price Series each, broadcast by vectorbt across the 90 columns
+    pf = targets_portfolio(data["open"], data["close"], targets, costs=costs, init_cash=100_000.0)
     expected = pf.value().iloc[-1].to_numpy()
     assert len(sets) == 90 and (pf.orders.count().to_numpy() > 0).all()
     np.testing.assert_allclose(batch.metrics["final_equity"].to_numpy(), expected, rtol=1e-9)
