@@ -246,8 +246,23 @@ def _evaluate_gates(row: Mapping[str, Any], gates: Gates) -> tuple[dict[str, boo
         results[gate] = bool(ok)
         if not ok:
             bad = "<" if op == ">=" else ">"
-            failed.append(f"{label} ({value:{fmt}} {bad} {threshold:{fmt}})")
+            shown, limit = _distinct(value, threshold, fmt)
+            failed.append(f"{label} ({shown} {bad} {limit})")
     return results, failed
+
+
+def _distinct(value: float, threshold: float, fmt: str) -> tuple[str, str]:
+    """Format ``value`` and ``threshold`` with ``fmt``, adding digits until they differ.
+
+    A PBO of 0.502 against a 0.5 limit reads "0.502 > 0.500", never "0.50 > 0.50".
+    """
+    shown, limit = f"{value:{fmt}}", f"{threshold:{fmt}}"
+    kind = fmt[-1]
+    digits = int(fmt[1:-1]) if fmt[1:-1].isdigit() else 2
+    while shown == limit and digits < 8:
+        digits += 1
+        shown, limit = f"{value:.{digits}{kind}}", f"{threshold:.{digits}{kind}}"
+    return shown, limit
 
 
 def _row(

@@ -171,3 +171,10 @@ def test_bad_input_is_rejected_with_named_errors():
     bad.iloc[10] = np.nan
     with pytest.raises(DataValidationError, match="candidate 'b': `oos_returns` must be finite"):
         build_leaderboard([Candidate("b", "x", {}, bad, 20)])
+
+
+def test_a_value_just_past_its_threshold_is_shown_with_enough_digits():
+    trials = _study(4, edge=0.0018)
+    cands = _candidates(trials, ["edge"], edge={"stability": 0.4996, "pbo": 0.502})
+    row = build_leaderboard(cands).table.iloc[0]
+    assert row["failed_gates"] == "PBO (0.502 > 0.500), stability (0.4996 < 0.5000)"
