@@ -1,9 +1,11 @@
 """Benchmark: walk-forward hyperparameter search with TPE, CMA-ES, DEAP GA and random search.
 
-Same data (the bundled daily S&P 500 sample, 5,031 bars 1999-2018), same strategy
-(``sma_cross``: fast 2..100, slow 5..400, fast < slow), same costs (0.1 % fees, next-open
-fills), same folds (``WalkForward(train="5Y", test="5Y")``: 3 folds), same budget per fold and
-the same seed for every optimizer, one worker, SQLite storage in a temporary run folder.
+Same data (the bundled daily S&P 500 sample, 5,031 bars 1999-2018), same costs (0.1 % fees,
+next-open fills), same folds (``WalkForward(train="5Y", test="5Y")``: 3 folds), same budget per
+fold and the same seed for every optimizer, one worker, SQLite storage in a temporary run
+folder. Strategies (``--strategies``): ``sma_cross`` (2 parameters, fast < slow; its batch path
+evaluates a trial in ~0.1-0.4 ms, so it is the worst case for overhead shares) and
+``donchian_atr`` (6 parameters; ~2-3 ms per trial, closer to a typical strategy).
 
 Part 1, **optimizers** (``--trials``, default 1,000 per fold): per optimizer
 
@@ -23,7 +25,10 @@ Part 2, **pruning** (``--prune-trials``, default 300 per fold, ``--seeds``): TPE
 vs TPE + Hyperband over growing data fractions (1/8, 1/4, 1/2, all of each train window,
 reduction factor 3 and 2) over several seeds: bars simulated (the cost unit: every step of a
 trial re-simulates its prefix), trials run to the full window, best in-sample objective and
-stitched OOS Sharpe. "Saved" = 1 - bars simulated / bars of the same trials without pruning.
+stitched OOS Sharpe. "Saved" = 1 - bars simulated / bars of the same trials without pruning;
+"to reach" = bars simulated until the running best of every fold first equals the final best of
+the no-pruning run with the same seed, as a share of that run's bars (evaluations at equal final
+quality; "never" when the pruned run does not get there).
 
 Usage: ``python benchmarks/bench_optimize.py [--trials N] [--prune-trials N] [--seeds K]
 [--quick] [--json FILE]`` (``--quick``: 200 trials, 100 pruning trials, 2 seeds).
@@ -45,13 +50,13 @@ OPTIMIZERS = ("tpe", "cmaes", "ga", "random")
 SEED = 7
 
 
-def _search(bars: Any, run_dir: str, **kw: Any) -> tuple[Any, float]:
+def _search(bars: Any, run_dir: str, strategy: str = "sma_cross", **kw: Any) -> tuple[Any, float]:
     from backtest.splitters import WalkForward
     from research.optimize import walk_forward_optimize
 
     t0 = time.perf_counter()
     res = walk_forward_optimize(
-        "sma_cross",
+        strategy,
         bars,
         splitter=WalkForward(train="5Y", test="5Y"),
         run_dir=run_dir,
@@ -70,10 +75,12 @@ def _oos_sharpe(res: Any) -> float:
     return float(res.oos_metrics().get("sharpe_ratio", np.nan))
 
 
-def part_optimizers(bars: Any, trials: int, tmp: str) -> list[dict[str, Any]]:
+def part_optimizers(bars: Any, trials: int, strategy: str, tmp: str) -> list[dict[str, Any]]:
     rows = []
     for name in OPTIMIZERS:
-        res, wall = _search(bars, f"{tmp}/{name}", optimizer=name, n_trials=trials, seed=SEED)
+        res, wall = _search(
+            bars, f"{tmp}/{strategy}-{name}", strategy, optimizer=name, n_trials=trials, seed=SEED
+        )
         n = res.n_trials
         parts = {
             k: sum(f.timings[k] for f in res.folds)
@@ -84,6 +91,7 @@ def part_optimizers(bars: Any, trials: int, tmp: str) -> list[dict[str, Any]]:
         bookkeeping = parts["tell"] + parts["store"] + parts["other"] + judge
         rows.append(
             {
+                "strategy": strategy,
                 "optimizer": name,
                 "trials": n,
                 "oos_sharpe": _oos_sharpe(res),
@@ -104,6 +112,21 @@ def part_optimizers(bars: Any, trials: int, tmp: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _bars_to_reach(res: Any, targets: dict[int, float], window: dict[int, int]) -> float:
+    """Bars simulated until every fold's running best reaches its target (inf if never)."""
+    total = 0.0
+    for fold, target in targets.items():
+        t = res.trials[res.trials["fold"] == fold].sort_values("number")
+        cost = (t["cost"] * window[fold]).cumsum().to_numpy()
+        ok = (t["state"] == "complete") & t["feasible"]
+        best = t["value"].where(ok).cummax().to_numpy()
+        hit = np.flatnonzero(best >= target - 1e-12)
+        if not len(hit):
+            return float("inf")
+        total += cost[hit[0]]
+    return total
+
+
 def part_pruning(bars: Any, trials: int, seeds: int, tmp: str) -> list[dict[str, Any]]:
     configs = [
         ("tpe", {}),
@@ -111,6 +134,7 @@ def part_pruning(bars: Any, trials: int, seeds: int, tmp: str) -> list[dict[str,
         ("tpe+hyperband rf=2", {"pruner": "hyperband", "reduction_factor": 2}),
     ]
     rows = []
+    baseline: dict[int, tuple[dict[int, float], float]] = {}
     for label, kw in configs:
         stats = []
         for s in range(seeds):
@@ -119,10 +143,17 @@ def part_pruning(bars: Any, trials: int, seeds: int, tmp: str) -> list[dict[str,
                 n_trials=trials, seed=100 + s, **kw,
             )  # fmt: skip
             t = res.trials
+            window = {f.fold: len(f.train_range) for f in res.folds}
+            bars_used = sum(f.evaluated_bars for f in res.folds)
+            if not kw:  # the baseline: its final best per fold, and what it cost
+                best = t[t["feasible"]].groupby("fold")["value"].max().to_dict()
+                baseline[s] = (best, bars_used)
+            targets, base_bars = baseline[s]
             stats.append(
                 {
-                    "bars": sum(f.evaluated_bars for f in res.folds),
+                    "bars": bars_used,
                     "full_bars": sum(f.full_bars for f in res.folds),
+                    "bars_to_baseline_best": _bars_to_reach(res, targets, window) / base_bars,
                     "full_evals": int(((t["state"] == "complete") & (t["step"] > 0)).sum()),
                     "evaluated": int((t["step"] > 0).sum()),
                     "pruned": int((t["state"] == "pruned").sum()),
@@ -133,6 +164,7 @@ def part_pruning(bars: Any, trials: int, seeds: int, tmp: str) -> list[dict[str,
                 }
             )
         agg = {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
+        agg["bars_to_baseline_best_each"] = [s["bars_to_baseline_best"] for s in stats]
         rows.append({"config": label, "seeds": seeds, **agg})
     base = rows[0]
     for row in rows:
@@ -154,12 +186,16 @@ def _fmt_opt(r: dict[str, Any]) -> str:
 
 
 def _fmt_prune(r: dict[str, Any]) -> str:
+    reach = ", ".join(
+        "never" if not np.isfinite(x) else f"{x:.2f}" for x in r["bars_to_baseline_best_each"]
+    )
     return (
         f"{r['config']:<20} bars simulated {r['bars']:>11,.0f} ({r['bars_vs_no_pruning']:.2f}x "
-        f"no pruning; saved {r['saved']:5.1%} of its trials' full cost)  full evaluations "
-        f"{r['full_evals']:6.0f}/{r['evaluated']:.0f}  pruned {r['pruned']:5.0f}  "
-        f"IS best {r['is_best']:.3f}  OOS Sharpe {r['oos_sharpe']:.3f}  wall {r['wall_s']:.1f} s "
-        f"(eval {r['eval_s']:.1f} s)"
+        f"no pruning; saved {r['saved']:5.1%} of its trials' full cost)  bars to reach the "
+        f"no-pruning final best, per seed, as a share of no-pruning's bars: {reach}  "
+        f"full evaluations {r['full_evals']:4.0f}/{r['evaluated']:.0f}  pruned "
+        f"{r['pruned']:4.0f}  IS best {r['is_best']:.3f}  OOS Sharpe {r['oos_sharpe']:.3f}  "
+        f"wall {r['wall_s']:.1f} s (eval {r['eval_s']:.1f} s)"
     )
 
 
@@ -168,6 +204,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000, help="trials per fold, part 1")
     ap.add_argument("--prune-trials", type=int, default=300, help="trials per fold, part 2")
     ap.add_argument("--seeds", type=int, default=3, help="seeds averaged in part 2")
+    ap.add_argument("--strategies", default="sma_cross,donchian_atr", help="part 1 strategies")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip", choices=("optimizers", "pruning"), default=None)
     ap.add_argument("--json", default=None)
@@ -185,11 +222,17 @@ def main() -> None:
         f"{os.cpu_count()} cores, load average {load0[0]:.1f} at start"
     )
     try:
-        _search(bars, f"{tmp}/warmup", optimizer="tpe", n_trials=8)  # imports, numba caches
+        for strategy in args.strategies.split(","):  # imports, numba caches
+            _search(bars, f"{tmp}/warmup-{strategy}", strategy, optimizer="tpe", n_trials=8)
         out: dict[str, Any] = {"cpu_count": os.cpu_count(), "loadavg_start": load0}
         if args.skip != "optimizers":
-            print(f"\n== optimizers: {args.trials} trials per fold, seed {SEED}, 1 worker ==")
-            out["optimizers"] = part_optimizers(bars, args.trials, tmp)
+            out["optimizers"] = []
+            for strategy in args.strategies.split(","):
+                print(
+                    f"\n== optimizers on {strategy}: {args.trials} trials per fold, seed {SEED}, "
+                    "1 worker =="
+                )
+                out["optimizers"] += part_optimizers(bars, args.trials, strategy, tmp)
         if args.skip != "pruning":
             print(
                 f"\n== pruning: TPE, {args.prune_trials} trials per fold, mean of "

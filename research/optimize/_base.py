@@ -226,10 +226,12 @@ class Optimizer(ABC):
         return False
 
     def prune_steps(self, candidate: Candidate) -> frozenset[int] | None:
-        """The fidelity steps at which :meth:`report` may prune ``candidate`` (None: unknown).
+        """The resources (step numbers) of the pruning rungs of ``candidate`` (None: unknown).
 
-        With growing-prefix fidelities the driver skips evaluating a candidate at the other
-        intermediate steps: their value could not change any decision, only cost bars.
+        A report at step ``s`` can only prune at a rung ``r <= s`` not yet checked. With
+        growing-prefix fidelities the driver therefore evaluates a candidate only at the first
+        plan step at or above each rung (and at the last step): the other values could not
+        change any decision, only cost bars.
         """
         return None
 

@@ -28,6 +28,9 @@ class FoldProgress:
 
         stream = sys.stderr if file is None else file
         is_tty = bool(getattr(stream, "isatty", lambda: False)())
+        # a terminal that reports no width (a pseudo-terminal without a size) would get an
+        # empty bar from tqdm's dynamic width: give it a fixed one
+        width = {"dynamic_ncols": True} if _columns(stream) > 0 else {"ncols": 100, "nrows": 20}
         self.bar: Any = tqdm(
             total=total,
             desc=f"fold {fold}",
@@ -35,7 +38,7 @@ class FoldProgress:
             file=stream,
             disable=not (enabled and is_tty),
             leave=True,
-            dynamic_ncols=True,
+            **width,
         )
 
     @property
@@ -53,3 +56,13 @@ class FoldProgress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+def _columns(stream: Any) -> int:
+    """The terminal width of ``stream`` (0 when unknown)."""
+    import os
+
+    try:
+        return int(os.get_terminal_size(stream.fileno()).columns)
+    except (AttributeError, OSError, ValueError):
+        return 0

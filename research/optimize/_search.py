@@ -276,10 +276,12 @@ def _evaluate(
     pruning = problem.pruner is not None
     if plan.mode == "fractions":
         # a prefix's value does not depend on the smaller prefixes: evaluate a candidate only
-        # at the steps where it may be pruned, and at the last one
+        # at the first step at or above each of its pruning rungs, and at the last step
+        numbers = [st.step for st in plan.steps]
         for lv in alive:
             if lv.record is None:
-                lv.steps = optimizer.prune_steps(lv.cand) if pruning else frozenset()
+                rungs = optimizer.prune_steps(lv.cand) if pruning else frozenset()
+                lv.steps = None if rungs is None else _steps_for(rungs, numbers)
     for index, step in enumerate(plan.steps):
         last = index == len(plan.steps) - 1
         fresh = [
@@ -321,7 +323,10 @@ def _evaluate(
             lv.scores.append(score)
             value = _mean_finite(lv.scores) if plan.mode == "folds" else score
             if not last and not math.isfinite(value):
-                survivors.append(lv)  # no evidence yet (e.g. no position in a short window)
+                # no evidence yet (e.g. no position in a short window): nothing is reported, so
+                # the rung check waits for the next finite value - evaluate every step from now
+                lv.steps = None
+                survivors.append(lv)
                 continue
             if pruning and math.isfinite(value):
                 lv.intermediate[step.step] = value
@@ -337,6 +342,16 @@ def _evaluate(
             survivors.append(lv)
         alive = survivors
     return lives
+
+
+def _steps_for(rungs: frozenset[int], steps: Sequence[int]) -> frozenset[int]:
+    """The plan steps where the rungs are checked: for each rung, the first step at or above it."""
+    out = set()
+    for r in rungs:
+        above = [s for s in steps if s >= r]
+        if above:
+            out.add(above[0])
+    return frozenset(out)
 
 
 def _mean_finite(values: Sequence[float]) -> float:

@@ -11,7 +11,7 @@ Speed (the sampler dominates the optimizer's overhead on cheap evaluations):
 * A fresh sampler is made for every ask (the determinism contract of
   :mod:`research.optimize._optuna`), but it takes over the previous sampler's search-space
   caches (``IntersectionSearchSpace`` and its group variant), which Optuna keeps incremental and
-  exact; without this every ask rescans all trials.
+  exact; without this every ask rescans all trials (see ``_carry_search_space_caches``).
 * During an ask, Optuna's pure-Python ``log_ndtr`` (``optuna.samplers._tpe._truncnorm``) is
   swapped for ``scipy.special.log_ndtr`` (same function, vectorised, equal to ~1e-13), which
   roughly halves the time TPE spends on a 1,000-trial study. Both are private Optuna details:
@@ -46,7 +46,7 @@ class TPEOptimizer(OptunaOptimizer):
         import optuna
 
         multivariate = bool(self.option("multivariate"))
-        sampler = optuna.samplers.TPESampler(
+        return optuna.samplers.TPESampler(
             seed=seed,
             n_startup_trials=int(self.option("n_startup_trials")),
             n_ei_candidates=int(self.option("n_ei_candidates")),
@@ -54,21 +54,10 @@ class TPEOptimizer(OptunaOptimizer):
             group=multivariate and self.problem_.space.is_conditional,
             constant_liar=bool(self.option("constant_liar")),
         )
-        previous = getattr(self, "last_sampler_", None)
-        if previous is not None:
-            for attr in _CACHES:
-                if hasattr(previous, attr) and hasattr(sampler, attr):
-                    setattr(sampler, attr, getattr(previous, attr))
-        self.last_sampler_ = sampler
-        return sampler
 
     def ask(self, n: int) -> list[Candidate]:
         with _fast_log_ndtr():
             return super().ask(n)
-
-
-#: sampler attributes holding incremental, exact caches of the study's search space
-_CACHES = ("_search_space", "_group_decomposed_search_space")
 
 
 @contextlib.contextmanager

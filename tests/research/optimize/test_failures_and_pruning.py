@@ -84,10 +84,13 @@ def test_hyperband_prunes_and_records_intermediate_values(wfo, bars, splitter):
         assert fr.best_params is not None
 
 
-def test_skipping_non_rung_steps_changes_no_decision(wfo, monkeypatch):
-    fast = wfo(optimizer="tpe", pruner="hyperband", n_trials=32, seed=5)
+@pytest.mark.parametrize("rf", [2, 3])
+def test_skipping_non_rung_steps_changes_no_decision(wfo, monkeypatch, rf):
+    kw = dict(optimizer="tpe", pruner="hyperband", n_trials=32, seed=5, reduction_factor=rf)
+    fast = wfo(**kw)
+    assert (fast.trials["state"] == "pruned").any()
     monkeypatch.setattr(_optuna.OptunaOptimizer, "prune_steps", lambda self, cand: None)
-    slow = wfo(optimizer="tpe", pruner="hyperband", n_trials=32, seed=5)
+    slow = wfo(**kw)
     cols = ["fold", "number", "state", "value", "step"]
     assert fast.trials[cols].equals(slow.trials[cols])
     assert [f.best_params for f in fast.folds] == [f.best_params for f in slow.folds]

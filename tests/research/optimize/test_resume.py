@@ -27,26 +27,29 @@ def _same_trials(a, b) -> None:
 
 
 CASES = [
-    ("tpe", {}, 6),
-    ("cmaes", {"popsize": 6}, None),
-    ("nsga2", {"population_size": 8}, None),
-    ("ga", {"population_size": 8}, 3),  # batches cut generations: the replay path
-    ("deap_nsga2", {"population_size": 8}, 5),
+    ("tpe", {}, 6, {}),
+    ("tpe", {}, 6, {"pruner": "hyperband"}),  # up to 4 evaluation calls per batch
+    ("cmaes", {"popsize": 6}, None, {}),
+    ("nsga2", {"population_size": 8}, None, {}),
+    ("ga", {"population_size": 8}, 3, {}),  # batches cut generations: the replay path
+    ("deap_nsga2", {"population_size": 8}, 5, {}),
 ]
 
 
-@pytest.mark.parametrize(("name", "options", "batch"), CASES)
-def test_interrupted_search_resumes_exactly(wfo, tmp_path, name, options, batch):
+@pytest.mark.parametrize(("name", "options", "batch", "extra"), CASES)
+def test_interrupted_search_resumes_exactly(wfo, tmp_path, name, options, batch, extra):
     objective = ["sharpe_ratio", "max_drawdown"] if "nsga2" in name else "sharpe_ratio"
     kw = dict(optimizer=name, optimizer_options=options, batch_size=batch, objective=objective)
-    kw.update(n_trials=16, guardrails={"min_trades": 2})
+    kw.update(n_trials=16, guardrails={"min_trades": 2}, **extra)
     Interrupting.budget, Interrupting.calls = None, 0
     reference = wfo(Interrupting, run_dir=tmp_path / "ref", **kw)
-    # Interrupt every run at its fourth evaluation call until one finishes: each run records
-    # one or two more batches (a fold's final judgement is one call too).
+    # Interrupt every run at its n-th evaluation call until one finishes: each run records at
+    # least one more batch (a fold's final judgement is one call too, a batch up to 4 with
+    # pruning).
+    budget = 7 if "pruner" in extra else 4
     interruptions = 0
     for _ in range(40):
-        Interrupting.budget, Interrupting.calls = 4, 0
+        Interrupting.budget, Interrupting.calls = budget, 0
         try:
             resumed = wfo(Interrupting, run_dir=tmp_path / "resumed", **kw)
         except KeyboardInterrupt:
@@ -57,6 +60,8 @@ def test_interrupted_search_resumes_exactly(wfo, tmp_path, name, options, batch)
     assert interruptions >= 1
     _same_trials(resumed, reference)
     assert len(resumed.trials) == 32
+    if "pruner" in extra:
+        assert (resumed.trials["state"] == "pruned").any()
 
 
 def test_a_larger_budget_extends_the_recorded_search(wfo, tmp_path):
