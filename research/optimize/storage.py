@@ -315,7 +315,6 @@ def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
 
     from optuna.distributions import distribution_to_json
     from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session
     from sqlalchemy import select
 
     value_repr = models.TrialValueModel.value_to_stored_repr
@@ -336,8 +335,7 @@ def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
         for ft in trials
     ]
     numbers = [ft.number for ft in trials]
-    with _create_scoped_session(storage.scoped_session) as session:
-        conn = session.connection()
+    with storage.engine.begin() as conn:  # one transaction, committed on success
         _lock_study(conn, models.StudyModel.__table__, study_id)
         conn.execute(trial_table.insert(), trial_rows)
         ids = dict(
