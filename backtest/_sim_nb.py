@@ -413,7 +413,8 @@ def simulate_block_nb(
     block are first copied column-major into a small buffer (transposed targets are read in
     place, each column's row being contiguous), then each column runs over the tile with its
     state in local variables. Exposure is counted at target changes (bars in force per non-zero
-    target), not per bar.
+    target), not per bar. With ``risk_free == 0`` a bar whose equity is unchanged (flat, or an
+    unchanged close) has ``r == 0.0`` exactly and skips the metric updates it cannot change.
     """
     w = c1 - c0
     h = np.zeros((w, N_HOT))
@@ -489,6 +490,14 @@ def simulate_block_nb(
                                 _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
+                if eq == prev and prev > 0 and rf_zero:
+                    # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
+                    # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
+                    if write_returns:
+                        returns_out[i - start, out_col0 + c0 + j] = 0.0
+                    r_min = min(r_min, 0.0)
+                    r_max = max(r_max, 0.0)
+                    continue
                 if prev > 0:
                     r = (eq - prev) / prev
                 elif prev == 0:  # vectorbt's get_return_nb

@@ -119,12 +119,16 @@ def test_sma_grid_agrees_with_one_multi_column_vectorbt_call():
     np.testing.assert_array_equal(batch.metrics["n_orders"].to_numpy(), pf.orders.count())
 
 
-def test_kernel_metrics_equal_metrics_module_on_its_returns(bars, targets):
+@pytest.mark.parametrize("risk_free", [0.0, 0.0002])
+def test_kernel_metrics_equal_metrics_module_on_its_returns(bars, targets, risk_free):
+    # flat stretches (r == 0 exactly) take the kernel's shortcut when risk_free == 0
+    assert (targets == 0).mean() > 0.1
     batch = evaluate_batch(
-        bars["open"], bars["close"], targets, return_returns=True, periods_per_year=365.0
-    )
+        bars["open"], bars["close"], targets, return_returns=True, periods_per_year=365.0,
+        risk_free=risk_free,
+    )  # fmt: skip
     for j in range(targets.shape[1]):
-        expected = compute_metrics(batch.returns[:, j], periods_per_year=365.0)
+        expected = compute_metrics(batch.returns[:, j], periods_per_year=365.0, risk_free=risk_free)
         for key in RETURNS_KEYS:
             assert batch.metrics[key].iloc[j] == pytest.approx(expected[key], rel=1e-10), key
 

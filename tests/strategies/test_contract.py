@@ -139,6 +139,17 @@ def test_no_lookahead(cls):
         assert first_lookahead_bar(fn, data, [k for k in cuts if 0 < k <= n]) is None
 
 
+def test_the_products_lookahead_check_passes(cls):
+    """``backtest.check_lookahead`` (what ``research check-lookahead`` runs) finds no leak."""
+    from backtest.lookahead import check_lookahead
+
+    data = data_for(cls)
+    strat, fn = positions_fn(cls, data, **EAGER.get(cls.name, {}))
+    report = check_lookahead(fn, data, n_cuts=8, min_bars=max(strat.warmup + 2, TRAIN // 2))
+    assert report.ok, report.message
+    assert report.n_cuts_checked == 8
+
+
 def test_batch_positions_equal_per_set_positions(cls):
     data = data_for(cls)
     rng = random.Random(2)
