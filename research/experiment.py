@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from data_loaders.errors import ConfigError, did_you_mean
+from research.optimize.objectives import DEFAULT_DIRECTIONS, METRICS
 
 __all__ = [
     "Experiment",
@@ -76,45 +77,6 @@ __all__ = [
     "apply_overrides",
     "spec_hash",
 ]
-
-#: metrics every evaluation produces (``backtest.batch`` columns); objectives and ranking use them
-METRICS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "exposure",
-    "turnover",
-    "final_equity",
-)
-
-#: direction used when an objective names a metric but no direction. ``max_drawdown`` is a
-#: negative fraction (-0.2 = 20% below the peak), so larger (closer to 0) is better.
-DEFAULT_DIRECTIONS = {
-    "total_return": "maximize",
-    "cagr": "maximize",
-    "annual_volatility": "minimize",
-    "sharpe_ratio": "maximize",
-    "sortino_ratio": "maximize",
-    "max_drawdown": "maximize",
-    "calmar_ratio": "maximize",
-    "omega_ratio": "maximize",
-    "n_trades": "maximize",
-    "win_rate": "maximize",
-    "profit_factor": "maximize",
-    "expectancy": "maximize",
-    "exposure": "maximize",
-    "turnover": "minimize",
-    "final_equity": "maximize",
-}
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _EXECUTIONS = ("next-open", "close")
