@@ -489,14 +489,15 @@ def format_runs(runs: list[RunInfo]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_config(d: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings (and lists of mappings) as one ``{"a.b[0].c": value}`` dict."""
     out: dict[str, Any] = {}
     if isinstance(d, Mapping):
         for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(flatten_config(v, f"{prefix}.{k}" if prefix else str(k)))
     elif isinstance(d, list) and d and all(isinstance(x, Mapping) for x in d):
         for i, v in enumerate(d):
-            out.update(_flatten(v, f"{prefix}[{i}]"))
+            out.update(flatten_config(v, f"{prefix}[{i}]"))
     else:
         out[prefix] = d
     return out
@@ -511,7 +512,7 @@ def compare_runs(a: str | Path, b: str | Path) -> dict[str, Any]:
     """
     ra, rb = load_results(a), load_results(b)
     ca, cb = _read_config(a), _read_config(b)
-    fa, fb = _flatten(ca), _flatten(cb)
+    fa, fb = flatten_config(ca), flatten_config(cb)
     config = [
         (k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)
     ]

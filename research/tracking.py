@@ -57,19 +57,6 @@ def _key(text: str) -> str:
     return _KEY_RE.sub("_", text)[:250]
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(d, Mapping):
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-    elif isinstance(d, list) and d and all(isinstance(x, Mapping) for x in d):
-        for i, v in enumerate(d):
-            out.update(_flatten(v, f"{prefix}[{i}]"))
-    else:
-        out[prefix] = d
-    return out
-
-
 def _metrics(prefix: str, values: Mapping[str, Any], step: int = 0) -> list:
     import math
 
@@ -113,7 +100,12 @@ def log_run(
     from mlflow.entities import RunTag
     from mlflow.tracking import MlflowClient
 
-    from research.runs import load_results, read_run_record, write_run_record_path
+    from research.runs import (
+        flatten_config,
+        load_results,
+        read_run_record,
+        write_run_record_path,
+    )
 
     run_dir = Path(run_dir)
     results = load_results(run_dir)
@@ -157,7 +149,8 @@ def log_run(
     )
     pid = parent.info.run_id
     flat = {
-        k: (json.dumps(v) if isinstance(v, list | dict) else v) for k, v in _flatten(config).items()
+        k: (json.dumps(v) if isinstance(v, list | dict) else v)
+        for k, v in flatten_config(config).items()
     }
     params = _params("config.", flat) + _params(f"{who}.", champion.get("params") or {})
     stats = champion.get("stats") or {}
