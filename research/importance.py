@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,7 +198,16 @@ def regress_metric_on_params(
             f"got {n_obs} completed trials"
         )
     exog = sm.add_constant(design, has_constant="add")
-    res = sm.OLS(y, exog).fit(cov_type=cov_type)
+    rank = int(np.linalg.matrix_rank(exog.to_numpy(dtype=float)))
+    if rank < exog.shape[1]:
+        notes.append(
+            f"design matrix is rank-deficient (rank {rank} of {exog.shape[1]} terms: some "
+            "parameters move together across the trials), so their separate effects are not "
+            "identified; sample more varied trials to separate them"
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*rank-deficient.*")  # said in `notes`
+        res = sm.OLS(y, exog).fit(cov_type=cov_type)
     terms = pd.DataFrame(
         {
             "coef": res.params,
