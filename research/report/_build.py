@@ -249,6 +249,8 @@ class _Ctx:
         verdict = self.r.get("verdict") or {}
         self.champion = verdict.get("champion")
         self.best = self.champion or (self.board[0] if self.board else None)
+        #: how the lead candidate is named in figures: only a gate-passing one is the champion
+        self.lead = "champion" if self.champion else "best candidate, fails a gate"
 
     def _section(self, id_: str, title: str, html_: str, note: str = "", cls: str = "") -> dict:
         return {"id": id_, "title": title, "html": html_, "note": note, "cls": cls}
@@ -388,8 +390,8 @@ class _Ctx:
         order = [row["candidate"] for row in self.board if row.get("candidate") in oos.columns]
         highlight = order[:5]
         champ = oos[highlight[0]] if highlight else None
-        html_ = _plot(F.equity_figure(oos, b, highlight), "fig-equity")
-        html_ += _plot(F.drawdown_figure(champ, b), "fig-drawdown")
+        html_ = _plot(F.equity_figure(oos, b, highlight, self.lead), "fig-equity")
+        html_ += _plot(F.drawdown_figure(champ, b, self.lead), "fig-drawdown")
         return self._section(
             "equity",
             "Out-of-sample equity and drawdowns",
@@ -748,7 +750,7 @@ class _Ctx:
         ).rstrip() + (f", first {self.max_trades} shown)" if len(t) > self.max_trades else ")")
         return self._section(
             "trades",
-            "Trades of the champion",
+            f"Trades of the {self.lead}",
             _table([_e(c) for c in cols], rows, left=(0, 1), scroll=True),
             note,
         )

@@ -60,10 +60,14 @@ def _equity(returns: pd.Series) -> pd.Series:
 
 
 def equity_figure(
-    oos_returns: pd.DataFrame, benchmark: pd.Series | None, highlight: Sequence[str]
+    oos_returns: pd.DataFrame,
+    benchmark: pd.Series | None,
+    highlight: Sequence[str],
+    lead: str = "champion",
 ) -> go.Figure | None:
-    """Growth of 1 over the stitched out-of-sample span: the highlighted candidates (champion
-    first) against buy-and-hold. Log scale, so equal percentage moves look equal."""
+    """Growth of 1 over the stitched out-of-sample span: the highlighted candidates (the first,
+    labelled ``lead``, drawn bold) against buy-and-hold. Log scale, so equal percentage moves
+    look equal."""
     cols = [c for c in highlight if c in oos_returns.columns]
     if not cols and benchmark is None:
         return None
@@ -74,7 +78,7 @@ def equity_figure(
             go.Scatter(
                 x=eq.index,
                 y=eq.values,
-                name=col + (" (champion)" if i == 0 else ""),
+                name=col + (f" ({lead})" if i == 0 else ""),
                 line=dict(width=2.4 if i == 0 else 1.2),
                 opacity=1.0 if i == 0 else 0.75,
             )
@@ -90,13 +94,16 @@ def equity_figure(
     return fig
 
 
-def drawdown_figure(champion: pd.Series | None, benchmark: pd.Series | None) -> go.Figure | None:
-    """Drawdown (fraction below the running peak) of the champion and of buy-and-hold."""
+def drawdown_figure(
+    champion: pd.Series | None, benchmark: pd.Series | None, lead: str = "champion"
+) -> go.Figure | None:
+    """Drawdown (fraction below the running peak) of the lead candidate (labelled ``lead``:
+    the champion, or the best candidate when none passes the gates) and of buy-and-hold."""
     if champion is None and benchmark is None:
         return None
     fig = _fig(title="Drawdowns", height=300)
     for name, r, color in (
-        ("champion", champion, _PALETTE[0]),
+        (lead, champion, _PALETTE[0]),
         ("buy and hold", benchmark, "#999"),
     ):
         if r is None:

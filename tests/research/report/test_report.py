@@ -73,6 +73,11 @@ def pareto():
     return _runs.finished_run(raw)
 
 
+def _js(text: str) -> str:
+    """``text`` as plotly writes it in a figure's JSON (``/`` escaped)."""
+    return text.replace("/", "\\u002f")
+
+
 def _sections(text: str) -> dict[str, str]:
     """Top-level sections of the report by id, in page order."""
     ids = re.findall(r'<section id="([a-z_-]+)"', text)
@@ -123,6 +128,10 @@ def test_verdict_names_the_failed_gates_when_nothing_passes(failed):
     assert 'class="verdict failed"' in sec
     best = v["best"]
     assert "Best candidate (not picked: it fails a gate)" in sec
+    # no figure or table calls a candidate that fails a gate "champion"
+    text = (failed.run_dir / "report.html").read_text()
+    assert _js(f"{best['candidate']} (best candidate, fails a gate)") in text
+    assert "(champion)" not in text and "Trades of the champion" not in text
     assert f"{best['oos_metrics']['sharpe_ratio']:.3f}" in sec
     for gate, g in best["gates"].items():
         mark = "✓" if g["passed"] else "✗"
@@ -138,6 +147,7 @@ def test_verdict_shows_the_champion_and_its_numbers(champion):
         assert f"{k}={v}" in sec
     m = c["oos_metrics"]
     assert f"{m['sharpe_ratio']:.3f}" in sec and f"{m['cagr']:.1%}" in sec
+    assert _js(f"{c['candidate']} (champion)") in (champion.run_dir / "report.html").read_text()
     assert f"{m['max_drawdown']:.1%}" in sec
     bh = champion.results["benchmark"]["oos_metrics"]["sharpe_ratio"]
     assert f"{bh:.3f}" in sec
