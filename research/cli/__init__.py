@@ -68,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"research {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FileNotFoundError as exc:
-        print(f"research {args.command}: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        print(
+            f"research {args.command}: error: file not found: {exc.filename or exc}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"research {args.command}: interrupted", file=sys.stderr)
