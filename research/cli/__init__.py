@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_USAGE"]
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+#: 128 + SIGPIPE, what shell tools return when the reader of their output goes away
+EXIT_BROKEN_PIPE = 141
 
 #: sub-command modules, in the order ``research --help`` lists them
 COMMAND_MODULES = (
@@ -76,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"research {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `research ... | head`: the reader left; stop quietly like Unix tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
