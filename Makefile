@@ -13,6 +13,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[samples]"
+	$(BIN)/python -m research.warmup   # compile + cache numba kernels once (~40 s)
 	touch $@
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
