@@ -825,6 +825,7 @@ def _explore_summary(ex: _Exploration | None) -> dict[str, Any] | None:
 
 def _champion_trades(s: Any, setup: Any) -> pd.DataFrame | None:
     """Trades of a walk-forward candidate: each fold's pick traded on its test window."""
+    from backtest.engine import TRADE_COLUMNS
     from research._analysis import window_backtest
 
     parts = []
@@ -849,39 +850,12 @@ def _champion_trades(s: Any, setup: Any) -> pd.DataFrame | None:
             continue
         t.insert(0, "fold", int(f.fold))
         parts.append(t)
+    # the engine's trade columns, without its bar numbers (positions in the test window only)
+    columns = ["fold"] + [c for c in TRADE_COLUMNS if c not in ("entry_bar", "exit_bar")]
     if not parts:
-        return pd.DataFrame(
-            columns=[
-                "fold",
-                "symbol",
-                "direction",
-                "status",
-                "entry_time",
-                "exit_time",
-                "pnl",
-                "return",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    keep = [
-        c
-        for c in (
-            "fold",
-            "symbol",
-            "direction",
-            "status",
-            "entry_time",
-            "exit_time",
-            "size",
-            "entry_price",
-            "exit_price",
-            "fees",
-            "pnl",
-            "return",
-        )
-        if c in out.columns
-    ]
-    return out[keep]
+    return out[[c for c in columns if c in out.columns]]
 
 
 # --------------------------------------------------------------------------------------------

@@ -335,28 +335,25 @@ def ksg_counts_nb(x: np.ndarray, y: np.ndarray, k: int) -> tuple[np.ndarray, np.
                 q -= 1
             best[q] = d
         r = np.nextafter(best[k - 1], 0.0)
-        c = 0
-        q = p - 1
-        while q >= 0 and abs(xs[q] - xi) <= r:
-            c += 1
-            q -= 1
-        q = p + 1
-        while q < n and abs(xs[q] - xi) <= r:
-            c += 1
-            q += 1
-        nx[ox[p]] = c
-        c = 0
-        py = pos_y[ox[p]]
-        q = py - 1
-        while q >= 0 and abs(ys[q] - yi) <= r:
-            c += 1
-            q -= 1
-        q = py + 1
-        while q < n and abs(ys[q] - yi) <= r:
-            c += 1
-            q += 1
-        ny[ox[p]] = c
+        nx[ox[p]] = _count_within_nb(xs, p, r)
+        ny[ox[p]] = _count_within_nb(ys, pos_y[ox[p]], r)
     return nx, ny
+
+
+@njit(cache=True)
+def _count_within_nb(sorted_values: np.ndarray, p: int, r: float) -> int:
+    """How many values other than ``sorted_values[p]`` lie within ``r`` of it (sorted input)."""
+    centre = sorted_values[p]
+    c = 0
+    q = p - 1
+    while q >= 0 and abs(sorted_values[q] - centre) <= r:
+        c += 1
+        q -= 1
+    q = p + 1
+    while q < sorted_values.shape[0] and abs(sorted_values[q] - centre) <= r:
+        c += 1
+        q += 1
+    return c
 
 
 # --------------------------------------------------------------------------- slow ``ta`` indicators
