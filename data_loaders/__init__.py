@@ -24,6 +24,7 @@ from data_loaders.errors import (
     DataValidationError,
     ParameterError,
     ResearchError,
+    StrategyError,
     did_you_mean,
 )
 
@@ -54,6 +55,8 @@ _LAZY: dict[str, str] = {
     "detect_splits": "data_loaders.corporate_actions",
     "SplitFlag": "data_loaders.corporate_actions",
     "resample_bars": "data_loaders.resample",
+    "check_resample_rule": "data_loaders.resample",
+    "check_timezone": "data_loaders._dates",
     "fingerprint": "data_loaders.fingerprint",
     "BarCache": "data_loaders.cache",
     "cached_bars": "data_loaders.cache",
@@ -71,6 +74,7 @@ __all__ = [
     "ConfigError",
     "ParameterError",
     "DataTooShortError",
+    "StrategyError",
     "did_you_mean",
     "MissingFileError",
     "MissingDependencyError",
@@ -97,6 +101,8 @@ __all__ = [
     "detect_splits",
     "SplitFlag",
     "resample_bars",
+    "check_resample_rule",
+    "check_timezone",
     "fingerprint",
     "BarCache",
     "cached_bars",
@@ -130,7 +136,8 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders.cache import BarCache, cached_bars, default_cache_dir
     from data_loaders.corporate_actions import SplitFlag, detect_splits
     from data_loaders.fingerprint import fingerprint
-    from data_loaders.resample import resample_bars
+    from data_loaders._dates import check_timezone
+    from data_loaders.resample import check_resample_rule, resample_bars
     from data_loaders.sources import Source, get_source, list_sources, register_source
     from data_loaders.sources._ccxt import load_ccxt
     from data_loaders.sources._csv import load_csv

@@ -67,20 +67,23 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def check_timezone(tz: str | None) -> str | None:
-    """Return ``tz`` if it is a known IANA zone name (or None); raise ParameterError otherwise."""
+def check_timezone(tz: str | None, *, key: str = "tz") -> str | None:
+    """Return ``tz`` if it is a known IANA zone name (or None); raise ParameterError otherwise.
+
+    ``key`` is how the argument is named in the message (``data.tz`` for a spec key).
+    """
     if tz is None:
         return None
     if not isinstance(tz, str):
         raise ParameterError(
-            f"`tz` must be an IANA time-zone name such as 'America/New_York', got {tz!r}"
+            f"`{key}` must be an IANA time-zone name such as 'America/New_York', got {tz!r}"
         )
     if tz.upper() == "UTC" or tz in _timezones():
         return tz
     close = difflib.get_close_matches(tz, _timezones(), n=1, cutoff=0.6)
     close = close or [z for z in _timezones() if z.lower() == tz.lower()]
     hint = f"did you mean {close[0]!r}?" if close else "e.g. 'UTC', 'America/New_York'"
-    raise ParameterError(f"`tz`: unknown time zone {tz!r} ({hint})")
+    raise ParameterError(f"`{key}`: unknown time zone {tz!r} ({hint})")
 
 
 def _fail(source: str, column: str, rows: np.ndarray, pos: int, what: str) -> DataValidationError:

@@ -19,6 +19,7 @@ __all__ = [
     "ConfigError",
     "ParameterError",
     "DataTooShortError",
+    "StrategyError",
     "did_you_mean",
 ]
 
@@ -41,6 +42,14 @@ class ParameterError(ResearchError, ValueError):
 
 class DataTooShortError(ResearchError, ValueError):
     """The data is too short for the requested walk-forward layout or warm-up."""
+
+
+class StrategyError(ResearchError, RuntimeError):
+    """A strategy (user code) raised, or returned exposures outside ``[-1, 1]``.
+
+    The message names ``Class.method``, the file and line in the strategy's source, and the
+    exception (see :mod:`strategies.guard`).
+    """
 
 
 _MAX_LISTED = 20

@@ -30,31 +30,42 @@ from data_loaders._kernels import aggregate_ohlcv
 from data_loaders.errors import ParameterError
 from data_loaders.validation import check_bars
 
-__all__ = ["resample_bars"]
+__all__ = ["resample_bars", "check_resample_rule"]
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _DAY_NS = 86_400 * 1_000_000_000
 
 
-def _bins(index: pd.DatetimeIndex, rule: str) -> tuple[np.ndarray, np.ndarray, str, int]:
+def check_resample_rule(rule: str, *, key: str = "rule") -> str:
+    """Return ``rule`` if :func:`resample_bars` accepts it; else raise ``ParameterError``.
+
+    ``key`` is how the rule is called in the message (``data.resample`` for a spec key).
+    """
+    _bins(pd.DatetimeIndex([pd.Timestamp(0, tz="UTC")]), rule, key=key)
+    return rule
+
+
+def _bins(
+    index: pd.DatetimeIndex, rule: str, *, key: str = "rule"
+) -> tuple[np.ndarray, np.ndarray, str, int]:
     """Per-bar bin start and end (int64 ns) for ``rule``; plus its name and minimum bin length."""
     try:
         off = to_offset(rule)
     except (ValueError, TypeError) as exc:
         raise ParameterError(
-            f"`rule`: cannot read {rule!r} as a pandas frequency ({exc})"
+            f"`{key}`: cannot read {rule!r} as a pandas frequency ({exc})"
         ) from None
     ns = index.as_unit("ns").asi8
     if isinstance(off, offsets.Tick | offsets.Day):
         step = int(pd.Timedelta(off).value)
         if step <= 0:
-            raise ParameterError(f"`rule` must be a positive length, got {rule!r}")
+            raise ParameterError(f"`{key}` must be a positive length, got {rule!r}")
         start = (ns // step) * step
         return start, start + step, frequency_string(pd.Timedelta(step, unit="ns")), step
     if off.n != 1:
         raise ParameterError(
-            f"`rule`: calendar rules take n = 1 (use 'W', 'ME', 'QE', 'YE'), got {rule!r}"
+            f"`{key}`: calendar rules take n = 1 (use 'W', 'ME', 'QE', 'YE'), got {rule!r}"
         )
     if isinstance(off, offsets.Week):
         weekday = 6 if off.weekday is None else off.weekday
@@ -73,7 +84,7 @@ def _bins(index: pd.DatetimeIndex, rule: str) -> tuple[np.ndarray, np.ndarray, s
         period, name, min_len = f"Y-{_MONTHS[month - 1]}", "1YS", 365 * _DAY_NS
     else:
         raise ParameterError(
-            f"`rule`: {rule!r} is not supported; use a fixed length ('5min', '1h', '1D') or "
+            f"`{key}`: {rule!r} is not supported; use a fixed length ('5min', '1h', '1D') or "
             "'W', 'W-FRI', 'ME', 'QE', 'YE'"
         )
     periods = index.tz_convert(None).to_period(period)
@@ -83,7 +94,11 @@ def _bins(index: pd.DatetimeIndex, rule: str) -> tuple[np.ndarray, np.ndarray, s
 
 
 def resample_bars(
-    bars: pd.DataFrame | dict[str, pd.DataFrame], rule: str, keep_partial: bool = False
+    bars: pd.DataFrame | dict[str, pd.DataFrame],
+    rule: str,
+    keep_partial: bool = False,
+    *,
+    key: str = "rule",
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Aggregate bars into coarser bars.
 
@@ -96,6 +111,8 @@ def resample_bars(
         (``"W"``, ``"ME"``, ``"QE"``, ``"YE"``); see the module docstring for alignment.
     keep_partial : bool
         Keep a first/last bin that the source does not fill completely (default: drop it).
+    key : str
+        How ``rule`` is named in error messages (``data.resample`` when it comes from a spec).
 
     Returns
     -------
@@ -109,14 +126,14 @@ def resample_bars(
         Unknown rule, or a rule finer than the source frequency.
     """
     if isinstance(bars, dict):
-        return {sym: resample_bars(df, rule, keep_partial) for sym, df in bars.items()}
+        return {sym: resample_bars(df, rule, keep_partial, key=key) for sym, df in bars.items()}
     check_bars(bars)
     index = bars.index
     step = infer_frequency(index)
-    start, end, name, min_len = _bins(index, rule)
+    start, end, name, min_len = _bins(index, rule, key=key)
     if step is not None and min_len < step.value:
         raise ParameterError(
-            f"`rule` {rule!r} is finer than the source frequency {frequency_string(step)}; "
+            f"`{key}` {rule!r} is finer than the source frequency {frequency_string(step)}; "
             "resampling only aggregates into coarser bars"
         )
     empty = bars.iloc[:0].copy()

@@ -262,7 +262,7 @@ def validate_bars(
             "time",
             f"timestamp repeats row {int(ctx.rows[first_seen])}",
             "timestamps must be unique",
-            "; pass repair=('dedupe',) to keep the last of each",
+            "; `--repair dedupe` keeps the last of each",
         )
     if np.any(step < 0):
         bad = np.flatnonzero(step < 0) + 1
@@ -271,7 +271,7 @@ def validate_bars(
             "time",
             f"timestamp is earlier than the previous row's {ctx.index[bad[0] - 1]}",
             "timestamps must be increasing",
-            "; pass repair=('sort',) to sort by time",
+            "; `--repair sort` sorts by time",
         )
 
     # -- values ---------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def validate_bars(
                 f,
                 what,
                 "prices and volume must be finite",
-                "; pass repair=('dropna',) to drop such rows",
+                "; `--repair dropna` drops such rows",
             )
     for f in price_fields:
         bad = np.flatnonzero(data[f] <= 0)

@@ -726,14 +726,26 @@ def _data(r: _Reader, raw: Any) -> DataSpec:
                 "data.end", f"must be after data.start, got start={kw['start']}, end={kw['end']}"
             )
     if m.get("resample") is not None:
-        kw["resample"] = r.str_(m["resample"], "data.resample")
+        kw["resample"] = _checked(r, "resample", r.str_(m["resample"], "data.resample"))
     if "adjust" in m:
         kw["adjust"] = r.bool_(m["adjust"], "data.adjust")
     if m.get("tz") is not None:
-        kw["tz"] = r.str_(m["tz"], "data.tz")
+        kw["tz"] = _checked(r, "tz", r.str_(m["tz"], "data.tz"))
     if m.get("periods_per_year") is not None:
         kw["periods_per_year"] = r.int_(m["periods_per_year"], "data.periods_per_year", low=1)
     return DataSpec(**kw)
+
+
+def _checked(r: _Reader, what: str, value: str) -> str:
+    """``data.tz`` / ``data.resample`` checked as the loader will use them, naming the key."""
+    from data_loaders import check_resample_rule, check_timezone
+    from data_loaders.errors import ParameterError
+
+    check = check_timezone if what == "tz" else check_resample_rule
+    try:
+        return check(value, key=f"data.{what}")
+    except ParameterError as exc:
+        raise r.err("", str(exc)) from None
 
 
 def _explore(r: _Reader, raw: Any) -> ExploreSpec:

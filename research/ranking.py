@@ -240,7 +240,7 @@ def _evaluate_gates(row: Mapping[str, Any], gates: Gates) -> tuple[dict[str, boo
         value = row.get(col)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             results[gate] = False
-            failed.append(f"{label} (not computed; set Gates.{gate}=None to disable)")
+            failed.append(f"{label} (not computed; set `gates: {{{gate}: null}}` to disable)")
             continue
         ok = value >= threshold if op == ">=" else value <= threshold
         results[gate] = bool(ok)

@@ -165,7 +165,7 @@ def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
     if d.resample:
         from data_loaders import resample_bars
 
-        bars = resample_bars(bars, d.resample)
+        bars = resample_bars(bars, d.resample, key="data.resample")
     if isinstance(bars, Mapping):
         bars = _align(bars)
     bars = _cut(bars, d.start, d.end, d.source)

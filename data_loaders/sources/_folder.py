@@ -2,7 +2,10 @@
 
 The symbol is the file name without its suffix, upper-cased (``aapl.csv`` -> ``AAPL``,
 ``btc-usdt.parquet`` -> ``BTC-USDT``). Every file is validated; the first bad file stops the load
-with its own message. Hidden files and files of other types (a README) are ignored.
+with its own message. Only ``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet`` and ``.pq`` files are
+read: hidden files and files of other types (``README.txt``, ``notes.md``, ``LICENSE``) are
+ignored. (A single ``.txt`` file of bars loads as CSV, but not inside a folder, where text files
+are usually documentation.)
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from data_loaders.sources._parquet import ParquetSource, load_parquet
 
 __all__ = ["load_folder", "FolderSource", "symbol_of"]
 
-_READERS = ((CsvSource.suffixes, load_csv), (ParquetSource.suffixes, load_parquet))
+#: text files in a folder are documentation, not bars
+_FOLDER_CSV_SUFFIXES = tuple(s for s in CsvSource.suffixes if s != ".txt")
+_READERS = ((_FOLDER_CSV_SUFFIXES, load_csv), (ParquetSource.suffixes, load_parquet))
 
 
 def symbol_of(path: Path) -> str:
@@ -42,7 +47,7 @@ def load_folder(
     adjust: bool = True,
     repair: Iterable[str] | str = (),
 ) -> dict[str, pd.DataFrame]:
-    """Load every ``.csv``/``.csv.gz``/``.parquet`` file of a folder, one symbol per file.
+    """Load every ``.csv``/``.csv.gz``/``.tsv``/``.parquet`` file of a folder, one per symbol.
 
     Returns
     -------
@@ -69,7 +74,7 @@ def load_folder(
             )
         files[sym] = (f, reader)
     if not files:
-        raise DataValidationError(f"{path}: no .csv, .csv.gz or .parquet files in this folder")
+        raise DataValidationError(f"{path}: no .csv, .csv.gz, .tsv or .parquet files in this folder")
     return {
         sym: reader(f, tz=tz, adjust=adjust, repair=repair, symbol=sym)
         for sym, (f, reader) in sorted(files.items())

@@ -38,13 +38,15 @@ def load_parquet(
     """
     label = source or str(path)
     p = check_file(path, label=label)
+    size = p.stat().st_size
     with open(p, "rb") as f:
         magic = f.read(4)
-        f.seek(-4, os.SEEK_END)
+        f.seek(max(size - 4, 0))
         tail = f.read(4)
-    if magic != _MAGIC or tail != _MAGIC:
+    if size < 12 or magic != _MAGIC or tail != _MAGIC:  # header + footer length + footer magic
         raise DataValidationError(
-            f"{label}: unreadable: not a Parquet file (no PAR1 marker at its start and end)"
+            f"{label}: unreadable: not a Parquet file ({size} bytes; a Parquet file starts "
+            "and ends with the PAR1 marker)"
         )
     try:
         raw = pd.read_parquet(p)

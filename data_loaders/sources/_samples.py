@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from data_loaders._catalog import _SAMPLES, SampleInfo, list_samples, sample_info
+from data_loaders._dates import check_timezone
 from data_loaders._optional import package_dir
 from data_loaders.sources._base import Bars, Source
 from data_loaders.sources._csv import load_csv
@@ -105,4 +106,5 @@ class SampleSource(Source):
 
     def load(self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any) -> Bars:
         self.check_options(options)
+        check_timezone(tz)  # samples carry UTC times: tz changes nothing, but a bad name is an error
         return load_sample(str(target), adjust=adjust, repair=repair)

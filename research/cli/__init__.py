@@ -5,23 +5,73 @@ Each sub-command lives in its own module ``research/cli/_<name>.py`` exposing
 libraries are imported inside the command handlers, so ``research --help`` and light commands
 start fast.
 
-Exit status: 0 on success, 1 on a failed check, 2 on bad input or usage. Any
-:class:`~data_loaders.errors.ResearchError` becomes one line on stderr, without a traceback.
+Every command ends with a status from :data:`EXIT_STATUSES` (shown by ``research --help`` and in
+the README). Whatever goes wrong, stderr gets *one* line: a user error
+(:class:`~data_loaders.errors.ResearchError`, a missing or unwritable file, a bad storage URL,
+an argparse usage error) as ``research CMD: error: ...`` with status 2; anything else is an
+internal error, ``research CMD: internal error: Type: message at path:line; traceback in LOG``
+with status 70 (see :mod:`research.crashlog`; ``--debug`` prints the traceback instead).
+Progress lines written to stderr during the first :data:`HOLD_SECONDS` of a command are held
+back and dropped if the command fails in that time, so an early error is the only line.
 """
-
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
+import threading
+import traceback
 from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_USAGE"]
+__all__ = [
+    "main",
+    "build_parser",
+    "exit_status_table",
+    "EXIT_STATUSES",
+    "EXIT_OK",
+    "EXIT_CHECK_FAILED",
+    "EXIT_USAGE",
+    "EXIT_INTERNAL",
+    "EXIT_LOCKED",
+    "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
+    "HOLD_SECONDS",
+]
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+#: EX_SOFTWARE of sysexits.h: a bug or a broken environment, not the user's input
+EXIT_INTERNAL = 70
+#: EX_TEMPFAIL of sysexits.h: another run holds the lock; nothing was done, try again later
+EXIT_LOCKED = 75
+#: 128 + SIGINT
+EXIT_INTERRUPTED = 130
 #: 128 + SIGPIPE, what shell tools return when the reader of their output goes away
 EXIT_BROKEN_PIPE = 141
+
+#: the exit-status table of every command: (status, meaning)
+EXIT_STATUSES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "success"),
+    (
+        EXIT_CHECK_FAILED,
+        "a check failed: lookahead found (check-lookahead), no candidate passed every gate "
+        "(run --strict)",
+    ),
+    (EXIT_USAGE, "bad input or usage: spec, data, strategy, argument or file (one line)"),
+    (
+        EXIT_INTERNAL,
+        "internal error: one line naming the exception and where; traceback in a log file "
+        "(or --debug)",
+    ),
+    (EXIT_LOCKED, "another run holds the lock (nightly): nothing done, try again later"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); an unfinished run resumes when rerun"),
+    (EXIT_BROKEN_PIPE, "the reader of the output went away (e.g. `| head`)"),
+)
+
+#: seconds during which progress lines on stderr are held back (dropped if the command fails)
+HOLD_SECONDS = 2.0
 
 #: sub-command modules, in the order ``research --help`` lists them
 COMMAND_MODULES = (
@@ -35,11 +85,41 @@ COMMAND_MODULES = (
 )
 
 
+def exit_status_table(markdown: bool = False) -> str:
+    """The exit statuses as plain text (``--help`` epilog) or a Markdown table (README)."""
+    if markdown:
+        rows = [f"| `{code}` | {text} |" for code, text in EXIT_STATUSES]
+        return "\n".join(["| status | meaning |", "|---|---|", *rows])
+    return "exit status:\n" + "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_STATUSES)
+
+
+class _UsageError(Exception):
+    """Raised instead of argparse's usage block + exit, so the error stays one line."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line (the sub-parsers inherit it)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise _UsageError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="research",
         description="Strategy research: explore data, search hyperparameters under walk-forward, "
         "rank with overfitting checks, report, and re-optimize nightly.",
+        epilog=exit_status_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an internal error print the traceback (also accepted after the command)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -53,36 +133,133 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``research`` console script; returns the exit status."""
+class _HeldStderr:
+    """stderr that holds what is written for ``seconds``, then lets everything through.
+
+    :meth:`drop` discards what is held (the command failed early: its error line is the only
+    line); :meth:`release` writes it out (success, or the hold time passed).
+    """
+
+    def __init__(self, real: Any, seconds: float) -> None:
+        self._real = real
+        self._held: list[str] = []
+        self._lock = threading.Lock()
+        self._open = False
+        self._timer = threading.Timer(seconds, self.release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._open:
+                return self._real.write(text)
+            self._held.append(text)
+            return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._open:
+                self._real.flush()
+
+    def release(self) -> None:
+        with self._lock:
+            if not self._open:
+                self._open = True
+                self._real.write("".join(self._held))
+                self._held.clear()
+                self._real.flush()
+
+    def drop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._held.clear()
+            self._open = True
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...
+        return getattr(self._real, name)
+
+
+def _user_error_text(exc: BaseException) -> str | None:
+    """The one-line message of an error the user can fix, or ``None`` for an internal error."""
     from data_loaders.errors import ResearchError
 
+    if isinstance(exc, _UsageError | ResearchError):
+        return " ".join(str(exc).split())
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename or exc}"
+    unwritable = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
+    if isinstance(exc, OSError) and exc.filename and exc.errno in unwritable:
+        return f"cannot use {exc.filename}: {exc.strerror}"
+    if any(c.__module__.split(".")[0] == "sqlalchemy" for c in type(exc).__mro__):
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return f"storage: {type(exc).__name__}: {first[0] if first else ''}".rstrip(": ")
+    return None
+
+
+def _error_status(command: str, exc: BaseException, argv: Sequence[str], debug: bool) -> int:
+    """Print the one error line for ``exc`` (traceback first with ``--debug``); return status."""
+    from research.crashlog import internal_error_line, write_crash_log
+
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = _user_error_text(exc)
+    if text is not None:
+        print(f"{command}: error: {text}", file=sys.stderr)
+        return EXIT_USAGE
+    log = None if debug else write_crash_log(exc, argv)
+    print(f"{command}: {internal_error_line(exc, log, debug=debug)}", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``research`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or bool(os.environ.get("RESEARCH_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+    except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
+    except _UsageError as exc:
+        print(f"{exc.prog}: error: {exc} (see {exc.prog} --help)", file=sys.stderr)
+        return EXIT_USAGE
     if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
+        names = ", ".join(sub for sub in parser._subparsers._group_actions[0].choices)
+        print(f"research: error: give a command: {names} (see research --help)", file=sys.stderr)
         return EXIT_USAGE
+    command = f"research {args.command}"
+    real_stderr = sys.stderr
+    held = _HeldStderr(real_stderr, HOLD_SECONDS)
+    sys.stderr = held
     try:
-        return int(args.handler(args) or 0)
-    except ResearchError as exc:
-        print(f"research {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FileNotFoundError as exc:
-        print(
-            f"research {args.command}: error: file not found: {exc.filename or exc}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        status = int(args.handler(args) or 0)
     except KeyboardInterrupt:
-        print(f"research {args.command}: interrupted", file=sys.stderr)
-        return 130
+        held.release()
+        sys.stderr = real_stderr
+        print(f"{command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `research ... | head`: the reader left; stop quietly like Unix tools
+        held.drop()
+        sys.stderr = real_stderr
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
         return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        held.drop()
+        sys.stderr = real_stderr
+        _flush_stdout()
+        return _error_status(command, exc, argv, debug)
+    held.release()
+    sys.stderr = real_stderr
+    return status
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -238,6 +238,7 @@ def _run(args: argparse.Namespace) -> int:
     from backtest.engine import EXECUTIONS, check_choice, direction_bounds
     from data_loaders import load_bars
     from data_loaders.errors import DataTooShortError, ParameterError
+    from strategies.guard import call_strategy, checked_positions
     from strategies.registry import get_strategy
 
     costs = Costs(fees=args.fees, fixed_fees=args.fixed_fees, slippage_bps=args.slippage_bps)
@@ -270,8 +271,8 @@ def _run(args: argparse.Namespace) -> int:
                 f"--data {args.data} has {len(index)} bars: too few to fit and test"
             )
         train = {s: b.iloc[:start] for s, b in bars.items()} if is_multi else bars.iloc[:start]
-        strategy.fit(train)
-    positions = strategy.positions(bars)
+        call_strategy(strategy, "fit", train)
+    positions = checked_positions(strategy, bars)
 
     if is_multi:
         from backtest.engine import run_backtest

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from data_loaders import load_bars
     from data_loaders.errors import ParameterError
     from research.cli._backtest import parse_param_values
+    from strategies.guard import call_strategy, guarded, strategy_warmup
     from strategies.registry import get_strategy
 
     strategy_cls = get_strategy(args.strategy)
@@ -102,17 +103,17 @@ def run(args: argparse.Namespace) -> int:
     index = next(iter(bars.values())).index if isinstance(bars, Mapping) else bars.index
     n = len(index)
 
-    warmup = int(strategy.warmup)
+    warmup = strategy_warmup(strategy)
     min_bars = args.min_bars if args.min_bars is not None else max(warmup + 1, n // 10, 2)
     fitted = ""
     if strategy_cls.needs_fit:
         if not 0.0 < args.fit_fraction < 1.0:
             raise ParameterError(f"--fit-fraction must be in (0, 1), got {args.fit_fraction}")
         fit_end = int(n * args.fit_fraction)
-        strategy.fit(truncate_bars(bars, fit_end))
+        call_strategy(strategy, "fit", truncate_bars(bars, fit_end))
         min_bars = max(min_bars, fit_end)
         fitted = f", fitted on the first {fit_end} bars"
 
-    report = check_lookahead(strategy.positions, bars, n_cuts=args.cuts, min_bars=min_bars)
+    report = check_lookahead(guarded(strategy, "positions"), bars, n_cuts=args.cuts, min_bars=min_bars)
     print(f"{strategy!r} on {args.data} ({n} bars{fitted}): {report.message}")
     return 0 if report.ok else 1
