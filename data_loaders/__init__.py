@@ -130,13 +130,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders._catalog import SampleInfo, list_samples
+    from data_loaders._dates import check_timezone
     from data_loaders._files import MissingFileError
     from data_loaders._load import load_bars, validate_source
     from data_loaders._optional import MissingDependencyError
     from data_loaders.cache import BarCache, cached_bars, default_cache_dir
     from data_loaders.corporate_actions import SplitFlag, detect_splits
     from data_loaders.fingerprint import fingerprint
-    from data_loaders._dates import check_timezone
     from data_loaders.resample import check_resample_rule, resample_bars
     from data_loaders.sources import Source, get_source, list_sources, register_source
     from data_loaders.sources._ccxt import load_ccxt
