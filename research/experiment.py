@@ -322,18 +322,12 @@ _TOP_KEYS = {f.name for f in fields(Experiment)} - {"path"} | {"optimizer", "obj
 
 def load_experiment(path: str | Path) -> Experiment:
     """Read and check a YAML experiment file; raises :class:`ConfigError` naming the key."""
-    import yaml
+    from research._yaml import load_yaml
 
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"experiment file {str(p)!r} not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{p}:{where} is not valid YAML: {problem}") from None
+    raw = load_yaml(p)
     return parse_experiment(raw, source=str(p))
 
 

@@ -4,7 +4,7 @@ One night:
 
 1. take the lock ``runs/<experiment>/nightly.lock`` (``fcntl.flock``, non-blocking); when another
    nightly run of the same experiment holds it, stop at once with :class:`NightlyLocked`
-   (the command prints one line and exits with status 1, see ``docs/nightly.md``);
+   (the command prints one line and exits with status 75, see ``docs/nightly.md``);
 2. load fresh data (the spec's ``data`` section, read again) and set aside the most recent
    out-of-sample window (``nightly.window``, default ``walk_forward.test``);
 3. re-optimize on the data before that window with the nightly budget (``nightly.n_trials``),
@@ -53,8 +53,9 @@ __all__ = [
     "EXIT_LOCKED",
 ]
 
-#: exit status of ``research nightly`` when another nightly run holds the lock
-EXIT_LOCKED = 1
+#: exit status of ``research nightly`` when another nightly run holds the lock (EX_TEMPFAIL;
+#: the same value as ``research.cli.EXIT_LOCKED``)
+EXIT_LOCKED = 75
 
 
 class NightlyLocked(ResearchError):

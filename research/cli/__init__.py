@@ -67,7 +67,7 @@ EXIT_STATUSES: tuple[tuple[int, str], ...] = (
     ),
     (EXIT_LOCKED, "another run holds the lock (nightly): nothing done, try again later"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); an unfinished run resumes when rerun"),
-    (EXIT_BROKEN_PIPE, "the reader of the output went away (e.g. `| head`)"),
+    (EXIT_BROKEN_PIPE, "the reader of the output went away (output piped into head)"),
 )
 
 #: seconds during which progress lines on stderr are held back (dropped if the command fails)

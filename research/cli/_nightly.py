@@ -1,7 +1,8 @@
 """``research nightly EXPERIMENT.yaml [--dry-run]``: champion/challenger re-optimization.
 
-Exit status: 0 when the night ran (promoted or kept), 1 when another nightly run of the same
-experiment holds the lock (nothing done), 2 on bad input. See ``docs/nightly.md`` for cron and
+Exit status: 0 when the night ran (promoted or kept), 75 (``EXIT_LOCKED``) when another nightly
+run of the same experiment holds the lock (nothing done), 2 on bad input, 70 on an internal
+error (see the table in :mod:`research.cli`). See ``docs/nightly.md`` for cron and
 systemd set-ups.
 """
 
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="re-optimize, compare challenger with champion, promote if better and gated",
         description="Load fresh data, warm-start from the champion and the last study, "
         "re-optimize within the nightly budget, and promote the challenger only if it passes "
-        "every gate and beats the champion on the most recent out-of-sample window. Exit 1 when "
+        "every gate and beats the champion on the most recent out-of-sample window. Exit 75 when "
         "another nightly run of the same experiment is in progress.",
     )
     p.add_argument("experiment", metavar="EXPERIMENT.yaml")
@@ -35,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
-    from research.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
+    from research.cli import EXIT_LOCKED
+    from research.nightly import NightlyLocked, run_nightly
 
     try:
         decision = run_nightly(

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from data_loaders.errors import ConfigError, did_you_mean
+from research._yaml import load_yaml
 
 __all__ = [
     "ExploreSpec",
@@ -410,15 +410,9 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        data = load_yaml(Path(path), what="exploration spec")
     except FileNotFoundError:
         raise ConfigError(f"exploration spec: file not found: {path}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"exploration spec {path}: invalid YAML{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.cli import main
+from research.cli import EXIT_LOCKED, main
 from research.experiment import parse_experiment
 from research.nightly import (
     NightlyLocked,
@@ -148,7 +148,7 @@ def test_a_second_concurrent_night_exits_with_a_clear_message(nights, tmp_path, 
         assert holder.stdout.readline().strip() == "locked"
         spec = _runs.write_spec(RAW, tmp_path)
         before = history_path(root, "nightly").read_text()
-        assert main(["nightly", str(spec), "--runs-root", str(root)]) == 1
+        assert main(["nightly", str(spec), "--runs-root", str(root)]) == EXIT_LOCKED == 75
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1
         assert "another nightly run of 'nightly' is in progress" in err

@@ -123,7 +123,7 @@ def test_file_and_spec_options(tmp_path, csv, capsys, monkeypatch) -> None:
         ("screening:\n  fdrr: 0.1\n", "unknown key `screening.fdrr` (did you mean 'fdr'?)"),
         ("horizons: [0, 5]\n", "`horizons` must hold integers >= 1"),
         ("features:\n  returns:\n    windows: [5, 5]\n", "must not repeat values"),
-        ("horizons: [1, 2\n", "invalid YAML at line"),
+        ("horizons: [1, 2\n", "is not valid YAML"),
     ],
 )
 def test_bad_spec_exits_2_with_one_line(tmp_path, csv, capsys, spec_text, message) -> None:

@@ -132,7 +132,7 @@ def test_file_errors(tmp_path) -> None:
     assert "file not found" in _error(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("horizons: [1, 2\nseed: 3\n")
-    assert "invalid YAML at line" in _error(bad)
+    assert "line 2 is not valid YAML" in _error(bad)
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n- 2\n")
     assert "must be a mapping of keys, got list" in _error(listed)
