@@ -13,13 +13,17 @@
   inside :func:`rng_scope`, which swaps in this optimizer's own generator state (seeded from the
   study's seed) and restores the caller's state afterwards.
 * **Checkpoints.** At the start of every generation the population, hall of fame / parents,
-  generator state and trial counter are pickled atomically to ``problem.checkpoint``. On resume
-  the checkpoint is loaded and only the current generation's recorded trials are replayed.
+  generator state (Mersenne Twister words) and trial counter are written atomically as JSON to
+  ``problem.checkpoint`` (no pickle: loading a checkpoint runs no code). On resume the
+  checkpoint is loaded and only the current generation's recorded trials are replayed; a
+  checkpoint that does not match the search, or is damaged, is ignored and every recorded trial
+  is replayed from generation 0, giving the same result.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -30,13 +34,44 @@ from research.optimize._base import Candidate, Optimizer, Outcome, Problem
 from research.optimize._checkpoint import load_checkpoint, save_checkpoint
 from research.optimize.objectives import penalty_values
 
-__all__ = ["DeapOptimizer", "Individual", "rng_scope"]
+__all__ = [
+    "DeapOptimizer",
+    "Individual",
+    "rng_scope",
+    "rng_state_to_json",
+    "rng_state_from_json",
+]
 
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2
 #: violation told for a failed evaluation (worse than any constraint violation)
 _FAILED_VIOLATION = 1e6
 #: generations bred in a row without a new individual before giving up
 _MAX_EMPTY_GENERATIONS = 1000
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def rng_state_to_json(state: tuple) -> dict[str, Any]:
+    """A :func:`random.getstate` tuple as JSON-ready data."""
+    version, words, gauss_next = state
+    return {"version": int(version), "words": [int(w) for w in words], "gauss_next": gauss_next}
+
+
+def rng_state_from_json(data: Any) -> tuple:
+    """The inverse of :func:`rng_state_to_json`; ``ValueError`` if it is not a valid state."""
+    if not isinstance(data, dict):
+        raise ValueError("rng state must be a mapping")
+    gauss = data.get("gauss_next")
+    state = (
+        int(data["version"]),
+        tuple(int(w) for w in data["words"]),
+        None if gauss is None else float(gauss),
+    )
+    random.Random().setstate(state)  # raises ValueError/TypeError on a malformed state
+    return state
 
 
 class Individual(list):
@@ -139,14 +174,24 @@ class DeapOptimizer(Optimizer):
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         return None
 
-    def _plain(self, individuals: Sequence[Individual]) -> list[tuple[list[float], tuple | None]]:
+    def _plain(self, individuals: Sequence[Individual]) -> list[list]:
+        """``[[genes...], [values...] | None]`` per individual (JSON-ready)."""
         return [
-            (list(ind), tuple(ind.fitness.values) if ind.fitness.valid else None)
+            [
+                [float(g) for g in ind],
+                [float(v) for v in ind.fitness.values] if ind.fitness.valid else None,
+            ]
             for ind in individuals
         ]
 
-    def _from_plain(self, items: Sequence[tuple[list[float], tuple | None]]) -> list[Individual]:
-        return [self._individual(genes, values) for genes, values in items]
+    def _from_plain(self, items: Sequence[Sequence[Any]]) -> list[Individual]:
+        n_genes = self.problem_.space.n_genes
+        out = []
+        for genes, values in items:
+            if len(genes) != n_genes:
+                raise ValueError(f"checkpoint genome of {len(genes)} genes, expected {n_genes}")
+            out.append(self._individual(genes, None if values is None else tuple(values)))
+        return out
 
     # --- generations -------------------------------------------------------------------------
     def _advance(self) -> None:
@@ -171,13 +216,13 @@ class DeapOptimizer(Optimizer):
         state = {
             "version": _CHECKPOINT_VERSION,
             "optimizer": self.name,
-            "options": self.options_key(),
+            "options": _jsonable(self.options_key()),
             "study_name": self.problem_.study_name,
             "seed": self.problem_.seed,
             "generation": self.generation_,
             "population": self._plain(self.population_),
             "n_asked": self.n_asked_,
-            "rng_state": self.rng_state_,
+            "rng_state": rng_state_to_json(self.rng_state_),
             "extra": self._extra_state(),
         }
         save_checkpoint(self.problem_.checkpoint, state)
@@ -188,19 +233,27 @@ class DeapOptimizer(Optimizer):
             not isinstance(state, dict)
             or state.get("version") != _CHECKPOINT_VERSION
             or state.get("optimizer") != self.name
-            or state.get("options") != self.options_key()
+            or state.get("options") != _jsonable(self.options_key())
             or state.get("study_name") != self.problem_.study_name
             or state.get("seed") != self.problem_.seed
-            or state.get("n_asked", 1 << 62) > len(records)
+            or not isinstance(state.get("n_asked"), int)
+            or state["n_asked"] > len(records)
         ):
             return 0  # no usable checkpoint: the driver replays every record from generation 0
-        self.generation_ = int(state["generation"])
-        self.population_ = self._from_plain(state["population"])
+        try:
+            rng_state = rng_state_from_json(state["rng_state"])
+            population = self._from_plain(state["population"])
+            generation = int(state["generation"])
+            self._load_extra_state(state["extra"])
+        except (KeyError, TypeError, ValueError):
+            self.setup(self.problem_)  # damaged: start afresh; every record is replayed
+            return 0
+        self.generation_ = generation
+        self.population_ = population
         self.queue_ = [ind for ind in self.population_ if not ind.fitness.valid]
         self.cursor_ = 0
         self.n_asked_ = int(state["n_asked"])
-        self.rng_state_ = state["rng_state"]
-        self._load_extra_state(state["extra"])
+        self.rng_state_ = rng_state
         return self.n_asked_
 
     # --- ask / tell --------------------------------------------------------------------------

@@ -282,7 +282,7 @@ def walk_forward_optimize(
                 pruner=pruner_name,
                 max_step=plan.steps[-1].step,
                 reduction_factor=rf,
-                checkpoint=run_path / "checkpoints" / f"{_slug(name)}.pkl",
+                checkpoint=run_path / "checkpoints" / f"{_slug(name)}.json",
                 study_system_attrs=store.study_system_attrs(),
             )
             fold_opt = type(opt)(**opt.options)

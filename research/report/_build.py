@@ -62,9 +62,15 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
 
     config = {}
     if (run_dir / "config.yaml").is_file():
-        import yaml
+        from data_loaders.errors import ConfigError
+        from research._yaml import load_yaml
 
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+        config = load_yaml(run_dir / "config.yaml", what="run folder file") or {}
+        if not isinstance(config, dict):
+            raise ConfigError(
+                f"run folder file {run_dir / 'config.yaml'}: must be a mapping of spec keys, "
+                f"got {type(config).__name__}"
+            )
     return {
         "results": results,
         "config": config,
