@@ -152,11 +152,14 @@ class OptimizerSpec:
 @dataclass(frozen=True)
 class BudgetSpec:
     """Search budget: ``n_trials`` per fold for each strategy x optimizer; ``timeout`` in seconds
-    per fold (none: no limit); ``pruner``: ``hyperband`` / ``successive_halving`` for
-    multi-fidelity search (trials report at each data fraction), none to evaluate fully."""
+    per fold (none: no limit); ``trial_timeout`` in seconds per trial evaluation (a trial past
+    it is stopped and recorded as failed, the search goes on; none: no limit); ``pruner``:
+    ``hyperband`` / ``successive_halving`` for multi-fidelity search (trials report at each data
+    fraction), none to evaluate fully."""
 
     n_trials: int = 50
     timeout: float | None = None
+    trial_timeout: float | None = None
     pruner: str | None = None
 
 
@@ -876,6 +879,10 @@ def _budget(r: _Reader, raw: Any, key: str) -> BudgetSpec:
         kw["n_trials"] = r.int_(m["n_trials"], f"{key}.n_trials", low=1)
     if m.get("timeout") is not None:
         kw["timeout"] = r.float_(m["timeout"], f"{key}.timeout", low=0, low_open=True)
+    if m.get("trial_timeout") is not None:
+        kw["trial_timeout"] = r.float_(
+            m["trial_timeout"], f"{key}.trial_timeout", low=0, low_open=True
+        )
     if m.get("pruner") is not None:
         kw["pruner"] = r.str_(m["pruner"], f"{key}.pruner", ("hyperband", "successive_halving"))
     return BudgetSpec(**kw)

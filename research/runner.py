@@ -615,6 +615,7 @@ def _run_in(
             warm_start=list(warm_start.get(s.label) or []) or None,
             pruner=exp.budget.pruner,
             timeout=exp.budget.timeout,
+            trial_timeout=exp.budget.trial_timeout,
             progress=progress,
             features=feats,
             periods_per_year=ppy,

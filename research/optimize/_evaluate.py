@@ -30,6 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_loaders.errors import StrategyError
+from strategies.guard import call_strategy, checked_positions
+
 __all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "error_text"]
 
 
@@ -183,13 +186,15 @@ def _one_set(ctx: EvalContext, task: EvalTask, i: int) -> SetResult:
         if ctx.strategy_cls.needs_fit:
             if task.fit is None:
                 raise RuntimeError("a strategy that needs fitting was given no training slice")
-            strat.fit(*ctx.slice(*task.fit))
+            call_strategy(strat, "fit", *ctx.slice(*task.fit))
         bars, feats = ctx.head(task.stop)
-        pos = strat.positions(bars, feats)
+        pos = checked_positions(strat, bars, feats)
         if ctx.multi:
             return _multi_asset(ctx, task, number, pos)
         arr = np.asarray(pos, dtype=np.float64).reshape(-1, 1)
         per_window = [_simulate(ctx, task, arr, a, b) for a, b in task.windows]
+    except StrategyError as exc:  # Class.method raised ... (at file:line): already one line
+        return SetResult(number, error=str(exc)[:500])
     except Exception as exc:  # the reason is recorded with the trial; the search goes on
         return SetResult(number, error=error_text(exc))
     res = SetResult(number, metrics=[w[0][0] for w in per_window])

@@ -12,6 +12,11 @@ results come back in submission order. The :class:`~research.optimize._evaluate.
   cores so that processes x threads does not oversubscribe the machine.
 * ``scheduler="tcp://host:8786"`` or a ``distributed.Client``: Dask; the strategy class must be
   importable on the workers (a package, or a file on a path they share).
+* ``trial_timeout`` (seconds per parameter set): locally, every chunk runs in a child process
+  that is killed past its time (:mod:`research.optimize._timeouts`), with one worker too; the
+  sets past the limit fail with the reason and the search goes on. On Dask, chunks not done in
+  time are cancelled and their sets fail the same way (a Dask worker thread stuck in user code
+  is not stopped: restart the cluster's workers).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from data_loaders.errors import ConfigError, ParameterError
 from research.optimize._evaluate import EvalContext, EvalTask, SetResult, run_task, split_task
+from research.optimize._timeouts import run_with_timeouts, timeout_reason
 
 __all__ = ["Workers"]
 
@@ -56,12 +62,20 @@ class Workers:
         workers: number of parallel evaluations (``<= 1``: in-process).
         scheduler: None, a Dask scheduler address (``"tcp://host:8786"``) or a
             ``distributed.Client``.
+        trial_timeout: seconds one parameter set may take (None: no limit).
     """
 
-    def __init__(self, ctx: EvalContext, workers: int = 1, scheduler: Any = None) -> None:
+    def __init__(
+        self,
+        ctx: EvalContext,
+        workers: int = 1,
+        scheduler: Any = None,
+        trial_timeout: float | None = None,
+    ) -> None:
         self.ctx = ctx
         self.workers = workers
         self.scheduler = scheduler
+        self.trial_timeout = trial_timeout
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Workers:
@@ -72,8 +86,15 @@ class Workers:
         self.client_: Any = None
         self.own_client_ = False
         self.parallelism_ = 1
+        limit = self.trial_timeout
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0
+        ):
+            raise ParameterError(f"`trial_timeout` must be a number of seconds > 0, got {limit!r}")
         if self.scheduler is not None:
             self._start_dask()
+        elif limit is not None:
+            self.parallelism_ = w  # child processes started per chunk, `w` at a time
         elif w > 1:
             method = "fork" if sys.platform.startswith("linux") else None
             threads = max(1, (os.cpu_count() or 1) // w)
@@ -131,10 +152,16 @@ class Workers:
                 chunks.append(part)
                 owners.append(i)
         if self.client_ is not None:
-            futures = [
-                self.client_.submit(run_task, self.ctx_future_, c, pure=False) for c in chunks
-            ]
-            outputs = self.client_.gather(futures)
+            outputs = self._run_dask(chunks)
+        elif self.trial_timeout is not None:
+            threads = max(1, (os.cpu_count() or 1) // self.parallelism_)
+            outputs = run_with_timeouts(
+                self.ctx,
+                chunks,
+                limit=float(self.trial_timeout),
+                parallel=self.parallelism_,
+                threads=threads,
+            )
         elif self.pool_ is not None:
             outputs = list(self.pool_.map(_run_in_worker, chunks))
         else:
@@ -145,3 +172,25 @@ class Workers:
             results[owner].extend(res)
             seconds += sec
         return results, seconds
+
+    def _run_dask(self, chunks: Sequence[EvalTask]) -> list[tuple[list[SetResult], float]]:
+        futures = [self.client_.submit(run_task, self.ctx_future_, c, pure=False) for c in chunks]
+        if self.trial_timeout is None:
+            return self.client_.gather(futures)
+        import distributed
+
+        longest = max((len(c.params) for c in chunks), default=1)
+        try:
+            distributed.wait(futures, timeout=float(self.trial_timeout) * longest)
+        except Exception as exc:  # distributed's TimeoutError differs between versions
+            if "Timeout" not in type(exc).__name__:
+                raise
+        outputs = []
+        for fut, chunk in zip(futures, chunks):
+            if fut.done():
+                outputs.append(fut.result())
+            else:
+                fut.cancel()
+                reason = timeout_reason(float(self.trial_timeout))
+                outputs.append(([SetResult(n, error=reason) for n in chunk.numbers], 0.0))
+        return outputs

@@ -98,6 +98,7 @@ def walk_forward_optimize(
     reduction_factor: int = 2,
     batch_size: int | None = None,
     timeout: float | None = None,
+    trial_timeout: float | None = None,
     progress: bool = True,
     features: pd.DataFrame | None = None,
     periods_per_year: float = 252,
@@ -143,6 +144,9 @@ def walk_forward_optimize(
             for TPE, one generation for CMA-ES / NSGA-II / DEAP).
         timeout: seconds per fold after which no new batch is started (makes the trial count
             depend on speed).
+        trial_timeout: seconds one trial's evaluation may take; past it the trial is stopped
+            and recorded as failed with the reason, and the search goes on (evaluations then
+            run in child processes that can be stopped, with one worker too). None: no limit.
         progress: a progress bar per fold (only on a terminal).
         features: feature matrix aligned with the bars, passed to the strategy.
         periods_per_year: annualisation of every metric (252 for daily bars).
@@ -253,7 +257,7 @@ def walk_forward_optimize(
     rows: list[dict[str, Any]] = []
     pareto_parts: list[pd.DataFrame] = []
     names: list[str] = []
-    with Workers(ctx, workers=workers, scheduler=scheduler) as pool:
+    with Workers(ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout) as pool:
         for fold in folds:
             k = int(fold.number)
             name = f"{study_name}.fold{k}"
