@@ -262,13 +262,15 @@ class NightlySpec:
     ``n_trials`` per fold (default: ``budget.n_trials``); ``window``: the most recent
     out-of-sample window both are judged on (default: ``walk_forward.test``); ``min_improvement``:
     how much the challenger's ``ranking.metric`` must beat the champion's on that window;
-    ``warm_start``: how many best trials of the last study seed the search.
+    ``warm_start``: how many best trials of the last study seed the search; ``timeout``: seconds
+    after which the night is stopped (exit 124; its unfinished run folder stays), none: no limit.
     """
 
     n_trials: int | None = None
     window: str | int | None = None
     min_improvement: float = 0.0
     warm_start: int = 5
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -1023,6 +1025,8 @@ def _nightly(r: _Reader, raw: Any, key: str) -> NightlySpec:
         kw["min_improvement"] = r.float_(m["min_improvement"], f"{key}.min_improvement", low=0)
     if "warm_start" in m:
         kw["warm_start"] = r.int_(m["warm_start"], f"{key}.warm_start", low=0)
+    if m.get("timeout") is not None:
+        kw["timeout"] = r.float_(m["timeout"], f"{key}.timeout", low=0, low_open=True)
     return NightlySpec(**kw)
 
 

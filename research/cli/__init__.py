@@ -14,6 +14,7 @@ with status 70 (see :mod:`research.crashlog`; ``--debug`` prints the traceback i
 Progress lines written to stderr during the first :data:`HOLD_SECONDS` of a command are held
 back and dropped if the command fails in that time, so an early error is the only line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ __all__ = [
     "EXIT_USAGE",
     "EXIT_INTERNAL",
     "EXIT_LOCKED",
+    "EXIT_TIMEOUT",
     "EXIT_INTERRUPTED",
     "EXIT_BROKEN_PIPE",
     "HOLD_SECONDS",
@@ -46,6 +48,8 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70
 #: EX_TEMPFAIL of sysexits.h: another run holds the lock; nothing was done, try again later
 EXIT_LOCKED = 75
+#: what coreutils ``timeout`` returns: the command passed its time limit (nightly --timeout)
+EXIT_TIMEOUT = 124
 #: 128 + SIGINT
 EXIT_INTERRUPTED = 130
 #: 128 + SIGPIPE, what shell tools return when the reader of their output goes away
@@ -66,6 +70,7 @@ EXIT_STATUSES: tuple[tuple[int, str], ...] = (
         "(or --debug)",
     ),
     (EXIT_LOCKED, "another run holds the lock (nightly): nothing done, try again later"),
+    (EXIT_TIMEOUT, "stopped at its time limit (nightly.timeout / --timeout); nothing promoted"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); an unfinished run resumes when rerun"),
     (EXIT_BROKEN_PIPE, "the reader of the output went away (output piped into head)"),
 )

@@ -1,16 +1,21 @@
 """``research nightly EXPERIMENT.yaml [--dry-run]``: champion/challenger re-optimization.
 
 Exit status: 0 when the night ran (promoted or kept), 75 (``EXIT_LOCKED``) when another nightly
-run of the same experiment holds the lock (nothing done), 2 on bad input, 70 on an internal
-error (see the table in :mod:`research.cli`). See ``docs/nightly.md`` for cron and
+run of the same experiment holds the lock (nothing done), 124 when it was stopped by its time
+limit (``nightly.timeout`` / ``--timeout``), 2 on bad input, 70 on an internal error (see the
+table in :mod:`research.cli`). See ``docs/nightly.md`` for cron and
 systemd set-ups.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["register"]
 
@@ -32,24 +37,79 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the night after this long, exit 124 (overrides nightly.timeout)",
+    )
     p.set_defaults(handler=_nightly)
 
 
+class NightlyTimeout(BaseException):
+    """Raised by the alarm when the night passes its time limit.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that no ``except Exception`` on the way
+    (a trial's error capture) mistakes it for a failure of one step: the run stops, its folder
+    stays unfinished, the lock goes with the process.
+    """
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`NightlyTimeout` in the main thread after ``seconds`` (None: no limit)."""
+    if not seconds:
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise NightlyTimeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timeout_of(args: argparse.Namespace) -> float | None:
+    from data_loaders.errors import ConfigError
+
+    if args.timeout is not None:
+        if not args.timeout > 0:
+            raise ConfigError(f"--timeout must be a number of seconds > 0, got {args.timeout:g}")
+        return float(args.timeout)
+    from research.experiment import load_experiment
+
+    return load_experiment(args.experiment).nightly.timeout
+
+
 def _nightly(args: argparse.Namespace) -> int:
-    from research.cli import EXIT_LOCKED
+    from research.cli import EXIT_LOCKED, EXIT_TIMEOUT
     from research.nightly import NightlyLocked, run_nightly
 
+    limit = _timeout_of(args)
     try:
-        decision = run_nightly(
-            args.experiment,
-            runs_root=args.runs_root,
-            dry_run=args.dry_run,
-            n_trials=args.trials,
-            progress=args.progress,
-        )
+        with _time_limit(limit):
+            decision = run_nightly(
+                args.experiment,
+                runs_root=args.runs_root,
+                dry_run=args.dry_run,
+                n_trials=args.trials,
+                progress=args.progress,
+            )
     except NightlyLocked as exc:
         print(f"research nightly: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except NightlyTimeout:
+        print(
+            f"research nightly: error: stopped after {limit:g} s (nightly.timeout / --timeout); "
+            "the champion is unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
     if args.json:
         print(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
