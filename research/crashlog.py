@@ -19,11 +19,12 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 __all__ = [
     "set_run_folder",
+    "on_run_folder",
     "current_run_folder",
     "crash_site",
     "write_crash_log",
@@ -35,12 +36,28 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _OWN_PACKAGES = ("data_loaders", "strategies", "backtest", "research")
 _run_folder: Path | None = None
+_listeners: list[Callable[[], None]] = []
 
 
 def set_run_folder(path: str | Path | None) -> None:
-    """Record the run folder a crash log should go to (``None`` to forget it)."""
+    """Record the run folder a crash log should go to (``None`` to forget it).
+
+    The run flow calls it once its folder exists: the run has passed its checks, so the
+    listeners (the CLI's held-back progress lines) are told too.
+    """
     global _run_folder
     _run_folder = Path(path) if path is not None else None
+    if path is not None:
+        for listener in list(_listeners):
+            listener()
+
+
+def on_run_folder(listener: Callable[[], None] | None) -> None:
+    """Call ``listener()`` whenever :func:`set_run_folder` records a folder (None: clear all)."""
+    if listener is None:
+        _listeners.clear()
+    else:
+        _listeners.append(listener)
 
 
 def current_run_folder() -> Path | None:

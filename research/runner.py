@@ -422,6 +422,7 @@ def run_experiment(
         ConfigError: bad spec or overrides, an unusable run folder.
         DataValidationError, DataTooShortError: bad or too little data.
     """
+    from research.crashlog import set_run_folder
     from research.experiment import (
         Experiment,
         apply_overrides,
@@ -456,6 +457,7 @@ def run_experiment(
         bars = load_experiment_data(exp)
     _preflight(exp, bars)
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
+    set_run_folder(run.path)  # crash logs go to the run folder; held progress lines are shown
     try:
         if run.resumed:
             say(f"resuming the unfinished run in {run.path}")

@@ -11,8 +11,9 @@ the README). Whatever goes wrong, stderr gets *one* line: a user error
 an argparse usage error) as ``research CMD: error: ...`` with status 2; anything else is an
 internal error, ``research CMD: internal error: Type: message at path:line; traceback in LOG``
 with status 70 (see :mod:`research.crashlog`; ``--debug`` prints the traceback instead).
-Progress lines written to stderr during the first :data:`HOLD_SECONDS` of a command are held
-back and dropped if the command fails in that time, so an early error is the only line.
+Progress lines written to stderr are held back until the run has passed its checks (the run flow
+records its folder with :func:`research.crashlog.set_run_folder`) or :data:`HOLD_SECONDS` have
+passed, and dropped if the command fails before: an early error is the only line.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ EXIT_STATUSES: tuple[tuple[int, str], ...] = (
     (EXIT_BROKEN_PIPE, "the reader of the output went away (output piped into head)"),
 )
 
-#: seconds during which progress lines on stderr are held back (dropped if the command fails)
-HOLD_SECONDS = 2.0
+#: longest time progress lines on stderr are held back (dropped if the command fails meanwhile)
+HOLD_SECONDS = 10.0
 
 #: sub-command modules, in the order ``research --help`` lists them
 COMMAND_MODULES = (
@@ -233,10 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = ", ".join(sub for sub in parser._subparsers._group_actions[0].choices)
         print(f"research: error: give a command: {names} (see research --help)", file=sys.stderr)
         return EXIT_USAGE
+    from research import crashlog
+
     command = f"research {args.command}"
     real_stderr = sys.stderr
     held = _HeldStderr(real_stderr, HOLD_SECONDS)
     sys.stderr = held
+    crashlog.on_run_folder(held.release)
     try:
         status = int(args.handler(args) or 0)
     except KeyboardInterrupt:
@@ -246,7 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `research ... | head`: the reader left; stop quietly like Unix tools
         held.drop()
-        sys.stderr = real_stderr
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
         return EXIT_BROKEN_PIPE
@@ -255,8 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = real_stderr
         _flush_stdout()
         return _error_status(command, exc, argv, debug)
-    held.release()
-    sys.stderr = real_stderr
+    finally:
+        held.release()  # no-op after drop()
+        sys.stderr = real_stderr
+        crashlog.on_run_folder(None)
+        crashlog.set_run_folder(None)
     return status
 
 
