@@ -48,7 +48,8 @@ __all__ = [
 
 @dataclass
 class EvalSetup:
-    """What every re-evaluation shares: bars, costs, execution and annualisation."""
+    """What every re-evaluation shares: bars, costs, execution and annualisation; and the
+    per-set time limit (``budget.trial_timeout``, None: none)."""
 
     bars: Any
     costs: Any
@@ -56,6 +57,7 @@ class EvalSetup:
     direction: str
     init_cash: float
     periods_per_year: float
+    trial_timeout: float | None = None
 
 
 @dataclass
@@ -114,6 +116,11 @@ def evaluate_sets(
         fit=fit,
         returns=returns,
     )
+    if setup.trial_timeout is not None:  # a set past the limit fails like a search trial
+        from research.optimize._timeouts import run_with_timeouts
+
+        ((results, _),) = run_with_timeouts(ctx, [task], limit=setup.trial_timeout, parallel=1)
+        return results
     results, _ = run_task(ctx, task)
     return results
 

@@ -649,6 +649,7 @@ def _run_in(
         direction=exp.costs.direction,
         init_cash=exp.costs.init_cash,
         periods_per_year=ppy,
+        trial_timeout=exp.budget.trial_timeout,
     )
     direction = _ranking_direction(exp)
     say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")

@@ -6,15 +6,18 @@ inside numba or C code), so with a per-trial limit every chunk of parameter sets
 child process (``fork`` on Linux: the evaluation context is inherited, not copied), at most
 ``parallel`` at a time:
 
-* a chunk of ``k`` sets gets ``k * limit`` seconds (a batch evaluation is never slower per set
-  than one set alone);
+* a chunk gets ``limit`` seconds, whatever its size (the limit is meant to be far above a
+  normal trial's time, and a batch evaluation costs little more than one set);
 * a chunk past its time is killed; when it held several sets, each is retried alone with
-  ``limit`` seconds, so only the set that hangs fails; a lone set past ``limit`` fails with the
-  reason ``timeout: ...`` and the search goes on;
+  ``limit`` seconds, so only the set that hangs fails (a hang costs about ``2 * limit``); a lone
+  set past ``limit`` fails with the reason ``timeout: ...`` and the search goes on;
 * a child that dies (killed by the kernel, a crash in native code) fails its sets the same way,
   with the exit code in the reason.
 
 Results are identical to in-process evaluation: the same :func:`run_task` runs in the child.
+Before the first fork the backtest kernels are run once in the parent on a few synthetic bars
+(never the user's strategy, which may hang), so that every child inherits them loaded instead
+of loading them from numba's cache again.
 """
 
 from __future__ import annotations
@@ -53,6 +56,28 @@ def _child(conn: Any, ctx: EvalContext, task: EvalTask, threads: int) -> None:
         conn.send(("error", error_text(exc)))
     finally:
         conn.close()
+
+
+_WARMED: set[tuple] = set()
+
+
+def _warm_kernels(ctx: EvalContext) -> None:
+    """Load the engine's numba kernels in this process (inherited by forked children)."""
+    key = (ctx.execution, ctx.direction, bool(ctx.multi))
+    if key in _WARMED or ctx.multi:
+        return
+    import numpy as np
+
+    from backtest.batch import evaluate_batch
+
+    prices = np.linspace(100.0, 101.0, 8)
+    pos = np.array([[0.0], [1.0], [1.0], [0.0], [-1.0], [0.0], [0.5], [0.0]])
+    for returns in (False, True):
+        evaluate_batch(
+            prices, prices, pos, costs=ctx.costs, execution=ctx.execution,
+            direction=ctx.direction, init_cash=ctx.init_cash, return_returns=returns,
+        )  # fmt: skip
+    _WARMED.add(key)
 
 
 @dataclass
@@ -106,7 +131,9 @@ def run_with_timeouts(
             :func:`run_task` records per set).
     """
     method = "fork" if sys.platform.startswith("linux") else None
-    pending = [_Job(c, limit * len(c.params)) for c in chunks]
+    if method == "fork":
+        _warm_kernels(ctx)
+    pending = [_Job(c, limit) for c in chunks]
     running: list[_Job] = []
     by_number: dict[int, SetResult] = {}
     seconds = 0.0

@@ -9,7 +9,7 @@ import pytest
 from research.cli import EXIT_USAGE
 from tests.redteam._cli import one_line, research
 
-STRATEGIES = '''\
+STRATEGIES = """\
 from strategies import Int, Strategy
 
 
@@ -45,7 +45,7 @@ class BadFit(Strategy):
 
     def positions(self, bars, features=None):
         return bars["close"] * 0.0
-'''
+"""
 
 
 def _line(code: str) -> int:
@@ -87,13 +87,23 @@ def test_exposures_outside_the_range_name_the_first_timestamp(tmp_path, user_fil
 def test_a_raising_warmup_property_is_named(tmp_path, user_file):
     res = research("check-lookahead", "--strategy", f"{user_file}:BadWarmup", "--data",
                    "sample:sp500", cwd=tmp_path)  # fmt: skip
-    one_line(res, EXIT_USAGE, "BadWarmup.warmup raised KeyError: 'window'", f"{user_file}:{_line('return {}')}")
+    one_line(
+        res,
+        EXIT_USAGE,
+        "BadWarmup.warmup raised KeyError: 'window'",
+        f"{user_file}:{_line('return {}')}",
+    )
 
 
 def test_a_raising_fit_is_named(tmp_path, user_file):
     res = research("backtest", "--strategy", f"{user_file}:BadFit", "--data", "sample:sp500",
                    cwd=tmp_path)  # fmt: skip
-    one_line(res, EXIT_USAGE, "BadFit.fit raised KeyError: 'nonexistent'", f"{user_file}:{_line('nonexistent')}")
+    one_line(
+        res,
+        EXIT_USAGE,
+        "BadFit.fit raised KeyError: 'nonexistent'",
+        f"{user_file}:{_line('nonexistent')}",
+    )
 
 
 def test_a_strategy_with_a_syntax_error_is_one_line(tmp_path):
@@ -113,5 +123,7 @@ def test_the_search_records_the_strategy_error_per_trial(user_file):
         optimizer="random", n_trials=3, run_dir=user_file.parent / "run", progress=False,
     )  # fmt: skip
     reasons = set(res.trials["reason"])
-    assert reasons == {f"Boom.positions raised ValueError: kaboom 1.0 (at {user_file}:{_line('raise Value')})"}
+    assert reasons == {
+        f"Boom.positions raised ValueError: kaboom 1.0 (at {user_file}:{_line('raise Value')})"
+    }
     assert (res.trials["state"] == "fail").all()
