@@ -86,3 +86,14 @@ def test_repair_hints_use_command_line_syntax(tmp_path):
     assert "`--repair dedupe`" in line and "repair=(" not in line
     ok = research("data", "validate", "dup.csv", "--repair", "dedupe", cwd=tmp_path)
     assert ok.status == 0, ok.err  # the hint is true
+
+
+def test_report_on_a_run_folder_with_a_broken_config_names_the_file(tmp_path):
+    run = tmp_path / "runs" / "x" / "20260101-000000"
+    run.mkdir(parents=True)
+    for name, text in {"results.json": "{}", "run.json": "{}", "config.yaml": "a: [\n"}.items():
+        (run / name).write_text(text, encoding="utf-8")
+    before = snapshot(run)
+    res = research("report", str(run), cwd=tmp_path)
+    one_line(res, EXIT_USAGE, f"run folder file {run / 'config.yaml'}: line 2 is not valid YAML")
+    assert snapshot(run) == before
