@@ -22,6 +22,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 import threading
 import traceback
@@ -185,20 +186,25 @@ class _HeldStderr:
         return getattr(self._real, name)
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line, without SQLAlchemy's "(Background on this error at: URL)" tail."""
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
+    return " ".join(text.split())
+
+
 def _user_error_text(exc: BaseException) -> str | None:
     """The one-line message of an error the user can fix, or ``None`` for an internal error."""
     from data_loaders.errors import ResearchError
 
     if isinstance(exc, _UsageError | ResearchError):
-        return " ".join(str(exc).split())
+        return _one_line(str(exc))
     if isinstance(exc, FileNotFoundError):
         return f"file not found: {exc.filename or exc}"
     unwritable = (errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR, errno.ENOTDIR, errno.EEXIST)
     if isinstance(exc, OSError) and exc.filename and exc.errno in unwritable:
         return f"cannot use {exc.filename}: {exc.strerror}"
     if any(c.__module__.split(".")[0] == "sqlalchemy" for c in type(exc).__mro__):
-        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return f"storage: {type(exc).__name__}: {first[0] if first else ''}".rstrip(": ")
+        return _one_line(f"storage: {type(exc).__name__}: {getattr(exc, 'orig', None) or exc}")
     return None
 
 

@@ -25,7 +25,7 @@ wave2 = pytest.mark.xfail(strict=True, reason="wave 2")
 SMALL = """\
 name: small
 seed: 3
-data: {{source: {source}, start: 2014-01-01}}
+data: {{source: {source}, start: {start}}}
 strategies: [{strategy}]
 optimizers: [random]
 budget: {{n_trials: 4}}
@@ -61,9 +61,10 @@ class Rule(Strategy):
 
 
 def _small(tmp_path: Path, strategy: str = "sma_cross", source: str = "sample:sp500",
-           extra: str = "", name: str = "small.yaml") -> Path:  # fmt: skip
+           extra: str = "", name: str = "small.yaml", start: str = "2014-01-01") -> Path:  # fmt: skip
     path = tmp_path / name
-    path.write_text(SMALL.format(strategy=strategy, source=source, extra=extra), encoding="utf-8")
+    text = SMALL.format(strategy=strategy, source=source, extra=extra, start=start)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -131,7 +132,7 @@ def test_a_shared_storage_refuses_a_study_of_an_edited_strategy(tmp_path):
 # --- item 8: a killed nightly resumes -----------------------------------------------------------
 @wave2
 def test_a_killed_nightly_resumes_its_unfinished_folder(tmp_path):
-    spec = _small(tmp_path)
+    spec = _small(tmp_path, start="2012-01-01")  # the night holds out its last year
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "research", "nightly", str(spec), "--runs-root", "runs"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
@@ -234,7 +235,8 @@ def test_spec_errors_are_found_before_the_run_folder_exists(tmp_path, extra, arg
 def test_fixed_values_breaking_a_constraint_are_refused_before_the_search(tmp_path):
     spec = _small(tmp_path)
     text = spec.read_text().replace(
-        "strategies: [sma_cross]", "strategies:\n  - name: sma_cross\n    space: {fast: 60, slow: 30}"
+        "strategies: [sma_cross]",
+        "strategies:\n  - name: sma_cross\n    space: {fast: 60, slow: 30}",
     )
     spec.write_text(text, encoding="utf-8")
     res = research("run", str(spec), "--runs-root", "runs", cwd=tmp_path, timeout=300)
