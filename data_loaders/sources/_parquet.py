@@ -45,8 +45,8 @@ def load_parquet(
         tail = f.read(4)
     if size < 12 or magic != _MAGIC or tail != _MAGIC:  # header + footer length + footer magic
         raise DataValidationError(
-            f"{label}: unreadable: not a Parquet file ({size} bytes; a Parquet file starts "
-            "and ends with the PAR1 marker)"
+            f"{label}: unreadable: not a Parquet file (no PAR1 marker at its start and end; "
+            f"{size} bytes)"
         )
     try:
         raw = pd.read_parquet(p)

@@ -191,7 +191,7 @@ def test_missing_or_empty_folders_are_refused(tmp_path):
     empty.mkdir()
     (empty / "notes.txt.bak").write_text("x")
     with pytest.raises(
-        DataValidationError, match=r"no \.csv, \.csv\.gz or \.parquet files in this folder"
+        DataValidationError, match=r"no \.csv, \.csv\.gz, \.tsv or \.parquet files in this folder"
     ):
         load_bars(empty)
     a_file = tmp_path / "f.csv"
