@@ -74,7 +74,9 @@ def load_folder(
             )
         files[sym] = (f, reader)
     if not files:
-        raise DataValidationError(f"{path}: no .csv, .csv.gz, .tsv or .parquet files in this folder")
+        raise DataValidationError(
+            f"{path}: no .csv, .csv.gz, .tsv or .parquet files in this folder"
+        )
     return {
         sym: reader(f, tz=tz, adjust=adjust, repair=repair, symbol=sym)
         for sym, (f, reader) in sorted(files.items())

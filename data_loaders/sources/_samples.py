@@ -106,5 +106,7 @@ class SampleSource(Source):
 
     def load(self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any) -> Bars:
         self.check_options(options)
-        check_timezone(tz)  # samples carry UTC times: tz changes nothing, but a bad name is an error
+        check_timezone(
+            tz
+        )  # samples carry UTC times: tz changes nothing, but a bad name is an error
         return load_sample(str(target), adjust=adjust, repair=repair)

@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         min_bars = max(min_bars, fit_end)
         fitted = f", fitted on the first {fit_end} bars"
 
-    report = check_lookahead(guarded(strategy, "positions"), bars, n_cuts=args.cuts, min_bars=min_bars)
+    report = check_lookahead(
+        guarded(strategy, "positions"), bars, n_cuts=args.cuts, min_bars=min_bars
+    )
     print(f"{strategy!r} on {args.data} ({n} bars{fitted}): {report.message}")
     return 0 if report.ok else 1

@@ -9,7 +9,9 @@ from tests.redteam._cli import one_line, research, snapshot, spec_with
 def test_a_two_byte_parquet_is_one_line(tmp_path):
     (tmp_path / "tiny.parquet").write_bytes(b"PA")
     res = research("data", "validate", "tiny.parquet", cwd=tmp_path)
-    one_line(res, EXIT_USAGE, "tiny.parquet: unreadable: not a Parquet file (no PAR1 marker", "2 bytes)")
+    one_line(
+        res, EXIT_USAGE, "tiny.parquet: unreadable: not a Parquet file (no PAR1 marker", "2 bytes)"
+    )
 
 
 def test_an_empty_and_a_truncated_parquet_are_one_line(tmp_path):

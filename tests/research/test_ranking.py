@@ -110,7 +110,9 @@ def test_gates_are_configurable_and_missing_inputs_fail_loudly():
     cand = _candidates(trials, ["edge"], edge={"stability": None})
     board = build_leaderboard(cand)
     assert board.champion is None
-    assert "stability (not computed; set `gates: {min_stability: null}` to disable)" in board.verdict
+    assert (
+        "stability (not computed; set `gates: {min_stability: null}` to disable)" in board.verdict
+    )
     relaxed = build_leaderboard(cand, Gates(min_stability=None, min_wfe=0.5))
     assert "gate_min_stability" not in relaxed.table.columns
     assert relaxed.table.iloc[0]["failed_gates"].startswith("WFE (not computed")
