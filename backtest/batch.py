@@ -21,12 +21,18 @@ import pandas as pd
 from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
 from backtest.costs import Costs
 from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
+from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
 
 #: columns of :attr:`BatchResult.metrics`, in order
 BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in ("n_invalid", "first_invalid"))
+if BATCH_METRICS != SEARCHABLE:  # the kernel's output layout must follow the metric table
+    raise ImportError(
+        f"backtest._sim_nb.OUT_NAMES is out of step with backtest.metric_table.SEARCHABLE: "
+        f"{BATCH_METRICS} != {SEARCHABLE}"
+    )
 _INT_COLUMNS = ("n_trades", "n_orders")
 _BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
 #: bytes of positions one chunk may hold when the chunk size is chosen automatically

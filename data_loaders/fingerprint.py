@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from data_loaders.errors import DataValidationError
 
-__all__ = ["fingerprint"]
+__all__ = ["fingerprint", "data_fingerprint", "matrix_fingerprint"]
 
 _VERSION = b"quant-research/bars-fingerprint/v1"
 
@@ -55,3 +57,26 @@ def fingerprint(bars: pd.DataFrame | dict[str, pd.DataFrame]) -> str:
         h.update(b"frame;")
         _update(h, bars)
     return h.hexdigest()
+
+
+def matrix_fingerprint(frame: Any) -> str:
+    """SHA-256 hex digest of a numeric frame (or dict of frames) as float64 bytes: keys, index,
+    column names and values. Used for feature matrices; its output is part of the study names
+    of existing runs, so it is kept as it is rather than replaced by :func:`fingerprint`."""
+    h = hashlib.sha256()
+    frames = frame.items() if isinstance(frame, Mapping) else [("", frame)]
+    for key, df in frames:
+        h.update(str(key).encode())
+        h.update(np.asarray(df.index.asi8 if hasattr(df.index, "asi8") else df.index).tobytes())
+        h.update(",".join(map(str, df.columns)).encode())
+        h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def data_fingerprint(bars: Any, features: pd.DataFrame | None = None) -> str:
+    """The identity of a search's data: :func:`fingerprint` of the bars, combined with
+    :func:`matrix_fingerprint` of the features when there are any."""
+    out = fingerprint(bars)
+    if features is not None:
+        out = hashlib.sha256((out + matrix_fingerprint(features)).encode()).hexdigest()
+    return out

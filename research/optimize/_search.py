@@ -33,9 +33,9 @@ import numpy as np
 
 from data_loaders.errors import ConfigError, DataTooShortError
 from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem, trial_seed
-from research.optimize._evaluate import EvalTask, SetResult
 from research.optimize._progress import FoldProgress
 from research.optimize._workers import Workers
+from research.optimize.evaluate import EvalTask, SetResult
 from research.optimize.objectives import Guardrails, Objective, objective_values
 from research.optimize.storage import TrialStore, jsonable
 

@@ -7,7 +7,8 @@ intermediate values and constraints, each trial carries user attributes:
 * ``metrics``: in-sample metrics of the evaluated window (``val_metrics`` with an inner
   validation split);
 * ``seed`` (the run's seed), ``trial_seed`` (the seed its sampler got), ``fold``,
-  ``data_fingerprint`` (:func:`data_fingerprint`) and ``code_version`` (:func:`code_version`);
+  ``data_fingerprint`` (:func:`data_loaders.fingerprint.data_fingerprint`) and ``code_version``
+  (:func:`research._version.code_version_text`);
 * ``qr``: bookkeeping of the search (``batch``, ``batch_size``, ``status``, ``feasible``,
   ``reason``, ``step``, ``cost``).
 
@@ -23,24 +24,20 @@ Reads use the public storage API.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from data_loaders.errors import ConfigError
+from data_loaders.fingerprint import data_fingerprint
+from research._json import to_jsonable as jsonable
 
 __all__ = [
     "TrialStore",
     "open_storage",
     "default_storage_url",
-    "code_version",
     "data_fingerprint",
     "best_params",
     "safe_url",
@@ -128,79 +125,6 @@ def _sqlite_wal(engine: Any) -> None:
 
     event.listen(engine, "connect", on_connect)
     engine.dispose()  # connections opened before the listener are dropped
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """``git describe --always --dirty`` of the source tree, else the package version."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return f"git:{out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        from importlib.metadata import version
-
-        return f"quant-research=={version('quant-research')}"
-    except Exception:
-        return "unknown"
-
-
-def data_fingerprint(bars: Any, features: pd.DataFrame | None = None) -> str:
-    """Stable sha256 of the bars (``data_loaders.fingerprint``) and of the features if any."""
-    try:
-        from data_loaders import fingerprint  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from data_loaders.fingerprint import fingerprint
-        except ImportError:
-            fingerprint = _fingerprint
-    out = fingerprint(bars)
-    if features is not None:
-        out = hashlib.sha256((out + _fingerprint(features)).encode()).hexdigest()
-    return out
-
-
-def _fingerprint(frame: Any) -> str:
-    h = hashlib.sha256()
-    frames = frame.items() if isinstance(frame, Mapping) else [("", frame)]
-    for key, df in frames:
-        h.update(str(key).encode())
-        h.update(np.asarray(df.index.asi8 if hasattr(df.index, "asi8") else df.index).tobytes())
-        h.update(",".join(map(str, df.columns)).encode())
-        h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with NaN/inf floats as None and numpy scalars as Python numbers (JSON-safe)."""
-    kind = type(value)
-    if kind is float:
-        return value if value - value == 0.0 else None  # NaN and +-inf give NaN
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _dumps(value: Any) -> str:

@@ -40,12 +40,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.execution import Execution
+from data_loaders.bars import bars_index
 from data_loaders.errors import DataValidationError, ParameterError
+from research._version import code_version_text
 from research.optimize._base import QR_ATTR, Optimizer, Problem, trial_seed
-from research.optimize._evaluate import EvalContext, EvalTask, run_task
 from research.optimize._progress import FoldProgress
 from research.optimize._search import FIDELITIES, FoldSearch, Plan, make_plan, run_search
 from research.optimize._workers import Workers
+from research.optimize.evaluate import EvalContext, EvalTask, run_task
 from research.optimize.objectives import (
     METRICS,
     Guardrails,
@@ -57,7 +60,6 @@ from research.optimize.results import FoldResult, WalkForwardResult, efficiency
 from research.optimize.space import SearchSpace
 from research.optimize.storage import (
     TrialStore,
-    code_version,
     data_fingerprint,
     default_storage_url,
     jsonable,
@@ -191,7 +193,7 @@ def walk_forward_optimize(
         raise ParameterError(f"`seed` must be an int, got {seed!r}")
     warm = _warm_starts(cls, space, warm_start)
 
-    index = _index(bars)
+    index = bars_index(bars)
     folds = list(splitter.split(index))
     _check_folds(folds)
     fp = data_fingerprint(bars, features)
@@ -237,17 +239,19 @@ def walk_forward_optimize(
     url = storage if storage is not None else default_storage_url(run_path)
     if not isinstance(url, str):
         raise ParameterError(f"`storage` must be a database URL string or None, got {url!r}")
-    base_attrs = {"seed": int(seed), "data_fingerprint": fp, "code_version": code_version()}
+    base_attrs = {"seed": int(seed), "data_fingerprint": fp, "code_version": code_version_text()}
 
     ctx = EvalContext(
         strategy_cls=cls,
         bars=bars,
         features=features,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        init_cash=float(init_cash),
-        periods_per_year=float(periods_per_year),
+        execution=Execution(
+            costs=costs,
+            fill=execution,
+            direction=direction,
+            init_cash=float(init_cash),
+            periods_per_year=float(periods_per_year),
+        ),
     )
     fold_results: list[FoldResult] = []
     rows: list[dict[str, Any]] = []
@@ -415,18 +419,14 @@ def _check_bars(cls: Any, bars: Any) -> None:
             raise DataValidationError(f"bars lack column(s) {missing}; columns: {list(df.columns)}")
 
 
-def _index(bars: Any) -> pd.Index:
-    return next(iter(bars.values())).index if isinstance(bars, Mapping) else bars.index
-
-
 def _check_features(features: Any, bars: Any) -> pd.DataFrame | None:
     if features is None:
         return None
     if not isinstance(features, pd.DataFrame):
         raise DataValidationError(f"`features` must be a DataFrame, got {type(features).__name__}")
-    if not features.index.equals(_index(bars)):
+    if not features.index.equals(bars_index(bars)):
         raise DataValidationError(
-            f"`features` must be indexed like the bars ({len(_index(bars))} rows), got "
+            f"`features` must be indexed like the bars ({len(bars_index(bars))} rows), got "
             f"{len(features)} rows with a different index"
         )
     return features

@@ -16,7 +16,7 @@ from backtest.costs import Costs
 from backtest.engine import run_backtest
 from data_loaders import load_bars
 from research.cli import main
-from research.cli._backtest import infer_periods_per_year
+from data_loaders.bars import bars_per_year as infer_periods_per_year
 from strategies.registry import get_strategy
 from tests.conftest import make_bars
 
