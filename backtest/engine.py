@@ -34,6 +34,7 @@ import pandas as pd
 
 from backtest._sim_nb import MIN_SIZE
 from backtest.costs import Costs
+from backtest.execution import DIRECTIONS, EXECUTIONS
 from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
     "targets_portfolio",
 ]
 
-EXECUTIONS = ("next-open", "close")
-DIRECTIONS = {"both": (-1.0, 1.0), "longonly": (0.0, 1.0), "shortonly": (-1.0, 0.0)}
 
 TRADE_COLUMNS = [
     "symbol",

@@ -15,7 +15,12 @@ from typing import Any
 
 from backtest.costs import Costs
 
-__all__ = ["Execution"]
+__all__ = ["Execution", "EXECUTIONS", "DIRECTIONS"]
+
+#: fill modes (the ``execution=`` argument of the engines)
+EXECUTIONS = ("next-open", "close")
+#: directions and the position bounds each allows
+DIRECTIONS = {"both": (-1.0, 1.0), "longonly": (0.0, 1.0), "shortonly": (-1.0, 0.0)}
 
 
 @dataclass(frozen=True)

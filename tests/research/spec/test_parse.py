@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from data_loaders.errors import ConfigError
-from research.experiment import (
-    METRICS,
+from research.optimize.objectives import METRICS
+from research.spec import (
     DataSpec,
     Experiment,
     StrategySpec,
@@ -17,8 +17,8 @@ from research.experiment import (
     default_experiment_dict,
     load_experiment,
     parse_experiment,
-    spec_hash,
 )
+from research.spec import experiment_hash as spec_hash
 
 MINIMAL = {"name": "demo", "data": {"source": "sample:sp500"}, "strategies": ["sma_cross"]}
 
