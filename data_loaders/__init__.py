@@ -54,7 +54,9 @@ _LAZY: dict[str, str] = {
     "detect_splits": "data_loaders.corporate_actions",
     "SplitFlag": "data_loaders.corporate_actions",
     "resample_bars": "data_loaders.resample",
-    "fingerprint": "data_loaders.fingerprint",
+    "fingerprint": "data_loaders._fingerprint",
+    "data_fingerprint": "data_loaders._fingerprint",
+    "matrix_fingerprint": "data_loaders._fingerprint",
     "BarCache": "data_loaders.cache",
     "cached_bars": "data_loaders.cache",
     "default_cache_dir": "data_loaders.cache",
@@ -98,6 +100,8 @@ __all__ = [
     "SplitFlag",
     "resample_bars",
     "fingerprint",
+    "data_fingerprint",
+    "matrix_fingerprint",
     "BarCache",
     "cached_bars",
     "default_cache_dir",
@@ -125,11 +129,11 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders._catalog import SampleInfo, list_samples
     from data_loaders._files import MissingFileError
+    from data_loaders._fingerprint import data_fingerprint, fingerprint, matrix_fingerprint
     from data_loaders._load import load_bars, validate_source
     from data_loaders._optional import MissingDependencyError
     from data_loaders.cache import BarCache, cached_bars, default_cache_dir
     from data_loaders.corporate_actions import SplitFlag, detect_splits
-    from data_loaders.fingerprint import fingerprint
     from data_loaders.resample import resample_bars
     from data_loaders.sources import Source, get_source, list_sources, register_source
     from data_loaders.sources._ccxt import load_ccxt

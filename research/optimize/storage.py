@@ -7,7 +7,7 @@ intermediate values and constraints, each trial carries user attributes:
 * ``metrics``: in-sample metrics of the evaluated window (``val_metrics`` with an inner
   validation split);
 * ``seed`` (the run's seed), ``trial_seed`` (the seed its sampler got), ``fold``,
-  ``data_fingerprint`` (:func:`data_loaders.fingerprint.data_fingerprint`) and ``code_version``
+  ``data_fingerprint`` (:func:`data_loaders.data_fingerprint`) and ``code_version``
   (:func:`research._version.code_version_text`);
 * ``qr``: bookkeeping of the search (``batch``, ``batch_size``, ``status``, ``feasible``,
   ``reason``, ``step``, ``cost``).
@@ -30,8 +30,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError
-from data_loaders.fingerprint import data_fingerprint
 from research._json import to_jsonable as jsonable
 
 __all__ = [

@@ -1,4 +1,9 @@
-"""A stable content hash of bars, stored with every run so results can be tied to their data."""
+"""A stable content hash of bars, stored with every run so results can be tied to their data.
+
+Public through the package (``from data_loaders import fingerprint, data_fingerprint``). The
+module is private so that its name cannot shadow the :func:`fingerprint` function as a package
+attribute (importing a submodule named ``fingerprint`` would rebind ``data_loaders.fingerprint``
+to the module)."""
 
 from __future__ import annotations
 
