@@ -59,5 +59,9 @@ def finite(value: Any) -> float | None:
 
 
 def dumps(value: Any, **kwargs: Any) -> str:
-    """``json.dumps(to_jsonable(value))`` (NaN/inf written as ``null``); ``kwargs`` as json's."""
-    return json.dumps(to_jsonable(value), allow_nan=False, **kwargs)
+    """JSON text of :func:`to_jsonable` of ``value`` (NaN/inf written as ``null``); ``kwargs``
+    as :func:`json.dumps`'s. Values that are already plain JSON are written directly."""
+    try:
+        return json.dumps(value, allow_nan=False, **kwargs)
+    except (ValueError, TypeError):
+        return json.dumps(to_jsonable(value), allow_nan=False, **kwargs)

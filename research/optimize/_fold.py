@@ -13,7 +13,7 @@ import pandas as pd
 
 from data_loaders.errors import ParameterError
 from research.optimize._base import QR_ATTR
-from research.optimize._search import FoldSearch, Plan
+from research.optimize._search import FoldSearch
 from research.optimize.evaluate import EvalContext, EvalTask, run_task
 from research.optimize.objectives import METRICS, Objective, pareto_mask
 from research.optimize.results import FoldResult, efficiency
@@ -147,15 +147,56 @@ def judge_pick(
     pick: pd.Series | None,
     frame: pd.DataFrame,
     search: FoldSearch,
-    plan: Plan,
     study: str,
-    objectives: Sequence[Objective],
     index: pd.Index,
 ) -> FoldResult:
     """Evaluate the pick in and out of sample and assemble the fold's result."""
+    out = _unpicked_result(fold, frame, search, study, index)
+    if pick is None:
+        return out
+    train, test = fold.train, fold.test
+    params = dict(pick["params"])
+    task = EvalTask(
+        numbers=(int(pick["number"]),),
+        params=(params,),
+        stop=int(test.stop),
+        windows=((int(train.start), int(train.stop)), (int(test.start), int(test.stop))),
+        fit=(int(train.start), int(train.stop)),
+        returns=True,
+    )
+    (res,), _ = run_task(ctx, task)
+    out.best_params = params
+    out.best_number = int(pick["number"])
+    if res.error is not None:
+        raise RuntimeError(
+            f"fold {fold.number}: the pick {params} failed out of sample: {res.error}"
+        )
+    out.is_metrics, out.oos_metrics = res.metrics[0], res.metrics[1]
+    out.val_metrics = {
+        m[4:]: float(pick[m])
+        for m in pick.index
+        if m.startswith("val_") and not m.startswith("val_value")
+    }
+    test_index = index[test.start : test.stop]
+    out.oos_returns = pd.Series(res.returns[1], index=test_index, name="returns")
+    pos = res.positions[1]
+    if pos.ndim == 2 and pos.shape[1] > 1 and isinstance(ctx.bars, Mapping):
+        out.oos_positions = pd.DataFrame(pos, index=test_index, columns=list(ctx.bars))
+    else:
+        out.oos_positions = pd.Series(np.ravel(pos), index=test_index, name="position")
+    out.wfe = efficiency(
+        out.oos_metrics.get("sharpe_ratio", math.nan), out.is_metrics.get("sharpe_ratio", math.nan)
+    )
+    return out
+
+
+def _unpicked_result(
+    fold: Any, frame: pd.DataFrame, search: FoldSearch, study: str, index: pd.Index
+) -> FoldResult:
+    """The fold's result before a pick is judged: counts, timings, flat OOS returns."""
     train, test = fold.train, fold.test
     states = frame["state"] if not frame.empty else pd.Series(dtype=object)
-    out = FoldResult(
+    return FoldResult(
         fold=int(fold.number),
         train_range=range(train.start, train.stop),
         test_range=range(test.start, test.stop),
@@ -193,41 +234,6 @@ def judge_pick(
             ),
         },
     )
-    if pick is None:
-        return out
-    params = dict(pick["params"])
-    task = EvalTask(
-        numbers=(int(pick["number"]),),
-        params=(params,),
-        stop=int(test.stop),
-        windows=((int(train.start), int(train.stop)), (int(test.start), int(test.stop))),
-        fit=(int(train.start), int(train.stop)),
-        returns=True,
-    )
-    (res,), _ = run_task(ctx, task)
-    out.best_params = params
-    out.best_number = int(pick["number"])
-    if res.error is not None:
-        raise RuntimeError(
-            f"fold {fold.number}: the pick {params} failed out of sample: {res.error}"
-        )
-    out.is_metrics, out.oos_metrics = res.metrics[0], res.metrics[1]
-    out.val_metrics = {
-        m[4:]: float(pick[m])
-        for m in pick.index
-        if m.startswith("val_") and not m.startswith("val_value")
-    }
-    test_index = index[test.start : test.stop]
-    out.oos_returns = pd.Series(res.returns[1], index=test_index, name="returns")
-    pos = res.positions[1]
-    if pos.ndim == 2 and pos.shape[1] > 1 and isinstance(ctx.bars, Mapping):
-        out.oos_positions = pd.DataFrame(pos, index=test_index, columns=list(ctx.bars))
-    else:
-        out.oos_positions = pd.Series(np.ravel(pos), index=test_index, name="position")
-    out.wfe = efficiency(
-        out.oos_metrics.get("sharpe_ratio", math.nan), out.is_metrics.get("sharpe_ratio", math.nan)
-    )
-    return out
 
 
 def stitch_folds(folds: Sequence[FoldResult]) -> tuple[pd.Series, Any]:

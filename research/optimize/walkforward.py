@@ -263,7 +263,7 @@ def _search_fold(
     frame = trials_frame(rows)
     validation = setup.inner_validation is not None
     pick, front = pick_trial(frame, objectives, validation, setup.inner_top_k)
-    result = judge_pick(ctx, fold, pick, frame, search, fidelity_plan, name, objectives, plan.index)
+    result = judge_pick(ctx, fold, pick, frame, search, name, plan.index)
     return _FoldOutcome(result, rows, front if len(objectives) > 1 else None)
 
 
