@@ -16,8 +16,9 @@ from research.optimize._base import QR_ATTR
 from research.optimize._search import FoldSearch
 from research.optimize.evaluate import EvalContext, EvalTask, run_task
 from research.optimize.objectives import METRICS, Objective, pareto_mask
-from research.optimize.results import FoldResult, efficiency
+from research.optimize.results import FoldResult
 from research.optimize.space import SearchSpace
+from research.overfitting.efficiency import sharpe_efficiency
 
 __all__ = [
     "fold_windows",
@@ -184,7 +185,7 @@ def judge_pick(
         out.oos_positions = pd.DataFrame(pos, index=test_index, columns=list(ctx.bars))
     else:
         out.oos_positions = pd.Series(np.ravel(pos), index=test_index, name="position")
-    out.wfe = efficiency(
+    out.wfe = sharpe_efficiency(
         out.oos_metrics.get("sharpe_ratio", math.nan), out.is_metrics.get("sharpe_ratio", math.nan)
     )
     return out

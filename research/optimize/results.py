@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research.overfitting.efficiency import sharpe_efficiency
+
 __all__ = ["FoldResult", "WalkForwardResult", "efficiency"]
 
 
-def efficiency(oos_sharpe: float, is_sharpe: float) -> float:
-    """``oos_sharpe / is_sharpe``; NaN unless both are finite and ``is_sharpe > 0``."""
-    if not (math.isfinite(oos_sharpe) and math.isfinite(is_sharpe)) or is_sharpe <= 0:
-        return math.nan
-    return oos_sharpe / is_sharpe
+#: ``oos_sharpe / is_sharpe`` (NaN unless both finite and ``is_sharpe > 0``): the one WFE ratio,
+#: :func:`research.overfitting.efficiency.sharpe_efficiency` (this name kept for one release)
+efficiency = sharpe_efficiency
 
 
 @dataclass

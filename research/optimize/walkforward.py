@@ -64,8 +64,9 @@ from research.optimize._setup import (
 from research.optimize._workers import Workers
 from research.optimize.evaluate import EvalContext
 from research.optimize.objectives import Objective
-from research.optimize.results import FoldResult, WalkForwardResult, efficiency
+from research.optimize.results import FoldResult, WalkForwardResult
 from research.optimize.storage import TrialStore, safe_url
+from research.overfitting.efficiency import sharpe_efficiency
 
 __all__ = ["walk_forward_optimize", "PRUNERS"]
 
@@ -287,7 +288,7 @@ def _assemble(
         if len(oos_returns)
         else math.nan
     )
-    wfe = efficiency(oos_sharpe, float(np.mean(is_sharpes)) if is_sharpes else math.nan)
+    wfe = sharpe_efficiency(oos_sharpe, float(np.mean(is_sharpes)) if is_sharpes else math.nan)
     objectives: Sequence[Objective] = setup.objectives
     pareto = None
     if len(objectives) > 1:
