@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research._json import to_jsonable
 from research.explore._nb import runs_nb
 from research.explore.spec import AuditSpec
 
@@ -80,7 +81,7 @@ class AuditReport:
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
             out = []
             for row in df.reset_index().to_dict(orient="records"):
-                out.append({k: _plain(v) for k, v in row.items()})
+                out.append({k: to_jsonable(v) for k, v in row.items()})
             return out
 
         return {
@@ -91,18 +92,6 @@ class AuditReport:
             "label_balance": records(self.label_balance),
             "shift": records(self.shift),
         }
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
 
 
 def infer_frequency(index: pd.DatetimeIndex, attrs_frequency: str | None = None) -> pd.Timedelta:
@@ -392,7 +381,7 @@ def audit_bars(
     """Audit one symbol's bars.
 
     Args:
-        bars: bars (see the bars contract in DESIGN.md).
+        bars: bars (the bars contract: :mod:`data_loaders.validation`).
         spec: the ``audit`` section of the exploration spec.
         horizons: forward-return horizons (bars) for the label-balance check.
         train_stop: number of bars in the train window (the rest is "later data"); default all.

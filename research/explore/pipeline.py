@@ -9,8 +9,6 @@ columns can be used out of sample as they are.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.errors import ConfigError, DataTooShortError, DataValidationError, did_you_mean
+from research._json import to_jsonable
 from research.explore import statistical as st
 from research.explore.audit import AuditReport, audit_bars
 from research.explore.features import build_features, data_fingerprint
 from research.explore.screening import ScreeningResult, screen_features
-from research.explore.spec import ExploreSpec, load_spec, spec_hash, spec_to_dict
+from research.explore.spec import ExploreSpec, load_spec, spec_to_dict
 from research.explore.suggest import (
     build_suggestions,
-    save_selection,
     stationarity_table,
     transform_features,
 )
@@ -70,74 +68,6 @@ class ExplorationResult:
     symbol: str | None
     train_end: pd.Timestamp
     train_stop: int
-
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``features.parquet``, ``selected.parquet``, ``selected.json``, ``findings.json``
-        and ``explore.html`` (self-contained, opens offline) into ``out_dir``; return the paths."""
-        from research.explore.report import render_explore_page
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"features": out / "features.parquet"}
-        self.features.to_parquet(paths["features"])
-        scores = self.screening.scores
-        meta = {
-            "symbol": self.symbol,
-            "train_end": self.train_end.isoformat(),
-            "horizons": list(self.spec.horizons),
-            "data_fingerprint": self.findings["data"]["fingerprint"],
-            "spec_hash": spec_hash(self.spec),
-            "transforms": {
-                row["new_name"]: {"feature": name, "transform": row["transform"]}
-                for name, row in self.feature_info.iterrows()
-                if row.get("applied") == "transformed"
-            },
-            "scores": {
-                f: {
-                    "score": float(scores.at[f, "score"]),
-                    "best_horizon": int(scores.at[f, "best_horizon"]),
-                    "rank_ic": float(scores.at[f, "rank_ic"]),
-                }
-                for f in self.selected
-            },
-        }
-        paths["selected"], paths["selected_json"] = save_selection(
-            self.features, self.selected, out, meta
-        )
-        paths["findings"] = out / "findings.json"
-        paths["findings"].write_text(json.dumps(self.findings, indent=2, default=_json_default))
-        paths["html"] = out / "explore.html"
-        paths["html"].write_text(render_explore_page(self), encoding="utf-8")
-        return paths
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return None if not np.isfinite(x) else float(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if isinstance(x, (pd.Timestamp,)):
-        return x.isoformat()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-def _clean(x: Any) -> Any:
-    """Recursively replace non-finite floats by None (strict JSON)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
 
 
 class _Clock:
@@ -410,7 +340,7 @@ def explore(
         }
         for f in sc.index[:25]
     ]
-    findings = _clean(
+    findings = to_jsonable(
         {
             "data": {
                 "symbol": symbol,

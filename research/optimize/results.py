@@ -138,17 +138,6 @@ class WalkForwardResult:
         done = sum(f.evaluated_bars for f in self.folds)
         return 1.0 - done / full if full else 0.0
 
-    def trial_params(self, fold: int, number: int) -> dict[str, Any]:
-        """The full parameter set of trial ``number`` of fold ``fold``.
-
-        Raises:
-            KeyError: no such trial.
-        """
-        rows = self.trials[(self.trials["fold"] == fold) & (self.trials["number"] == number)]
-        if rows.empty:
-            raise KeyError(f"no trial {number} in fold {fold}")
-        return dict(rows.iloc[0]["params"])
-
     def summary(self) -> pd.DataFrame:
         """One row per fold: windows, trials by state, the pick's IS/OOS Sharpe and WFE."""
         rows = []
