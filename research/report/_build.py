@@ -22,17 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from research.judge.gates import GATES
+from research.run.results import RunResults
+from research.run.store import atomic_write_text
+
 __all__ = ["build_report", "render_report", "load_run_data"]
 
-_GATE_LABELS = {
-    "min_dsr": "DSR ≥ {t}",
-    "max_pbo": "PBO ≤ {t}",
-    "min_stability": "stability ≥ {t}",
-    "min_trades": "trades ≥ {t}",
-    "max_drawdown": "max drawdown ≥ {t}",
-    "min_wfe": "WFE ≥ {t}",
-    "max_spa_pvalue": "SPA p ≤ {t}",
-}
+_GATE_RULES = {rule.name: rule for rule in GATES}
 _SHOWN_METRICS = (
     "sharpe_ratio",
     "sortino_ratio",
@@ -50,10 +46,8 @@ _PERCENT = {"cagr", "total_return", "max_drawdown", "annual_volatility", "exposu
 
 def load_run_data(run_dir: str | Path) -> dict[str, Any]:
     """Read what the report needs from a run folder: results, config and series."""
-    from research.runs import load_results
-
     run_dir = Path(run_dir)
-    results = load_results(run_dir)
+    results = RunResults.load(run_dir).to_json()
     series_dir = run_dir / "series"
 
     def read(name: str) -> pd.DataFrame | None:
@@ -77,8 +71,6 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Render the report of ``run_dir`` and write it (default ``run_dir/report.html``)."""
-    from research.runs import atomic_write_text
-
     run_dir = Path(run_dir)
     data = load_run_data(run_dir)
     text = render_report(data, run_dir=run_dir)
@@ -194,12 +186,12 @@ def _round(v: Any) -> Any:
 
 def _gate_badge(name: str, g: Mapping[str, Any]) -> str:
     t, val = g.get("threshold"), g.get("value")
-    if name == "max_drawdown":  # a drawdown is a negative fraction: -0.5 = 50% below the peak
-        t = f"{-abs(t):.0%}" if isinstance(t, int | float) else t
+    rule = _GATE_RULES.get(name)
+    if rule is not None and rule.fmt.endswith("%"):  # drawdown: a positive fraction
         val_s = "n/a" if val is None else f"{val:.1%}"
     else:
         val_s = "n/a" if val is None else (f"{val:.3g}" if isinstance(val, float) else str(val))
-    label = _GATE_LABELS.get(name, name + " {t}").format(t=t)
+    label = rule.badge(t) if rule is not None and isinstance(t, int | float) else f"{name} {t}"
     passed = g.get("passed")
     cls = "na" if passed is None else ("pass" if passed else "fail")
     mark = "?" if passed is None else ("✓" if passed else "✗")

@@ -165,7 +165,7 @@ def test_a_second_concurrent_night_exits_with_a_clear_message(nights, tmp_path, 
 
 
 def test_a_crash_while_writing_leaves_champion_and_history_intact(nights, data, monkeypatch):
-    import research.runs
+    import research.run.store
 
     root = nights[0]
     champ_before = champion_path(root, "nightly").read_text()
@@ -178,7 +178,7 @@ def test_a_crash_while_writing_leaves_champion_and_history_intact(nights, data, 
             raise OSError("simulated crash before the rename")
         return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(research.runs.os, "replace", crash)
+    monkeypatch.setattr(research.run.store.os, "replace", crash)
     with pytest.raises(OSError, match="simulated crash"):
         run_nightly(parse_experiment(RAW), runs_root=root, bars=data)
     assert champion_path(root, "nightly").read_text() == champ_before

@@ -65,7 +65,7 @@ def test_run_folder_holds_config_fingerprint_version_and_results(run, bars):
     assert record["status"] == "finished" and record["seed"] == 3
     assert record["data_fingerprint"] == fingerprint(bars)
     assert set(record["code_version"]) == {"package", "git"}
-    results = run.results
+    results = run.results.to_json()
     assert results["data"]["n_bars"] == len(bars) == 1258
     assert results["data"]["fingerprint"] == fingerprint(bars)
 
@@ -74,7 +74,7 @@ def test_every_trial_of_every_fold_is_in_the_study_database(run):
     counts = _trial_counts(run.run_dir / "study.db")
     # 2 strategies x 2 optimizers x 3 folds, 6 trials each
     assert len(counts) == 12 and set(counts.values()) == {6}
-    assert run.results["overfitting"]["n_trials_total"] <= 72
+    assert run.results.to_json()["overfitting"]["n_trials_total"] <= 72
     trials = pd.read_parquet(run.run_dir / "series" / "trials.parquet")
     assert len(trials) == 72
     assert trials.groupby(["search", "fold"]).size().eq(6).all()
@@ -82,7 +82,7 @@ def test_every_trial_of_every_fold_is_in_the_study_database(run):
 
 def test_leaderboard_csv_and_results_agree(run):
     csv = pd.read_csv(run.run_dir / "leaderboard.csv")
-    rows = run.results["leaderboard"]
+    rows = run.results.to_json()["leaderboard"]
     assert list(csv["name"]) == [r["candidate"] for r in rows]
     assert list(csv["rank"]) == [1, 2, 3, 4]
     np.testing.assert_allclose(
@@ -91,8 +91,10 @@ def test_leaderboard_csv_and_results_agree(run):
     # sorted by the ranking metric, best first
     assert list(csv["sharpe_ratio"]) == sorted(csv["sharpe_ratio"], reverse=True)
     # with every gate this strict on 72 trials nothing passes, and the verdict says so
-    assert run.results["verdict"]["passed"] is False and run.champion is None
-    assert run.results["verdict"]["message"].startswith("No candidate passes the gates (0 of 4)")
+    assert run.results.to_json()["verdict"]["passed"] is False and run.champion is None
+    assert run.results.to_json()["verdict"]["message"].startswith(
+        "No candidate passes the gates (0 of 4)"
+    )
     assert not run.passed
 
 
@@ -105,7 +107,7 @@ def test_out_of_sample_numbers_match_an_independent_backtest(run, bars):
     from strategies.registry import get_strategy
 
     oos = pd.read_parquet(run.run_dir / "series" / "oos_returns.parquet")
-    r = run.results
+    r = run.results.to_json()
     folds = {f["number"]: f for f in r["folds"]}
     checked = 0
     for s in r["searches"]:
@@ -137,7 +139,7 @@ def test_buy_and_hold_benchmark_is_the_price_ratio_after_the_fee(run, bars):
     first, last = bench.index[0], bench.index[-1]
     expected = bars.loc[last, "close"] / bars.loc[first, "open"] * (1 - 0.001)
     assert (1 + bench).prod() == pytest.approx(expected, rel=1e-5)
-    assert run.results["oos_span"]["start"] == first.isoformat()
+    assert run.results.to_json()["oos_span"]["start"] == first.isoformat()
 
 
 def test_same_seed_gives_the_same_leaderboard_with_one_or_two_workers(run, tmp_path):
@@ -147,8 +149,8 @@ def test_same_seed_gives_the_same_leaderboard_with_one_or_two_workers(run, tmp_p
     assert yaml.safe_load((again.run_dir / "config.yaml").read_text())["workers"] == 2
     a = (run.run_dir / "leaderboard.csv").read_text()
     assert (again.run_dir / "leaderboard.csv").read_text() == a
-    assert again.results["leaderboard"] == run.results["leaderboard"]
-    assert again.results["overfitting"] == run.results["overfitting"]
+    assert again.results.to_json()["leaderboard"] == run.results.to_json()["leaderboard"]
+    assert again.results.to_json()["overfitting"] == run.results.to_json()["overfitting"]
 
 
 def test_a_killed_run_resumes_to_the_same_result(run, tmp_path):
@@ -323,13 +325,13 @@ def test_multi_objective_example_keeps_a_pareto_front(tmp_path):
     exp = _shortened("multi_objective")
     exp = replace(exp, strategies=exp.strategies[:1], ranking=replace(exp.ranking, top_k=3))
     res = run_experiment(exp, out_dir=tmp_path / "mo", trials=8, progress=False)
-    assert [o["metric"] for o in res.results["objectives"]] == [
+    assert [o["metric"] for o in res.results.to_json()["objectives"]] == [
         "sharpe_ratio",
         "max_drawdown",
         "turnover",
     ]
     trials = pd.read_parquet(res.run_dir / "series" / "trials.parquet")
-    for key, front in res.results["pareto"].items():
+    for key, front in res.results.to_json()["pareto"].items():
         assert front, key
         t = trials[(trials["search"] == key) & (trials["state"] == "COMPLETE") & trials["feasible"]]
         for p in front:  # no feasible trial of the same fold dominates a front member
@@ -347,7 +349,7 @@ def test_hyperband_example_prunes(tmp_path):
     exp = _shortened("hyperband")
     exp = replace(exp, strategies=exp.strategies[:1], optimizers=exp.optimizers[:1])
     res = run_experiment(exp, out_dir=tmp_path / "hb", trials=24, progress=False)
-    (search,) = res.results["searches"]
+    (search,) = res.results.to_json()["searches"]
     assert search["counts"]["pruned"] > 0
     assert search["counts"]["total"] == 3 * 24
 
@@ -365,11 +367,11 @@ def test_a_candidate_without_parameters_to_trade_is_never_champion(tmp_path):
         report=False,
     )
     res = run_experiment(parse_experiment(raw), out_dir=tmp_path / "o", trials=3, progress=False)
-    (row,) = res.results["leaderboard"]
+    (row,) = res.results.to_json()["leaderboard"]
     assert row["params"] == {} and row["fold_params"] == [None, None, None]
     assert not row["passed"] and "no parameters to trade" in row["failed_gates"]
     assert res.champion is None
-    assert res.results["verdict"]["message"].startswith("No candidate passes the gates")
+    assert res.results.to_json()["verdict"]["message"].startswith("No candidate passes the gates")
 
 
 def test_data_files_are_found_beside_the_spec_and_cut_inclusively(tmp_path, monkeypatch, bars):
@@ -415,7 +417,7 @@ def test_pairs_example_trades_two_symbols(tmp_path):
         explore=replace(exp.explore, enabled=False),
     )
     res = run_experiment(exp, out_dir=tmp_path / "pairs", trials=3, progress=False)
-    assert res.results["data"]["symbols"] == ["GOOG", "IBM"]
+    assert res.results.to_json()["data"]["symbols"] == ["GOOG", "IBM"]
     trades = pd.read_parquet(res.run_dir / "series" / "champion_trades.parquet")
     assert set(trades["symbol"]) <= {"GOOG", "IBM"}
     bars = load_experiment_data(exp)

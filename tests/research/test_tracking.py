@@ -43,12 +43,12 @@ def test_run_and_folds_are_logged_with_the_report(tracked):
     assert (root / "mlflow.db").is_file()
     record = json.loads((result.run_dir / "run.json").read_text())
     pid = record["mlflow_run_id"]
-    assert record["mlflow_uri"] == uri and result.results["mlflow_run_id"] == pid
+    assert record["mlflow_uri"] == uri and result.mlflow_run_id == pid
 
     client = MlflowClient(tracking_uri=uri)
     parent = client.get_run(pid)
     assert parent.info.status == "FINISHED"
-    assert parent.info.run_name == f"tracked/{result.results['run_id']}"
+    assert parent.info.run_name == f"tracked/{result.results.to_json()['run_id']}"
     params, metrics, tags = parent.data.params, parent.data.metrics, parent.data.tags
     assert params["config.name"] == "tracked" and params["config.seed"] == "3"
     assert params["config.budget.n_trials"] == "4"
@@ -58,10 +58,10 @@ def test_run_and_folds_are_logged_with_the_report(tracked):
         assert params[f"champion.{k}"] == str(v)
     assert metrics["oos_sharpe_ratio"] == pytest.approx(champion["oos_metrics"]["sharpe_ratio"])
     assert metrics["dsr"] == pytest.approx(champion["stats"]["dsr"])
-    assert metrics["n_trials_total"] == result.results["overfitting"]["n_trials_total"]
+    assert metrics["n_trials_total"] == result.results.to_json()["overfitting"]["n_trials_total"]
     assert metrics["gates_passed"] == 1.0
     assert tags["research.champion"] == champion["candidate"]
-    assert tags["research.data_fingerprint"] == result.results["data"]["fingerprint"]
+    assert tags["research.data_fingerprint"] == result.results.to_json()["data"]["fingerprint"]
     artifacts = {a.path for a in client.list_artifacts(pid)}
     assert {"report.html", "results.json", "leaderboard.csv", "config.yaml"} <= artifacts
     local = client.download_artifacts(pid, "report.html", str(root / "dl"))
@@ -71,7 +71,7 @@ def test_run_and_folds_are_logged_with_the_report(tracked):
     children = client.search_runs(
         [exp.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{pid}'"
     )
-    searches = result.results["searches"]
+    searches = result.results.to_json()["searches"]
     assert len(children) == sum(len(s["folds"]) for s in searches) == 6
     by_name = {c.info.run_name: c for c in children}
     for s in searches:
@@ -96,7 +96,7 @@ def test_logging_twice_adds_nothing(tracked):
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name("tracked")
     before = len(client.search_runs([exp.experiment_id]))
-    assert log_run(result.run_dir) == result.results["mlflow_run_id"]
+    assert log_run(result.run_dir) == result.mlflow_run_id
     assert len(client.search_runs([exp.experiment_id])) == before
 
 
@@ -111,7 +111,7 @@ def test_without_a_champion_the_best_candidate_is_logged(tracked):
     uri = f"sqlite:///{(root / 'mlflow.db').resolve()}"
     pid = log_run(run, uri=uri)
     data = MlflowClient(tracking_uri=uri).get_run(pid).data
-    best = failed.results["verdict"]["best"]
+    best = failed.results.to_json()["verdict"]["best"]
     assert data.tags["research.champion"] == "" and data.tags["research.best"] == best["candidate"]
     assert data.metrics["gates_passed"] == 0.0
     for k, v in best["params"].items():

@@ -31,6 +31,9 @@ from research.runs import (
 SPEC = {"name": "demo", "seed": 1, "budget": {"n_trials": 5}, "data": {"source": "x"}}
 
 
+V1_RUN = Path(__file__).resolve().parents[2] / "fixtures" / "run_v1"
+
+
 def test_fresh_run_gets_a_timestamped_folder_with_a_locked_marker(tmp_path):
     run = prepare_run_dir("demo", SPEC, root=tmp_path)
     try:
@@ -141,23 +144,19 @@ def _fake_finished_run(root: Path, run_id: str, *, params, sharpe, passed, fees)
             {"run_id": run_id, "experiment": "demo", "status": "finished", "started": run_id}
         )
     )
-    champion = {
-        "candidate": "sma_cross/tpe",
-        "params": params,
-        "oos_metrics": {"sharpe_ratio": sharpe, "n_trades": 12},
-        "gates": {"min_dsr": {"passed": passed, "value": 0.9, "threshold": 0.95}},
-    }
-    (path / "results.json").write_text(
-        json.dumps(
-            {
-                "experiment": "demo",
-                "run_id": run_id,
-                "ranking_metric": "sharpe_ratio",
-                "data": {"fingerprint": "abc"},
-                "verdict": {"passed": passed, "champion": champion},
-            }
-        )
+    # a results.json of the current release (schema 1), its champion replaced
+    results = json.loads((V1_RUN / "results.json").read_text())
+    champion = dict(results["leaderboard"][0])
+    champion.update(
+        candidate="sma_cross/tpe",
+        params=params,
+        oos_metrics={"sharpe_ratio": sharpe, "n_trades": 12},
+        gates={"min_dsr": {"passed": passed, "value": 0.9, "threshold": 0.95}},
     )
+    results.update(experiment="demo", run_id=run_id)
+    results["data"] = {**results["data"], "fingerprint": "abc"}
+    results["verdict"] = {**results["verdict"], "passed": passed, "champion": champion}
+    (path / "results.json").write_text(json.dumps(results))
     return path
 
 
