@@ -20,7 +20,7 @@ import pandas as pd
 
 from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
 from backtest.costs import Costs
-from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
+from backtest.execution import check_settings
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 
@@ -279,12 +279,7 @@ def evaluate_batch(
         DataValidationError: bad prices, positions of the wrong shape, or a target read by the
             simulation that is NaN or outside ``[-1, 1]`` (the message names set and bar).
     """
-    costs = Costs() if costs is None else costs
-    if not isinstance(costs, Costs):
-        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
-    check_choice("execution", execution, EXECUTIONS)
-    lo, hi = direction_bounds(direction)
-    init_cash = check_init_cash(init_cash)
+    costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
         raise ParameterError(

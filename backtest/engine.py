@@ -34,8 +34,14 @@ import pandas as pd
 
 from backtest._sim_nb import MIN_SIZE
 from backtest.costs import Costs
-from backtest.execution import DIRECTIONS, EXECUTIONS
-from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
+from backtest.execution import (
+    DIRECTIONS,
+    EXECUTIONS,
+    check_choice,
+    check_settings,
+    direction_bounds,
+)
+from data_loaders.errors import DataValidationError
 
 __all__ = [
     "BacktestResult",
@@ -64,31 +70,6 @@ TRADE_COLUMNS = [
     "pnl",
     "return",
 ]
-
-
-def check_choice(name: str, value: Any, choices: Any) -> str:
-    """Return ``value`` when it is one of ``choices``, else raise ParameterError (did you mean)."""
-    if value not in choices:
-        raise ParameterError(
-            f"`{name}` must be one of {', '.join(map(repr, choices))}, got {value!r}"
-            f"{did_you_mean(str(value), choices)}"
-        )
-    return value
-
-
-def direction_bounds(direction: str) -> tuple[float, float]:
-    """``(lo, hi)`` clip of the targets for a direction name."""
-    return DIRECTIONS[check_choice("direction", direction, tuple(DIRECTIONS))]
-
-
-def check_init_cash(init_cash: Any) -> float:
-    try:
-        value = float(init_cash)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`init_cash` must be a positive number, got {init_cash!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"`init_cash` must be finite and > 0, got {init_cash!r}")
-    return value
 
 
 def order_targets(targets: pd.DataFrame, execution: str) -> pd.DataFrame:
@@ -382,12 +363,7 @@ def run_backtest(
         DataValidationError: bars without valid open/close prices, positions misaligned with the
             bars, or a target that is NaN or outside ``[-1, 1]`` (the message names the bar).
     """
-    costs = Costs() if costs is None else costs
-    if not isinstance(costs, Costs):
-        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
-    check_choice("execution", execution, EXECUTIONS)
-    lo, hi = direction_bounds(direction)
-    init_cash = check_init_cash(init_cash)
+    costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
 
     open_, close, multi = _frames(bars)
     targets = _targets(positions, close, multi).clip(lo, hi)

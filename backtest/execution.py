@@ -13,9 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backtest.costs import Costs
+import numpy as np
 
-__all__ = ["Execution", "EXECUTIONS", "DIRECTIONS"]
+from backtest.costs import Costs
+from data_loaders.errors import ParameterError, did_you_mean
+
+__all__ = [
+    "Execution",
+    "EXECUTIONS",
+    "DIRECTIONS",
+    "check_choice",
+    "direction_bounds",
+    "check_init_cash",
+    "check_settings",
+]
 
 #: fill modes (the ``execution=`` argument of the engines)
 EXECUTIONS = ("next-open", "close")
@@ -50,3 +61,47 @@ class Execution:
             "direction": self.direction,
             "init_cash": self.init_cash,
         }
+
+
+def check_choice(name: str, value: Any, choices: Any) -> str:
+    """Return ``value`` when it is one of ``choices``, else raise ParameterError (did you mean)."""
+    if value not in choices:
+        raise ParameterError(
+            f"`{name}` must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            f"{did_you_mean(str(value), choices)}"
+        )
+    return value
+
+
+def direction_bounds(direction: str) -> tuple[float, float]:
+    """``(lo, hi)`` clip of the targets for a direction name."""
+    return DIRECTIONS[check_choice("direction", direction, tuple(DIRECTIONS))]
+
+
+def check_init_cash(init_cash: Any) -> float:
+    """``init_cash`` as a finite float > 0 (ParameterError otherwise)."""
+    try:
+        value = float(init_cash)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`init_cash` must be a positive number, got {init_cash!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"`init_cash` must be finite and > 0, got {init_cash!r}")
+    return value
+
+
+def check_settings(
+    costs: Any, execution: str, direction: str, init_cash: Any
+) -> tuple[Costs, float, float, float]:
+    """Check the engines' settings: ``(costs, lo, hi, init_cash)`` with ``Costs()`` for None and
+    ``(lo, hi)`` the position clip of ``direction``.
+
+    Raises:
+        ParameterError: costs that are not a :class:`Costs`, an unknown execution or direction,
+            a non-positive or non-finite ``init_cash``.
+    """
+    costs = Costs() if costs is None else costs
+    if not isinstance(costs, Costs):
+        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
+    check_choice("execution", execution, EXECUTIONS)
+    lo, hi = direction_bounds(direction)
+    return costs, lo, hi, check_init_cash(init_cash)

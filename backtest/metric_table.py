@@ -57,33 +57,43 @@ class MetricInfo:
     headline: bool = False
 
 
-_M = MetricInfo
-#: every metric, in the order of ``compute_metrics`` then the simulation-only ones
-METRICS: tuple[MetricInfo, ...] = (
-    _M("total_return", "maximize", "Total return", True, "returns", True),
-    _M("cagr", "maximize", "CAGR", True, "returns", True),
-    _M("annual_volatility", "minimize", "Annual volatility", True, "returns", True),
-    _M("sharpe_ratio", "maximize", "Sharpe ratio", False, "returns", True),
-    _M("sortino_ratio", "maximize", "Sortino ratio", False, "returns", True),
-    _M("max_drawdown", "maximize", "Max drawdown", True, "returns", True),
-    _M("calmar_ratio", "maximize", "Calmar ratio", False, "returns", True),
-    _M("omega_ratio", "maximize", "Omega ratio", False, "returns"),
-    _M("tail_ratio", "maximize", "Tail ratio", False, "moment"),
-    _M("value_at_risk", "maximize", "Value at risk", True, "moment"),
-    _M("conditional_value_at_risk", "maximize", "Conditional VaR", True, "moment"),
-    _M("skew", "maximize", "Skew", False, "moment"),
-    _M("kurtosis", "minimize", "Excess kurtosis", False, "moment"),
-    _M("n_periods", "maximize", "Periods", False, "count"),
-    _M("n_trades", "maximize", "Trades", False, "trades", True),
-    _M("win_rate", "maximize", "Win rate", True, "trades", True),
-    _M("profit_factor", "maximize", "Profit factor", False, "trades"),
-    _M("expectancy", "maximize", "Expectancy", False, "trades"),
-    _M("exposure", "maximize", "Exposure", True, "positions"),
-    _M("turnover", "minimize", "Turnover", False, "positions"),
-    _M("final_equity", "maximize", "Final equity", False, "simulation"),
-    _M("n_orders", "minimize", "Orders", False, "simulation"),
-    _M("fees_paid", "minimize", "Fees paid", False, "simulation"),
-)
+#: name, direction, unit (``%``: a fraction shown as a percentage, ``-`` a plain number), kind,
+#: headline (``*``) and label; one metric per line, in the order of ``compute_metrics`` then the
+#: simulation-only ones
+_TABLE = """
+total_return               maximize  %  returns     *  Total return
+cagr                       maximize  %  returns     *  CAGR
+annual_volatility          minimize  %  returns     *  Annual volatility
+sharpe_ratio               maximize  -  returns     *  Sharpe ratio
+sortino_ratio              maximize  -  returns     *  Sortino ratio
+max_drawdown               maximize  %  returns     *  Max drawdown
+calmar_ratio               maximize  -  returns     *  Calmar ratio
+omega_ratio                maximize  -  returns     -  Omega ratio
+tail_ratio                 maximize  -  moment      -  Tail ratio
+value_at_risk              maximize  %  moment      -  Value at risk
+conditional_value_at_risk  maximize  %  moment      -  Conditional VaR
+skew                       maximize  -  moment      -  Skew
+kurtosis                   minimize  -  moment      -  Excess kurtosis
+n_periods                  maximize  -  count       -  Periods
+n_trades                   maximize  -  trades      *  Trades
+win_rate                   maximize  %  trades      *  Win rate
+profit_factor              maximize  -  trades      -  Profit factor
+expectancy                 maximize  -  trades      -  Expectancy
+exposure                   maximize  %  positions   -  Exposure
+turnover                   minimize  -  positions   -  Turnover
+final_equity               maximize  -  simulation  -  Final equity
+n_orders                   minimize  -  simulation  -  Orders
+fees_paid                  minimize  -  simulation  -  Fees paid
+"""
+
+
+def _row(line: str) -> MetricInfo:
+    name, direction, unit, kind, headline, label = line.split(maxsplit=5)
+    return MetricInfo(name, direction, label, unit == "%", kind, headline == "*")
+
+
+#: every metric, in table order
+METRICS: tuple[MetricInfo, ...] = tuple(_row(line) for line in _TABLE.strip().splitlines())
 
 #: name -> :class:`MetricInfo`
 METRIC_INFO: dict[str, MetricInfo] = {m.name: m for m in METRICS}

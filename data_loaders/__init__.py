@@ -15,8 +15,7 @@ and ``research --help`` stay fast: pandas, pyarrow and numba load only when need
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from data_loaders.errors import (
     ConfigError,
@@ -26,6 +25,7 @@ from data_loaders.errors import (
     ResearchError,
     did_you_mean,
 )
+from data_loaders.lazy import lazy_exports
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -113,17 +113,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'data_loaders' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names

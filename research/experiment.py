@@ -3,58 +3,11 @@ old names for one release. ``ExploreSpec`` is now :class:`research.spec.ExploreS
 exploration's own spec keeps the name :class:`research.explore.ExploreSpec`) and ``spec_hash``
 is :func:`research.spec.experiment_hash`."""
 
+from research import spec as _spec
 from research.optimize.objectives import DEFAULT_DIRECTIONS, METRICS
-from research.spec import (
-    BudgetSpec,
-    CostSpec,
-    DataSpec,
-    Experiment,
-    ExploreSection,
-    GateSpec,
-    GuardrailSpec,
-    NightlySpec,
-    ObjectiveSpec,
-    OptimizerSpec,
-    RankingSpec,
-    ReportSpec,
-    StrategySpec,
-    TrackingSpec,
-    WalkForwardSpec,
-    apply_overrides,
-    default_experiment_dict,
-    experiment_hash,
-    load_experiment,
-    parse_experiment,
-    resolve_strategy,
-    validate_experiment,
-)
+from research.spec import *  # noqa: F403 - every public name of research.spec
 
-ExploreSpec = ExploreSection  # old name (one release)
-spec_hash = experiment_hash  # old name (one release)
+ExploreSpec = _spec.ExploreSection  # old name (one release)
+spec_hash = _spec.experiment_hash  # old name (one release)
 
-__all__ = [
-    "Experiment",
-    "DataSpec",
-    "ExploreSection",
-    "StrategySpec",
-    "OptimizerSpec",
-    "BudgetSpec",
-    "WalkForwardSpec",
-    "ObjectiveSpec",
-    "GuardrailSpec",
-    "CostSpec",
-    "GateSpec",
-    "RankingSpec",
-    "TrackingSpec",
-    "ReportSpec",
-    "NightlySpec",
-    "METRICS",
-    "DEFAULT_DIRECTIONS",
-    "load_experiment",
-    "resolve_strategy",
-    "parse_experiment",
-    "validate_experiment",
-    "default_experiment_dict",
-    "apply_overrides",
-    "experiment_hash",
-]
+__all__ = [*_spec.__all__, "METRICS", "DEFAULT_DIRECTIONS"]

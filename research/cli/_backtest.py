@@ -155,16 +155,14 @@ def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from backtest.costs import Costs
-    from backtest.engine import EXECUTIONS, check_choice, direction_bounds
-    from backtest.execution import Execution
+    from backtest.execution import Execution, check_settings
     from data_loaders import load_bars
     from data_loaders.bars import bars_index, bars_per_year, slice_bars
     from data_loaders.errors import DataTooShortError, ParameterError
     from strategies.registry import get_strategy
 
     costs = Costs(fees=args.fees, fixed_fees=args.fixed_fees, slippage_bps=args.slippage_bps)
-    check_choice("execution", args.execution, EXECUTIONS)
-    direction_bounds(args.direction)
+    check_settings(costs, args.execution, args.direction, args.init_cash)
     strategy_cls = get_strategy(args.strategy)
     params = parse_param_values(strategy_cls, args.param)
     strategy = strategy_cls(**params)

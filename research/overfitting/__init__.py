@@ -41,34 +41,35 @@ References:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from data_loaders.lazy import lazy_exports
 
 #: public name -> module of this package that defines it
 _LAZY: dict[str, str] = {
-    "EULER_GAMMA": "sharpe",
-    "sharpe_per_period": "sharpe",
-    "return_moments": "sharpe",
-    "probabilistic_sharpe_ratio": "sharpe",
-    "expected_max_sharpe": "sharpe",
-    "deflated_sharpe_ratio": "sharpe",
-    "minimum_track_record_length": "sharpe",
-    "minimum_backtest_length": "sharpe",
-    "PBOResult": "pbo",
-    "probability_of_backtest_overfitting": "pbo",
-    "EffectiveTrials": "trials",
-    "effective_number_of_trials": "trials",
-    "walk_forward_efficiency": "efficiency",
-    "sharpe_efficiency": "efficiency",
-    "SPAResult": "spa",
-    "spa_test": "spa",
-    "StabilityResult": "stability",
-    "neighbourhood": "stability",
-    "parameter_stability": "stability",
-    "parameter_stability_from_trials": "stability",
-    "stability_heatmap": "stability",
-    "CPCVResult": "cpcv",
-    "cpcv_sharpe_distribution": "cpcv",
+    "EULER_GAMMA": "research.overfitting.sharpe",
+    "sharpe_per_period": "research.overfitting.sharpe",
+    "return_moments": "research.overfitting.sharpe",
+    "probabilistic_sharpe_ratio": "research.overfitting.sharpe",
+    "expected_max_sharpe": "research.overfitting.sharpe",
+    "deflated_sharpe_ratio": "research.overfitting.sharpe",
+    "minimum_track_record_length": "research.overfitting.sharpe",
+    "minimum_backtest_length": "research.overfitting.sharpe",
+    "PBOResult": "research.overfitting.pbo",
+    "probability_of_backtest_overfitting": "research.overfitting.pbo",
+    "EffectiveTrials": "research.overfitting.trials",
+    "effective_number_of_trials": "research.overfitting.trials",
+    "walk_forward_efficiency": "research.overfitting.efficiency",
+    "sharpe_efficiency": "research.overfitting.efficiency",
+    "SPAResult": "research.overfitting.spa",
+    "spa_test": "research.overfitting.spa",
+    "StabilityResult": "research.overfitting.stability",
+    "neighbourhood": "research.overfitting.stability",
+    "parameter_stability": "research.overfitting.stability",
+    "parameter_stability_from_trials": "research.overfitting.stability",
+    "stability_heatmap": "research.overfitting.stability",
+    "CPCVResult": "research.overfitting.cpcv",
+    "cpcv_sharpe_distribution": "research.overfitting.cpcv",
 }
 
 __all__ = [
@@ -98,17 +99,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'research.overfitting' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"research.overfitting.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names

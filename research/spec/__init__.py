@@ -34,53 +34,9 @@ Space overrides (``strategies[i].space``), per declared parameter:
   must lie inside the declared ones.
 """
 
-from research.spec.parse import (
-    apply_overrides,
-    default_experiment_dict,
-    experiment_hash,
-    load_experiment,
-    parse_experiment,
-)
-from research.spec.sections import (
-    BudgetSpec,
-    CostSpec,
-    DataSpec,
-    Experiment,
-    ExploreSection,
-    GateSpec,
-    GuardrailSpec,
-    NightlySpec,
-    ObjectiveSpec,
-    OptimizerSpec,
-    RankingSpec,
-    ReportSpec,
-    StrategySpec,
-    TrackingSpec,
-    WalkForwardSpec,
-)
-from research.spec.validate import resolve_strategy, validate_experiment
+from research.spec import parse, sections, validate
+from research.spec.parse import *  # noqa: F403 - the public names of each module
+from research.spec.sections import *  # noqa: F403
+from research.spec.validate import *  # noqa: F403
 
-__all__ = [
-    "Experiment",
-    "DataSpec",
-    "ExploreSection",
-    "StrategySpec",
-    "OptimizerSpec",
-    "BudgetSpec",
-    "WalkForwardSpec",
-    "ObjectiveSpec",
-    "GuardrailSpec",
-    "CostSpec",
-    "GateSpec",
-    "RankingSpec",
-    "TrackingSpec",
-    "ReportSpec",
-    "NightlySpec",
-    "load_experiment",
-    "parse_experiment",
-    "validate_experiment",
-    "resolve_strategy",
-    "default_experiment_dict",
-    "apply_overrides",
-    "experiment_hash",
-]
+__all__ = [*sections.__all__, *parse.__all__, *validate.__all__]

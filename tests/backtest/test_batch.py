@@ -13,20 +13,12 @@ import pytest
 from backtest.batch import BATCH_METRICS, evaluate_batch
 from backtest.costs import Costs
 from backtest.engine import run_backtest, targets_portfolio
+from backtest.metric_table import names_of
 from backtest.metrics import compute_metrics
 from data_loaders.errors import DataValidationError, ParameterError
 from tests.conftest import make_bars
 
-RETURNS_KEYS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-)
+RETURNS_KEYS = names_of("returns")
 TRADE_KEYS = ("n_trades", "win_rate", "profit_factor", "expectancy", "exposure", "turnover")
 
 

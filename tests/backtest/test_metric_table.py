@@ -35,3 +35,12 @@ def test_compute_metrics_and_the_batch_kernel_give_the_table_keys():
     pos = np.sign(np.sin(np.arange(300) / 9.0)).reshape(-1, 1)
     res = evaluate_batch(close, close, pos)
     assert tuple(res.metrics.columns) == mt.SEARCHABLE
+
+
+def test_headline_percent_and_labels():
+    headline = "total_return cagr annual_volatility sharpe_ratio sortino_ratio max_drawdown"
+    assert mt.HEADLINE == (*headline.split(), "calmar_ratio", "n_trades", "win_rate")
+    assert {"cagr", "total_return", "max_drawdown", "annual_volatility", "exposure"} <= mt.PERCENT
+    assert "sharpe_ratio" not in mt.PERCENT and "n_trades" not in mt.PERCENT
+    assert mt.METRIC_INFO["conditional_value_at_risk"].label == "Conditional VaR"
+    assert mt.METRIC_INFO["fees_paid"].kind == "simulation"
