@@ -25,9 +25,7 @@ Contents:
 One module per statistic: :mod:`~research.overfitting.sharpe`, :mod:`~research.overfitting.pbo`,
 :mod:`~research.overfitting.trials`, :mod:`~research.overfitting.efficiency`,
 :mod:`~research.overfitting.spa`, :mod:`~research.overfitting.stability`,
-:mod:`~research.overfitting.cpcv`; numba kernels in :mod:`research.overfitting._nb`. Names are
-imported on first use (PEP 562), so ``research.overfitting.efficiency`` loads neither scipy nor
-numba.
+:mod:`~research.overfitting.cpcv`; numba kernels in :mod:`research.overfitting._nb`.
 
 References:
     Bailey, D. H. & Lopez de Prado, M. (2012). The Sharpe ratio efficient frontier. Journal of
@@ -39,89 +37,21 @@ References:
     superior predictive ability.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from data_loaders.lazy import lazy_exports
-
-#: public name -> module of this package that defines it
-_LAZY: dict[str, str] = {
-    "EULER_GAMMA": "research.overfitting.sharpe",
-    "sharpe_per_period": "research.overfitting.sharpe",
-    "return_moments": "research.overfitting.sharpe",
-    "probabilistic_sharpe_ratio": "research.overfitting.sharpe",
-    "expected_max_sharpe": "research.overfitting.sharpe",
-    "deflated_sharpe_ratio": "research.overfitting.sharpe",
-    "minimum_track_record_length": "research.overfitting.sharpe",
-    "minimum_backtest_length": "research.overfitting.sharpe",
-    "PBOResult": "research.overfitting.pbo",
-    "probability_of_backtest_overfitting": "research.overfitting.pbo",
-    "EffectiveTrials": "research.overfitting.trials",
-    "effective_number_of_trials": "research.overfitting.trials",
-    "walk_forward_efficiency": "research.overfitting.efficiency",
-    "sharpe_efficiency": "research.overfitting.efficiency",
-    "SPAResult": "research.overfitting.spa",
-    "spa_test": "research.overfitting.spa",
-    "StabilityResult": "research.overfitting.stability",
-    "neighbourhood": "research.overfitting.stability",
-    "parameter_stability": "research.overfitting.stability",
-    "parameter_stability_from_trials": "research.overfitting.stability",
-    "stability_heatmap": "research.overfitting.stability",
-    "CPCVResult": "research.overfitting.cpcv",
-    "cpcv_sharpe_distribution": "research.overfitting.cpcv",
-}
+from research.overfitting import cpcv, efficiency, pbo, sharpe, spa, stability, trials
+from research.overfitting.cpcv import *  # noqa: F403 - each module's public names
+from research.overfitting.efficiency import *  # noqa: F403
+from research.overfitting.pbo import *  # noqa: F403
+from research.overfitting.sharpe import *  # noqa: F403
+from research.overfitting.spa import *  # noqa: F403
+from research.overfitting.stability import *  # noqa: F403
+from research.overfitting.trials import *  # noqa: F403
 
 __all__ = [
-    "EULER_GAMMA",
-    "sharpe_per_period",
-    "return_moments",
-    "probabilistic_sharpe_ratio",
-    "expected_max_sharpe",
-    "deflated_sharpe_ratio",
-    "minimum_track_record_length",
-    "minimum_backtest_length",
-    "PBOResult",
-    "probability_of_backtest_overfitting",
-    "EffectiveTrials",
-    "effective_number_of_trials",
-    "walk_forward_efficiency",
-    "sharpe_efficiency",
-    "SPAResult",
-    "spa_test",
-    "StabilityResult",
-    "neighbourhood",
-    "parameter_stability",
-    "parameter_stability_from_trials",
-    "stability_heatmap",
-    "CPCVResult",
-    "cpcv_sharpe_distribution",
+    *sharpe.__all__,
+    *pbo.__all__,
+    *trials.__all__,
+    *efficiency.__all__,
+    *spa.__all__,
+    *stability.__all__,
+    *cpcv.__all__,
 ]
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
-
-
-if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from research.overfitting.cpcv import CPCVResult, cpcv_sharpe_distribution
-    from research.overfitting.efficiency import sharpe_efficiency, walk_forward_efficiency
-    from research.overfitting.pbo import PBOResult, probability_of_backtest_overfitting
-    from research.overfitting.sharpe import (
-        EULER_GAMMA,
-        deflated_sharpe_ratio,
-        expected_max_sharpe,
-        minimum_backtest_length,
-        minimum_track_record_length,
-        probabilistic_sharpe_ratio,
-        return_moments,
-        sharpe_per_period,
-    )
-    from research.overfitting.spa import SPAResult, spa_test
-    from research.overfitting.stability import (
-        StabilityResult,
-        neighbourhood,
-        parameter_stability,
-        parameter_stability_from_trials,
-        stability_heatmap,
-    )
-    from research.overfitting.trials import EffectiveTrials, effective_number_of_trials
