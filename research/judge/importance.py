@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.errors import DataTooShortError, DataValidationError, ParameterError
-from research._stability import _resolve_space, _step_info, _trial_params
+from research.overfitting.stability import resolve_space, step_info, trial_params
 from strategies.params import Categorical, Float, Int, Param
 
 __all__ = [
@@ -142,7 +142,7 @@ def regress_metric_on_params(
     names = _param_names(trials, params, metric)
     if not names:
         raise DataValidationError("the trials have no parameter columns to regress on")
-    frame = _trial_params(trials, names, metric)
+    frame = trial_params(trials, names, metric)
     y = frame["value"].to_numpy(dtype=float)
     notes: list[str] = []
     columns: dict[str, np.ndarray] = {}
@@ -358,8 +358,8 @@ def suggest_narrowed_space(
         raise ParameterError(f"`top_quantile` must be in (0, 1], got {top_quantile}")
     if pad_steps < 0:
         raise ParameterError(f"`pad_steps` must be >= 0, got {pad_steps}")
-    space_, _ = _resolve_space(space)
-    frame = _trial_params(trials, list(space_), metric)
+    space_, _ = resolve_space(space)
+    frame = trial_params(trials, list(space_), metric)
     if frame.empty:
         raise DataTooShortError("no completed trial with a finite metric to narrow the space from")
     ordered = frame.sort_values("value", ascending=not maximize, kind="stable")
@@ -387,7 +387,7 @@ def _same(choice: Any, value: Any) -> bool:
 
 
 def _narrow_numeric(p: Param, values: pd.Series, best: float, pad: int, float_steps: int) -> Param:
-    kind, step = _step_info(p, float_steps)
+    kind, step = step_info(p, float_steps)
     lo, hi = float(values.min()), float(values.max())
     if kind == "log":
         lo, hi = lo * math.exp(-pad * step), hi * math.exp(pad * step)

@@ -81,6 +81,7 @@ __all__ = [
     "decide",
     "recent_window",
     "evaluate_params",
+    "warm_start_sets",
 ]
 
 #: exit status of ``research nightly`` when another nightly run holds the lock
@@ -219,7 +220,7 @@ def _night(
         "n_bars": int(n_bars_total - start),
         "start_position": int(start),
     }
-    warm = _warm_start(exp, runs_root, champion)
+    warm = warm_start_sets(exp, runs_root, champion)
     result = _rerun(exp, slice_bars(bars, 0, start), work_root, warm, n_trials, dry_run, progress)
     lead = result.results.verdict.lead
     chall = _judged(exp, lead.to_json(), bars, start, "challenger") if lead else None
@@ -475,7 +476,7 @@ def _numeric(v: Any) -> bool:
     return True
 
 
-def _warm_start(
+def warm_start_sets(
     exp: Any, runs_root: Path, champion: Mapping[str, Any] | None
 ) -> dict[str, list[dict[str, Any]]]:
     """Parameter sets to enqueue first, per strategy label: the champion's, then the best

@@ -374,9 +374,11 @@ def _upgrade_v1(data: Mapping[str, Any]) -> dict[str, Any]:
         return {**r, "gates": g}
 
     out = dict(data)
-    out["leaderboard"] = [row(r) for r in data.get("leaderboard") or []]
-    verdict = dict(data.get("verdict") or {})
-    for k in ("champion", "best"):
-        verdict[k] = row(verdict.get(k))
-    out["verdict"] = verdict
+    if isinstance(data.get("leaderboard"), list):
+        out["leaderboard"] = [row(r) for r in data["leaderboard"]]
+    if isinstance(data.get("verdict"), Mapping):
+        out["verdict"] = {
+            **data["verdict"],
+            **{k: row(data["verdict"].get(k)) for k in ("champion", "best")},
+        }
     return out

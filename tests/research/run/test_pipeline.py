@@ -23,7 +23,7 @@ from research.runner import load_experiment_data, recent_window, run_experiment
 from research.runs import MARKER
 from tests.research import _runs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from research.nightly import (
 from research.runner import load_experiment_data
 from tests.research import _runs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 RAW = _runs.spec(
     name="nightly",
