@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
     from backtest.costs import Costs
     from backtest.execution import Execution, check_settings
     from data_loaders import load_bars
-    from data_loaders.bars import bars_index, bars_per_year, slice_bars
+    from data_loaders.bars import bars_index, bars_per_year, is_multi, slice_bars
     from data_loaders.errors import DataTooShortError, ParameterError
     from strategies.registry import get_strategy
 
@@ -167,8 +167,8 @@ def _run(args: argparse.Namespace) -> int:
     params = parse_param_values(strategy_cls, args.param)
     strategy = strategy_cls(**params)
     bars = load_bars(args.data)
-    is_multi = isinstance(bars, dict)
-    if is_multi != bool(strategy_cls.multi_asset):
+    multi = is_multi(bars)
+    if multi != bool(strategy_cls.multi_asset):
         want = (
             "several symbols (a folder)"
             if strategy_cls.multi_asset
@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         raise ParameterError(
             f"strategy {strategy_cls.label()} needs {want}; --data {args.data} has "
-            f"{len(bars) if is_multi else 1} symbol(s)"
+            f"{len(bars) if multi else 1} symbol(s)"
         )
     index = bars_index(bars)
     ppy = args.periods_per_year or bars_per_year(index)
@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         strategy.fit(slice_bars(bars, 0, start))
     positions = strategy.positions(bars)
 
-    if is_multi:
+    if multi:
         from backtest.engine import run_backtest
 
         result = run_backtest(
