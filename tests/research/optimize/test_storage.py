@@ -12,8 +12,8 @@ from optuna.trial import TrialState
 
 from data_loaders import fingerprint
 from data_loaders.errors import ConfigError, ParameterError
-from research.optimize import best_params
 from research._version import code_version_text
+from research.optimize import best_params
 from research.optimize.storage import data_fingerprint, open_storage, safe_url
 
 POSTGRES_URL = os.environ.get(
