@@ -262,28 +262,7 @@ def explore(
         + (" (from the cache)" if fs.from_cache else "")
     )
     if extra_features is not None:
-        if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(
-            primary.index
-        ):
-            raise DataValidationError(
-                "explore: `extra_features` must be a DataFrame indexed exactly like the bars"
-            )
-        clash = [c for c in extra_features.columns if c in data.columns]
-        if clash:
-            raise DataValidationError(
-                f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature"
-            )
-        data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
-        for c in extra_features.columns:
-            finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
-            info.loc[c] = [
-                "extra",
-                "extra",
-                "user",
-                "{}",
-                int(finite[0]) if finite.size else -1,
-                None,
-            ]
+        data, info = _with_extra_features(data, info, extra_features, primary.index)
 
     say(f"stationarity: ADF/KPSS on {data.shape[1]} features (train window)")
     stat = stationarity_table(
@@ -313,6 +292,68 @@ def explore(
     say("audit and statistical tests")
     audit = audit_bars(primary, spec.audit, horizons=spec.horizons, train_stop=train_stop)
     clock.lap("audit")
+    tests, coint = _tests_and_cointegration(
+        primary, universe, symbol, train_stop, train_end_ts, spec
+    )
+    clock.lap("tests")
+    suggestions = build_suggestions(stat, screening.scores, screening.dropped, screening.selected)
+
+    findings = _findings(
+        symbol, primary, train_stop, train_end_ts, fs, extra_features, info, stat, screening,
+        audit, tests, coint, suggestions, spec, clock.laps,
+    )  # fmt: skip
+    return ExplorationResult(
+        features=data,
+        feature_info=info,
+        screening=screening,
+        selected=list(screening.selected),
+        audit=audit,
+        findings=findings,
+        suggestions=suggestions,
+        cointegration=coint,
+        spec=spec,
+        symbol=symbol,
+        train_end=train_end_ts,
+        train_stop=train_stop,
+    )
+
+
+def _with_extra_features(
+    data: pd.DataFrame, info: pd.DataFrame, extra_features: Any, index: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The feature table and its info with the user's ``extra_features`` columns added."""
+    if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(index):
+        raise DataValidationError(
+            "explore: `extra_features` must be a DataFrame indexed exactly like the bars"
+        )
+    clash = [c for c in extra_features.columns if c in data.columns]
+    if clash:
+        raise DataValidationError(
+            f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature"
+        )
+    data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
+    for c in extra_features.columns:
+        finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
+        info.loc[c] = [
+            "extra",
+            "extra",
+            "user",
+            "{}",
+            int(finite[0]) if finite.size else -1,
+            None,
+        ]
+    return data, info
+
+
+def _tests_and_cointegration(
+    primary: pd.DataFrame,
+    universe: Mapping[str, pd.DataFrame],
+    symbol: str | None,
+    train_stop: int,
+    train_end_ts: pd.Timestamp,
+    spec: ExploreSpec,
+) -> tuple[dict[str, Any], Any]:
+    """The statistical tests on the train window, and cointegration across the symbols."""
     coint = None
     with st.single_threaded_blas():
         tests = _tests(primary, train_stop, spec)
@@ -324,9 +365,28 @@ def explore(
                 coint = st.cointegration(train_universe)
             except DataTooShortError:
                 coint = None
-    clock.lap("tests")
-    suggestions = build_suggestions(stat, screening.scores, screening.dropped, screening.selected)
+    return tests, coint
 
+
+def _findings(
+    symbol: str | None,
+    primary: pd.DataFrame,
+    train_stop: int,
+    train_end_ts: pd.Timestamp,
+    fs: Any,
+    extra_features: pd.DataFrame | None,
+    info: pd.DataFrame,
+    stat: pd.DataFrame,
+    screening: ScreeningResult,
+    audit: AuditReport,
+    tests: dict[str, Any],
+    coint: Any,
+    suggestions: dict[str, Any],
+    spec: ExploreSpec,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """What ``findings.json`` holds (JSON-ready)."""
+    n = len(primary)
     sc = screening.scores
     top = [
         {
@@ -340,7 +400,7 @@ def explore(
         }
         for f in sc.index[:25]
     ]
-    findings = to_jsonable(
+    return to_jsonable(
         {
             "data": {
                 "symbol": symbol,
@@ -379,20 +439,6 @@ def explore(
             },
             "suggestions": suggestions,
             "spec": spec_to_dict(spec),
-            "timings_seconds": clock.laps,
+            "timings_seconds": timings,
         }
-    )
-    return ExplorationResult(
-        features=data,
-        feature_info=info,
-        screening=screening,
-        selected=list(screening.selected),
-        audit=audit,
-        findings=findings,
-        suggestions=suggestions,
-        cointegration=coint,
-        spec=spec,
-        symbol=symbol,
-        train_end=train_end_ts,
-        train_stop=train_stop,
     )
