@@ -1,7 +1,7 @@
 """Moved to :mod:`research.run` (this path keeps old imports working for one release)."""
 
 from research.run.data import load_experiment_data
-from research.run.nightly import evaluate_params, recent_window
+from research.run.window import evaluate_params, recent_window
 from research.run.pipeline import RunResult, run_experiment
 from research.spec.build import build_costs, build_splitter
 from research.spec.build import experiment_bars_per_year as periods_per_year

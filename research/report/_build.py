@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from backtest.metric_table import PERCENT
 from research.judge.gates import GATES
 from research.run.results import RunResults
 from research.run.store import atomic_write_text
@@ -41,7 +42,7 @@ _SHOWN_METRICS = (
     "exposure",
     "turnover",
 )
-_PERCENT = {"cagr", "total_return", "max_drawdown", "annual_volatility", "exposure"}
+_PERCENT = PERCENT  # fractions shown as percentages (the metric table)
 
 
 def load_run_data(run_dir: str | Path) -> dict[str, Any]:
