@@ -8,13 +8,13 @@ first objective.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from research._json import finite
 from research.judge.importance import (
     fanova_importance,
     regress_metric_on_params,
@@ -48,10 +48,10 @@ def importance_by_strategy(searches: Sequence[Any], direction: str, seed: int = 
     varied = [n for n in names if df[f"params_{n}"].astype(str).nunique() > 1]
     try:
         reg = regress_metric_on_params(df, params=varied or names, metric="value")
-        out["r2"] = _finite_or_none(reg.r_squared)
+        out["r2"] = finite(reg.r_squared)
         cols = ("coef", "std_err", "t", "p_value")
         out["ols"] = [
-            {"term": str(term), **{c: _finite_or_none(r[c]) for c in cols}}
+            {"term": str(term), **{c: finite(r[c]) for c in cols}}
             | {"significant": bool(r["significant"])}
             for term, r in reg.terms.iterrows()
         ]
@@ -140,14 +140,6 @@ def _space_overrides(narrowed: dict[str, Param], space: dict[str, Param]) -> dic
         elif (p.low, p.high) != (space[n].low, space[n].high):
             out[n] = {"low": _py(p.low), "high": _py(p.high)}
     return out
-
-
-def _finite_or_none(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _py(v: Any) -> Any:

@@ -17,6 +17,7 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ _PERCENT = PERCENT  # fractions shown as percentages (the metric table)
 def load_run_data(run_dir: str | Path) -> dict[str, Any]:
     """Read what the report needs from a run folder: results, config and series."""
     run_dir = Path(run_dir)
-    results = RunResults.load(run_dir).to_json()
+    run = RunResults.load(run_dir)
+    results = run.to_json()
     series_dir = run_dir / "series"
 
     def read(name: str) -> pd.DataFrame | None:
@@ -61,6 +63,7 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
 
         config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return {
+        "run": run,
         "results": results,
         "config": config,
         "oos_returns": read("oos_returns"),
@@ -235,13 +238,12 @@ class _Ctx:
     def __init__(self, data: Mapping[str, Any], report_cfg: Mapping[str, Any]) -> None:
         self.d = data
         self.r = data["results"]
+        self.run: RunResults = data.get("run") or RunResults.from_json(self.r)
         self.top_n = int(report_cfg.get("top_n", 25))
         self.max_trades = int(report_cfg.get("max_trades", 500))
-        self.metric = self.r.get("ranking_metric", "sharpe_ratio")
+        self.metric = self.run.ranking_metric
         self.board = self.r.get("leaderboard") or []
-        verdict = self.r.get("verdict") or {}
-        self.champion = verdict.get("champion")
-        self.best = self.champion or (self.board[0] if self.board else None)
+        self.champion = self.run.verdict.champion
         #: how the lead candidate is named in figures: only a gate-passing one is the champion
         self.lead = "champion" if self.champion else "best candidate, fails a gate"
 
@@ -250,28 +252,25 @@ class _Ctx:
 
     # --- verdict --------------------------------------------------------------------------
     def verdict(self) -> dict:
-        v = self.r.get("verdict") or {}
-        passed = bool(v.get("passed"))
-        msg = v.get("message") or ""
-        c = self.best
-        parts = [f'<div class="headline">{_e(msg)}</div>']
-        if c:
-            who = "Champion" if passed else "Best candidate (not picked: it fails a gate)"
+        v = self.run.verdict
+        c = v.lead
+        parts = [f'<div class="headline">{_e(v.message)}</div>']
+        if c is not None:
+            who = "Champion" if v.passed else "Best candidate (not picked: it fails a gate)"
             parts.append(
-                f"<p><b>{who}:</b> {_e(c.get('candidate'))} — strategy <code>{_e(c.get('strategy'))}"
-                f"</code>, optimizer <code>{_e(c.get('optimizer'))}</code>; parameters to trade now: "
-                f'<span class="params">{_params(c.get("params"))}</span></p>'
+                f"<p><b>{who}:</b> {_e(c.candidate)} — strategy <code>{_e(c.strategy)}"
+                f"</code>, optimizer <code>{_e(c.optimizer)}</code>; parameters to trade now: "
+                f'<span class="params">{_params(c.params)}</span></p>'
             )
-            m = c.get("oos_metrics") or {}
+            m = c.oos_metrics
             kpis = "".join(
                 f'<div class="kpi"><div class="v">{fmt(m.get(k), k)}</div>'
                 f'<div class="k">OOS {k.replace("_", " ")}</div></div>'
                 for k in ("sharpe_ratio", "cagr", "max_drawdown", "sortino_ratio", "n_trades")
                 if k in m
             )
-            stats = c.get("stats") or {}
             kpis += "".join(
-                f'<div class="kpi"><div class="v">{fmt(stats.get(k))}</div>'
+                f'<div class="kpi"><div class="v">{fmt(getattr(c.stats, k))}</div>'
                 f'<div class="k">{label}</div></div>'
                 for k, label in (
                     ("dsr", "deflated Sharpe (prob.)"),
@@ -279,27 +278,25 @@ class _Ctx:
                     ("stability", "stability"),
                     ("spa_pvalue", "SPA p-value"),
                 )
-                if k in stats
             )
-            bh = (self.r.get("benchmark") or {}).get("oos_metrics") or {}
+            bh = self.run.benchmark.oos_metrics
             if bh:
                 kpis += (
                     f'<div class="kpi"><div class="v">{fmt(bh.get("sharpe_ratio"))}</div>'
                     f'<div class="k">buy-and-hold OOS Sharpe</div></div>'
                 )
             parts.append(f'<div class="kpis">{kpis}</div>')
-            gates = c.get("gates") or {}
-            if gates:
+            if c.gates:
                 parts.append(
                     '<div class="gates"><b>Gates:</b> '
-                    + "".join(_gate_badge(k, g) for k, g in gates.items())
+                    + "".join(_gate_badge(k, asdict(g)) for k, g in c.gates.items())
                     + "</div>"
                 )
-        span = self.r.get("oos_span") or {}
-        n_total = (self.r.get("overfitting") or {}).get("n_trials_total")
+        span = self.run.oos_span
+        n_total = self.run.overfitting.get("n_trials_total")
         note = (
-            f"Out of sample = the stitched test windows of {len(self.r.get('folds') or [])} "
-            f"walk-forward folds ({when(span.get('start'))} → {when(span.get('end'))}); "
+            f"Out of sample = the stitched test windows of {len(self.run.folds)} "
+            f"walk-forward folds ({when(span.start)} → {when(span.end)}); "
             f"{n_total if n_total is not None else '?'} trials were tried in all, and the "
             "deflated Sharpe ratio accounts for every one of them."
         )
@@ -308,19 +305,15 @@ class _Ctx:
             "Verdict",
             "".join(parts),
             note,
-            cls="verdict" + ("" if passed else " failed"),
+            cls="verdict" + ("" if v.passed else " failed"),
         )
 
     # --- leaderboard ----------------------------------------------------------------------
     def leaderboard(self) -> dict | None:
-        if not self.board:
+        board = self.run.leaderboard
+        if not board:
             return None
-        metrics = [
-            m
-            for m in _SHOWN_METRICS
-            if any(m in (row.get("oos_metrics") or {}) for row in self.board)
-        ]
-        gate_names = list((self.board[0].get("gates") or {}).keys())
+        metrics = [m for m in _SHOWN_METRICS if any(m in row.oos_metrics for row in board)]
         headers = [
             "#",
             "candidate",
@@ -333,27 +326,24 @@ class _Ctx:
             "parameters",
         ]
         rows = []
-        for row in self.board[: self.top_n]:
-            m = row.get("oos_metrics") or {}
-            st = row.get("stats") or {}
-            gates = row.get("gates") or {}
-            failed = [g for g in gate_names if (gates.get(g) or {}).get("passed") is False]
+        for row in board[: self.top_n]:
             gate_txt = (
                 '<span class="pass">all passed</span>'
-                if row.get("passed")
-                else '<span class="fail">fails ' + _e(", ".join(failed) or "?") + "</span>"
+                if row.passed
+                else '<span class="fail">fails ' + _e(", ".join(row.failed()) or "?") + "</span>"
             )
+            st = row.stats
             rows.append(
                 [
-                    str(row.get("rank", "")),
-                    _e(row.get("candidate")),
-                    *[fmt(m.get(k), k) for k in metrics],
-                    fmt(st.get("dsr")),
-                    fmt(st.get("pbo")),
-                    fmt(st.get("stability")),
-                    fmt(st.get("spa_pvalue")),
+                    str(row.rank),
+                    _e(row.candidate),
+                    *[fmt(row.metric(k), k) for k in metrics],
+                    fmt(st.dsr),
+                    fmt(st.pbo),
+                    fmt(st.stability),
+                    fmt(st.spa_pvalue),
                     gate_txt,
-                    f'<span class="params">{_params(row.get("params"))}</span>',
+                    f'<span class="params">{_params(row.params)}</span>',
                 ]
             )
         note = (
@@ -362,8 +352,8 @@ class _Ctx:
             "test window only; the parameters shown are the last fold's pick. A candidate "
             "that fails a gate is never picked as champion."
         )
-        if len(self.board) > self.top_n:
-            note += f" Showing {self.top_n} of {len(self.board)} (leaderboard.csv has all)."
+        if len(board) > self.top_n:
+            note += f" Showing {self.top_n} of {len(board)} (leaderboard.csv has all)."
         return self._section(
             "leaderboard",
             "Leaderboard",
@@ -714,7 +704,7 @@ class _Ctx:
     # --- trades ---------------------------------------------------------------------------
     def trades(self) -> dict | None:
         t = self.d.get("trades")
-        if t is None or t.empty or self.best is None:
+        if t is None or t.empty or self.run.verdict.lead is None:
             return None
         shown = t.head(self.max_trades)
         cols = list(shown.columns)
@@ -739,7 +729,7 @@ class _Ctx:
                     cells.append(_e(v))
             rows.append(cells)
         note = (
-            f"Trades of {self.best.get('candidate')} over the out-of-sample span ({len(t)} in all"
+            f"Trades of {self.run.verdict.lead.candidate} over the out-of-sample span ({len(t)} in all"
         ).rstrip() + (f", first {self.max_trades} shown)" if len(t) > self.max_trades else ")")
         return self._section(
             "trades",

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.metric_table import names_of
 from backtest.metrics import compute_metrics
 from data_loaders.bars import bars_index
 from research._json import finite, to_jsonable
@@ -44,21 +45,12 @@ __all__ = [
     "explore_summary",
 ]
 
-#: the out-of-sample metrics a leaderboard row of results.json keeps
+#: the out-of-sample metrics a leaderboard row of results.json keeps: the running-sum metrics,
+#: the trade counts and ratios (not the expectancy, a cash amount) and exposure / turnover
 ROW_METRICS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "exposure",
-    "turnover",
+    *names_of("returns"),
+    *(m for m in names_of("trades") if m != "expectancy"),
+    *names_of("positions"),
 )
 
 
