@@ -41,7 +41,7 @@ from research._json import to_jsonable
 from research.explore._nb import runs_nb
 from research.explore.spec import AuditSpec
 
-__all__ = ["AuditReport", "audit_bars", "infer_frequency", "FINDING_COLUMNS"]
+__all__ = ["AuditReport", "audit_bars", "bar_interval", "FINDING_COLUMNS"]
 
 FINDING_COLUMNS = ["check", "severity", "start", "end", "n_bars", "value", "detail"]
 #: at most this many rows per check are kept in the findings table (largest first); totals are
@@ -94,8 +94,10 @@ class AuditReport:
         }
 
 
-def infer_frequency(index: pd.DatetimeIndex, attrs_frequency: str | None = None) -> pd.Timedelta:
-    """The bar interval: ``attrs_frequency`` when it parses as a fixed offset, else the median spacing."""
+def bar_interval(index: pd.DatetimeIndex, attrs_frequency: str | None = None) -> pd.Timedelta:
+    """The bar interval: ``attrs_frequency`` when it parses as a fixed offset, else the median
+    spacing (robust to gaps; :func:`data_loaders._calendar.infer_frequency`, used to validate
+    bars, takes the most common step instead)."""
     if attrs_frequency:
         try:
             return pd.Timedelta(pd.tseries.frequencies.to_offset(attrs_frequency))
@@ -392,7 +394,7 @@ def audit_bars(
     n = len(bars)
     train_stop = n if train_stop is None else int(train_stop)
     index = bars.index
-    freq = infer_frequency(index, bars.attrs.get("frequency"))
+    freq = bar_interval(index, bars.attrs.get("frequency"))
     calendar = _choose_calendar(index, freq, spec.calendar)
     close = bars["close"].to_numpy(dtype=np.float64)
     lc = np.log(close)
