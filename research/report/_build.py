@@ -574,55 +574,50 @@ class _Ctx:
 
     # --- overfitting ----------------------------------------------------------------------
     def overfitting(self) -> dict | None:
-        from research.report import _figures as F
-
-        o = self.r.get("overfitting") or {}
+        o = self.run.overfitting
         if not o:
             return None
-        parts = []
-        n_total, n_eff = o.get("n_trials_total"), o.get("effective_n_trials")
-        parts.append(
-            f"<p>Trials tried: <b>{fmt(n_total)}</b> (effective number from their correlation "
-            f"clusters: <b>{fmt(n_eff)}</b>); variance of their per-period Sharpe ratios: "
-            f"{fmt(o.get('trials_sharpe_variance'))}; expected maximum Sharpe of that many "
-            f"unskilled trials: {fmt(o.get('expected_max_sharpe'))} per period.</p>"
-        )
-        rows = []
-        for row in self.board[: self.top_n]:
-            st = row.get("stats") or {}
-            rows.append(
-                [
-                    _e(row.get("candidate")),
-                    fmt(st.get("sharpe_per_period")),
-                    fmt(st.get("psr")),
-                    fmt(st.get("dsr")),
-                    fmt(st.get("pbo")),
-                    fmt(st.get("stability")),
-                    fmt(st.get("wfe")),
-                    fmt(st.get("spa_pvalue")),
-                ]
-            )
+        parts = [
+            f"<p>Trials tried: <b>{fmt(o.get('n_trials_total'))}</b> (effective number from "
+            f"their correlation clusters: <b>{fmt(o.get('effective_n_trials'))}</b>); variance "
+            f"of their per-period Sharpe ratios: {fmt(o.get('trials_sharpe_variance'))}; "
+            "expected maximum Sharpe of that many unskilled trials: "
+            f"{fmt(o.get('expected_max_sharpe'))} per period.</p>"
+        ]
+        stats = ("sharpe_per_period", "psr", "dsr", "pbo", "stability", "wfe", "spa_pvalue")
+        rows = [
+            [_e(row.candidate), *(fmt(getattr(row.stats, k)) for k in stats)]
+            for row in self.run.leaderboard[: self.top_n]
+        ]
         if rows:
-            parts.append(
-                _table(
-                    [
-                        "candidate",
-                        "Sharpe / period",
-                        "PSR",
-                        "DSR",
-                        "PBO",
-                        "stability",
-                        "WFE",
-                        "SPA p",
-                    ],
-                    rows,
-                    left=(0,),
-                )
-            )
-        pbo = o.get("pbo") or {}
-        order = [row.get("candidate") for row in self.board if row.get("candidate") in pbo]
+            headers = ["candidate", "Sharpe / period", "PSR", "DSR", "PBO", "stability", "WFE"]
+            parts.append(_table([*headers, "SPA p"], rows, left=(0,)))
+        parts += self._pbo_plots(o.get("pbo") or {})
+        from research.report import _figures as F
+
+        parts.append(
+            _plot(F.stability_figure((o.get("stability") or {}).get("grid")), "fig-stability")
+        )
+        parts += self._spa_table(o.get("spa") or {})
+        return self._section(
+            "overfitting",
+            "Overfitting checks",
+            "".join(parts),
+            "Deflated Sharpe ratio: probability that the true Sharpe exceeds what the best of "
+            "this many unskilled trials would show. PBO: how often the in-sample best ranks "
+            "below the median out of sample across combinatorially symmetric splits. "
+            "Stability: the neighbourhood's performance relative to the pick's. SPA: does any "
+            "candidate beat buy-and-hold after accounting for the search (Hansen 2005).",
+        )
+
+    def _pbo_plots(self, pbo: Mapping[str, Any]) -> list[str]:
+        """PBO histogram and degradation scatter of the top 3 candidates (leaderboard order)."""
+        from research.report import _figures as F
+
+        order = [row.candidate for row in self.run.leaderboard if row.candidate in pbo]
         order += [k for k in pbo if k not in order]
         shown = [k for k in order if isinstance(pbo[k], Mapping) and pbo[k].get("logits")][:3]
+        parts = []
         for i, key in enumerate(shown):
             p = pbo[key]
             parts.append(
@@ -645,37 +640,24 @@ class _Ctx:
                 f'<p class="note">PBO plots of the top {len(shown)} candidates; every '
                 "candidate's PBO is in the table above and in results.json.</p>"
             )
-        stab = o.get("stability") or {}
-        parts.append(_plot(F.stability_figure(stab.get("grid")), "fig-stability"))
-        spa = o.get("spa") or {}
-        if spa:
-            rows = [
-                [
-                    _e(k),
-                    fmt(v.get("spa_pvalue")),
-                    fmt(v.get("reality_check_pvalue")),
-                    str(v.get("n_models", "")),
-                ]
-                for k, v in spa.items()
-                if isinstance(v, Mapping)
+        return parts
+
+    @staticmethod
+    def _spa_table(spa: Mapping[str, Any]) -> list[str]:
+        rows = [
+            [
+                _e(k),
+                fmt(v.get("spa_pvalue")),
+                fmt(v.get("reality_check_pvalue")),
+                str(v.get("n_models", "")),
             ]
-            if rows:
-                parts.append("<h3>Superior predictive ability vs buy-and-hold</h3>")
-                parts.append(
-                    _table(
-                        ["models", "Hansen SPA p-value", "White RC p-value", "models tested"], rows
-                    )
-                )
-        return self._section(
-            "overfitting",
-            "Overfitting checks",
-            "".join(parts),
-            "Deflated Sharpe ratio: probability that the true Sharpe exceeds what the best of "
-            "this many unskilled trials would show. PBO: how often the in-sample best ranks "
-            "below the median out of sample across combinatorially symmetric splits. "
-            "Stability: the neighbourhood's performance relative to the pick's. SPA: does any "
-            "candidate beat buy-and-hold after accounting for the search (Hansen 2005).",
-        )
+            for k, v in spa.items()
+            if isinstance(v, Mapping)
+        ]
+        if not rows:
+            return []
+        headers = ["models", "Hansen SPA p-value", "White RC p-value", "models tested"]
+        return ["<h3>Superior predictive ability vs buy-and-hold</h3>", _table(headers, rows)]
 
     # --- exploration ----------------------------------------------------------------------
     def explore(self) -> dict | None:
