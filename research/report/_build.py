@@ -387,27 +387,29 @@ class _Ctx:
     def folds(self) -> dict | None:
         from research.report import _figures as F
 
-        searches = self.r.get("searches") or []
-        folds = {f["number"]: f for f in self.r.get("folds") or []}
-        if not searches:
+        run = self.run
+        if not run.searches:
             return None
-        obj = (self.r.get("objectives") or [{"metric": self.metric}])[0]["metric"]
+        windows = {f.number: f for f in run.folds}
+        obj = run.objectives[0].metric if run.objectives else self.metric
         rows = []
-        for s in searches:
-            for f in s.get("folds") or []:
-                info = folds.get(f["number"], {})
+        for s in run.searches:
+            for f in s.folds:
+                w = windows.get(f.number)
+                train = f"{w.train_start} → {w.train_end}" if w else "? → ?"
+                test = f"{w.test_start} → {w.test_end}" if w else "? → ?"
                 rows.append(
                     [
-                        _e(s["key"]),
-                        str(f["number"]),
-                        _e(f"{info.get('train_start', '?')} → {info.get('train_end', '?')}"),
-                        _e(f"{info.get('test_start', '?')} → {info.get('test_end', '?')}"),
-                        fmt((f.get("is") or {}).get(obj), obj),
-                        fmt((f.get("oos") or {}).get(obj), obj),
-                        fmt((f.get("oos") or {}).get("max_drawdown"), "max_drawdown"),
-                        fmt((f.get("oos") or {}).get("n_trades"), "n_trades"),
-                        fmt(f.get("wfe")),
-                        f'<span class="params">{_params(f.get("params"))}</span>',
+                        _e(s.key),
+                        str(f.number),
+                        _e(train),
+                        _e(test),
+                        fmt(f.is_metrics.get(obj), obj),
+                        fmt(f.oos.get(obj), obj),
+                        fmt(f.oos.get("max_drawdown"), "max_drawdown"),
+                        fmt(f.oos.get("n_trades"), "n_trades"),
+                        fmt(f.wfe),
+                        f'<span class="params">{_params(f.params)}</span>',
                     ]
                 )
         headers = [
@@ -422,18 +424,18 @@ class _Ctx:
             "WFE",
             "pick",
         ]
-        html_ = _plot(F.fold_figure(searches, obj), "fig-folds")
+        html_ = _plot(F.fold_figure(self.r.get("searches") or [], obj), "fig-folds")
         html_ += _table(headers, rows, left=(0, 2, 3, 9), scroll=True)
         summary = [
             [
-                _e(s["key"]),
-                fmt((s.get("oos_metrics") or {}).get(obj), obj),
-                fmt(s.get("wfe")),
-                str((s.get("counts") or {}).get("complete", "")),
-                str((s.get("counts") or {}).get("pruned", "")),
-                str((s.get("counts") or {}).get("failed", "")),
+                _e(s.key),
+                fmt(s.oos_metrics.get(obj), obj),
+                fmt(s.wfe),
+                str(s.counts.complete),
+                str(s.counts.pruned),
+                str(s.counts.failed),
             ]
-            for s in searches
+            for s in run.searches
         ]
         html_ += "<h3>Searches</h3>" + _table(
             ["search", f"stitched OOS {obj}", "WFE", "trials complete", "pruned", "failed"], summary
@@ -454,10 +456,11 @@ class _Ctx:
         trials = self.d.get("trials")
         if trials is None or trials.empty:
             return None
-        obj = (self.r.get("objectives") or [{"metric": self.metric}])[0]["metric"]
+        run = self.run
+        obj = run.objectives[0].metric if run.objectives else self.metric
         html_ = "".join(
-            _plot(F.history_figure(trials, s["key"], obj), f"fig-history-{i}")
-            for i, s in enumerate(self.r.get("searches") or [])
+            _plot(F.history_figure(trials, s.key, obj), f"fig-history-{i}")
+            for i, s in enumerate(run.searches)
         )
         return (
             self._section(
