@@ -2,7 +2,8 @@
 (:meth:`RunResults.load`).
 
 Everything that reads a finished run (the report, ``research runs``/``compare``, tracking and
-nightly) reads :class:`RunResults`, never the raw JSON. The classes mirror the file one to one
+nightly) goes through :class:`RunResults`, never the raw file (the report's plots of the plain
+sections read its :meth:`RunResults.to_json` form, already upgraded to the current version). The classes mirror the file one to one
 (field name = JSON key, except ``SearchFold.is_metrics`` which is written ``"is"``); nested
 sections that only the report draws (``overfitting``, ``importance``, ``pareto``, ``explore``)
 stay plain JSON mappings.
