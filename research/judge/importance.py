@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,6 +145,58 @@ def regress_metric_on_params(
     frame = trial_params(trials, names, metric)
     y = frame["value"].to_numpy(dtype=float)
     notes: list[str] = []
+    columns, owner, kinds, main_terms = _design_columns(
+        frame, names, interactions, quadratic, notes
+    )
+    design = pd.DataFrame(columns, index=frame.index)
+    n_obs, n_terms = design.shape
+    if n_obs <= n_terms + 1:
+        raise DataTooShortError(
+            f"the regression has {n_terms + 1} coefficients and needs more trials than that, "
+            f"got {n_obs} completed trials"
+        )
+    exog = sm.add_constant(design, has_constant="add")
+    rank = int(np.linalg.matrix_rank(exog.to_numpy(dtype=float)))
+    if rank < exog.shape[1]:
+        notes.append(
+            f"design matrix is rank-deficient (rank {rank} of {exog.shape[1]} terms: some "
+            "parameters move together across the trials), so their separate effects are not "
+            "identified; sample more varied trials to separate them"
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*rank-deficient.*")  # said in `notes`
+        res = sm.OLS(y, exog).fit(cov_type=cov_type)
+    terms = pd.DataFrame(
+        {
+            "coef": res.params,
+            "std_err": res.bse,
+            "t": res.tvalues,
+            "p_value": res.pvalues,
+        }
+    )
+    terms["significant"] = terms["p_value"] < alpha
+    terms.index.name = "term"
+    rows = _param_effects(res, exog, kinds, owner, main_terms)
+    table = pd.DataFrame(rows).set_index("param").sort_values("p_value")
+    table["significant"] = table["p_value"] < alpha
+    return RegressionImportance(
+        terms=terms,
+        params=table,
+        significant=list(table.index[table["significant"]]),
+        r_squared=float(res.rsquared),
+        n_trials=int(n_obs),
+        cov_type=cov_type,
+        notes=notes,
+        model=res,
+    )
+
+
+def _design_columns(
+    frame: pd.DataFrame, names: Sequence[str], interactions: bool, quadratic: bool, notes: list
+) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, str], list[str]]:
+    """``(columns, term -> parameter, parameter -> kind, main-effect terms)`` of the design:
+    numeric parameters standardised (inactive = mean), categoricals one-hot (first level
+    dropped), optional pairwise interactions and squares; remarks appended to ``notes``."""
     columns: dict[str, np.ndarray] = {}
     owner: dict[str, str] = {}
     kinds: dict[str, str] = {}
@@ -190,34 +242,17 @@ def regress_metric_on_params(
                 columns[f"{n}^2"] = columns[n] ** 2
                 owner[f"{n}^2"] = n
                 main_terms.append(f"{n}^2")
-    design = pd.DataFrame(columns, index=frame.index)
-    n_obs, n_terms = design.shape
-    if n_obs <= n_terms + 1:
-        raise DataTooShortError(
-            f"the regression has {n_terms + 1} coefficients and needs more trials than that, "
-            f"got {n_obs} completed trials"
-        )
-    exog = sm.add_constant(design, has_constant="add")
-    rank = int(np.linalg.matrix_rank(exog.to_numpy(dtype=float)))
-    if rank < exog.shape[1]:
-        notes.append(
-            f"design matrix is rank-deficient (rank {rank} of {exog.shape[1]} terms: some "
-            "parameters move together across the trials), so their separate effects are not "
-            "identified; sample more varied trials to separate them"
-        )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*rank-deficient.*")  # said in `notes`
-        res = sm.OLS(y, exog).fit(cov_type=cov_type)
-    terms = pd.DataFrame(
-        {
-            "coef": res.params,
-            "std_err": res.bse,
-            "t": res.tvalues,
-            "p_value": res.pvalues,
-        }
-    )
-    terms["significant"] = terms["p_value"] < alpha
-    terms.index.name = "term"
+    return columns, owner, kinds, main_terms
+
+
+def _param_effects(
+    res: Any,
+    exog: pd.DataFrame,
+    kinds: Mapping[str, str],
+    owner: Mapping[str, str],
+    main_terms: list[str],
+) -> list[dict[str, Any]]:
+    """One row per parameter: its effect and p-value (joint Wald test over several terms)."""
     rows = []
     for n, kind in kinds.items():
         own = [t for t in main_terms if owner[t] == n]
@@ -233,18 +268,7 @@ def regress_metric_on_params(
                 restriction[i, exog.columns.get_loc(t)] = 1.0
             p_value = float(res.f_test(restriction).pvalue)
         rows.append({"param": n, "kind": kind, "effect": effect, "p_value": p_value})
-    table = pd.DataFrame(rows).set_index("param").sort_values("p_value")
-    table["significant"] = table["p_value"] < alpha
-    return RegressionImportance(
-        terms=terms,
-        params=table,
-        significant=list(table.index[table["significant"]]),
-        r_squared=float(res.rsquared),
-        n_trials=int(n_obs),
-        cov_type=cov_type,
-        notes=notes,
-        model=res,
-    )
+    return rows
 
 
 def fanova_importance(
