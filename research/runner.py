@@ -1,8 +1,8 @@
 """Moved to :mod:`research.run` (this path keeps old imports working for one release)."""
 
 from research.run.data import load_experiment_data
-from research.run.window import evaluate_params, recent_window
 from research.run.pipeline import RunResult, run_experiment
+from research.run.window import evaluate_params, recent_window
 from research.spec.build import build_costs, build_splitter
 from research.spec.build import experiment_bars_per_year as periods_per_year
 
