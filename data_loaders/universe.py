@@ -59,7 +59,7 @@ def close_only_bars(close: pd.Series, *, symbol: str, source: str) -> pd.DataFra
     bad = np.flatnonzero(~(np.isfinite(close.to_numpy()) & (close.to_numpy() > 0)))
     if len(bad):
         raise DataValidationError(
-            f"{where}: close {close.iloc[bad[0]]!r} at {close.index[bad[0]]} "
+            f"{where}: close {float(close.iloc[bad[0]])!r} at {close.index[bad[0]]} "
             "(rule: prices must be finite and > 0)"
         )
     values = close.to_numpy()

@@ -71,10 +71,11 @@ def _load_sp500_20(info: SampleInfo) -> dict[str, pd.DataFrame]:
     path = _dir(info) / "data" / "sp500_20.csv.gz"
     raw = pd.read_csv(path, index_col="Date")
     raw.index = pd.DatetimeIndex(pd.to_datetime(raw.index), tz="UTC").as_unit("ns")
-    return {
-        sym: close_only_bars(raw[sym], symbol=sym, source=f"sample:{info.name}")
-        for sym in info.symbols
-    }
+    out = {}
+    for sym in info.symbols:
+        out[sym] = close_only_bars(raw[sym], symbol=sym, source=f"sample:{info.name}")
+        out[sym].attrs["frequency"] = info.frequency
+    return out
 
 
 def load_sample(name: str, *, adjust: bool = True, repair: Iterable[str] | str = ()) -> Bars:
