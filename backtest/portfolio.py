@@ -22,7 +22,7 @@ Conventions:
   ``|sum w|`` exceeds ``max_net``, every weight of the row is scaled down by the same factor so
   both hold; the result's ``notes`` say how many rows and by how much. Never a column-order fill.
 * **Rebalancing** (``rebalance``): ``"bar"`` every bar, ``"daily"`` / ``"weekly"`` /
-  ``"monthly"`` on the first fill bar of each period, ``"on_change"`` only for symbols whose
+  ``"monthly"`` with the weights decided at the first bar of each period (filled per ``fill``), ``"on_change"`` only for symbols whose
   target changed; ``drift`` > 0 also rebalances the whole book when a weight drifts further than
   that from its target.
 * **Costs** per symbol (a :class:`backtest.costs.Costs` or a mapping symbol -> ``Costs`` with an
@@ -175,13 +175,16 @@ def _per_symbol_costs(costs: Costs | Mapping[str, Costs], symbols: Sequence[str]
     return [costs.get(s, costs.get("*")) for s in symbols]
 
 
-def _schedule(index: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
+def _schedule(index: pd.DatetimeIndex, rebalance: str, shift: bool) -> np.ndarray:
+    """Rebalancing fill bars: decisions on the first bar of each period, filled as the weights."""
     if rebalance in ("bar", "on_change"):
         return np.ones(len(index), dtype=bool)
     keys = index.tz_convert("UTC").tz_localize(None).to_period(_PERIOD[rebalance]).asi8
-    out = np.ones(len(index), dtype=bool)
-    out[1:] = keys[1:] != keys[:-1]
-    return out
+    first = np.ones(len(index), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    if shift:
+        first = np.concatenate([[False], first[:-1]])
+    return first
 
 
 def prepare_book(
@@ -220,7 +223,7 @@ def prepare_book(
         fill=fill,
         price=np.ascontiguousarray(price),
         close=np.ascontiguousarray(close),
-        rebalance=_schedule(uni.index, settings.rebalance),
+        rebalance=_schedule(uni.index, settings.rebalance, shift=fill != "close"),
         exit_bar=exit_bar,
         fees=np.array([c.fees for c in costs]),
         fixed_fees=np.array([c.fixed_fees for c in costs]),

@@ -104,6 +104,8 @@ def test_sp500_20_sample_matches_the_bundled_file():
     assert aapl.index[-1] == pd.Timestamp(last[0], tz="UTC")
     assert aapl["close"].iloc[-1] == float(last[1])
     assert aapl.attrs["close_only"] and aapl.attrs["source"] == "sample:sp500_20"
-    assert (Path(data_loaders.__file__).parent / "data" / "LICENSE-skfolio.txt").read_text().count(
-        "BSD 3-Clause"
+    assert (
+        (Path(data_loaders.__file__).parent / "data" / "LICENSE-skfolio.txt")
+        .read_text()
+        .count("BSD 3-Clause")
     )
