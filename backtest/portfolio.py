@@ -233,6 +233,13 @@ def prepare_book(
     )
 
 
+def _ffill_rows(w: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN along the bar axis (-2) of ``(..., n, m)``, each panel on its own."""
+    flat = w.reshape(-1, *w.shape[-2:])
+    out = np.stack([pd.DataFrame(panel).ffill().to_numpy() for panel in flat])
+    return out.reshape(w.shape)
+
+
 def _order_targets(inputs: BookInputs, weights: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Decision-time weights ``(..., n, m)`` -> order targets on the fill bars, and notes."""
     uni, s = inputs.universe, inputs.settings
@@ -250,7 +257,7 @@ def _order_targets(inputs: BookInputs, weights: np.ndarray) -> tuple[np.ndarray,
     if outside.any():
         notes.append(f"{int(outside.sum())} weights outside a symbol's listed life were ignored")
     if s.rebalance == "on_change":
-        dense = pd.DataFrame(w.reshape(-1, m)).ffill().to_numpy().reshape(w.shape)
+        dense = _ffill_rows(w)
         prev = np.concatenate([np.zeros_like(dense[..., :1, :]), dense[..., :-1, :]], axis=-2)
         w = np.where(np.nan_to_num(prev, nan=0.0) != dense, w, np.nan)
     w, n_hit, factor = limit_exposure(w, s.max_gross, s.max_net)
