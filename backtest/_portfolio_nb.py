@@ -36,7 +36,13 @@ from numba import njit
 
 from backtest._sim_nb import add_nb, is_close_nb, is_close_or_less_nb, is_less_nb
 
-__all__ = ["STAT_NAMES", "book_order_nb", "simulate_book_nb", "simulate_books_nb"]
+__all__ = [
+    "STAT_NAMES",
+    "book_order_nb",
+    "order_targets_nb",
+    "simulate_book_nb",
+    "simulate_books_nb",
+]
 
 #: per-book counters returned in ``stats``
 STAT_NAMES = ("n_orders", "fees_paid", "n_rebalances", "borrow_paid", "n_pending_dropped")
@@ -316,3 +322,78 @@ def simulate_books_nb(
             exit_bar, init_cash, min_size, eq, no_panel, no_panel, stats[b],
         )  # fmt: skip
         equity[:, b] = eq
+
+
+@njit(cache=True, nogil=True)
+def order_targets_nb(
+    weights: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    on_change: bool,
+    max_gross: float,
+    max_net: float,
+    shift: bool,
+    out: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Decision weights ``(k, n, m)`` -> order targets ``out`` ``(k, n, m)`` in one pass.
+
+    Per book and bar: weights outside a symbol's life (``first[j] <= i <= last[j]``) are
+    dropped (counted in ``counts[0]`` when non-zero); the intended book is each symbol's latest
+    weight (NaN = the latest given); when its gross ``sum |w|`` exceeds ``max_gross`` or its net
+    ``|sum w|`` exceeds ``max_net``, every weight is multiplied by
+    ``min(max_gross / gross, max_net / |net|)`` (rows counted in ``counts[1]``, smallest factor
+    in ``counts[2]``). The target is the scaled weight where a weight was given (``on_change``:
+    where the scaled weight differs from the previous bar's, from a flat start), NaN elsewhere,
+    written at the same bar or, with ``shift``, at the next one (the fill bar).
+    """
+    k, n, m = weights.shape
+    latest = np.empty(m)
+    prev = np.empty(m)
+    row = np.empty(m)
+    for b in range(k):
+        latest[:] = np.nan
+        prev[:] = 0.0
+        if shift:
+            out[b, 0, :] = np.nan
+        for i in range(n):
+            gross = 0.0
+            net = 0.0
+            for j in range(m):
+                w = weights[b, i, j]
+                if i < first[j] or i > last[j]:
+                    if not np.isnan(w) and w != 0:
+                        counts[0] += 1
+                    latest[j] = np.nan
+                    row[j] = np.nan
+                    prev[j] = 0.0
+                    continue
+                row[j] = w
+                if not np.isnan(w):
+                    latest[j] = w
+                if not np.isnan(latest[j]):
+                    gross += abs(latest[j])
+                    net += latest[j]
+            factor = 1.0
+            if gross > max_gross:
+                factor = max_gross / gross
+            if abs(net) > max_net:
+                factor = min(factor, max_net / abs(net))
+            if factor < 1.0 - 1e-12:
+                counts[1] += 1
+                counts[2] = min(counts[2], factor)
+            else:
+                factor = 1.0
+            if shift and i == n - 1:
+                continue
+            r = i + 1 if shift else i
+            for j in range(m):
+                if np.isnan(latest[j]):
+                    out[b, r, j] = np.nan
+                    continue
+                scaled = latest[j] * factor
+                if on_change:
+                    out[b, r, j] = scaled if scaled != prev[j] else np.nan
+                else:
+                    out[b, r, j] = scaled if not np.isnan(row[j]) else np.nan
+                prev[j] = scaled

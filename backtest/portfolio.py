@@ -19,8 +19,10 @@ Conventions:
   symbol whose data end before the union's is closed out at its last close, booked on the next
   union bar.
 * **Exposure limits.** When a row's gross exposure ``sum |w|`` exceeds ``max_gross`` or its net
-  ``|sum w|`` exceeds ``max_net``, every weight of the row is scaled down by the same factor so
-  both hold; the result's ``notes`` say how many rows and by how much. Never a column-order fill.
+  ``|sum w|`` exceeds ``max_net`` (over each symbol's latest weight, ``NaN`` = the latest given),
+  every weight of the row is scaled down by the same factor so both hold
+  (:func:`limit_exposure`); the result's ``notes`` say how many rows and by how much. Never a
+  column-order fill.
 * **Rebalancing** (``rebalance``): ``"bar"`` every bar, ``"daily"`` / ``"weekly"`` /
   ``"monthly"`` with the weights decided at the first bar of each period (filled per ``fill``), ``"on_change"`` only for symbols whose
   target changed; ``drift`` > 0 also rebalances the whole book when a weight drifts further than
@@ -41,7 +43,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest._portfolio_nb import STAT_NAMES, simulate_book_nb, simulate_books_nb
+from backtest._metrics_nb import RETURNS_METRICS, returns_metrics_nb
+from backtest._portfolio_nb import (
+    STAT_NAMES,
+    order_targets_nb,
+    simulate_book_nb,
+    simulate_books_nb,
+)
 from backtest.costs import Costs
 from backtest.engine import check_choice, check_init_cash
 from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
@@ -233,15 +241,8 @@ def prepare_book(
     )
 
 
-def _ffill_rows(w: np.ndarray) -> np.ndarray:
-    """Forward-fill NaN along the bar axis (-2) of ``(..., n, m)``, each panel on its own."""
-    flat = w.reshape(-1, *w.shape[-2:])
-    out = np.stack([pd.DataFrame(panel).ffill().to_numpy() for panel in flat])
-    return out.reshape(w.shape)
-
-
 def _order_targets(inputs: BookInputs, weights: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Decision-time weights ``(..., n, m)`` -> order targets on the fill bars, and notes."""
+    """Decision-time weights ``(n, m)`` or ``(k, n, m)`` -> order targets on the fill bars."""
     uni, s = inputs.universe, inputs.settings
     n, m = uni.shape
     if weights.shape[-2:] != (n, m):
@@ -249,28 +250,23 @@ def _order_targets(inputs: BookInputs, weights: np.ndarray) -> tuple[np.ndarray,
             f"weights have shape {weights.shape[-2:]}, the universe {uni.source} is {(n, m)} "
             "(rule: one row per union bar, one column per symbol)"
         )
+    w = np.ascontiguousarray(weights, dtype=np.float64).reshape(-1, n, m)
+    out = np.empty(w.shape)
+    counts = np.array([0.0, 0.0, 1.0])
+    order_targets_nb(
+        w, uni.first_bar, uni.last_bar, s.rebalance == "on_change", float(s.max_gross),
+        float(s.max_net), inputs.fill != "close", out, counts,
+    )  # fmt: skip
     notes = []
-    rows = np.arange(n)[:, None]
-    alive = (rows >= uni.first_bar[None, :]) & (rows <= uni.last_bar[None, :])
-    outside = ~alive & ~np.isnan(weights) & (weights != 0)
-    w = np.where(alive, weights, np.nan)
-    if outside.any():
-        notes.append(f"{int(outside.sum())} weights outside a symbol's listed life were ignored")
-    if s.rebalance == "on_change":
-        dense = _ffill_rows(w)
-        prev = np.concatenate([np.zeros_like(dense[..., :1, :]), dense[..., :-1, :]], axis=-2)
-        w = np.where(np.nan_to_num(prev, nan=0.0) != dense, w, np.nan)
-    w, n_hit, factor = limit_exposure(w, s.max_gross, s.max_net)
-    if n_hit:
+    if counts[0]:
+        notes.append(f"{int(counts[0])} weights outside a symbol's listed life were ignored")
+    if counts[1]:
         notes.append(
-            f"exposure limit: {n_hit} rows had gross > {s.max_gross:g} or |net| > {s.max_net:g}; "
-            f"all their weights were scaled down proportionally (smallest factor {factor:.4g})"
+            f"exposure limit: {int(counts[1])} rows had gross > {s.max_gross:g} or "
+            f"|net| > {s.max_net:g}; all their weights were scaled down proportionally "
+            f"(smallest factor {counts[2]:.4g})"
         )
-    if inputs.fill != "close":
-        shifted = np.full_like(w, np.nan)
-        shifted[..., 1:, :] = w[..., :-1, :]
-        w = shifted
-    return np.ascontiguousarray(w, dtype=np.float64), notes
+    return out.reshape(weights.shape), notes
 
 
 def _weights_array(uni: Universe, weights: Any) -> np.ndarray:
@@ -331,11 +327,10 @@ def run_books(
     """Simulate ``k`` books at once: ``weights`` ``(k, n, m)``, one weight panel per parameter set.
 
     Every book shares the universe and the settings. Returns the equity ``(n, k)`` and a metrics
-    table (:func:`backtest.metrics.compute_metrics` on each book's returns, plus the kernel's
-    counters). ``n_threads`` ranges of books run in parallel (the kernel releases the GIL).
+    table: the returns metrics of the batch path (``backtest._metrics_nb.RETURNS_METRICS``, the
+    conventions of :mod:`backtest.metrics`, risk-free 0) of each book's returns, plus the
+    kernel's counters. ``n_threads`` ranges of books run in parallel (the kernel releases the GIL).
     """
-    from backtest.metrics import compute_metrics
-
     inputs = prepare_book(universe, settings or BookSettings())
     uni = inputs.universe
     w = np.asarray(weights, dtype=np.float64)
@@ -359,16 +354,15 @@ def run_books(
     with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
         list(pool.map(work, range(len(bounds) - 1)))
     prev = np.vstack([np.full((1, k), inputs.settings.init_cash), equity[:-1]])
-    returns = equity / prev - 1.0
-    rows = []
-    for b in range(k):
-        row = compute_metrics(returns[:, b], periods_per_year=inputs.settings.periods_per_year)
-        row.update(zip(STAT_NAMES, stats[b].tolist(), strict=True))
-        rows.append(row)
+    returns = np.asfortranarray(equity / prev - 1.0)
+    ppy = float(inputs.settings.periods_per_year)
+    table = np.column_stack(
+        [np.vstack([returns_metrics_nb(returns[:, b], 0.0, ppy) for b in range(k)]), stats]
+    )
     labels = list(names) if names is not None else list(range(k))
     return BooksResult(
         equity=pd.DataFrame(equity, index=uni.index, columns=labels),
-        metrics=pd.DataFrame(rows, index=labels),
+        metrics=pd.DataFrame(table, index=labels, columns=[*RETURNS_METRICS, *STAT_NAMES]),
         notes=inputs.notes + tuple(notes),
     )
 
