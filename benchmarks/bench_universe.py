@@ -43,9 +43,7 @@ CASH = 100_000.0
 
 
 def grid() -> list[dict[str, int]]:
-    return [
-        {"fast": f, "slow": s} for f in range(5, 55, 5) for s in range(20, 220, 20) if f < s
-    ]
+    return [{"fast": f, "slow": s} for f in range(5, 55, 5) for s in range(20, 220, 20) if f < s]
 
 
 def setup(n_bars: int, n_symbols: int):
@@ -133,9 +131,7 @@ def run_vbt_signals(bars, syms, pos) -> tuple[float, np.ndarray]:
         group_by=groups[:40], **kwargs,
     ).value()  # fmt: skip
     t0 = time.perf_counter()
-    pf = vbt.Portfolio.from_signals(
-        close, entries, exits, price=open_, group_by=groups, **kwargs
-    )
+    pf = vbt.Portfolio.from_signals(close, entries, exits, price=open_, group_by=groups, **kwargs)
     value = pf.value().to_numpy()
     return time.perf_counter() - t0, value
 
