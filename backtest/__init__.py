@@ -4,6 +4,8 @@
   trades, the vectorbt ``Portfolio``); vectorbt is imported on first use only.
 * :func:`evaluate_batch` — the fast path: many parameter sets' positions reduced to metrics by a
   fused numba kernel with the same order arithmetic.
+* :func:`run_book` / :func:`run_books` — the portfolio engine: target weights of a universe ->
+  one book with shared cash (fused numba kernel, :mod:`backtest.portfolio`).
 * :class:`Costs` — proportional fees, fixed fees per order, slippage in basis points.
 * :mod:`backtest.metrics` — metrics over returns (:func:`compute_metrics`).
 * :mod:`backtest.splitters` — walk-forward folds; :mod:`backtest.lookahead` — the lookahead check.
@@ -14,6 +16,7 @@ from backtest.costs import Costs
 from backtest.engine import BacktestResult, run_backtest, targets_portfolio
 from backtest.lookahead import LookaheadReport, check_lookahead
 from backtest.metrics import METRIC_NAMES, compute_metrics
+from backtest.portfolio import BookResult, BookSettings, BooksResult, run_book, run_books
 from backtest.splitters import Fold, WalkForward
 
 __all__ = [
@@ -30,4 +33,9 @@ __all__ = [
     "Fold",
     "check_lookahead",
     "LookaheadReport",
+    "BookSettings",
+    "BookResult",
+    "BooksResult",
+    "run_book",
+    "run_books",
 ]

@@ -227,3 +227,43 @@ def test_bad_settings_are_refused():
         run_book(u, w, BookSettings(costs={"A": Costs()}))
     with pytest.raises(DataValidationError, match="weights: unknown symbol 'Z'"):
         run_book(u, w.rename(columns={"B": "Z"}))
+
+
+def _flat_bars(jump_at: int, n: int = 20) -> dict[str, pd.DataFrame]:
+    index = pd.date_range("2024-01-01", periods=n, tz="UTC", name="time")
+    a = np.where(np.arange(n) >= jump_at, 130.0, 100.0)
+    out = {}
+    for sym, close in (("A", a), ("B", np.full(n, 50.0))):
+        out[sym] = pd.DataFrame(
+            {"open": close, "high": close, "low": close, "close": close, "volume": 1.0},
+            index=index,
+        )
+    return out
+
+
+@pytest.mark.parametrize(("drift", "expected"), [(0.05, [1, 11]), (0.1, [1]), (None, [1])])
+def test_drift_threshold_rebalances_off_schedule(drift, expected):
+    bars = _flat_bars(jump_at=11)  # A opens 30 % higher at bar 11: its weight becomes .565
+    w = pd.DataFrame(0.5, index=bars["A"].index, columns=["A", "B"])
+    settings = BookSettings(rebalance="monthly", drift=drift, costs=Costs(fees=0.0))
+    res = run_book(bars, w, settings)
+    rows = np.flatnonzero(res.orders.notna().any(axis=1).to_numpy()).tolist()
+    assert rows == expected
+    if drift == 0.05:
+        np.testing.assert_allclose(res.held.iloc[11].to_numpy(), [0.5, 0.5], rtol=1e-12)
+
+
+def test_momentum_book_on_the_bundled_sp500_20_sample_equals_vectorbt():
+    from data_loaders import load_bars
+    from strategies.builtin.xs_momentum import XsMomentum
+
+    bars = {s: f.iloc[-900:] for s, f in load_bars("sample:sp500_20").items()}
+    weights = XsMomentum(lookback=126, skip=21, k=5).positions(bars)
+    settings = BookSettings(rebalance="monthly", costs=Costs(fees=0.001, slippage_bps=2))
+    res = run_book(bars, weights, settings)
+    assert res.inputs.fill == "next_close"  # close-only data
+    assert res.stats["n_rebalances"] >= 30 and res.stats["n_orders"] > 100
+    value = vectorbt_book(res).value().to_numpy()
+    np.testing.assert_allclose(value, res.equity.to_numpy(), rtol=1e-9, atol=0)
+    held = res.held.to_numpy()
+    assert ((held > 1e-12).sum(axis=1) <= 5).all() and (held >= -1e-12).all()
