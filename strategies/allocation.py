@@ -23,7 +23,7 @@ import pandas as pd
 from data_loaders.errors import ParameterError
 from data_loaders.universe import Universe
 
-__all__ = ["ALLOCATIONS", "allocate"]
+__all__ = ["ALLOCATIONS", "allocate", "pooled_positions"]
 
 ALLOCATIONS = ("equal", "inverse_vol", "vol_target")
 
@@ -67,3 +67,27 @@ def allocate(
             share = np.minimum(target_vol / (vol * np.sqrt(periods_per_year)), 1.0) / m
         weights = pos * np.nan_to_num(share, nan=0.0)
     return pd.DataFrame(weights, index=universe.index, columns=list(universe.symbols))
+
+
+def pooled_positions(
+    universe: Universe,
+    strategy: type,
+    param_sets: list[dict],
+    *,
+    dtype: type = np.float64,
+) -> np.ndarray:
+    """Positions of one single-symbol strategy, many parameter sets, on every symbol of a universe.
+
+    Each symbol's positions come from ``strategy.batch_positions`` on its own bars (own calendar)
+    and are placed on the union rows where it has a bar; rows where it has none are ``NaN``
+    (keep what is held, see :mod:`backtest.portfolio`). Returns ``(k, n, m)`` for ``k`` sets, the
+    layout of :func:`backtest.portfolio.run_books`; ``allocate`` or ``/ m`` turns it into book
+    weights (the equal-weight book of the pooled mode).
+    """
+    n, m = universe.shape
+    out = np.full((len(param_sets), n, m), np.nan, dtype=dtype)
+    for j, sym in enumerate(universe.symbols):
+        rows = universe.available[:, j]
+        pos = strategy.batch_positions(universe.bars(sym), param_sets)  # (n_j, k)
+        out[:, rows, j] = pos.T
+    return out

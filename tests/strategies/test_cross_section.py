@@ -130,3 +130,22 @@ def test_allocation_layers():
     vt = allocate(pos, uni, "vol_target", lookback=20, target_vol=0.05)
     expect = np.minimum(0.05 / (np.sqrt(252) / inv), 1.0) / 3
     np.testing.assert_allclose(vt.iloc[t].to_numpy(), expect, rtol=1e-10)
+
+
+def test_pooled_positions_place_each_symbols_own_calendar_positions():
+    from strategies.allocation import pooled_positions
+    from strategies.builtin.sma_cross import SmaCross
+
+    bars = synthetic_universe(("A", "B", "C"), 150, seed=8)
+    bars["B"] = bars["B"].iloc[20:]
+    bars["C"] = bars["C"].drop(bars["C"].index[60:70])
+    uni = align_universe(bars)
+    sets = [{"fast": 3, "slow": 10}, {"fast": 5, "slow": 30}]
+    pooled = pooled_positions(uni, SmaCross, sets)
+    assert pooled.shape == (2, 150, 3)
+    for k, params in enumerate(sets):
+        for j, sym in enumerate("ABC"):
+            own = SmaCross(**params).positions(bars[sym])
+            col = pd.Series(pooled[k, :, j], index=uni.index)
+            pd.testing.assert_series_equal(col.loc[own.index], own.astype(float), check_names=False)
+            assert col.drop(own.index).isna().all()
