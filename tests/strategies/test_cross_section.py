@@ -147,5 +147,5 @@ def test_pooled_positions_place_each_symbols_own_calendar_positions():
         for j, sym in enumerate("ABC"):
             own = SmaCross(**params).positions(bars[sym])
             col = pd.Series(pooled[k, :, j], index=uni.index)
-            pd.testing.assert_series_equal(col.loc[own.index], own.astype(float), check_names=False)
+            np.testing.assert_array_equal(col.loc[own.index].to_numpy(), own.to_numpy(float))
             assert col.drop(own.index).isna().all()
