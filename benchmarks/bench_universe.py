@@ -22,7 +22,18 @@ The SMA positions (``SmaCross.batch_positions`` per symbol) are computed once pe
 outside the timed call. Times are wall-clock seconds of the simulation call (best of two for
 the batch, after a compile run on a small slice; one call for vectorbt after a small warm-up).
 
-Usage: ``python benchmarks/bench_universe.py [--bars 8000] [--symbols 20]``
+Usage: ``python benchmarks/bench_universe.py [--bars 8000] [--symbols 20]`` (about 2.5 minutes,
+nearly all of it vectorbt).
+
+Last measured (2 cores shared with ~7 other jobs, load average 8-9, so absolute times are
+inflated; the ratios are from one run)::
+
+    20 symbols x 8000 bars, 90 SMA sets pooled (1 book/set)
+      batch           0.897 s   x   1.0 vs batch   peak RSS     611 MB (before the call 459 MB)
+      vbt_orders     26.183 s   x  29.2 vs batch   peak RSS    2325 MB (before the call 460 MB)
+      vbt_signals    35.067 s   x  39.1 vs batch   peak RSS    2201 MB (before the call 460 MB)
+      equity batch vs vbt_orders: max relative difference 2.22e-15
+      equity batch vs vbt_signals (different sizing, for reference): 1.10e-01
 """
 
 from __future__ import annotations
