@@ -149,3 +149,17 @@ def test_pooled_positions_place_each_symbols_own_calendar_positions():
             col = pd.Series(pooled[k, :, j], index=uni.index)
             np.testing.assert_array_equal(col.loc[own.index].to_numpy(), own.to_numpy(float))
             assert col.drop(own.index).isna().all()
+
+
+def test_single_symbol_strategy_reading_highs_is_refused_on_close_only_bars():
+    from data_loaders import load_bars
+    from strategies.builtin.donchian_atr import DonchianAtr
+    from strategies.builtin.sma_cross import SmaCross
+
+    aapl = load_bars("sample:sp500_20")["AAPL"].iloc[:300]
+    assert SmaCross().positions(aapl).notna().all()  # closes only: fine
+    with pytest.raises(DataValidationError) as err:
+        DonchianAtr().positions(aapl)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "strategy 'donchian_atr' reads 'high' but AAPL (sample:sp500_20) is close-only" in msg
