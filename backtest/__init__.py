@@ -4,6 +4,8 @@
   trades, the vectorbt ``Portfolio``); vectorbt is imported on first use only.
 * :func:`evaluate_batch` — the fast path: many parameter sets' positions reduced to metrics by a
   fused numba kernel with the same order arithmetic.
+* :func:`run_book` / :func:`run_books` — the portfolio engine: target weights of a universe ->
+  one book with shared cash (fused numba kernel, :mod:`backtest.portfolio`).
 * :class:`Costs` — proportional fees, fixed fees per order, slippage in basis points;
   :class:`Execution` — costs plus fill timing, direction, cash and bars per year.
 * :mod:`backtest.metrics` — metrics over returns (:func:`compute_metrics`);
@@ -39,6 +41,11 @@ _LAZY: dict[str, str] = {
     "Fold": "backtest.splitters",
     "check_lookahead": "backtest.lookahead",
     "LookaheadReport": "backtest.lookahead",
+    "BookSettings": "backtest.portfolio",
+    "BookResult": "backtest.portfolio",
+    "BooksResult": "backtest.portfolio",
+    "run_book": "backtest.portfolio",
+    "run_books": "backtest.portfolio",
 }
 
 __all__ = [
@@ -59,6 +66,11 @@ __all__ = [
     "Fold",
     "check_lookahead",
     "LookaheadReport",
+    "BookSettings",
+    "BookResult",
+    "BooksResult",
+    "run_book",
+    "run_books",
 ]
 
 
@@ -73,5 +85,6 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from backtest.lookahead import LookaheadReport, check_lookahead
     from backtest.metric_table import METRICS, MetricInfo
     from backtest.metrics import METRIC_NAMES, compute_metrics
+    from backtest.portfolio import BookResult, BookSettings, BooksResult, run_book, run_books
     from backtest.single import backtest_metrics
     from backtest.splitters import Fold, WalkForward

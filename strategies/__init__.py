@@ -7,11 +7,13 @@ the indicator catalog lives in :mod:`strategies.indicators`.
 """
 
 from strategies.base import Signals, Strategy, signals_to_positions
+from strategies.cross_section import CrossSectionalStrategy
 from strategies.params import Categorical, Float, Int, Param
 from strategies.registry import get_strategy, list_strategies
 
 __all__ = [
     "Strategy",
+    "CrossSectionalStrategy",
     "Signals",
     "signals_to_positions",
     "Param",
