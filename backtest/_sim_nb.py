@@ -36,6 +36,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backtest._exits_nb import (
+    XS_BLOCKED,
+    XS_SIDE,
+    exit_decide_nb,
+    exit_end_bar_nb,
+    exit_intrabar_nb,
+    exit_on_target_nb,
+    new_state_nb,
+)
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -334,6 +343,76 @@ def _on_fill_nb(
         ts[j, TS_ENTRY_IDX] = i
 
 
+@njit(cache=True)
+def _order_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    t: float,
+    last_tgt: float,
+    price: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+) -> tuple[float, float]:
+    """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
+    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``."""
+    h[j, H_CHANGE] += abs(t - last_tgt)
+    if last_tgt != 0:  # bars the previous target was in force
+        h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
+    h[j, H_SINCE] = i
+    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
+    )
+    if filled:
+        h[j, H_N_ORDERS] += 1
+        h[j, H_FEES] += fees_paid
+        _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+    return cash, pos
+
+
+@njit(cache=True)
+def _exit_intrabar_fill_nb(
+    xs: np.ndarray,
+    xpb: np.ndarray,
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    last_tgt: float,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    reasons_out: np.ndarray,
+    c0: int,
+) -> tuple[float, float, float]:
+    """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
+    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
+    if not hit:
+        return cash, pos, last_tgt
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, why] += 1
+    return cash, pos, 0.0
+
+
 # hot per-column state, saved between tiles (see _simulate_block_nb)
 (
     H_CASH,
@@ -387,6 +466,11 @@ def simulate_block_nb(
     out: np.ndarray,
     returns_out: np.ndarray,
     out_col0: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    atr: np.ndarray,
+    xp: np.ndarray,
+    reasons_out: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
 
@@ -408,6 +492,16 @@ def simulate_block_nb(
         returns_out: ``(stop - start, n_total)`` float64 receiving per-bar returns in columns
             ``out_col0 + col``, or a ``(0, 0)`` array for none.
         out_col0: column offset of this batch in ``returns_out``.
+        high, low, atr: ``(n_bars,)`` prices and causal ATR read by the exit layer only.
+        xp: ``(n_cols, N_XP)`` exit parameters of :mod:`backtest._exits_nb` per column, or a
+            ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
+        reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
+            trades closed for each exit reason, or a ``(0, 0)`` array.
+
+    With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
+    at the open, then the intrabar stop/target check filled at its level; (close fills) the
+    intrabar check first, then the decision and the order at the close; then the bar's range
+    updates the trailing extreme. See :class:`backtest.exits.Exits` for the rules.
 
     Bars are walked in tiles of :data:`TILE`; with C-ordered targets the tile's targets of the
     block are first copied column-major into a small buffer (transposed targets are read in
@@ -431,6 +525,10 @@ def simulate_block_nb(
     tc = np.zeros((w, N_TRADE_COUNTERS))
     buf = np.empty((w, TILE))
     write_returns = returns_out.shape[0] > 0
+    has_exits = xp.shape[0] > 0
+    count_reasons = reasons_out.shape[0] > 0
+    xs = new_state_nb(w if has_exits else 0)
+    xpb = xp[c0:c1] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
     rf_zero = risk_free == 0.0
@@ -467,27 +565,41 @@ def simulate_block_nb(
                     t = targets[c0 + j, src] if src >= 0 else 0.0
                 else:
                     t = buf[j, i - t0]
-                if t != last_tgt:
+                if has_exits and not next_open:  # the bar's range, before the close's order
+                    cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                        xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
+                        fixed_fees, slippage, granularity, min_size, reasons_out, c0,
+                    )  # fmt: skip
+                if t != last_tgt or (has_exits and (xs[j, XS_SIDE] != 0.0 or xs[j, XS_BLOCKED] != 0.0)):
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
                         if h[j, H_FIRST_INVALID] < 0:
                             h[j, H_FIRST_INVALID] = i - shift
                     else:
                         t = min(max(t, lo), hi)
+                        why = -1
+                        if has_exits:
+                            t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
                         if t != last_tgt:
-                            h[j, H_CHANGE] += abs(t - last_tgt)
-                            if last_tgt != 0:  # bars the previous target was in force
-                                h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
-                            h[j, H_SINCE] = i
-                            last_tgt = t
-                            filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-                                cash, pos, t, prices[i], fees, fixed_fees, slippage,
-                                granularity, min_size,
+                            cash, pos = _order_nb(
+                                h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
+                                fixed_fees, slippage, granularity, min_size,
                             )  # fmt: skip
-                            if filled:
-                                h[j, H_N_ORDERS] += 1
-                                h[j, H_FEES] += fees_paid
-                                _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+                            last_tgt = t
+                            if has_exits:
+                                a = atr[i - shift] if i >= shift else np.nan
+                                w = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
+                                if why < 0:
+                                    why = w
+                                if why >= 0 and count_reasons:
+                                    reasons_out[c0 + j, why] += 1
+                if has_exits:
+                    if next_open:
+                        cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                            xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
+                            fees, fixed_fees, slippage, granularity, min_size, reasons_out, c0,
+                        )  # fmt: skip
+                    exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
                 if eq == prev and prev > 0 and rf_zero:

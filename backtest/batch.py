@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from backtest._exits_nb import N_XP
 from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
 from backtest.costs import Costs
 from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
+from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
@@ -48,12 +50,15 @@ class BatchResult:
             target in force at each close), ``final_equity``, ``n_orders``, ``fees_paid``.
         returns: ``(stop - start, n_sets)`` per-bar returns when asked for, else None.
         start, stop: the simulated window ``[start, stop)`` of bar positions.
+        exit_reasons: with an exit layer, one row per set counting the trades closed for each
+            reason (columns :data:`backtest.exits.EXIT_REASONS`), else None.
     """
 
     metrics: pd.DataFrame
     returns: np.ndarray | None
     start: int
     stop: int
+    exit_reasons: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.metrics)
@@ -154,7 +159,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, n_threads = args
     n_cols = chunk.shape[1]
     if chunk.flags.c_contiguous:
         targets, transposed = chunk, False
@@ -185,6 +190,7 @@ def _simulate_chunk(
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
+            high, low, atr_arr, xp, reasons,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -232,6 +238,9 @@ def evaluate_batch(
     risk_free: float = 0.0,
     n_sets: int | None = None,
     n_threads: int | None = None,
+    high: Any = None,
+    low: Any = None,
+    exits: Exits | Sequence[Exits] | None = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -264,6 +273,12 @@ def evaluate_batch(
         n_sets: number of sets, required with a callable.
         n_threads: threads simulating blocks of columns in parallel (default: numba's thread
             count, i.e. the number of cores, or ``NUMBA_NUM_THREADS``).
+        high, low: ``(n_bars,)`` prices, required with ``exits`` (their fills happen inside the
+            bar); not read otherwise.
+        exits: an exit layer (:class:`backtest.Exits`) for every set, or a sequence with one per
+            set (a sweep over stop parameters: repeat the positions column). Needs the number of
+            sets up front (an array, or a callable with ``n_sets``). Rules: see
+            :mod:`backtest.exits`; the ATR rules of one call share one ``atr_window``.
 
     Returns:
         :class:`BatchResult`.
@@ -302,6 +317,9 @@ def evaluate_batch(
 
     n_threads = _n_threads(n_threads)
     chunks, total = _chunks(positions, n_bars, n_sets, chunk_size)
+    high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
+        exits, high, low, open_arr, close_arr, total
+    )
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
@@ -324,10 +342,13 @@ def evaluate_batch(
             returns_parts.append(ret_out)
         else:
             ret_out, ret_col0 = empty, 0
+        xp_chunk = xp[col0 : col0 + k] if len(xp) else xp
+        reasons_chunk = reasons[col0 : col0 + k] if len(reasons) else reasons
         out = _simulate_chunk(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
-            float(risk_free), ppy, ret_out, ret_col0, n_threads,
+            float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
+            reasons_chunk, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:
@@ -355,4 +376,44 @@ def evaluate_batch(
     )
     if return_returns and returns_all is None:
         returns_all = np.concatenate(returns_parts, axis=1)
-    return BatchResult(metrics=metrics, returns=returns_all, start=start, stop=stop)
+    exit_reasons = None
+    if len(reasons):
+        exit_reasons = pd.DataFrame(
+            reasons.astype(np.int64), columns=list(EXIT_REASONS), index=metrics.index
+        )
+    return BatchResult(
+        metrics=metrics, returns=returns_all, start=start, stop=stop, exit_reasons=exit_reasons
+    )
+
+
+def _exit_inputs(
+    exits: Any, high: Any, low: Any, open_: np.ndarray, close: np.ndarray, total: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer."""
+    none = np.empty(0)
+    if exits is None:
+        return none, none, none, np.empty((0, N_XP)), np.empty((0, 0))
+    if total is None:
+        raise ParameterError(
+            "evaluate_batch: `exits` needs the number of sets up front: pass positions as an "
+            "array, or as a callable with `n_sets`"
+        )
+    if high is None or low is None:
+        raise ParameterError("evaluate_batch: `exits` needs the bars' `high` and `low` prices")
+    high_arr, low_arr = _prices(high, "high"), _prices(low, "low")
+    n = len(close)
+    for name, arr in (("high", high_arr), ("low", low_arr)):
+        if len(arr) != n:
+            raise DataValidationError(
+                f"evaluate_batch: `{name}` has {len(arr)} bars and `close` {n}; they must match"
+            )
+    bad = (high_arr < np.maximum(open_, close)) | (low_arr > np.minimum(open_, close))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataValidationError(
+            f"evaluate_batch: bar {k} must have low <= open, close <= high, got open={open_[k]!r} "
+            f"high={high_arr[k]!r} low={low_arr[k]!r} close={close[k]!r}"
+        )
+    xp, window = exit_table(exits, total)
+    atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
+    return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))
