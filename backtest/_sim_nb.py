@@ -588,9 +588,9 @@ def simulate_block_nb(
                             last_tgt = t
                             if has_exits:
                                 a = atr[i - shift] if i >= shift else np.nan
-                                w = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
+                                closed = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
                                 if why < 0:
-                                    why = w
+                                    why = closed
                                 if why >= 0 and count_reasons:
                                     reasons_out[c0 + j, why] += 1
                 if has_exits:

@@ -67,7 +67,16 @@ from backtest._exits_nb import (
 )
 from data_loaders.errors import ParameterError, did_you_mean
 
-__all__ = ["Exits", "EXIT_REASONS", "INTRABAR", "REENTRY", "atr", "exit_table"]
+__all__ = [
+    "Exits",
+    "ExitRun",
+    "EXIT_REASONS",
+    "INTRABAR",
+    "REENTRY",
+    "atr",
+    "exit_table",
+    "exits_portfolio",
+]
 
 EXIT_REASONS = REASONS
 INTRABAR = ("conservative", "optimistic")
@@ -243,3 +252,85 @@ def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np
         csum = np.concatenate(([0.0], np.cumsum(tr)))
         out[window - 1 :] = (csum[window:] - csum[:-window]) / window
     return out
+
+
+@dataclass
+class ExitRun:
+    """What :func:`exits_portfolio` returns: the vectorbt portfolio on two rows per bar and the
+    per-bar views of it.
+
+    Attributes:
+        portfolio: vectorbt ``Portfolio`` over ``2 * n`` rows: row ``2i`` is bar ``i``'s first
+            order slot, row ``2i + 1`` its second (see :func:`backtest._exits_nb.plan_exits_nb`);
+            the odd rows are valued at the bar's close.
+        equity, asset_value: ``(n,)`` at each close.
+        in_force: ``(n,)`` target in force at each close.
+        changes: ``(n,)`` sum of ``|target change|`` per bar (an entry and a stop in one bar: 2).
+        reasons: ``(n, 2)`` exit reason code of each slot's order (-1: none).
+    """
+
+    portfolio: Any
+    equity: np.ndarray
+    asset_value: np.ndarray
+    in_force: np.ndarray
+    changes: np.ndarray
+    reasons: np.ndarray
+
+
+def exits_portfolio(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    targets: np.ndarray,
+    exits: Exits,
+    *,
+    costs: Any,
+    next_open: bool,
+    init_cash: float,
+    whole_units: bool,
+) -> ExitRun:
+    """The reference engine with an exit layer, for one symbol.
+
+    The exit rules never depend on cash, so the orders are planned first
+    (:func:`backtest._exits_nb.plan_exits_nb`, two order slots per bar: the bar's market order and
+    its intrabar exit), then filled by vectorbt ``Portfolio.from_orders`` with the engine's
+    configuration on a grid of two rows per bar, each row's order at its own price.
+    """
+    import vectorbt as vbt
+
+    from backtest._exits_nb import plan_exits_nb
+    from backtest._sim_nb import MIN_SIZE
+
+    row = exits.to_row().reshape(1, -1)
+    atr_arr = atr(high, low, close, exits.atr_window)
+    order_target, order_price, reasons, in_force, changes = plan_exits_nb(
+        open_, high, low, close, atr_arr, np.ascontiguousarray(targets, dtype=np.float64),
+        row, next_open,
+    )  # fmt: skip
+    # the market slot fills at the open (next-open) or the close; intrabar exits at their level
+    slot = 0 if next_open else 1
+    price = order_price.copy()
+    price[:, slot] = open_ if next_open else close
+    price = np.where(np.isnan(price), close[:, None], price).ravel()  # rows without an order
+    valuation = np.stack([open_, close], axis=1).ravel()
+    portfolio = vbt.Portfolio.from_orders(
+        close=valuation,
+        size=order_target.ravel(),
+        size_type="targetpercent",
+        direction="both",
+        price=price,
+        val_price=price,
+        fees=costs.fees,
+        fixed_fees=costs.fixed_fees,
+        slippage=costs.slippage,
+        min_size=MIN_SIZE,
+        size_granularity=1.0 if whole_units else np.nan,
+        lock_cash=False,
+        allow_partial=True,
+        init_cash=init_cash,
+        freq=None,
+    )
+    value = np.asarray(portfolio.value(), dtype=np.float64).ravel()
+    asset = np.asarray(portfolio.asset_value(), dtype=np.float64).ravel()
+    return ExitRun(portfolio, value[1::2], asset[1::2], in_force, changes, reasons)
