@@ -118,7 +118,7 @@ class BacktestResult:
             slippage; an open trade's exit price is the last close), ``fees`` (entry share +
             exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value),
             ``exit_reason`` of closed trades (``signal``, or with an exit layer ``stop``,
-            ``target``, ``trail``, ``time``, ``margin``; None for an open trade).
+            ``target``, ``trail``, ``time``, ``margin``; missing for an open trade).
         positions: the target exposures after the direction clip (Series, or DataFrame per symbol).
         exposure: the exposure actually held at each close, ``asset value / equity`` (signed).
         portfolio: the vectorbt ``Portfolio`` (for its full analysis API).
