@@ -7,6 +7,7 @@ the indicator catalog lives in :mod:`strategies.indicators`.
 """
 
 from strategies.base import Signals, Strategy, signals_to_positions
+from strategies.exit_params import EXIT_PARAM_NAMES, exit_space, exit_values
 from strategies.params import Categorical, Float, Int, Param
 from strategies.registry import get_strategy, list_strategies
 
@@ -20,4 +21,7 @@ __all__ = [
     "Categorical",
     "get_strategy",
     "list_strategies",
+    "exit_space",
+    "exit_values",
+    "EXIT_PARAM_NAMES",
 ]
