@@ -39,6 +39,16 @@ __all__ = [
     "exit_intrabar_nb",
     "exit_end_bar_nb",
     "plan_exits_nb",
+    "exit_cache_nb",
+    "NO_CACHE",
+    "C_SIDE",
+    "C_LIVE",
+    "C_LO",
+    "C_HI",
+    "C_UPD_LO",
+    "C_UPD_HI",
+    "C_DEADLINE",
+    "C_BLOCKED",
 ]
 
 #: exit reasons, by code (a trade closed by the strategy's own target is ``"signal"``)
@@ -328,3 +338,51 @@ def _plan_intrabar(xs, xp, i, open_, high, low, last, order_target, order_price,
     reason[i, slot] = why
     changes[i] += abs(last)
     return 0.0
+
+
+#: fields of the tuple returned by :func:`exit_cache_nb`
+C_SIDE, C_LIVE, C_LO, C_HI, C_UPD_LO, C_UPD_HI, C_DEADLINE, C_BLOCKED = range(8)
+#: the cache of a column without an exit layer (nothing ever triggers)
+NO_CACHE = (0.0, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, 0.0)
+
+
+@njit(cache=True)
+def exit_cache_nb(
+    xs: np.ndarray, xp: np.ndarray, j: int
+) -> tuple[float, float, float, float, float, float, float, float]:
+    """Scalar bounds that tell the batch kernel, per bar, whether a step function has work to do.
+
+    ``(side, live, lo, hi, upd_lo, upd_hi, deadline, blocked)``: a bar ``i >= live`` whose
+    ``low <= lo`` or ``high >= hi`` hits a level (:func:`exit_intrabar_nb`); one whose
+    ``low <= upd_lo`` or ``high >= upd_hi`` moves the trail or the break-even stop
+    (:func:`exit_end_bar_nb`); from order ``i >= deadline`` the time stop applies; ``blocked``
+    is the side a stop blocked. Outside these bounds the step functions change nothing, so the
+    kernel skips them (recomputing the bounds after every event).
+    """
+    s = xs[j, XS_SIDE]
+    blocked = xs[j, XS_BLOCKED]
+    if s == 0.0:
+        return 0.0, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, blocked
+    prot, _ = _stop_level(xs, j, s)
+    tgt = xs[j, XS_TARGET]
+    near = prot if s > 0 else tgt  # the level below the price
+    far = tgt if s > 0 else prot  # the level above it
+    lo = near if near == near else -np.inf
+    hi = far if far == far else np.inf
+    upd_lo, upd_hi = -np.inf, np.inf
+    entry = xs[j, XS_ENTRY]
+    be = xp[j, XP_BE_PCT]
+    be_pending = be == be and not (s * (xs[j, XS_STOP] - entry) >= 0)
+    if s > 0:
+        if xs[j, XS_TRAIL_DIST] == xs[j, XS_TRAIL_DIST]:
+            upd_hi = xs[j, XS_EXTREME]
+        if be_pending:
+            upd_hi = min(upd_hi, entry * (1.0 + be))
+    else:
+        if xs[j, XS_TRAIL_DIST] == xs[j, XS_TRAIL_DIST]:
+            upd_lo = xs[j, XS_EXTREME]
+        if be_pending:
+            upd_lo = max(upd_lo, entry * (1.0 - be))
+    bars = xp[j, XP_TIME_BARS]
+    deadline = xs[j, XS_ENTRY_BAR] + bars if bars == bars else np.inf
+    return s, xs[j, XS_LIVE], lo, hi, upd_lo, upd_hi, deadline, blocked

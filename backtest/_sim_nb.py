@@ -37,8 +37,16 @@ import numpy as np
 from numba import njit
 
 from backtest._exits_nb import (
-    XS_BLOCKED,
-    XS_SIDE,
+    C_BLOCKED,
+    C_DEADLINE,
+    C_HI,
+    C_LIVE,
+    C_LO,
+    C_SIDE,
+    C_UPD_HI,
+    C_UPD_LO,
+    NO_CACHE,
+    exit_cache_nb,
     exit_decide_nb,
     exit_end_bar_nb,
     exit_intrabar_nb,
@@ -378,6 +386,12 @@ def _order_nb(
 
 
 @njit(cache=True)
+def _in_band_nb(xc: tuple, i: int, low: float, high: float) -> bool:
+    """Whether bar ``i``'s range reaches a level of the exit cache ``xc`` (a trade is open)."""
+    return xc[C_SIDE] != 0.0 and i >= xc[C_LIVE] and (low <= xc[C_LO] or high >= xc[C_HI])
+
+
+@njit(cache=True)
 def _exit_intrabar_fill_nb(
     xs: np.ndarray,
     xpb: np.ndarray,
@@ -559,18 +573,27 @@ def simulate_block_nb(
             dn = h[j, H_OMEGA_DOWN]
             r_min = h[j, H_MIN]
             r_max = h[j, H_MAX]
+            xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
             for i in range(t0, t1):
                 if transposed:
                     src = i - shift
                     t = targets[c0 + j, src] if src >= 0 else 0.0
                 else:
                     t = buf[j, i - t0]
-                if has_exits and not next_open:  # the bar's range, before the close's order
+                if has_exits and not next_open and _in_band_nb(xc, i, low[i], high[i]):
+                    # the bar's range, before the order at the close
                     cash, pos, last_tgt = _exit_intrabar_fill_nb(
                         xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
                         fixed_fees, slippage, granularity, min_size, reasons_out, c0,
                     )  # fmt: skip
-                if t != last_tgt or (has_exits and (xs[j, XS_SIDE] != 0.0 or xs[j, XS_BLOCKED] != 0.0)):
+                    xc = exit_cache_nb(xs, xpb, j)
+                go = t != last_tgt
+                if has_exits:
+                    if xc[C_BLOCKED] != 0.0:  # a stopped side: flat while the target holds it,
+                        go = not (xc[C_BLOCKED] * t > 0)  # unblocked when the target leaves it
+                    elif i >= xc[C_DEADLINE]:  # the time stop's order
+                        go = True
+                if go:
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
                         if h[j, H_FIRST_INVALID] < 0:
@@ -593,13 +616,20 @@ def simulate_block_nb(
                                     why = closed
                                 if why >= 0 and count_reasons:
                                     reasons_out[c0 + j, why] += 1
+                        if has_exits:
+                            xc = exit_cache_nb(xs, xpb, j)
                 if has_exits:
-                    if next_open:
+                    if next_open and _in_band_nb(xc, i, low[i], high[i]):
                         cash, pos, last_tgt = _exit_intrabar_fill_nb(
                             xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
                             fees, fixed_fees, slippage, granularity, min_size, reasons_out, c0,
                         )  # fmt: skip
-                    exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                        xc = exit_cache_nb(xs, xpb, j)
+                    if xc[C_SIDE] != 0.0 and i >= xc[C_LIVE] and (
+                        high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]
+                    ):
+                        exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                        xc = exit_cache_nb(xs, xpb, j)
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
                 if eq == prev and prev > 0 and rf_zero:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest import Costs, Exits, evaluate_batch, run_backtest
+from backtest import EXIT_REASONS, Costs, Exits, evaluate_batch, run_backtest
 from backtest.exits import atr
 from data_loaders.errors import DataValidationError, ParameterError
 
@@ -224,3 +224,35 @@ def test_bad_exit_settings_are_one_line_errors():
     broken.loc[broken.index[1], "high"] = 99.5  # below the close
     with pytest.raises(DataValidationError, match="must have low <= open, close <= high"):
         run_backtest(broken, np.ones(3), exits=Exits(stop_loss=0.1))
+
+
+@pytest.mark.parametrize(
+    "exits",
+    [
+        Exits(stop_loss=0.02, take_profit=0.04),
+        Exits(trailing_stop=0.03, time_stop=20),
+        Exits(stop_loss_atr=2, take_profit_atr=3, break_even=0.01, reentry="immediate"),
+        Exits(stop_loss=0.02, take_profit=0.03, intrabar="optimistic", entry_bar=False),
+        Exits(trailing_stop_atr=2.5, stop_loss=0.05, break_even=0.02, time_stop=40),
+    ],
+)
+@pytest.mark.parametrize("execution", ["next-open", "close"])
+def test_batch_equals_reference_on_real_bars(exits, execution):
+    from data_loaders import load_bars
+
+    bars = load_bars("sample:sp500")
+    fast, slow = bars.close.rolling(10).mean(), bars.close.rolling(40).mean()
+    signal = (fast > slow).astype(float) - (fast < slow).astype(float)  # long/short
+    costs = Costs(fees=0.001, slippage_bps=5)
+    ref = run_backtest(bars, signal, exits=exits, execution=execution, costs=costs)
+    batch = evaluate_batch(
+        bars.open, bars.close, signal.to_numpy(), high=bars.high, low=bars.low, exits=exits,
+        execution=execution, costs=costs, return_returns=True,
+    )  # fmt: skip
+    np.testing.assert_allclose(batch.returns[:, 0], ref.returns.to_numpy(), rtol=0, atol=1e-12)
+    m = ref.metrics()
+    for name in ("n_trades", "win_rate", "profit_factor", "exposure", "turnover", "sharpe_ratio"):
+        assert batch.metrics[name][0] == pytest.approx(m[name], rel=1e-9), name
+    counts = ref.trades.exit_reason.value_counts()
+    assert batch.exit_reasons.iloc[0].to_dict() == {r: counts.get(r, 0) for r in EXIT_REASONS}
+    assert counts.get("signal", 0) < counts.sum()  # the exit rules closed trades

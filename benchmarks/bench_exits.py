@@ -1,0 +1,131 @@
+"""Benchmark: the exit layer in the fused batch path, against the plain batch path and vectorbt.
+
+Grid: the 90 SMA-crossover sets of ``bench_backtest.py`` (fast 5..50 step 5, slow 20..200 step
+20, fast < slow), long/flat, fills at the next open, 0.1 % fees; set ``k`` also carries a
+stop-loss and a take-profit from a 10 x 9 grid (stop 1..10 %, target 2..18 %), so every column
+has its own stop levels.
+
+Paths, all in this process, on the same positions:
+
+* ``plain``    ``evaluate_batch`` without exits (the reference cost);
+* ``exits``    ``evaluate_batch(..., exits=[Exits(stop_loss=, take_profit=, entry_bar=False)])``;
+* ``vectorbt`` ``Portfolio.from_signals`` with ``sl_stop``/``tp_stop`` arrays (one value per
+               column; the conventions of ``entry_bar=False``), then its final value and returns.
+
+Times are the best of a few warm calls (kernels compiled before timing), wall clock seconds.
+Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: the share of
+columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
+the open meets a stop inside the same bar; see ``tests/backtest/test_exits_peers.py``).
+
+Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
+bars besides the daily sample; ``--minute-bars 0`` skips them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FEES = 0.001
+
+
+def sma_positions(close: np.ndarray) -> np.ndarray:
+    """``(n_bars, 90)`` long/flat targets of the SMA grid."""
+    s = pd.Series(close)
+    means = {w: s.rolling(w).mean().to_numpy() for w in range(5, 220, 5)}
+    cols = [
+        means[f] > means[sl] for f in range(5, 55, 5) for sl in range(20, 220, 20) if f < sl
+    ]
+    return np.ascontiguousarray(np.stack(cols, axis=1).astype(np.float64))
+
+
+def stop_grid(n: int) -> tuple[np.ndarray, np.ndarray]:
+    sl = np.repeat(np.linspace(0.01, 0.10, 10), 9)[:n]
+    tp = np.tile(np.linspace(0.02, 0.18, 9), 10)[:n]
+    return sl, tp
+
+
+def best(fn: Any, n: int) -> tuple[Any, float]:
+    out, times = None, []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, min(times)
+
+
+def measure(bars: pd.DataFrame, label: str, repeats: int) -> dict:
+    import vectorbt as vbt
+
+    from backtest import Costs, Exits, evaluate_batch
+
+    o, h, lo, c = (bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
+    pos = sma_positions(c)
+    sl, tp = stop_grid(pos.shape[1])
+    exits = [Exits(stop_loss=a, take_profit=b, entry_bar=False) for a, b in zip(sl, tp)]
+    costs = Costs(fees=FEES)
+
+    def plain() -> Any:
+        return evaluate_batch(o, c, pos, costs=costs)
+
+    def with_exits() -> Any:
+        return evaluate_batch(o, c, pos, costs=costs, high=h, low=lo, exits=exits)
+
+    change = np.diff(pos, axis=0, prepend=0.0)
+    entries = np.vstack([np.zeros((1, pos.shape[1]), bool), change[:-1] > 0])
+    leaves = np.vstack([np.zeros((1, pos.shape[1]), bool), change[:-1] < 0])
+
+    def peer() -> Any:
+        pf = vbt.Portfolio.from_signals(
+            close=c[:, None], entries=entries, exits=leaves, open=o[:, None], high=h[:, None],
+            low=lo[:, None], price=o[:, None], fees=FEES, init_cash=100_000.0,
+            sl_stop=sl[None, :], tp_stop=tp[None, :], stop_entry_price="price",
+            stop_exit_price="stopmarket", freq=None,
+        )  # fmt: skip
+        return pf.final_value().to_numpy(), pf.returns().to_numpy()
+
+    plain(), with_exits()  # compile
+    base, t_plain = best(plain, repeats)
+    res, t_exits = best(with_exits, repeats)
+    (final, _), t_peer = best(peer, max(1, repeats // 3))
+    agree = np.isclose(res.metrics.final_equity.to_numpy(), final, rtol=1e-9, atol=0)
+    return {
+        "data": label,
+        "bars": len(c),
+        "sets": pos.shape[1],
+        "plain s": t_plain,
+        "exits s": t_exits,
+        "vectorbt s": t_peer,
+        "exits/plain": t_exits / t_plain,
+        "vectorbt/exits": t_peer / t_exits,
+        "agree 1e-9": f"{int(agree.sum())}/{len(agree)}",
+        "stop exits": int(res.exit_reasons[["stop", "target"]].to_numpy().sum()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minute-bars", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    from data_loaders import load_bars, synthetic_bars
+
+    rows = [measure(load_bars("sample:sp500"), "daily", 7)]
+    if args.minute_bars:
+        rows.append(measure(synthetic_bars(args.minute_bars, freq="1min", seed=0), "minute", 3))
+    table = pd.DataFrame(rows).set_index("data")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+        print(table.to_string())
+    for row in rows:
+        print(
+            f"{row['data']}: exits / plain = {row['exits/plain']:.2f}x (target <= 1.5), "
+            f"vectorbt / exits = {row['vectorbt/exits']:.1f}x (target >= 20)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
