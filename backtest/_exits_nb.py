@@ -41,13 +41,14 @@ __all__ = [
     "plan_exits_nb",
     "exit_cache_nb",
     "NO_CACHE",
-    "C_SIDE",
     "C_LIVE",
     "C_LO",
     "C_HI",
     "C_UPD_LO",
     "C_UPD_HI",
-    "C_DEADLINE",
+    "C_ANY_LO",
+    "C_ANY_HI",
+    "C_ATTN",
     "C_BLOCKED",
 ]
 
@@ -341,28 +342,31 @@ def _plan_intrabar(xs, xp, i, open_, high, low, last, order_target, order_price,
 
 
 #: fields of the tuple returned by :func:`exit_cache_nb`
-C_SIDE, C_LIVE, C_LO, C_HI, C_UPD_LO, C_UPD_HI, C_DEADLINE, C_BLOCKED = range(8)
+C_LIVE, C_LO, C_HI, C_UPD_LO, C_UPD_HI, C_ANY_LO, C_ANY_HI, C_ATTN, C_BLOCKED = range(9)
 #: the cache of a column without an exit layer (nothing ever triggers)
-NO_CACHE = (0.0, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, 0.0)
+NO_CACHE = (np.inf, -np.inf, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, 0.0)
 
 
 @njit(cache=True)
 def exit_cache_nb(
     xs: np.ndarray, xp: np.ndarray, j: int
-) -> tuple[float, float, float, float, float, float, float, float]:
+) -> tuple[float, float, float, float, float, float, float, float, float]:
     """Scalar bounds that tell the batch kernel, per bar, whether a step function has work to do.
 
-    ``(side, live, lo, hi, upd_lo, upd_hi, deadline, blocked)``: a bar ``i >= live`` whose
-    ``low <= lo`` or ``high >= hi`` hits a level (:func:`exit_intrabar_nb`); one whose
-    ``low <= upd_lo`` or ``high >= upd_hi`` moves the trail or the break-even stop
-    (:func:`exit_end_bar_nb`); from order ``i >= deadline`` the time stop applies; ``blocked``
-    is the side a stop blocked. Outside these bounds the step functions change nothing, so the
+    ``(live, lo, hi, upd_lo, upd_hi, any_lo, any_hi, attn, blocked)``: a bar ``i`` whose
+    ``low <= lo`` or ``high >= hi`` (and ``i >= live``) hits a level of the open trade
+    (:func:`exit_intrabar_nb`); one whose ``low <= upd_lo`` or ``high >= upd_hi`` moves the trail
+    or the break-even stop (:func:`exit_end_bar_nb`); ``any_lo, any_hi`` are the nearer of the
+    two bounds on each side (one test for both); from order ``i >= attn`` :func:`exit_decide_nb` must see every
+    target (the time stop's deadline, or always while a side is ``blocked``). Flat and unblocked,
+    every bound is infinite. Outside these bounds the step functions change nothing, so the
     kernel skips them (recomputing the bounds after every event).
     """
     s = xs[j, XS_SIDE]
     blocked = xs[j, XS_BLOCKED]
     if s == 0.0:
-        return 0.0, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, blocked
+        attn = -np.inf if blocked != 0.0 else np.inf
+        return np.inf, -np.inf, np.inf, -np.inf, np.inf, -np.inf, np.inf, attn, blocked
     prot, _ = _stop_level(xs, j, s)
     tgt = xs[j, XS_TARGET]
     near = prot if s > 0 else tgt  # the level below the price
@@ -384,5 +388,6 @@ def exit_cache_nb(
         if be_pending:
             upd_lo = max(upd_lo, entry * (1.0 - be))
     bars = xp[j, XP_TIME_BARS]
-    deadline = xs[j, XS_ENTRY_BAR] + bars if bars == bars else np.inf
-    return s, xs[j, XS_LIVE], lo, hi, upd_lo, upd_hi, deadline, blocked
+    attn = xs[j, XS_ENTRY_BAR] + bars if bars == bars else np.inf
+    any_lo, any_hi = max(lo, upd_lo), min(hi, upd_hi)
+    return xs[j, XS_LIVE], lo, hi, upd_lo, upd_hi, any_lo, any_hi, attn, blocked

@@ -37,12 +37,13 @@ import numpy as np
 from numba import njit
 
 from backtest._exits_nb import (
+    C_ANY_HI,
+    C_ANY_LO,
+    C_ATTN,
     C_BLOCKED,
-    C_DEADLINE,
     C_HI,
     C_LIVE,
     C_LO,
-    C_SIDE,
     C_UPD_HI,
     C_UPD_LO,
     NO_CACHE,
@@ -386,12 +387,6 @@ def _order_nb(
 
 
 @njit(cache=True)
-def _in_band_nb(xc: tuple, i: int, low: float, high: float) -> bool:
-    """Whether bar ``i``'s range reaches a level of the exit cache ``xc`` (a trade is open)."""
-    return xc[C_SIDE] != 0.0 and i >= xc[C_LIVE] and (low <= xc[C_LO] or high >= xc[C_HI])
-
-
-@njit(cache=True)
 def _exit_intrabar_fill_nb(
     xs: np.ndarray,
     xpb: np.ndarray,
@@ -580,19 +575,20 @@ def simulate_block_nb(
                     t = targets[c0 + j, src] if src >= 0 else 0.0
                 else:
                     t = buf[j, i - t0]
-                if has_exits and not next_open and _in_band_nb(xc, i, low[i], high[i]):
-                    # the bar's range, before the order at the close
+                if (
+                    has_exits
+                    and not next_open  # the bar's range, before the order at the close
+                    and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
+                    and i >= xc[C_LIVE]
+                ):
                     cash, pos, last_tgt = _exit_intrabar_fill_nb(
                         xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
                         fixed_fees, slippage, granularity, min_size, reasons_out, c0,
                     )  # fmt: skip
                     xc = exit_cache_nb(xs, xpb, j)
                 go = t != last_tgt
-                if has_exits:
-                    if xc[C_BLOCKED] != 0.0:  # a stopped side: flat while the target holds it,
-                        go = not (xc[C_BLOCKED] * t > 0)  # unblocked when the target leaves it
-                    elif i >= xc[C_DEADLINE]:  # the time stop's order
-                        go = True
+                if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
+                    go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
                 if go:
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
@@ -619,15 +615,16 @@ def simulate_block_nb(
                         if has_exits:
                             xc = exit_cache_nb(xs, xpb, j)
                 if has_exits:
-                    if next_open and _in_band_nb(xc, i, low[i], high[i]):
-                        cash, pos, last_tgt = _exit_intrabar_fill_nb(
-                            xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
-                            fees, fixed_fees, slippage, granularity, min_size, reasons_out, c0,
-                        )  # fmt: skip
-                        xc = exit_cache_nb(xs, xpb, j)
-                    if xc[C_SIDE] != 0.0 and i >= xc[C_LIVE] and (
-                        high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]
-                    ):
+                    if next_open:  # the bar's range after the open: hits, then trail/break-even
+                        if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
+                            cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                                xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
+                                fees, fixed_fees, slippage, granularity, min_size, reasons_out,
+                                c0,
+                            )  # fmt: skip
+                            exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                            xc = exit_cache_nb(xs, xpb, j)
+                    elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
