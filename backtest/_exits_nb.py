@@ -38,6 +38,7 @@ __all__ = [
     "exit_on_target_nb",
     "exit_intrabar_nb",
     "exit_end_bar_nb",
+    "exit_reset_nb",
     "plan_exits_nb",
     "exit_cache_nb",
     "NO_CACHE",
@@ -97,6 +98,13 @@ def new_state_nb(n: int) -> np.ndarray:
         xs[j, XS_TARGET] = np.nan
         xs[j, XS_TRAIL_DIST] = np.nan
     return xs
+
+
+@njit(cache=True)
+def exit_reset_nb(xs: np.ndarray, j: int) -> None:
+    """Forget column ``j``'s trade and block (its book was closed out)."""
+    xs[j, XS_SIDE] = 0.0
+    xs[j, XS_BLOCKED] = 0.0
 
 
 @njit(cache=True)

@@ -47,7 +47,9 @@ from backtest._exits_nb import (
     C_UPD_HI,
     C_UPD_LO,
     NO_CACHE,
+    R_MARGIN,
     exit_cache_nb,
+    exit_reset_nb,
     exit_decide_nb,
     exit_end_bar_nb,
     exit_intrabar_nb,
@@ -98,6 +100,7 @@ OUT_NAMES = RETURNS_METRICS + (
     "fees_paid",  # proportional + fixed fees paid (cash)
     "n_invalid",  # targets read that were NaN or outside [-1, 1] (the wrapper raises on any)
     "first_invalid",  # bar index of the first invalid target, -1 when none
+    "liquidated_at",  # bar whose close found equity <= 0 and closed the book out, -1 when none
 )
 N_OUT = len(OUT_NAMES)
 _N_RET = len(RETURNS_METRICS)
@@ -113,6 +116,7 @@ _N_RET = len(RETURNS_METRICS)
     O_FEES,
     O_N_INVALID,
     O_FIRST_INVALID,
+    O_LIQUIDATED_AT,
 ) = range(_N_RET, N_OUT)
 
 # per-column trade counters (closed-trade pnl statistics, in trade order as backtest.metrics)
@@ -387,6 +391,28 @@ def _order_nb(
 
 
 @njit(cache=True)
+def _close_out_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    pos: float,
+    price: float,
+    last_tgt: float,
+) -> tuple[float, float, float]:
+    """Close out a book whose equity at bar ``i``'s close is <= 0: its trade closes at the close
+    (no fees), equity is floored at 0 and no later order fills. Returns ``(cash, pos, target)``."""
+    _on_fill_nb(ts, tc, j, i, -pos, price, 0.0)
+    if last_tgt != 0:
+        h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
+    h[j, H_SINCE] = i
+    h[j, H_CHANGE] += abs(last_tgt)
+    h[j, H_LIQUIDATED_AT] = i
+    return 0.0, 0.0, 0.0
+
+
+@njit(cache=True)
 def _exit_intrabar_fill_nb(
     xs: np.ndarray,
     xpb: np.ndarray,
@@ -445,8 +471,9 @@ def _exit_intrabar_fill_nb(
     H_N_ORDERS,
     H_FEES,
     H_SINCE,
-) = range(21)
-N_HOT = 21
+    H_LIQUIDATED_AT,
+) = range(22)
+N_HOT = 22
 #: bars per tile: a tile of a C-ordered block's targets is copied column-major into a buffer
 TILE = 512
 
@@ -530,6 +557,7 @@ def simulate_block_nb(
         h[j, H_MAX] = -np.inf
         h[j, H_FIRST_INVALID] = -1.0
         h[j, H_SINCE] = start
+        h[j, H_LIQUIDATED_AT] = -1.0
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
     buf = np.empty((w, TILE))
@@ -589,7 +617,7 @@ def simulate_block_nb(
                 go = t != last_tgt
                 if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                     go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
-                if go:
+                if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
                         if h[j, H_FIRST_INVALID] < 0:
@@ -629,6 +657,14 @@ def simulate_block_nb(
                         xc = exit_cache_nb(xs, xpb, j)
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
+                if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
+                    cash, pos, last_tgt = _close_out_nb(h, ts, tc, j, i, pos, close[i], last_tgt)
+                    eq = 0.0
+                    if count_reasons:
+                        reasons_out[c0 + j, R_MARGIN] += 1
+                    if has_exits:
+                        exit_reset_nb(xs, j)
+                        xc = exit_cache_nb(xs, xpb, j)
                 if eq == prev and prev > 0 and rf_zero:
                     # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
                     # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
@@ -705,6 +741,7 @@ def simulate_block_nb(
         out[col, O_FEES] = h[j, H_FEES]
         out[col, O_N_INVALID] = h[j, H_N_INVALID]
         out[col, O_FIRST_INVALID] = h[j, H_FIRST_INVALID]
+        out[col, O_LIQUIDATED_AT] = h[j, H_LIQUIDATED_AT]
 
 
 @njit(cache=True, error_model="numpy")

@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from backtest._exits_nb import N_XP
-from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
+from backtest._sim_nb import (
+    BLOCK,
+    MIN_SIZE,
+    N_OUT,
+    O_FIRST_INVALID,
+    O_LIQUIDATED_AT,
+    O_N_INVALID,
+    OUT_NAMES,
+)
+from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
 from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
@@ -28,7 +37,8 @@ from data_loaders.errors import DataValidationError, ParameterError
 __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
 
 #: columns of :attr:`BatchResult.metrics`, in order
-BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in ("n_invalid", "first_invalid"))
+_NOT_METRICS = ("n_invalid", "first_invalid", "liquidated_at")
+BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in _NOT_METRICS)
 _INT_COLUMNS = ("n_trades", "n_orders")
 _BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
 #: bytes of positions one chunk may hold when the chunk size is chosen automatically
@@ -52,6 +62,9 @@ class BatchResult:
         start, stop: the simulated window ``[start, stop)`` of bar positions.
         exit_reasons: with an exit layer, one row per set counting the trades closed for each
             reason (columns :data:`backtest.exits.EXIT_REASONS`), else None.
+        liquidated_at: ``(n_sets,)`` int, per set the bar whose close found equity <= 0 and
+            closed the book out (-1: never). From that close on, the set's equity is 0, its
+            returns 0 (the bar itself -100 %) and it places no order; its drawdown is -100 %.
     """
 
     metrics: pd.DataFrame
@@ -59,6 +72,7 @@ class BatchResult:
     start: int
     stop: int
     exit_reasons: pd.DataFrame | None = None
+    liquidated_at: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.metrics)
@@ -82,7 +96,8 @@ def _prices(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _as_chunk(chunk: Any, n_bars: int, where: str) -> np.ndarray:
+def _as_chunk(chunk: Any, n_bars: int, where: str, index: pd.Index | None = None) -> np.ndarray:
+    check_aligned(chunk, index, f"evaluate_batch: {where}")
     if isinstance(chunk, pd.DataFrame | pd.Series):
         chunk = chunk.to_numpy()
     arr = np.asarray(chunk)
@@ -100,11 +115,15 @@ def _as_chunk(chunk: Any, n_bars: int, where: str) -> np.ndarray:
 
 
 def _chunks(
-    positions: PositionsSource, n_bars: int, n_sets: int | None, chunk_size: int | None
+    positions: PositionsSource,
+    n_bars: int,
+    n_sets: int | None,
+    chunk_size: int | None,
+    index: pd.Index | None = None,
 ) -> tuple[Iterator[np.ndarray], int | None]:
     """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known."""
     if isinstance(positions, np.ndarray | pd.DataFrame | pd.Series):
-        arr = _as_chunk(positions, n_bars, "positions")
+        arr = _as_chunk(positions, n_bars, "positions", index)
         return iter([arr]), arr.shape[1]
     if callable(positions):
         if n_sets is None or int(n_sets) < 1:
@@ -118,7 +137,7 @@ def _chunks(
         def produce() -> Iterator[np.ndarray]:
             for c0 in range(0, total, size):
                 c1 = min(c0 + size, total)
-                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})")
+                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})", index)
                 if arr.shape[1] != c1 - c0:
                     raise DataValidationError(
                         f"evaluate_batch: positions({c0}, {c1}) must return {c1 - c0} columns, "
@@ -128,7 +147,8 @@ def _chunks(
 
         return produce(), total
     if isinstance(positions, Iterable):
-        return (_as_chunk(c, n_bars, f"positions chunk {k}") for k, c in enumerate(positions)), None
+        chunks = (_as_chunk(c, n_bars, f"positions chunk {k}", index) for k, c in enumerate(positions))
+        return chunks, None
     raise DataValidationError(
         "evaluate_batch: positions must be an array (n_bars, n_sets), a callable "
         f"(c0, c1) -> array, or an iterable of column chunks; got {type(positions).__name__}"
@@ -241,6 +261,7 @@ def evaluate_batch(
     high: Any = None,
     low: Any = None,
     exits: Exits | Sequence[Exits] | None = None,
+    index: pd.Index | None = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -279,14 +300,20 @@ def evaluate_batch(
             set (a sweep over stop parameters: repeat the positions column). Needs the number of
             sets up front (an array, or a callable with ``n_sets``). Rules: see
             :mod:`backtest.exits`; the ATR rules of one call share one ``atr_window``.
+        index: the bars' index (default: that of ``open_`` when it is a Series). Positions given
+            as a Series/DataFrame (or chunks of them) must carry exactly this index; see
+            :func:`backtest.checks.check_aligned`.
 
     Returns:
         :class:`BatchResult`.
 
     Raises:
         ParameterError: bad option values.
-        DataValidationError: bad prices, positions of the wrong shape, or a target read by the
-            simulation that is NaN or outside ``[-1, 1]`` (the message names set and bar).
+        DataValidationError: bad prices, prices whose scale the sizing cannot represent
+            (:func:`backtest.checks.check_price_scale`), positions of the wrong shape or not
+            indexed like the bars, or a target read by the simulation that is NaN or outside
+            ``[-1, 1]`` (the message names set and bar). A book whose equity reaches 0 is
+            closed out (:mod:`backtest.closeout`; see :attr:`BatchResult.liquidated_at`).
     """
     costs = Costs() if costs is None else costs
     if not isinstance(costs, Costs):
@@ -316,7 +343,11 @@ def evaluate_batch(
         )
 
     n_threads = _n_threads(n_threads)
-    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size)
+    if index is None and isinstance(open_, pd.Series):
+        index = open_.index
+    window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
+    check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
+    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size, index)
     high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
         exits, high, low, open_arr, close_arr, total
     )
@@ -382,7 +413,12 @@ def evaluate_batch(
             reasons.astype(np.int64), columns=list(EXIT_REASONS), index=metrics.index
         )
     return BatchResult(
-        metrics=metrics, returns=returns_all, start=start, stop=stop, exit_reasons=exit_reasons
+        metrics=metrics,
+        returns=returns_all,
+        start=start,
+        stop=stop,
+        exit_reasons=exit_reasons,
+        liquidated_at=values[:, O_LIQUIDATED_AT].astype(np.int64),
     )
 
 

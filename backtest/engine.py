@@ -123,6 +123,8 @@ class BacktestResult:
         exposure: the exposure actually held at each close, ``asset value / equity`` (signed).
         portfolio: the vectorbt ``Portfolio`` (for its full analysis API).
         init_cash, costs, execution, direction, whole_units, exits: the inputs.
+        liquidated_at: the timestamp whose close found the equity <= 0 (None: never); see
+            :func:`backtest.closeout.close_out`.
         in_force: with an exit layer, the target in force at each close after the exits (else
             None: :attr:`positions_in_force` derives it from the positions).
         order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
@@ -141,6 +143,7 @@ class BacktestResult:
     direction: str = "both"
     whole_units: bool = False
     exits: Any = None
+    liquidated_at: Any = None
     in_force: pd.Series | None = field(default=None, repr=False)
     order_changes: np.ndarray | None = field(default=None, repr=False)
 
@@ -425,6 +428,13 @@ def run_backtest(
 
     open_, close, multi = _frames(bars)
     targets = _targets(positions, close, multi).clip(lo, hi)
+    from backtest.checks import check_price_scale
+
+    for sym in close.columns:
+        check_price_scale(
+            np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
+            whole_units, "run_backtest", index=close.index.append(close.index),
+        )  # fmt: skip
     if exits is not None:
         return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
                                whole_units, multi)  # fmt: skip
@@ -439,6 +449,8 @@ def run_backtest(
         cash_sharing=multi,
     )
     symbols = list(close.columns)
+    from backtest.closeout import close_out
+
     value = portfolio.value()
     returns = portfolio.returns()
     if multi:
@@ -453,7 +465,7 @@ def run_backtest(
         asset_value = portfolio.asset_value().to_numpy().ravel()
         exposure = pd.Series(asset_value / equity.to_numpy(), index=close.index, name="exposure")
         out_targets = targets.iloc[:, 0].rename("position")
-    return BacktestResult(
+    result = BacktestResult(
         equity=equity,
         returns=ret,
         trades=_trades_frame(portfolio, close.index, symbols),
@@ -466,6 +478,7 @@ def run_backtest(
         direction=direction,
         whole_units=bool(whole_units),
     )
+    return close_out(result, close)
 
 
 def _run_with_exits(
@@ -480,6 +493,7 @@ def _run_with_exits(
     multi: bool,
 ) -> BacktestResult:
     """:func:`run_backtest` with an exit layer (one symbol): :func:`backtest.exits.exits_portfolio`."""
+    from backtest.closeout import close_out
     from backtest.exits import Exits, exits_portfolio
 
     if not isinstance(exits, Exits):
@@ -504,7 +518,7 @@ def _run_with_exits(
     index = bars.index
     prev = np.concatenate(([init_cash], run.equity[:-1]))
     symbol = bars.attrs.get("symbol") or "close"
-    return BacktestResult(
+    result = BacktestResult(
         equity=pd.Series(run.equity, index=index, name="equity"),
         returns=pd.Series((run.equity - prev) / prev, index=index, name="returns"),
         trades=_trades_frame(run.portfolio, index, [symbol], run.reasons),
@@ -520,3 +534,4 @@ def _run_with_exits(
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,
     )
+    return close_out(result, pd.DataFrame({symbol: c}, index=index))
