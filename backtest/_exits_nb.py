@@ -258,7 +258,9 @@ def exit_intrabar_nb(
 
 
 @njit(cache=True)
-def exit_end_bar_nb(xs: np.ndarray, xp: np.ndarray, j: int, i: int, high: float, low: float) -> None:
+def exit_end_bar_nb(
+    xs: np.ndarray, xp: np.ndarray, j: int, i: int, high: float, low: float
+) -> None:
     """After bar ``i`` closed: the trailing extreme and the break-even move learn its range."""
     s = xs[j, XS_SIDE]
     if s == 0.0 or i < xs[j, XS_LIVE]:

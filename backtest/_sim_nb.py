@@ -49,11 +49,11 @@ from backtest._exits_nb import (
     NO_CACHE,
     R_MARGIN,
     exit_cache_nb,
-    exit_reset_nb,
     exit_decide_nb,
     exit_end_bar_nb,
     exit_intrabar_nb,
     exit_on_target_nb,
+    exit_reset_nb,
     new_state_nb,
 )
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
@@ -635,7 +635,9 @@ def simulate_block_nb(
                             last_tgt = t
                             if has_exits:
                                 a = atr[i - shift] if i >= shift else np.nan
-                                closed = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
+                                closed = exit_on_target_nb(
+                                    xs, xpb, j, t, prices[i], i, a, next_open
+                                )
                                 if why < 0:
                                     why = closed
                                 if why >= 0 and count_reasons:

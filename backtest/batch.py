@@ -147,7 +147,9 @@ def _chunks(
 
         return produce(), total
     if isinstance(positions, Iterable):
-        chunks = (_as_chunk(c, n_bars, f"positions chunk {k}", index) for k, c in enumerate(positions))
+        chunks = (
+            _as_chunk(c, n_bars, f"positions chunk {k}", index) for k, c in enumerate(positions)
+        )
         return chunks, None
     raise DataValidationError(
         "evaluate_batch: positions must be an array (n_bars, n_sets), a callable "

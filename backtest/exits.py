@@ -225,7 +225,9 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
         raise ParameterError(f"`exits` must hold one Exits per set ({n_sets}), got {len(items)}")
     for k, item in enumerate(items):
         if not isinstance(item, Exits):
-            raise ParameterError(f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}")
+            raise ParameterError(
+                f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
+            )
     windows = {item.atr_window for item in items if item.uses_atr}
     if len(windows) > 1:
         raise ParameterError(

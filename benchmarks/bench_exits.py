@@ -39,9 +39,7 @@ def sma_positions(close: np.ndarray) -> np.ndarray:
     """``(n_bars, 90)`` long/flat targets of the SMA grid."""
     s = pd.Series(close)
     means = {w: s.rolling(w).mean().to_numpy() for w in range(5, 220, 5)}
-    cols = [
-        means[f] > means[sl] for f in range(5, 55, 5) for sl in range(20, 220, 20) if f < sl
-    ]
+    cols = [means[f] > means[sl] for f in range(5, 55, 5) for sl in range(20, 220, 20) if f < sl]
     return np.ascontiguousarray(np.stack(cols, axis=1).astype(np.float64))
 
 

@@ -73,7 +73,8 @@ def test_gap_through_the_target_fills_at_the_open():
 
 
 @pytest.mark.parametrize(
-    ("intrabar", "price", "reason"), [("conservative", 95.0, "stop"), ("optimistic", 105.0, "target")]
+    ("intrabar", "price", "reason"),
+    [("conservative", 95.0, "stop"), ("optimistic", 105.0, "target")],
 )
 def test_stop_and_target_in_one_bar(intrabar, price, reason):
     bars = _bars([FLAT, FLAT, (100, 106, 94, 100), FLAT])

@@ -130,7 +130,9 @@ def test_vectorbt_differs_only_where_documented_on_sp500():
     bars = load_bars("sample:sp500")
     signal = _signal(bars)
     pf = _vectorbt(bars, signal, 0.0, 0.0, sl_stop=0.03)
-    ours = run_backtest(bars, signal, exits=Exits(stop_loss=0.03, entry_bar=False), costs=Costs(0.0))
+    ours = run_backtest(
+        bars, signal, exits=Exits(stop_loss=0.03, entry_bar=False), costs=Costs(0.0)
+    )
     theirs = pf.value().to_numpy()
     diff = np.abs(ours.equity.to_numpy() - theirs) / theirs
     k = int(np.argmax(diff > 1e-9))
