@@ -10,6 +10,7 @@ from strategies.base import Signals, Strategy, signals_to_positions
 from strategies.exit_params import EXIT_PARAM_NAMES, exit_space, exit_values
 from strategies.params import Categorical, Float, Int, Param
 from strategies.registry import get_strategy, list_strategies
+from strategies.timeframe import higher_timeframe
 
 __all__ = [
     "Strategy",
@@ -24,4 +25,5 @@ __all__ = [
     "exit_space",
     "exit_values",
     "EXIT_PARAM_NAMES",
+    "higher_timeframe",
 ]
