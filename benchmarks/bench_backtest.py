@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(HERE.parent))
         from bench_exits import main as exits_main
 
-        return exits_main(["--minute-bars", str(100_000 if args.quick else 1_000_000)])
+        return exits_main(["--minute-bars", str(100_000 if args.quick else 300_000)])
 
     n_minute = 100_000 if args.quick else 1_000_000
     n_big = 200 if args.quick else 1000
