@@ -45,6 +45,7 @@ __all__ = [
     "check_choice",
     "order_targets",
     "targets_portfolio",
+    "orders_portfolio",
 ]
 
 EXECUTIONS = ("next-open", "close")
@@ -359,10 +360,29 @@ def targets_portfolio(
     for many parameter sets on one symbol, ``open_`` and ``close`` may be one Series each, which
     vectorbt broadcasts across the target columns (no wide copies of the prices).
     """
-    import vectorbt as vbt
-
     size = order_targets(targets, execution)
     price = open_ if execution == "next-open" else close
+    return orders_portfolio(
+        close, size, price, costs=costs, init_cash=init_cash, whole_units=whole_units,
+        cash_sharing=cash_sharing,
+    )  # fmt: skip
+
+
+def orders_portfolio(
+    close: Any,
+    size: Any,
+    price: Any,
+    *,
+    costs: Costs,
+    init_cash: float,
+    whole_units: bool,
+    cash_sharing: bool = False,
+) -> Any:
+    """vectorbt ``Portfolio.from_orders`` with the engine's configuration: target-percent orders
+    (``size``, NaN = none) filled at ``price`` and valued there, the costs, vectorbt's minimum
+    size, whole or fractional units, cash never locked. Every reference path goes through it."""
+    import vectorbt as vbt
+
     return vbt.Portfolio.from_orders(
         close=close,
         size=size,

@@ -299,10 +299,8 @@ def exits_portfolio(
     its intrabar exit), then filled by vectorbt ``Portfolio.from_orders`` with the engine's
     configuration on a grid of two rows per bar, each row's order at its own price.
     """
-    import vectorbt as vbt
-
     from backtest._exits_nb import plan_exits_nb
-    from backtest._sim_nb import MIN_SIZE
+    from backtest.engine import orders_portfolio
 
     row = exits.to_row().reshape(1, -1)
     atr_arr = atr(high, low, close, exits.atr_window)
@@ -316,23 +314,10 @@ def exits_portfolio(
     price[:, slot] = open_ if next_open else close
     price = np.where(np.isnan(price), close[:, None], price).ravel()  # rows without an order
     valuation = np.stack([open_, close], axis=1).ravel()
-    portfolio = vbt.Portfolio.from_orders(
-        close=valuation,
-        size=order_target.ravel(),
-        size_type="targetpercent",
-        direction="both",
-        price=price,
-        val_price=price,
-        fees=costs.fees,
-        fixed_fees=costs.fixed_fees,
-        slippage=costs.slippage,
-        min_size=MIN_SIZE,
-        size_granularity=1.0 if whole_units else np.nan,
-        lock_cash=False,
-        allow_partial=True,
-        init_cash=init_cash,
-        freq=None,
-    )
+    portfolio = orders_portfolio(
+        valuation, order_target.ravel(), price, costs=costs, init_cash=init_cash,
+        whole_units=whole_units,
+    )  # fmt: skip
     value = np.asarray(portfolio.value(), dtype=np.float64).ravel()
     asset = np.asarray(portfolio.asset_value(), dtype=np.float64).ravel()
     return ExitRun(portfolio, value[1::2], asset[1::2], in_force, changes, reasons)

@@ -159,6 +159,16 @@ def _fetch(
     return validate_bars(raw, source=label, repair=repair, symbol=symbol)
 
 
+def _exchange(ccxt: Any, exchange: str) -> Any:
+    """A ccxt exchange by id (ccxt throttles its own requests to ``rateLimit``)."""
+    exchanges = list(getattr(ccxt, "exchanges", []))
+    if exchange not in exchanges:
+        raise ParameterError(
+            f"`exchange`: unknown ccxt exchange {exchange!r}{did_you_mean(exchange, exchanges)}"
+        )
+    return getattr(ccxt, exchange)({"enableRateLimit": True})
+
+
 def load_ccxt(
     exchange: str,
     symbol: str,
@@ -195,13 +205,7 @@ def load_ccxt(
         Back-off sleep in seconds (tests pass a recorder).
     """
     ccxt = require("ccxt", package="ccxt", extra="online", purpose="the ccxt source")
-    exchanges = list(getattr(ccxt, "exchanges", []))
-    if exchange not in exchanges:
-        raise ParameterError(
-            f"`exchange`: unknown ccxt exchange {exchange!r}{did_you_mean(exchange, exchanges)}"
-        )
-    cls = getattr(ccxt, exchange)
-    probe = cls({"enableRateLimit": True})  # ccxt throttles its own requests to rateLimit
+    probe = _exchange(ccxt, exchange)
     if not (getattr(probe, "has", {}) or {}).get("fetchOHLCV"):
         raise OnlineSourceError(f"ccxt:{exchange}: this exchange does not serve OHLCV candles")
     timeframes = getattr(probe, "timeframes", None) or {}
@@ -266,12 +270,7 @@ def load_funding_rates(
             or returned nothing in the range (one line each).
     """
     ccxt = require("ccxt", package="ccxt", extra="online", purpose="ccxt funding rates")
-    exchanges = list(getattr(ccxt, "exchanges", []))
-    if exchange not in exchanges:
-        raise ParameterError(
-            f"`exchange`: unknown ccxt exchange {exchange!r}{did_you_mean(exchange, exchanges)}"
-        )
-    ex = getattr(ccxt, exchange)({"enableRateLimit": True})
+    ex = _exchange(ccxt, exchange)
     label = f"ccxt:{exchange}:{symbol} funding"
     if not (getattr(ex, "has", {}) or {}).get("fetchFundingRateHistory"):
         raise OnlineSourceError(f"{label}: {exchange} does not serve funding-rate history")
