@@ -8,6 +8,7 @@
   one book with shared cash (fused numba kernel, :mod:`backtest.portfolio`).
 * :class:`Costs` — proportional fees, fixed fees per order, slippage in basis points;
   :class:`Execution` — costs plus fill timing, direction, cash and bars per year.
+* :class:`Exits` — the exit layer (stops, targets, trailing, time stop) of both engines.
 * :mod:`backtest.metrics` — metrics over returns (:func:`compute_metrics`);
   :mod:`backtest.metric_table` — every metric's name, direction, label and unit.
 * :mod:`backtest.splitters` — walk-forward folds; :mod:`backtest.lookahead` — the lookahead check.
@@ -26,6 +27,8 @@ from data_loaders.lazy import lazy_exports
 _LAZY: dict[str, str] = {
     "Costs": "backtest.costs",
     "Execution": "backtest.execution",
+    "Exits": "backtest.exits",
+    "EXIT_REASONS": "backtest.exits",
     "run_backtest": "backtest.engine",
     "BacktestResult": "backtest.engine",
     "targets_portfolio": "backtest.engine",
@@ -51,6 +54,8 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "Costs",
     "Execution",
+    "Exits",
+    "EXIT_REASONS",
     "run_backtest",
     "BacktestResult",
     "targets_portfolio",
@@ -82,6 +87,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from backtest.costs import Costs
     from backtest.engine import BacktestResult, run_backtest, targets_portfolio
     from backtest.execution import Execution
+    from backtest.exits import EXIT_REASONS, Exits
     from backtest.lookahead import LookaheadReport, check_lookahead
     from backtest.metric_table import METRICS, MetricInfo
     from backtest.metrics import METRIC_NAMES, compute_metrics

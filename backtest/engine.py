@@ -41,7 +41,7 @@ from backtest.execution import (
     check_settings,
     direction_bounds,
 )
-from data_loaders.errors import DataValidationError
+from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
     "BacktestResult",
@@ -52,6 +52,7 @@ __all__ = [
     "check_choice",
     "order_targets",
     "targets_portfolio",
+    "orders_portfolio",
 ]
 
 
@@ -69,6 +70,7 @@ TRADE_COLUMNS = [
     "fees",
     "pnl",
     "return",
+    "exit_reason",
 ]
 
 
@@ -95,11 +97,19 @@ class BacktestResult:
             "short"), ``status`` ("closed" / "open"), ``entry_time, exit_time, entry_bar,
             exit_bar, size`` (units, > 0), ``entry_price, exit_price`` (fill prices incl.
             slippage; an open trade's exit price is the last close), ``fees`` (entry share +
-            exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value).
+            exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value),
+            ``exit_reason`` of closed trades (``signal``, or with an exit layer ``stop``,
+            ``target``, ``trail``, ``time``, ``margin``; missing for an open trade).
         positions: the target exposures after the direction clip (Series, or DataFrame per symbol).
         exposure: the exposure actually held at each close, ``asset value / equity`` (signed).
         portfolio: the vectorbt ``Portfolio`` (for its full analysis API).
-        init_cash, costs, execution, direction, whole_units: the inputs.
+        init_cash, costs, execution, direction, whole_units, exits: the inputs.
+        liquidated_at: the timestamp whose close found the equity <= 0 (None: never); see
+            :func:`backtest.closeout.close_out`.
+        in_force: with an exit layer, the target in force at each close after the exits (else
+            None: :attr:`positions_in_force` derives it from the positions).
+        order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
+            an intrabar exit in one bar count twice); the ``turnover`` metric sums it.
     """
 
     equity: pd.Series
@@ -113,6 +123,10 @@ class BacktestResult:
     execution: str = "next-open"
     direction: str = "both"
     whole_units: bool = False
+    exits: Any = None
+    liquidated_at: Any = None
+    in_force: pd.Series | None = field(default=None, repr=False)
+    order_changes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def final_equity(self) -> float:
@@ -121,7 +135,10 @@ class BacktestResult:
 
     @property
     def positions_in_force(self) -> pd.Series | pd.DataFrame:
-        """The target in force at each close: ``positions`` shifted one bar for next-open fills."""
+        """The target in force at each close: ``positions`` shifted one bar for next-open fills
+        (with an exit layer: after its exits)."""
+        if self.in_force is not None:
+            return self.in_force
         if self.execution == "next-open":
             return self.positions.shift(1).fillna(0.0)
         return self.positions
@@ -144,13 +161,16 @@ class BacktestResult:
         """
         from backtest.metrics import compute_metrics
 
-        return compute_metrics(
+        out = compute_metrics(
             self.returns,
             trades=self.trades,
             positions=self.positions_in_force,
             periods_per_year=periods_per_year,
             risk_free=risk_free,
         )
+        if self.order_changes is not None:
+            out["turnover"] = float(self.order_changes.sum() / len(self.order_changes))
+        return out
 
 
 def _frames(bars: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -260,7 +280,13 @@ def _targets(positions: Any, close: pd.DataFrame, multi: bool) -> pd.DataFrame:
     return frame
 
 
-def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.DataFrame:
+def _trades_frame(
+    portfolio: Any, index: pd.Index, symbols: list[str], reasons: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Exit trades as a frame; ``reasons`` (``(n, 2)`` codes) marks a portfolio on two rows per bar
+    (the exit layer's grid), whose rows map to bars ``row // 2``."""
+    from backtest.exits import EXIT_REASONS
+
     records = portfolio.trades.values
     if len(records) == 0:
         out = pd.DataFrame({c: [] for c in TRADE_COLUMNS})
@@ -269,6 +295,12 @@ def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.Dat
         return out
     entry_idx = records["entry_idx"].astype(np.int64)
     exit_idx = records["exit_idx"].astype(np.int64)
+    closed = records["status"] == 1
+    why = np.where(closed, "signal", None).astype(object)
+    if reasons is not None:
+        codes = reasons.ravel()[exit_idx]
+        why = np.where(closed & (codes >= 0), np.asarray(EXIT_REASONS, dtype=object)[codes], why)
+        entry_idx, exit_idx = entry_idx // 2, exit_idx // 2
     return pd.DataFrame(
         {
             "symbol": np.asarray(symbols, dtype=object)[records["col"]],
@@ -284,6 +316,7 @@ def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.Dat
             "fees": records["entry_fees"] + records["exit_fees"],
             "pnl": records["pnl"],
             "return": records["return"],
+            "exit_reason": why,
         }
     )
 
@@ -307,10 +340,29 @@ def targets_portfolio(
     for many parameter sets on one symbol, ``open_`` and ``close`` may be one Series each, which
     vectorbt broadcasts across the target columns (no wide copies of the prices).
     """
-    import vectorbt as vbt
-
     size = order_targets(targets, execution)
     price = open_ if execution == "next-open" else close
+    return orders_portfolio(
+        close, size, price, costs=costs, init_cash=init_cash, whole_units=whole_units,
+        cash_sharing=cash_sharing,
+    )  # fmt: skip
+
+
+def orders_portfolio(
+    close: Any,
+    size: Any,
+    price: Any,
+    *,
+    costs: Costs,
+    init_cash: float,
+    whole_units: bool,
+    cash_sharing: bool = False,
+) -> Any:
+    """vectorbt ``Portfolio.from_orders`` with the engine's configuration: target-percent orders
+    (``size``, NaN = none) filled at ``price`` and valued there, the costs, vectorbt's minimum
+    size, whole or fractional units, cash never locked. Every reference path goes through it."""
+    import vectorbt as vbt
+
     return vbt.Portfolio.from_orders(
         close=close,
         size=size,
@@ -342,6 +394,7 @@ def run_backtest(
     direction: str = "both",
     init_cash: float = 100_000.0,
     whole_units: bool = False,
+    exits: Any = None,
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -354,6 +407,9 @@ def run_backtest(
         direction: ``"both"``, ``"longonly"`` or ``"shortonly"`` (clips the targets).
         init_cash: starting cash (> 0).
         whole_units: round order sizes down to whole units.
+        exits: a :class:`backtest.Exits` exit layer (stops, targets, trailing, time stop) around
+            the positions, one symbol only; the bars need ``high`` and ``low``. Rules in
+            :mod:`backtest.exits`; the trades record their ``exit_reason``.
 
     Returns:
         :class:`BacktestResult`.
@@ -367,6 +423,16 @@ def run_backtest(
 
     open_, close, multi = _frames(bars)
     targets = _targets(positions, close, multi).clip(lo, hi)
+    from backtest.checks import check_price_scale
+
+    for sym in close.columns:
+        check_price_scale(
+            np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
+            whole_units, "run_backtest", index=close.index.append(close.index),
+        )  # fmt: skip
+    if exits is not None:
+        return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
+                               whole_units, multi)  # fmt: skip
     portfolio = targets_portfolio(
         open_,
         close,
@@ -378,6 +444,8 @@ def run_backtest(
         cash_sharing=multi,
     )
     symbols = list(close.columns)
+    from backtest.closeout import close_out
+
     value = portfolio.value()
     returns = portfolio.returns()
     if multi:
@@ -392,7 +460,7 @@ def run_backtest(
         asset_value = portfolio.asset_value().to_numpy().ravel()
         exposure = pd.Series(asset_value / equity.to_numpy(), index=close.index, name="exposure")
         out_targets = targets.iloc[:, 0].rename("position")
-    return BacktestResult(
+    result = BacktestResult(
         equity=equity,
         returns=ret,
         trades=_trades_frame(portfolio, close.index, symbols),
@@ -405,3 +473,60 @@ def run_backtest(
         direction=direction,
         whole_units=bool(whole_units),
     )
+    return close_out(result, close)
+
+
+def _run_with_exits(
+    bars: Any,
+    targets: pd.DataFrame,
+    exits: Any,
+    costs: Costs,
+    execution: str,
+    direction: str,
+    init_cash: float,
+    whole_units: bool,
+    multi: bool,
+) -> BacktestResult:
+    """:func:`run_backtest` with an exit layer (one symbol): :func:`backtest.exits.exits_portfolio`."""
+    from backtest.closeout import close_out
+    from backtest.exits import Exits, exits_portfolio
+
+    if not isinstance(exits, Exits):
+        raise ParameterError(f"`exits` must be a backtest.Exits, got {type(exits).__name__}")
+    if multi:
+        raise ParameterError("`exits` apply to one symbol; give bars as one DataFrame")
+    missing = [c for c in ("high", "low") if c not in bars.columns]
+    if missing:
+        raise DataValidationError(f"run_backtest: bars lack column(s) {missing}; exits need them")
+    o, h, lo_, c = (bars[col].to_numpy(np.float64) for col in ("open", "high", "low", "close"))
+    bad = ~(np.isfinite(h) & np.isfinite(lo_)) | (h < np.maximum(o, c)) | (lo_ > np.minimum(o, c))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataValidationError(
+            f"run_backtest: bars at {bars.index[k]} must have low <= open, close <= high, got "
+            f"open={o[k]!r} high={h[k]!r} low={lo_[k]!r} close={c[k]!r}"
+        )
+    run = exits_portfolio(
+        o, h, lo_, c, targets.iloc[:, 0].to_numpy(), exits, costs=costs,
+        next_open=execution == "next-open", init_cash=init_cash, whole_units=whole_units,
+    )  # fmt: skip
+    index = bars.index
+    prev = np.concatenate(([init_cash], run.equity[:-1]))
+    symbol = bars.attrs.get("symbol") or "close"
+    result = BacktestResult(
+        equity=pd.Series(run.equity, index=index, name="equity"),
+        returns=pd.Series((run.equity - prev) / prev, index=index, name="returns"),
+        trades=_trades_frame(run.portfolio, index, [symbol], run.reasons),
+        positions=targets.iloc[:, 0].rename("position"),
+        exposure=pd.Series(run.asset_value / run.equity, index=index, name="exposure"),
+        portfolio=run.portfolio,
+        init_cash=init_cash,
+        costs=costs,
+        execution=execution,
+        direction=direction,
+        whole_units=bool(whole_units),
+        exits=exits,
+        in_force=pd.Series(run.in_force, index=index, name="position"),
+        order_changes=run.changes,
+    )
+    return close_out(result, pd.DataFrame({symbol: c}, index=index))

@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "SampleInfo": "data_loaders._catalog",
     "load_yfinance": "data_loaders.sources._yfinance",
     "load_ccxt": "data_loaders.sources._ccxt",
+    "load_funding_rates": "data_loaders.sources._ccxt",
     "Source": "data_loaders.sources",
     "register_source": "data_loaders.sources",
     "get_source": "data_loaders.sources",
@@ -90,6 +91,7 @@ __all__ = [
     "SampleInfo",
     "load_yfinance",
     "load_ccxt",
+    "load_funding_rates",
     "Source",
     "register_source",
     "get_source",
@@ -132,7 +134,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders.corporate_actions import SplitFlag, detect_splits
     from data_loaders.resample import resample_bars
     from data_loaders.sources import Source, get_source, list_sources, register_source
-    from data_loaders.sources._ccxt import load_ccxt
+    from data_loaders.sources._ccxt import load_ccxt, load_funding_rates
     from data_loaders.sources._csv import load_csv
     from data_loaders.sources._folder import load_folder
     from data_loaders.sources._online import OnlineSourceError
