@@ -58,6 +58,10 @@ _LAZY: dict[str, str] = {
     "BarCache": "data_loaders.cache",
     "cached_bars": "data_loaders.cache",
     "default_cache_dir": "data_loaders.cache",
+    "StoreSpec": "data_loaders.store",
+    "download_store": "data_loaders.store",
+    "update_store": "data_loaders.store",
+    "read_store": "data_loaders.store",
     "synthetic_bars": "data_loaders.synthetic",
     "synthetic_universe": "data_loaders.synthetic",
     "cointegrated_pair": "data_loaders.synthetic",
@@ -101,6 +105,10 @@ __all__ = [
     "BarCache",
     "cached_bars",
     "default_cache_dir",
+    "StoreSpec",
+    "download_store",
+    "update_store",
+    "read_store",
     "synthetic_bars",
     "synthetic_universe",
     "cointegrated_pair",
@@ -139,6 +147,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders.sources._parquet import load_parquet
     from data_loaders.sources._samples import load_sample
     from data_loaders.sources._yfinance import load_yfinance
+    from data_loaders.store import StoreSpec, download_store, read_store, update_store
     from data_loaders.synthetic import (
         DEFAULT_REGIMES,
         Regime,
