@@ -46,6 +46,7 @@ __all__ = [
     "metrics_table_html",
     "monthly_table_html",
     "trades_table_html",
+    "figure_div",
     "PERCENT_METRICS",
 ]
 
@@ -191,7 +192,8 @@ def _window(periods: int, periods_per_year: float) -> int:
     return int(max(2, min(max(20, round(periods_per_year / 2)), max(2, periods // 3))))
 
 
-def _plot_div(fig: go.Figure, div_id: str) -> str:
+def figure_div(fig: go.Figure, div_id: str) -> str:
+    """A figure as a ``<div class="plot" id=div_id>`` for a page that inlines plotly.js once."""
     return fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -283,7 +285,7 @@ def tearsheet_html(
             v.closes[sym].rename(str(sym)), v.trades[v.trades["symbol"] == sym]
         )
         sections.append(
-            _section(f"price-{k}", f"Price and trades: {sym}", _plot_div(fig, f"fig-price-{k}"))
+            _section(f"price-{k}", f"Price and trades: {sym}", figure_div(fig, f"fig-price-{k}"))
         )
     bench = plots.buy_and_hold(v.closes, v.equity.iloc[0] / (1.0 + v.returns.iloc[0]))
     sharpe_note = f"Trailing {window} bars, annualised, risk-free 0."
@@ -299,7 +301,7 @@ def tearsheet_html(
         ("exposure", "Exposure", plots.exposure_figure(v.exposure), ""),
     ]
     for sid, name, fig, fig_note in figures:
-        sections.append(_section(sid, name, _plot_div(fig, f"fig-{sid}"), fig_note))
+        sections.append(_section(sid, name, figure_div(fig, f"fig-{sid}"), fig_note))
     month_note = "Compounded returns of the bars in each calendar month and year (index time zone)."
     sections.append(
         _section("monthly", "Monthly and yearly returns", monthly_table_html(v.returns), month_note)
