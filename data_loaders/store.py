@@ -50,6 +50,7 @@ __all__ = [
     "update_store",
     "read_store",
     "read_manifest",
+    "is_store",
     "fetch_bars",
     "symbol_file",
 ]
@@ -184,6 +185,12 @@ def fetch_bars(
 # ------------------------------------------------------------------------------------------
 # manifest
 # ------------------------------------------------------------------------------------------
+def is_store(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a store folder (it holds a ``manifest.json``): a caller that loads
+    ``path`` can then :func:`update_store` it first."""
+    return (Path(path) / MANIFEST).is_file()
+
+
 def read_manifest(folder: str | os.PathLike) -> tuple[StoreSpec, dict[str, Any]]:
     """``(spec, files)`` of a store; ConfigError naming the folder when it is not one."""
     path = Path(folder) / MANIFEST

@@ -19,6 +19,7 @@ from data_loaders.store import (
     MANIFEST,
     StoreSpec,
     download_store,
+    is_store,
     read_manifest,
     read_store,
     symbol_file,
@@ -107,6 +108,10 @@ def test_download_then_update_appends_only_the_new_bars(yf, tmp_path):
     assert again.updates[0].status == "up-to-date" and again.updates[0].new_bars == 0
     pd.testing.assert_frame_equal(load_parquet(path), after)
     assert list(read_store(store)) == ["AAPL"]
+    from data_loaders import load_bars
+
+    as_folder = load_bars(str(store))  # a store is an ordinary folder of bars too
+    np.testing.assert_array_equal(as_folder["AAPL"].to_numpy(), after.to_numpy())
 
 
 def test_revised_history_is_reported_in_one_line_and_nothing_is_written(yf, tmp_path):
@@ -195,7 +200,9 @@ def test_new_bars_breaking_the_contract_are_refused(yf, tmp_path):
 def test_store_errors_name_the_folder(yf, tmp_path):
     with pytest.raises(ConfigError, match=r"not a data store \(no manifest.json\)"):
         update_store(tmp_path)
+    assert not is_store(tmp_path)
     download_store(SPEC, tmp_path / "s", end="2012-11-16")
+    assert is_store(tmp_path / "s")
     other = StoreSpec(source="yfinance", symbols=("IBM",), timeframe="1d")
     with pytest.raises(ConfigError, match="holds a store of yfinance AAPL"):
         download_store(other, tmp_path / "s")
