@@ -27,9 +27,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     tmp = Path(name)
     try:
+        try:  # mkstemp makes the file 0600: give it the mode the file has, or open()'s default
+            os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else _default_mode())
+        finally:
+            os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -43,6 +46,13 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     finally:
         os.close(dir_fd)
     return path
+
+
+def _default_mode() -> int:
+    """``0o666`` minus the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
