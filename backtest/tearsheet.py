@@ -65,6 +65,10 @@ PERCENT_METRICS = frozenset(
     }
 )
 _MAX_PRICE_CHARTS = 12
+#: metrics coloured by sign (gain green, loss red)
+_SIGNED = frozenset(
+    {"total_return", "cagr", "sharpe_ratio", "sortino_ratio", "calmar_ratio", "expectancy"}
+)
 
 _ERROR_CATCHER = """<script>
 /* Any script error lands in #report-errors (visible, and checked by the browser test). */
@@ -103,10 +107,11 @@ td.pos { color: #1b7f3b; } td.neg { color: #b3261e; } .na { color: #999; }
 # --------------------------------------------------------------------------------------------
 # tables
 # --------------------------------------------------------------------------------------------
-def _number(value: Any, percent: bool = False, digits: int = 3) -> str:
-    """A ``<td>`` with the formatted value and its full-precision ``data-value``."""
+def _number(value: Any, percent: bool = False, digits: int = 3, signed: bool = True) -> str:
+    """A ``<td>`` with the formatted value and its full-precision ``data-value``; ``signed``
+    colours it by sign (for returns, not for a volatility)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        text = "inf" if isinstance(value, float) and math.isinf(value) else "–"
+        text = "–" if value is None or math.isnan(value) else ("inf" if value > 0 else "-inf")
         return f'<td class="na" data-value="{value}">{text}</td>'
     if isinstance(value, bool | np.bool_):
         return f"<td>{'yes' if value else 'no'}</td>"
@@ -114,7 +119,7 @@ def _number(value: Any, percent: bool = False, digits: int = 3) -> str:
         return f'<td data-value="{int(value)}">{int(value):,}</td>'
     v = float(value)
     text = f"{v:.{max(digits - 2, 1)}%}" if percent else f"{v:,.{digits}f}"
-    sign = "pos" if v > 0 else ("neg" if v < 0 else "")
+    sign = ("pos" if v > 0 else ("neg" if v < 0 else "")) if signed else ""
     return f'<td class="{sign}" data-value="{v!r}">{text}</td>'
 
 
@@ -122,7 +127,7 @@ def metrics_table_html(metrics: Mapping[str, Any]) -> str:
     """Two-column table ``metric | value`` (one row per metric, ``id="metric-NAME"``)."""
     rows = "".join(
         f'<tr id="metric-{html.escape(k)}"><td class="l">{html.escape(k)}</td>'
-        f"{_number(v, percent=k in PERCENT_METRICS, digits=4)}</tr>"
+        f"{_number(v, percent=k in PERCENT_METRICS, digits=4, signed=k in _SIGNED)}</tr>"
         for k, v in metrics.items()
     )
     return f'<table class="metrics-table"><tbody>{rows}</tbody></table>'
