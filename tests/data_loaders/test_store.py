@@ -276,3 +276,30 @@ def test_cli_download_update_and_revised_exit_status(yf, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "revised history: stored volume at 2012-11-30" in err
     assert main(["data", "download", "quandl:AAPL", "--to", store]) == 2
     assert "download SOURCE must be yfinance:" in capsys.readouterr().err
+
+
+def test_a_failing_source_is_reported_and_the_other_symbols_still_update(
+    yf, tmp_path, capsys, monkeypatch
+):
+    spec = StoreSpec(
+        source="yfinance", symbols=("MSFT", "AAPL"), timeframe="1d", start="2012-11-01"
+    )
+    store = tmp_path / "s"
+    download_store(spec, store, end="2012-11-16")
+    real = FakeTicker.history
+
+    def msft_offline(self, **kwargs):
+        if self.symbol == "MSFT":
+            raise ConnectionError("Could not resolve host: query2.finance.yahoo.com")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(FakeTicker, "history", msft_offline)
+    code = main(["data", "update", str(store), "--end", "2012-12-01"])
+    out = capsys.readouterr()
+    assert code == 2
+    (line,) = out.err.strip().splitlines()
+    assert "MSFT.parquet: failed: yfinance:MSFT: could not download from Yahoo Finance" in line
+    assert "AAPL.parquet: appended: 10 new bars" in out.out
+    assert len(load_parquet(store / "MSFT.parquet")) == 11  # untouched
+    _, files = read_manifest(store)
+    assert files["AAPL"]["last"] == "2012-11-30 00:00:00+00:00"
