@@ -8,6 +8,8 @@ Everything here hands out *bars*: a DataFrame with a tz-aware UTC ``DatetimeInde
 
 Start with :func:`load_bars` (``"sample:sp500"``, a CSV/Parquet file, a folder, ``yfinance:``,
 ``ccxt:``) and :func:`validate_source` for a summary; :func:`synthetic_bars` for tests.
+:func:`download_store` / :func:`update_store` keep a local folder of online bars fresh
+incrementally (``research data download/update``).
 
 Public names are imported on first use (PEP 562), so ``from data_loaders.errors import ...``
 and ``research --help`` stay fast: pandas, pyarrow and numba load only when needed.
