@@ -143,6 +143,27 @@ class BacktestResult:
             return self.positions.shift(1).fillna(0.0)
         return self.positions
 
+    def to_html(self, path: Any = None, periods_per_year: float = 252, **options: Any) -> str:
+        """The tearsheet page (:func:`backtest.tearsheet.tearsheet_html`); written to ``path`` too."""
+        from backtest.tearsheet import tearsheet_html
+        from data_loaders.atomic import atomic_write_text
+
+        text = tearsheet_html(self, periods_per_year=periods_per_year, **options)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    def plot(self, periods_per_year: float = 252) -> Any:
+        """The summary plotly figure (:func:`backtest.tearsheet.tearsheet_figure`)."""
+        from backtest.tearsheet import tearsheet_figure
+
+        return tearsheet_figure(self, periods_per_year=periods_per_year)
+
+    def _repr_html_(self) -> str:
+        from backtest.tearsheet import notebook_html
+
+        return notebook_html(self)
+
     def metrics(self, periods_per_year: float = 252, risk_free: float = 0.0) -> dict[str, float]:
         """Every metric of :func:`backtest.metrics.compute_metrics` for this backtest.
 

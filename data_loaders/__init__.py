@@ -8,6 +8,8 @@ Everything here hands out *bars*: a DataFrame with a tz-aware UTC ``DatetimeInde
 
 Start with :func:`load_bars` (``"sample:sp500"``, a CSV/Parquet file, a folder, ``yfinance:``,
 ``ccxt:``) and :func:`validate_source` for a summary; :func:`synthetic_bars` for tests.
+:func:`download_store` / :func:`update_store` keep a local folder of online bars fresh
+incrementally (``research data download/update``).
 
 Public names are imported on first use (PEP 562), so ``from data_loaders.errors import ...``
 and ``research --help`` stay fast: pandas, pyarrow and numba load only when needed.
@@ -64,6 +66,10 @@ _LAZY: dict[str, str] = {
     "Universe": "data_loaders.universe",
     "align_universe": "data_loaders.universe",
     "close_only_bars": "data_loaders.universe",
+    "StoreSpec": "data_loaders.store",
+    "download_store": "data_loaders.store",
+    "update_store": "data_loaders.store",
+    "read_store": "data_loaders.store",
     "synthetic_bars": "data_loaders.synthetic",
     "synthetic_universe": "data_loaders.synthetic",
     "cointegrated_pair": "data_loaders.synthetic",
@@ -113,6 +119,10 @@ __all__ = [
     "Universe",
     "align_universe",
     "close_only_bars",
+    "StoreSpec",
+    "download_store",
+    "update_store",
+    "read_store",
     "synthetic_bars",
     "synthetic_universe",
     "cointegrated_pair",
@@ -141,6 +151,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders.sources._parquet import load_parquet
     from data_loaders.sources._samples import load_sample
     from data_loaders.sources._yfinance import load_yfinance
+    from data_loaders.store import StoreSpec, download_store, read_store, update_store
     from data_loaders.synthetic import (
         DEFAULT_REGIMES,
         Regime,

@@ -96,6 +96,12 @@ def register(subparsers: Any) -> None:
         help="for strategies that learn: fraction of bars to fit on; metrics cover the rest (default 0.5)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="also write the tearsheet (charts, monthly returns, trades; opens offline) to FILE",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -232,6 +238,23 @@ def _run(args: argparse.Namespace) -> int:
         "periods_per_year": ppy,
         **costs.to_dict(),
     }
+    if args.html:
+        from backtest.tearsheet import backtest_tearsheet
+
+        backtest_tearsheet(
+            args.html,
+            bars,
+            positions,
+            start=0 if is_multi else start,
+            periods_per_year=ppy,
+            title=f"{strategy_cls.label()} on {args.data}",
+            context={"params": strategy.params},
+            costs=costs,
+            execution=args.execution,
+            direction=args.direction,
+            init_cash=args.init_cash,
+            whole_units=args.whole_units,
+        )
     if args.json:
         from research._json import dumps
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from research.report import build_report
+from tests._browser import needs_chromium, render, script_errors
 from tests.research import _runs
 
 #: every gate off: the best candidate is champion (to test the champion's parts of the report)
@@ -273,58 +271,14 @@ def test_report_is_self_contained_and_rebuildable(failed, tmp_path):
 # --------------------------------------------------------------------------------------------
 # headless browser
 # --------------------------------------------------------------------------------------------
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def _render(report: Path, profile: Path) -> tuple[str, str]:
-    cmd = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=10000",
-        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any network fetch would fail
-        "--dump-dom",
-        report.resolve().as_uri(),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    return proc.stdout, proc.stderr
-
-
-def _script_errors(dom: str, log: str) -> list[str]:
-    errors = [line for line in log.splitlines() if "Uncaught" in line]
-    box = re.search(r'<div id="report-errors"[^>]*>(.*?)</div>', dom, re.S)
-    if box and box.group(1).strip():
-        errors.append(box.group(1).strip())
-    return errors
-
-
-needs_chromium = pytest.mark.skipif(
-    _chromium() is None,
-    reason="headless Chromium not installed (apt-get install chromium; CI installs it in .ci/run)",
-)
-
-
 @pytest.mark.browser
 @needs_chromium
 def test_report_renders_in_headless_chromium_without_script_errors(champion, tmp_path):
     report = champion.run_dir / "report.html"
     figures = re.findall(r'id="(fig-[a-z0-9-]+)"', report.read_text())
     assert len(figures) >= 10
-    dom, log = _render(report, tmp_path / "profile")
-    assert _script_errors(dom, log) == []
+    dom, log = render(report, tmp_path / "profile")
+    assert script_errors(dom, log) == []
     rendered = re.findall(r'id="(fig-[a-z0-9-]+)" class="plotly-graph-div js-plotly-plot"', dom)
     assert sorted(rendered) == sorted(figures)  # plotly drew every figure
     assert dom.count('class="main-svg"') >= len(figures)
@@ -343,6 +297,6 @@ def test_the_browser_check_catches_a_script_error(failed, tmp_path):
         f'<!DOCTYPE html><html><head>{catcher}</head><body><div id="report-errors"></div>'
         "<script>undefinedFunction();</script></body></html>"
     )
-    dom, log = _render(broken, tmp_path / "profile")
-    errors = _script_errors(dom, log)
+    dom, log = render(broken, tmp_path / "profile")
+    errors = script_errors(dom, log)
     assert len(errors) == 2 and all("undefinedFunction" in e for e in errors)
