@@ -81,14 +81,14 @@ def _timeout_of(args: argparse.Namespace) -> float | None:
         if not args.timeout > 0:
             raise ConfigError(f"--timeout must be a number of seconds > 0, got {args.timeout:g}")
         return float(args.timeout)
-    from research.experiment import load_experiment
+    from research.spec import load_experiment
 
     return load_experiment(args.experiment).nightly.timeout
 
 
 def _nightly(args: argparse.Namespace) -> int:
     from research.cli import EXIT_LOCKED, EXIT_TIMEOUT
-    from research.nightly import NightlyLocked, run_nightly
+    from research.run.nightly import NightlyLocked, run_nightly
 
     limit = _timeout_of(args)
     try:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from typing import Any
 
-from research.optimize._evaluate import EvalContext, EvalTask, SetResult, error_text, run_task
+from research.optimize.evaluate import EvalContext, EvalTask, SetResult, error_text, run_task
 
 __all__ = ["run_with_timeouts", "timeout_reason"]
 
@@ -63,7 +63,7 @@ _WARMED: set[tuple] = set()
 
 def _warm_kernels(ctx: EvalContext) -> None:
     """Load the engine's numba kernels in this process (inherited by forked children)."""
-    key = (ctx.execution, ctx.direction, bool(ctx.multi))
+    key = (ctx.execution.fill, ctx.execution.direction, bool(ctx.multi))
     if key in _WARMED or ctx.multi:
         return
     import numpy as np
@@ -73,10 +73,7 @@ def _warm_kernels(ctx: EvalContext) -> None:
     prices = np.linspace(100.0, 101.0, 8)
     pos = np.array([[0.0], [1.0], [1.0], [0.0], [-1.0], [0.0], [0.5], [0.0]])
     for returns in (False, True):
-        evaluate_batch(
-            prices, prices, pos, costs=ctx.costs, execution=ctx.execution,
-            direction=ctx.direction, init_cash=ctx.init_cash, return_returns=returns,
-        )  # fmt: skip
+        evaluate_batch(prices, prices, pos, **ctx.execution.engine_kwargs(), return_returns=returns)
     _WARMED.add(key)
 
 
