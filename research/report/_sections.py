@@ -19,7 +19,7 @@ from research.report._html import (
 )
 from research.run.results import RunResults
 
-__all__ = ["OutcomeSections"]
+__all__ = ["OutcomeSections", "lookahead_note"]
 
 
 class OutcomeSections:
@@ -84,6 +84,7 @@ class OutcomeSections:
             f"{n_total if n_total is not None else '?'} trials were tried in all, and the "
             "deflated Sharpe ratio accounts for every one of them."
         )
+        note += lookahead_note(self.run.lookahead)
         return self.section(
             "verdict",
             "Verdict",
@@ -343,3 +344,16 @@ class OutcomeSections:
             return []
         headers = ["models", "Hansen SPA p-value", "White RC p-value", "models tested"]
         return ["<h3>Superior predictive ability vs buy-and-hold</h3>", html_table(headers, rows)]
+
+
+def lookahead_note(entries: Any) -> str:
+    """One sentence on the truncation check run before the search (empty for older runs)."""
+    if not entries:
+        return ""
+    by: dict[str, list[str]] = {}
+    for e in entries:
+        by.setdefault(str(e.get("status")), []).append(str(e.get("strategy")))
+    if set(by) == {"off"}:
+        return " The lookahead check was off (`lookahead: off`)."
+    parts = [f"{len(v)} {k}" + (f" ({', '.join(v)})" if k != "ok" else "") for k, v in by.items()]
+    return f" Lookahead check (truncated copies of the data) before the search: {'; '.join(parts)}."

@@ -13,7 +13,7 @@ from typing import Any
 
 from data_loaders.errors import ConfigError
 from research.run.results import LeaderboardRow, RunResults
-from research.run.store import MARKER, read_run_record
+from research.run.store import MARKER, read_run_record, run_record_problem
 
 __all__ = [
     "RunInfo",
@@ -64,20 +64,35 @@ def list_runs(root: str | Path = "runs", experiment: str | None = None) -> list[
             continue
         for run_dir in exp_dir.iterdir():
             rec = read_run_record(run_dir) if run_dir.is_dir() else None
-            if rec is not None:
+            problem = run_record_problem(run_dir) if run_dir.is_dir() else None
+            if problem is not None:
+                out.append(_damaged(run_dir, exp_dir.name, problem))
+            elif rec is not None:
                 out.append(_info(run_dir, exp_dir.name, rec))
     out.sort(key=lambda r: (r.started or "", r.run_id), reverse=True)
     return out
 
 
+def _text(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _damaged(run_dir: Path, experiment: str, problem: str) -> RunInfo:
+    return RunInfo(
+        path=run_dir, experiment=experiment, run_id=run_dir.name, status=f"damaged: {problem}",
+        started=None, finished=None, champion=None, metric=None, value=None, passed=None,
+    )  # fmt: skip
+
+
 def _info(run_dir: Path, experiment: str, rec: Mapping[str, Any]) -> RunInfo:
-    status = "unfinished" if (run_dir / MARKER).exists() else rec.get("status", "?")
+    status = "unfinished" if (run_dir / MARKER).exists() else str(rec.get("status", "?"))
     champ = metric = value = passed = None
     if (run_dir / "results.json").is_file():
         try:
             res = RunResults.load(run_dir)
-        except ConfigError:
+        except ConfigError as exc:
             res = None
+            status = f"damaged: results.json ({str(exc).rsplit(': ', 1)[-1][:80]})"
         if res is not None:
             lead = res.verdict.lead
             metric = res.ranking_metric
@@ -86,11 +101,11 @@ def _info(run_dir: Path, experiment: str, rec: Mapping[str, Any]) -> RunInfo:
             passed = res.verdict.passed
     return RunInfo(
         path=run_dir,
-        experiment=rec.get("experiment", experiment),
-        run_id=rec.get("run_id", run_dir.name),
+        experiment=str(rec.get("experiment", experiment)),
+        run_id=str(rec.get("run_id", run_dir.name)),
         status=status,
-        started=rec.get("started"),
-        finished=rec.get("finished"),
+        started=_text(rec.get("started")),
+        finished=_text(rec.get("finished")),
         champion=champ,
         metric=metric,
         value=value,

@@ -21,7 +21,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,9 @@ from research.judge import (
 from research.optimize.storage import safe_url
 from research.run.artifacts import champion_trades, write_artifacts
 from research.run.data import load_experiment_data
+from research.run.lookahead import check_run_lookahead
 from research.run.plan import RunPlan, plan_run
+from research.run.preflight import preflight
 from research.run.results import RunResults
 from research.run.stages import Exploration, explore_stage, search_stage
 from research.run.store import (
@@ -148,10 +150,14 @@ def run_experiment(
     exp = prepare_spec(
         exp, n_trials=trials, seed=seed, workers=workers, scheduler=scheduler, storage=storage
     )
+    preflight(exp, out_dir=out_dir, runs_root=runs_root)  # before the data and the folder
     if bars is None:
         clock.say(f"loading {exp.data.source}")
         bars = load_experiment_data(exp)
     plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
+    clock.lap("data")
+    lookahead = check_run_lookahead(exp, plan, bars, clock.say)
+    clock.lap("lookahead")
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
     set_run_folder(run.path)  # crash logs go to the run folder; held progress lines are shown
     try:
@@ -175,6 +181,7 @@ def run_experiment(
             exploration=explore_summary(exploration), trades=trades,
             storage=safe_url(storage_url), timings=clock.timings,
         )  # fmt: skip
+        results = replace(results, lookahead=to_jsonable(lookahead))
         results.write(run.path)
         write_report(run, exp, clock)
         mlflow_id = track(run, exp, out_dir, runs_root, clock)

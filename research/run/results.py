@@ -246,6 +246,7 @@ class RunResults:
     champion_trades: int | None = None
     storage: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    lookahead: Json = None
     schema_version: int = SCHEMA_VERSION
 
     # ---- reading and writing ---------------------------------------------------------------
@@ -302,12 +303,21 @@ class RunResults:
             raise ConfigError(f"{str(p)!r} has no results.json: it is {state}")
         try:
             raw = json.loads(f.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ConfigError(f"{str(f)!r} is not valid JSON: {exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"run folder file {f}: is not valid JSON: {exc}") from None
+        if not isinstance(raw, Mapping):
+            raise ConfigError(
+                f"run folder file {f}: must be a JSON object of run results, "
+                f"got {type(raw).__name__}"
+            )
         try:
             return cls.from_json(raw)
         except ConfigError as exc:
-            raise ConfigError(f"{f}: {exc}") from None
+            raise ConfigError(f"run folder file {f}: {exc}") from None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise ConfigError(
+                f"run folder file {f}: damaged ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 # --------------------------------------------------------------------------------------------

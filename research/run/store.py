@@ -47,6 +47,7 @@ __all__ = [
     "RunDir",
     "MARKER",
     "prepare_run_dir",
+    "run_record_problem",
     "finish_run",
     "release_run",
     "write_run_record",
@@ -329,6 +330,20 @@ def read_run_record(path: str | Path) -> dict[str, Any] | None:
     if not p.is_file():
         return None
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except ValueError:
+        rec = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
         return None
+    return rec if isinstance(rec, dict) else None
+
+
+def run_record_problem(path: str | Path) -> str | None:
+    """What is wrong with the folder's ``run.json`` (None when it reads as a JSON object or
+    is absent): one phrase for listings of damaged folders."""
+    p = Path(path) / "run.json"
+    if not p.is_file():
+        return None
+    try:
+        rec = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"run.json is not valid JSON ({exc})"
+    return None if isinstance(rec, dict) else f"run.json holds a {type(rec).__name__}"

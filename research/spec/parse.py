@@ -110,6 +110,9 @@ def parse_experiment(raw: Any, *, source: str = "<spec>") -> Experiment:
         kw["storage"] = r.str_(m["storage"], "storage")
     if "workers" in m:
         kw["workers"] = r.int_(m["workers"], "workers", low=1)
+    if "lookahead" in m:  # YAML 1.1 reads a bare `off` as false
+        value = {False: "off", True: "error"}.get(m["lookahead"], m["lookahead"])
+        kw["lookahead"] = r.str_(value, "lookahead", ("error", "warn", "off"))
     if "scheduler" in m and m["scheduler"] is not None:
         kw["scheduler"] = r.str_(m["scheduler"], "scheduler")
     exp = Experiment(**kw)

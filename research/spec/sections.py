@@ -220,7 +220,11 @@ class NightlySpec:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A validated experiment spec. ``path`` is the file it came from (None when built in code)."""
+    """A validated experiment spec. ``path`` is the file it came from (None when built in code).
+
+    ``lookahead``: what the truncation check before the search does when a strategy reads the
+    future: ``error`` (stop the run, the default), ``warn`` (record it and go on) or ``off``.
+    """
 
     name: str
     data: DataSpec
@@ -242,6 +246,7 @@ class Experiment:
     tracking: TrackingSpec = field(default_factory=TrackingSpec)
     report: ReportSpec = field(default_factory=ReportSpec)
     nightly: NightlySpec = field(default_factory=NightlySpec)
+    lookahead: str = "error"
     path: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

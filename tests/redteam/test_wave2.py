@@ -73,7 +73,6 @@ def _folders(root: Path) -> list[Path]:
 
 
 # --- item 2: lookahead in run and nightly -------------------------------------------------------
-@wave2
 def test_run_stops_a_strategy_that_reads_the_future(tmp_path):
     (tmp_path / "peek.py").write_text(PEEKING, encoding="utf-8")
     spec = _small(tmp_path, strategy="peek.py:Peek")
@@ -83,7 +82,6 @@ def test_run_stops_a_strategy_that_reads_the_future(tmp_path):
     assert not any((f / "champion.json").exists() for f in _folders(tmp_path / "runs"))
 
 
-@wave2
 def test_lookahead_off_in_the_spec_lets_the_run_go_and_the_verdict_says_so(tmp_path):
     (tmp_path / "peek.py").write_text(PEEKING, encoding="utf-8")
     spec = _small(tmp_path, strategy="peek.py:Peek", extra="lookahead: warn\n")
@@ -152,7 +150,6 @@ def test_a_killed_nightly_resumes_its_unfinished_folder(tmp_path):
 
 
 # --- item 9: unwritable outputs, before any work ------------------------------------------------
-@wave2
 @pytest.mark.parametrize("flag", ["--out", "--runs-root"])
 def test_an_output_under_a_file_is_refused_before_loading_data(tmp_path, flag):
     (tmp_path / "afile").write_text("not a folder")
@@ -170,7 +167,6 @@ def small_run(tmp_path_factory) -> Path:
     return tmp / "run"
 
 
-@wave2
 def test_report_out_pointing_at_a_folder_is_refused(small_run, tmp_path):
     (tmp_path / "outdir").mkdir()
     before = snapshot(small_run)
@@ -188,7 +184,6 @@ def _fake_run(root: Path, name: str, files: dict[str, str]) -> Path:
     return path
 
 
-@wave2
 def test_runs_lists_a_damaged_folder_as_damaged_and_goes_on(tmp_path):
     root = tmp_path / "runs"
     _fake_run(root, "20260101-000000", {"run.json": "[1, 2]", "results.json": "{}"})
@@ -200,7 +195,6 @@ def test_runs_lists_a_damaged_folder_as_damaged_and_goes_on(tmp_path):
     assert snapshot(root) == before
 
 
-@wave2
 @pytest.mark.parametrize(
     ("files", "fragment"),
     [
@@ -216,7 +210,6 @@ def test_report_on_a_damaged_folder_names_the_file(tmp_path, files, fragment):
 
 
 # --- item 11: preflight -------------------------------------------------------------------------
-@wave2
 @pytest.mark.parametrize(
     ("extra", "args", "fragment"),
     [
@@ -231,7 +224,6 @@ def test_spec_errors_are_found_before_the_run_folder_exists(tmp_path, extra, arg
     assert _folders(tmp_path / "runs") == []
 
 
-@wave2
 def test_fixed_values_breaking_a_constraint_are_refused_before_the_search(tmp_path):
     spec = _small(tmp_path)
     text = spec.read_text().replace(
