@@ -78,7 +78,7 @@ EXIT_STATUSES: tuple[tuple[int, str], ...] = (
 )
 
 #: longest time progress lines on stderr are held back (dropped if the command fails meanwhile)
-HOLD_SECONDS = 10.0
+HOLD_SECONDS = 30.0
 
 #: sub-command modules, in the order ``research --help`` lists them
 COMMAND_MODULES = (

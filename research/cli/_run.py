@@ -50,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
+        "--allow-changed-code",
+        action="store_true",
+        help="resume or reuse studies whose trials were made by an edited strategy file or "
+        "other library versions (refused by default)",
+    )
+    p.add_argument(
         "--show-defaults",
         action="store_true",
         help="print every spec key with its default and exit",
@@ -103,6 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         runs_root=args.runs_root,
         new=args.new,
+        allow_changed_code=args.allow_changed_code,
     )
     print(result.summary())
     if args.strict and not result.passed:

@@ -154,7 +154,9 @@ def evaluate_gates(
         value = rule.value_of(row)
         if value is None:
             results[rule.name] = False
-            failed.append(f"{rule.label} (not computed; set Gates.{rule.name}=None to disable)")
+            failed.append(
+                f"{rule.label} (not computed; set `gates: {{{rule.name}: null}}` to disable)"
+            )
             continue
         ok = rule.passes(value, threshold)
         results[rule.name] = ok

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ from research._json import to_jsonable
 from research._version import code_version_text
 from research.optimize._base import Optimizer, Problem
 from research.optimize._search import FIDELITIES
+from research.optimize.identity import code_identity
 from research.optimize.objectives import Guardrails, Objective, resolve_objectives
 from research.optimize.space import SearchSpace
 from research.optimize.storage import default_storage_url
@@ -162,6 +164,9 @@ class StudyPlan:
         base_attrs: attributes stored with every trial (seed, data fingerprint, code version).
         problem: the search problem shared by every fold (a fold replaces its study fields).
         batch_size: candidates per batch (the given one or the optimizer's default).
+        code_identity: the strategy's source files and the library versions
+            (:func:`research.optimize.identity.code_identity`), compared when a study reopens.
+        allow_changed_code: reopen a study made by other code anyway.
     """
 
     folds: tuple[Any, ...]
@@ -174,6 +179,8 @@ class StudyPlan:
     base_attrs: dict[str, Any]
     problem: Problem
     batch_size: int
+    code_identity: dict[str, Any] = dataclasses.field(default_factory=dict)
+    allow_changed_code: bool = False
 
 
 def plan_studies(
@@ -183,6 +190,7 @@ def plan_studies(
     study_name: str | None,
     storage: str | None,
     run_dir: str | Path | None,
+    allow_changed_code: bool = False,
 ) -> StudyPlan:
     """Split the bars into folds and name the studies after a hash of the configuration, so
     the same call resumes its studies and a different one never mixes with them."""
@@ -222,7 +230,21 @@ def plan_studies(
         base_attrs=attrs,
         problem=problem,
         batch_size=batch_size,
+        code_identity=code_identity(setup.strategy_cls),
+        allow_changed_code=bool(allow_changed_code),
     )
+
+
+def _class_name(cls: Any) -> str:
+    """``module.Class``; for a class from a user file, ``/path/file.py:Class`` (the module name
+    the registry gives a file changes with its modification time; what the file holds is
+    compared through :func:`research.optimize.identity.code_identity` instead)."""
+    if cls.__module__.startswith("_user_strategy_"):
+        try:
+            return f"{Path(inspect.getfile(cls)).resolve()}:{cls.__qualname__}"
+        except (TypeError, OSError):
+            pass
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _config(
@@ -233,7 +255,7 @@ def _config(
     cls, ex, opt = setup.strategy_cls, setup.execution, setup.optimizer
     return {
         "strategy": cls.label(),
-        "strategy_class": f"{cls.__module__}.{cls.__qualname__}",
+        "strategy_class": _class_name(cls),
         "space": {name: repr(p) for name, p in setup.space.params.items()},
         "constraints": list(cls.constraints),
         "optimizer": opt.name,

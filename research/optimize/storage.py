@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 _CONFIG_HASH = "config_hash"
+_CODE_IDENTITY = "code_identity"
 
 
 def default_storage_url(run_dir: str | Path) -> str:
@@ -139,12 +140,19 @@ class TrialStore:
     """
 
     def __init__(
-        self, url: str, study_name: str, directions: Sequence[str], attrs: Mapping[str, Any]
+        self,
+        url: str,
+        study_name: str,
+        directions: Sequence[str],
+        attrs: Mapping[str, Any],
+        *,
+        allow_changed_code: bool = False,
     ) -> None:
         self.url = url
         self.study_name = study_name
         self.directions = list(directions)
         self.attrs = dict(attrs)
+        self.allow_changed_code = allow_changed_code
 
     def open(self) -> TrialStore:
         """Create the study or reopen it after checking its configuration; returns ``self``."""
@@ -165,6 +173,7 @@ class TrialStore:
             for key, value in self.attrs.items():
                 storage.set_study_user_attr(study_id, key, jsonable(value))
         else:
+            self.check_code(storage.get_study_user_attrs(study_id).get(_CODE_IDENTITY))
             stored = storage.get_study_user_attrs(study_id).get(_CONFIG_HASH)
             if (
                 stored != self.attrs.get(_CONFIG_HASH)
@@ -179,6 +188,23 @@ class TrialStore:
         self.study_id_ = study_id
         self.n_written_ = len(storage.get_all_trials(study_id, deepcopy=False))
         return self
+
+    def check_code(self, stored: Any) -> None:
+        """Refuse to reopen a study whose trials other code made (unless allowed)."""
+        from research.optimize.identity import identity_changes
+
+        wanted = self.attrs.get(_CODE_IDENTITY)
+        if self.allow_changed_code or not isinstance(stored, Mapping) or wanted is None:
+            return
+        changes = identity_changes(stored, wanted)
+        if changes:
+            more = f" (and {len(changes) - 2} more)" if len(changes) > 2 else ""
+            raise ConfigError(
+                f"study {self.study_name!r} in {safe_url(self.url)} holds trials made by other "
+                f"code: {'; '.join(changes[:2])}{more}; its trials would be stale: pass "
+                "--allow-changed-code (allow_changed_code=True) to reuse them anyway, or another "
+                "storage / run folder / study_name"
+            )
 
     def load(self) -> list[Any]:
         """Every recorded finished trial, by number."""

@@ -68,7 +68,7 @@ from research.optimize.results import FoldResult, WalkForwardResult
 from research.optimize.storage import TrialStore, safe_url
 from research.overfitting.efficiency import sharpe_efficiency
 
-__all__ = ["walk_forward_optimize", "PRUNERS"]
+__all__ = ["walk_forward_optimize", "check_study_code", "PRUNERS"]
 
 
 def walk_forward_optimize(
@@ -100,6 +100,7 @@ def walk_forward_optimize(
     batch_size: int | None = None,
     timeout: float | None = None,
     trial_timeout: float | None = None,
+    allow_changed_code: bool = False,
     progress: bool = True,
     features: pd.DataFrame | None = None,
     periods_per_year: float | None = None,
@@ -151,6 +152,9 @@ def walk_forward_optimize(
         trial_timeout: seconds one trial's evaluation may take; past it the trial is stopped
             and recorded as failed with the reason, and the search goes on (evaluations then
             run in child processes that can be stopped, with one worker too). None: no limit.
+        allow_changed_code: reopen a study whose trials were made by other code (an edited
+            strategy file or another version of numpy, pandas, numba, vectorbt, optuna or
+            scipy); by default that is refused with a ConfigError saying what changed.
         progress: a progress bar per fold (only on a terminal).
         features: feature matrix aligned with the bars, passed to the strategy.
         periods_per_year: annualisation of every metric (default 252, daily stock bars).
@@ -191,13 +195,49 @@ def walk_forward_optimize(
         progress=progress,
         features=features,
     )
-    plan = plan_studies(setup, splitter, study_name=study_name, storage=storage, run_dir=run_dir)
+    plan = plan_studies(
+        setup,
+        splitter,
+        study_name=study_name,
+        storage=storage,
+        run_dir=run_dir,
+        allow_changed_code=allow_changed_code,
+    )
     ctx = EvalContext(setup.strategy_cls, setup.bars, setup.features, setup.execution)
     outcomes = []
     with Workers(ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout) as pool:
         for fold in plan.folds:
             outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
     return _assemble(setup, plan, outcomes)
+
+
+def check_study_code(strategy_cls: Any, bars: Any, **kwargs: Any) -> None:
+    """Without searching: raise the ConfigError :func:`walk_forward_optimize` (same arguments)
+    would raise on reopening a study whose trials other code made (an edited strategy file,
+    other library versions). Studies not yet in the storage are not created."""
+    from research.optimize.storage import TrialStore, open_storage
+
+    if kwargs.pop("allow_changed_code", False):
+        return
+    own = {k: kwargs.pop(k, None) for k in ("splitter", "study_name", "storage", "run_dir")}
+    for k in ("workers", "scheduler", "trial_timeout"):
+        kwargs.pop(k, None)
+    defaults = {"inner_validation": None, "inner_top_k": 10, "fidelity": None,
+                "reduction_factor": 2, "batch_size": None, "timeout": None}  # fmt: skip
+    setup = check_arguments(strategy_cls, bars, **{**defaults, **kwargs, "progress": False})
+    plan = plan_studies(
+        setup, own["splitter"], study_name=own["study_name"], storage=own["storage"],
+        run_dir=own["run_dir"],
+    )  # fmt: skip
+    storage = open_storage(plan.url)
+    names = {s.study_name: s for s in storage.get_all_studies()}
+    for fold in plan.folds:
+        study = names.get(f"{plan.study_name}.fold{int(fold.number)}")
+        if study is not None:
+            store = TrialStore(
+                plan.url, study.study_name, [], {"code_identity": plan.code_identity}
+            )
+            store.check_code(study.user_attrs.get("code_identity"))
 
 
 @dataclass
@@ -231,7 +271,9 @@ def _search_fold(
             "fold": k,
             "data_fingerprint": plan.base_attrs["data_fingerprint"],
             "code_version": plan.base_attrs["code_version"],
+            "code_identity": plan.code_identity,
         },
+        allow_changed_code=plan.allow_changed_code,
     ).open()
     problem = dataclasses.replace(
         plan.problem,

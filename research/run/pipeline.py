@@ -38,6 +38,7 @@ from research.judge import (
     judge,
     stability_grid,
 )
+from research.optimize.identity import library_versions, strategy_files
 from research.optimize.storage import safe_url
 from research.run.artifacts import champion_trades, write_artifacts
 from research.run.data import load_experiment_data
@@ -45,7 +46,12 @@ from research.run.lookahead import check_run_lookahead
 from research.run.plan import RunPlan, plan_run
 from research.run.preflight import preflight
 from research.run.results import RunResults
-from research.run.stages import Exploration, explore_stage, search_stage
+from research.run.stages import (
+    Exploration,
+    check_stale_studies,
+    explore_stage,
+    search_stage,
+)
 from research.run.store import (
     RunDir,
     atomic_write_text,
@@ -128,6 +134,7 @@ def run_experiment(
     new: bool = False,
     bars: Any = None,
     warm_start: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    allow_changed_code: bool = False,
 ) -> RunResult:
     """Run an experiment and write its run folder (the flow is the module docstring's).
 
@@ -141,6 +148,8 @@ def run_experiment(
         new: start a fresh folder even if an unfinished run of the same spec exists.
         bars: already-loaded bars instead of the spec's data source (nightly, tests).
         warm_start: parameter sets tried first, per strategy label.
+        allow_changed_code: resume or reuse studies made by an edited strategy file or other
+            library versions (refused by default, see :mod:`research.optimize.identity`).
 
     Raises:
         ConfigError: bad spec or overrides, an unusable run folder.
@@ -157,6 +166,8 @@ def run_experiment(
     plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
     clock.lap("data")
     lookahead = check_run_lookahead(exp, plan, bars, clock.say)
+    if not allow_changed_code:
+        check_stale_studies(exp, plan, bars, warm_start or {})
     clock.lap("lookahead")
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
     set_run_folder(run.path)  # crash logs go to the run folder; held progress lines are shown
@@ -166,6 +177,7 @@ def run_experiment(
         searches = search_stage(
             exp, bars, plan, exploration, storage=storage_url, run_dir=run.path,
             warm_start=warm_start or {}, progress=progress, say=clock.say,
+            allow_changed_code=allow_changed_code,
         )  # fmt: skip
         clock.lap("search")
         judgement = judge_step(exp, plan, searches, clock)
@@ -193,6 +205,18 @@ def run_experiment(
     clock.say(f"done in {clock.elapsed():.1f} s")
     table = judgement.leaderboard.table
     return RunResult(run.path, results, table, run.resumed, clock.elapsed(), mlflow_id)
+
+
+def _user_strategy_files(exp: Any) -> dict[str, str]:
+    """``{file: sha256[:16]}`` of the strategy files the spec names (``path.py:Class``)."""
+    from research.spec import resolve_strategy
+
+    out: dict[str, str] = {}
+    for i, s in enumerate(exp.strategies):
+        if ":" in s.name:
+            files = strategy_files(resolve_strategy(s, key=f"strategies[{i}]"))
+            out.update({f: h for f, h in files.items() if not f.startswith("strategies/")})
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +271,8 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
         spec_hash=experiment_hash(exp),
         resume_key=resume_key(exp.to_dict()),
         storage=safe_url(storage_url),
+        libraries=library_versions(),
+        strategy_files=_user_strategy_files(exp),
     )
     clock.lap("setup")
     return storage_url

@@ -24,7 +24,14 @@ from research.judge import SearchOutcome
 from research.run.plan import RunPlan
 from research.spec.build import strategy_bars
 
-__all__ = ["Exploration", "explore_stage", "features_for", "search_stage"]
+__all__ = [
+    "Exploration",
+    "explore_stage",
+    "features_for",
+    "search_stage",
+    "search_args",
+    "check_stale_studies",
+]
 
 Say = Callable[[str], None]
 
@@ -109,12 +116,12 @@ def search_stage(
     warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
     progress: bool,
     say: Say,
+    allow_changed_code: bool = False,
 ) -> list[SearchOutcome]:
     """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major)."""
     from research.optimize import walk_forward_optimize
     from research.spec import resolve_strategy
 
-    ex = plan.execution
     metrics = [o.metric for o in plan.objectives]
     pairs = [(s, o) for s in exp.strategies for o in exp.optimizers]
     src = exp.path or "<spec>"
@@ -130,32 +137,9 @@ def search_stage(
         )
         started = time.perf_counter()
         res = walk_forward_optimize(
-            cls,
-            sbars,
-            splitter=plan.splitter,
-            optimizer=o.name,
-            optimizer_options=o.options or None,
-            n_trials=exp.budget.n_trials,
-            objective=metrics,
-            directions=[o.direction for o in plan.objectives],
-            guardrails=exp.guardrails,
-            costs=ex.costs,
-            execution=ex.fill,
-            direction=ex.direction,
-            init_cash=ex.init_cash,
-            seed=exp.seed,
-            storage=storage,
-            run_dir=run_dir,
-            workers=exp.workers,
-            scheduler=exp.scheduler,
-            warm_start=list(warm_start.get(s.label) or []) or None,
-            pruner=exp.budget.pruner,
-            timeout=exp.budget.timeout,
-            trial_timeout=exp.budget.trial_timeout,
-            progress=progress,
-            features=feats,
-            periods_per_year=ex.periods_per_year,
-        )
+            cls, sbars, **search_args(exp, plan, s, o, feats, storage, run_dir, warm_start),
+            allow_changed_code=allow_changed_code, progress=progress,
+        )  # fmt: skip
         oos = finite(res.oos_metrics().get(metrics[0]))
         say(
             f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
@@ -175,3 +159,69 @@ def search_stage(
             )
         )
     return out
+
+
+def search_args(
+    exp: Any,
+    plan: RunPlan,
+    s: Any,
+    o: Any,
+    feats: pd.DataFrame | None,
+    storage: str,
+    run_dir: Path,
+    warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`research.optimize.walk_forward_optimize` for strategy
+    ``s`` x optimizer ``o`` of the spec (all but the class, bars, progress and code flag)."""
+    ex = plan.execution
+    return dict(
+        splitter=plan.splitter,
+        optimizer=o.name,
+        optimizer_options=o.options or None,
+        n_trials=exp.budget.n_trials,
+        objective=[ob.metric for ob in plan.objectives],
+        directions=[ob.direction for ob in plan.objectives],
+        guardrails=exp.guardrails,
+        costs=ex.costs,
+        execution=ex.fill,
+        direction=ex.direction,
+        init_cash=ex.init_cash,
+        seed=exp.seed,
+        storage=storage,
+        run_dir=run_dir,
+        workers=exp.workers,
+        scheduler=exp.scheduler,
+        warm_start=list(warm_start.get(s.label) or []) or None,
+        pruner=exp.budget.pruner,
+        timeout=exp.budget.timeout,
+        trial_timeout=exp.budget.trial_timeout,
+        features=feats,
+        periods_per_year=ex.periods_per_year,
+    )
+
+
+def check_stale_studies(
+    exp: Any,
+    plan: RunPlan,
+    bars: Any,
+    warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> None:
+    """Before the run folder exists: with a shared ``storage:``, refuse (ConfigError) when a
+    study this run would reopen holds trials made by other code (see
+    :func:`research.optimize.walkforward.check_study_code`). Strategies fed explored features
+    are checked when their search starts."""
+    from research.optimize.walkforward import check_study_code
+    from research.spec import resolve_strategy
+
+    if not exp.storage:
+        return
+    src = exp.path or "<spec>"
+    for s in exp.strategies:
+        if s.features not in (None, "none"):
+            continue
+        key = f"{src}: strategies[{exp.strategies.index(s)}]"
+        cls = resolve_strategy(s, key=key)
+        sbars = strategy_bars(cls, bars, key)
+        for o in exp.optimizers:
+            args = search_args(exp, plan, s, o, None, exp.storage, Path("."), warm_start)
+            check_study_code(cls, sbars, **args)

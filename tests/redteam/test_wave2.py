@@ -92,7 +92,6 @@ def test_lookahead_off_in_the_spec_lets_the_run_go_and_the_verdict_says_so(tmp_p
 
 
 # --- item 4: stale studies ----------------------------------------------------------------------
-@wave2
 def test_walk_forward_refuses_a_study_made_by_other_strategy_code(tmp_path):
     from backtest.splitters import WalkForward
     from data_loaders.errors import ConfigError
@@ -110,7 +109,6 @@ def test_walk_forward_refuses_a_study_made_by_other_strategy_code(tmp_path):
         walk_forward_optimize(f"{path}:Rule", sample_bars(500), **kw)
 
 
-@wave2
 def test_a_shared_storage_refuses_a_study_of_an_edited_strategy(tmp_path):
     path = tmp_path / "rule.py"
     path.write_text(RULE.format(op=">"), encoding="utf-8")
