@@ -225,6 +225,13 @@ class OutcomeSections:
         html_ += "<h3>Searches</h3>" + html_table(
             ["search", f"stitched OOS {obj}", "WFE", "trials complete", "pruned", "failed"], summary
         )
+        errors = [
+            f"<li><b>{esc(s.key)}</b>: {e.get('count')} x <code>{esc(e.get('reason'))}</code></li>"
+            for s in run.searches
+            for e in (s.failures or [])
+        ]
+        if errors:
+            html_ += "<h3>Why trials failed</h3><ul>" + "".join(errors) + "</ul>"
         return self.section(
             "folds",
             "Walk-forward: in-sample vs out-of-sample per fold",

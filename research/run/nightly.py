@@ -20,6 +20,10 @@ One night:
    (temporary file, fsync, ``os.replace``; the history is rewritten whole the same way), so a
    crash leaves the previous version intact, never half a file.
 
+A night that was killed (or stopped by ``nightly.timeout``) leaves its run folder unfinished and
+its data snapshot beside it (:mod:`research.run.pending`); the next night resumes that folder
+on that snapshot, keeping every completed trial, before any fresh night starts.
+
 ``dry_run=True`` does all the computing in a temporary folder and returns the decision without
 writing anything under ``runs/`` (no run folder, no champion, no history, no lock file).
 """
@@ -52,6 +56,7 @@ from research.run.champion import (
 )
 from research.run.compare import list_runs
 from research.run.data import load_experiment_data
+from research.run.pending import clear_pending, load_pending, save_pending
 from research.run.pipeline import RunResult, run_experiment
 from research.run.store import atomic_write_json
 from research.run.window import evaluate_params, recent_window
@@ -204,7 +209,10 @@ def _night(
 ) -> NightlyDecision:
     metric = exp.ranking.metric
     champion = read_champion(runs_root, exp.name)
-    if bars is None:
+    pending = None if dry_run else load_pending(runs_root, exp.name)
+    if pending is not None:  # a killed night: resume its folder on its data snapshot
+        bars = pending.bars
+    elif bars is None:
         bars = load_experiment_data(exp)
     start, n_bars_total = recent_window(exp, bars)
     index = bars_index(bars)
@@ -214,8 +222,11 @@ def _night(
         "n_bars": int(n_bars_total - start),
         "start_position": int(start),
     }
-    warm = warm_start_sets(exp, runs_root, champion)
-    result = _rerun(exp, slice_bars(bars, 0, start), work_root, warm, n_trials, dry_run, progress)
+    warm = pending.warm if pending is not None else warm_start_sets(exp, runs_root, champion)
+    out_dir = pending.run_dir if pending is not None else _new_folder(work_root, exp.name)
+    if not dry_run and pending is None:
+        save_pending(runs_root, exp.name, out_dir, bars, warm)
+    result = _rerun(exp, slice_bars(bars, 0, start), out_dir, warm, n_trials, dry_run, progress)
     lead = result.results.verdict.lead
     chall = _judged(exp, lead.to_json(), bars, start, "challenger") if lead else None
     champ = _judged(exp, champion, bars, start, "champion") if champion else None
@@ -241,38 +252,45 @@ def _night(
     )
     if not dry_run:
         _record(exp, runs_root, out, result)
+        clear_pending(runs_root, exp.name)
     return out
+
+
+def _new_folder(work_root: Path, experiment: str) -> Path:
+    """``<work_root>/<experiment>/<UTC time>-nightly`` (``-2``, ``-3``... when taken)."""
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S") + "-nightly"
+    out_dir = work_root / experiment / run_id
+    n = 1
+    while out_dir.exists():
+        n += 1
+        out_dir = work_root / experiment / f"{run_id}-{n}"
+    return out_dir
 
 
 def _rerun(
     exp: Any,
     history: Any,
-    work_root: Path,
+    out_dir: Path,
     warm: Mapping[str, list[dict[str, Any]]],
     n_trials: int | None,
     dry_run: bool,
     progress: bool,
 ) -> RunResult:
-    """The re-optimization on the bars before the window, in a new ``-nightly`` run folder."""
+    """The re-optimization on the bars before the window, in the ``-nightly`` run folder
+    ``out_dir`` (resumed when a killed night left it unfinished)."""
     budget = n_trials or exp.nightly.n_trials or exp.budget.n_trials
     night_exp = replace(
         exp,
         budget=replace(exp.budget, n_trials=int(budget)),
         tracking=replace(exp.tracking, backend="none") if dry_run else exp.tracking,
     )
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S") + "-nightly"
-    out_dir = work_root / exp.name / run_id
-    n = 1
-    while out_dir.exists():
-        n += 1
-        out_dir = work_root / exp.name / f"{run_id}-{n}"
     return run_experiment(
         night_exp,
         out_dir=out_dir,
         progress=progress,
         bars=history,
         warm_start=warm,
-        runs_root=work_root,
+        runs_root=out_dir.parent.parent,
     )
 
 

@@ -201,7 +201,9 @@ class TrialCounts:
 
 @dataclass(frozen=True)
 class SearchSummary:
-    """One strategy x optimizer search: folds, final pick, stitched OOS metrics, counts."""
+    """One strategy x optimizer search: folds, final pick, stitched OOS metrics, counts;
+    ``failures``: the distinct reasons of failed trials, ``[{"reason", "count"}]`` most common
+    first (None: none failed, or a run written before they were kept)."""
 
     key: str
     strategy: str
@@ -216,6 +218,7 @@ class SearchSummary:
     study_names: tuple[str, ...]
     storage: str | None
     features: Json = None
+    failures: Json = None
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ def search_stage(
             cls, sbars, **search_args(exp, plan, s, o, feats, storage, run_dir, warm_start),
             allow_changed_code=allow_changed_code, progress=progress,
         )  # fmt: skip
+        _check_not_all_failed(res.trials, f"{src}: {s.label} with {o.name}")
         oos = finite(res.oos_metrics().get(metrics[0]))
         say(
             f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
@@ -159,6 +160,19 @@ def search_stage(
             )
         )
     return out
+
+
+def _check_not_all_failed(trials: pd.DataFrame, what: str) -> None:
+    """Raise StrategyError when every trial of a search failed: the most common reasons."""
+    from data_loaders.errors import StrategyError
+    from research.run.summarize import failure_reasons
+
+    if not len(trials) or not (trials["state"] == "fail").all():
+        return
+    reasons = failure_reasons(trials)
+    top = "; ".join(f"{n} x {m[:200]}" for m, n in reasons[:3])
+    more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+    raise StrategyError(f"{what}: every one of the {len(trials)} trials failed: {top}{more}")
 
 
 def search_args(

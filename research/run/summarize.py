@@ -37,6 +37,7 @@ from research.run.results import (
 from research.run.stages import Exploration
 
 __all__ = [
+    "failure_reasons",
     "build_results",
     "leaderboard_rows",
     "search_summary",
@@ -153,6 +154,18 @@ def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]
     return rows
 
 
+def failure_reasons(trials: pd.DataFrame) -> list[tuple[str, int]]:
+    """``[(reason, count)]`` of the failed trials (state ``fail``), most common first; a
+    reason is the first line of the trial's recorded error."""
+    if not len(trials) or "state" not in trials:
+        return []
+    failed = trials[trials["state"] == "fail"]
+    reasons = failed.get("reason", pd.Series("", index=failed.index)).fillna("").astype(str)
+    first = reasons.map(lambda r: r.strip().splitlines()[0] if r.strip() else "no reason given")
+    counts = first.value_counts(sort=True)
+    return [(str(m), int(n)) for m, n in counts.items()]
+
+
 def search_summary(s: SearchOutcome) -> SearchSummary:
     """The ``searches[i]`` entry of results.json."""
     r = s.result
@@ -194,6 +207,7 @@ def search_summary(s: SearchOutcome) -> SearchSummary:
         study_names=tuple(r.study_names),
         storage=r.storage,
         features=to_jsonable(s.features_mode),
+        failures=[{"reason": m, "count": n} for m, n in failure_reasons(t)] or None,
     )
 
 

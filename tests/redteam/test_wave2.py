@@ -126,7 +126,6 @@ def test_a_shared_storage_refuses_a_study_of_an_edited_strategy(tmp_path):
 
 
 # --- item 8: a killed nightly resumes -----------------------------------------------------------
-@wave2
 def test_a_killed_nightly_resumes_its_unfinished_folder(tmp_path):
     spec = _small(tmp_path, start="2012-01-01")  # the night holds out its last year
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -212,6 +212,7 @@ def test_defaults_document_every_section():
         "tracking",
         "report",
         "nightly",
+        "lookahead",
     }
     assert set(d) == top
     assert parse_experiment(d, source="defaults").name == "my-experiment"
