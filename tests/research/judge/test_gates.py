@@ -37,8 +37,8 @@ def test_max_drawdown_is_a_positive_fraction_against_the_drawdown_size():
     [
         ({"dsr": 0.9}, "DSR (0.90 < 0.95)"),
         ({"dsr": 0.949}, "DSR (0.949 < 0.950)"),  # digits added until the numbers differ
-        ({"dsr": math.nan}, "DSR (not computed; set Gates.min_dsr=None to disable)"),
-        ({}, "DSR (not computed; set Gates.min_dsr=None to disable)"),
+        ({"dsr": math.nan}, "DSR (not computed; set `gates: {min_dsr: null}` to disable)"),
+        ({}, "DSR (not computed; set `gates: {min_dsr: null}` to disable)"),
     ],
 )
 def test_failure_messages_name_value_and_threshold(row, message):
