@@ -800,7 +800,8 @@ def _pbo_points(
 
 def _require_final_params(lb: Any, by_key: Mapping[str, Search]) -> Any:
     """A candidate whose last fold found no feasible trial has no parameters to trade now: it
-    is flagged and never champion (the verdict is rewritten when that changes the pick)."""
+    is flagged, ranked after every candidate that has parameters (never rank 1 of a leaderboard
+    read top-down) and never champion (the verdict is rewritten when that changes the pick)."""
     from dataclasses import replace
 
     from research.ranking import _verdict
@@ -815,9 +816,21 @@ def _require_final_params(lb: Any, by_key: Mapping[str, Search]) -> Any:
             table.loc[i, "passed"] = False
             prior = str(table.loc[i, "failed_gates"] or "")
             table.loc[i, "failed_gates"] = f"{prior}, {reason}" if prior else reason
+    # --- gates (issue 12): nothing to trade never holds rank 1; such rows go last, in order
+    order = sorted(range(len(missing)), key=lambda i: (missing[i], i))
+    table = table.iloc[order].reset_index(drop=True)
+    table["rank"] = range(1, len(table) + 1)
+    candidates = [lb.candidates[i] for i in order]
+    # --- end gates
     pos = next((i for i, ok in enumerate(table["passed"]) if ok), None)
-    champion = lb.candidates[pos] if pos is not None else None
-    return replace(lb, table=table, champion=champion, verdict=_verdict(table, pos, lb.metric))
+    champion = candidates[pos] if pos is not None else None
+    return replace(
+        lb,
+        table=table,
+        champion=champion,
+        verdict=_verdict(table, pos, lb.metric),
+        candidates=candidates,
+    )
 
 
 def _stab_dict(v: Any) -> dict[str, Any]:

@@ -63,10 +63,10 @@ DEFAULT_TARGETS = (0.5, 1.0, 1.5, 2.0)
 
 def spec_gates(exp: Any, **overrides: Any) -> dict[str, Any]:
     """The spec's ``gates`` section as an offline gate set (``dsr_trials`` default
-    ``candidates``, ``dsr_variance`` default ``observed``), with ``overrides`` applied."""
+    ``candidates``, ``dsr_variance`` default ``auto``), with ``overrides`` applied."""
     g = {k: v for k, v in asdict(exp.gates).items() if k in GATE_KEYS}
     g.setdefault("dsr_trials", "candidates")
-    g.setdefault("dsr_variance", "observed")
+    g.setdefault("dsr_variance", "auto")
     g.update(overrides)
     return g
 

@@ -3,8 +3,9 @@
 A **gate set** is a plain mapping with the keys of the spec's ``gates`` section (``min_dsr``,
 ``max_pbo``, ``min_stability``, ``min_trades``, ``max_drawdown`` as a positive fraction,
 ``min_wfe``, ``max_spa_pvalue``; ``None`` or absent disables a gate) plus ``dsr_trials``
-(``candidates`` | ``all_trials`` | ``effective``) and ``dsr_variance`` (``observed`` | ``null``,
-see :func:`research.dsr_trials.trial_count`). The DSR is recomputed from each candidate's
+(``candidates`` | ``all_trials`` | ``effective``) and ``dsr_variance`` (``auto`` | ``observed`` | ``null``,
+see :func:`research.dsr_trials.trial_count`) and ``spa_benchmark`` (``buy_and_hold``, the
+product's, or ``cash``: the SPA test against a zero return). The DSR is recomputed from each candidate's
 stored moments with the counted ``N`` and ``V``, so every counting rule is compared on the
 same searches.
 
@@ -46,6 +47,7 @@ GATE_KEYS = (
     "max_spa_pvalue",
     "dsr_trials",
     "dsr_variance",
+    "spa_benchmark",
 )
 
 
@@ -93,7 +95,7 @@ def run_dsr(rec: Mapping[str, Any], gates: Mapping[str, Any], prior_looks: int =
             n_obs=n_obs,
             effective=eff,
             prior_looks=prior_looks,
-            variance=gates.get("dsr_variance") or "observed",
+            variance=gates.get("dsr_variance") or "auto",
         )
         count_n, count_v = tc.n_trials, tc.sharpe_variance
     out = []
@@ -109,6 +111,9 @@ def run_dsr(rec: Mapping[str, Any], gates: Mapping[str, Any], prior_looks: int =
     return out
 
 
+_SPA_COLUMN = {"buy_and_hold": "spa_pvalue", "cash": "spa_cash_pvalue"}
+
+
 def _passes(c: Mapping[str, Any], dsr: float, g: Mapping[str, Any]) -> bool:
     checks = (
         ("min_dsr", dsr, 1),
@@ -117,7 +122,7 @@ def _passes(c: Mapping[str, Any], dsr: float, g: Mapping[str, Any]) -> bool:
         ("min_trades", c.get("n_trades"), 1),
         ("max_drawdown", None if c.get("max_drawdown") is None else -c["max_drawdown"], -1),
         ("min_wfe", c.get("wfe"), 1),
-        ("max_spa_pvalue", c.get("spa_pvalue"), -1),
+        ("max_spa_pvalue", c.get(_SPA_COLUMN[g.get("spa_benchmark") or "buy_and_hold"]), -1),
     )
     for key, value, sign in checks:
         limit = g.get(key)

@@ -9,8 +9,8 @@ everything the gates need, so any gate set, any ``dsr_trials`` choice can be eva
 * ``n_obs``, ``periods_per_year``, ``trials``: the in-sample trial count, their Sharpe variance
   (per period squared), the reported effective number of trials;
 * ``candidates``: per candidate, in leaderboard order: per-period Sharpe, skew, raw kurtosis,
-  the annualised Sharpe, the product's DSR, PBO, stability, WFE, SPA p-value, trades, maximum
-  drawdown, whether it has parameters to trade, and the product's own gate verdict;
+  the annualised Sharpe, the product's DSR, PBO, stability, WFE, SPA p-value (against
+  buy-and-hold, as the product computes it, and against cash), trades, maximum drawdown, whether it has parameters to trade, and the product's own gate verdict;
 * ``correlation``: the candidates' out-of-sample return correlations (for ``effective``).
 """
 
@@ -56,6 +56,16 @@ def _f(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _spa_cash(oos: pd.DataFrame, key: str, seed: int) -> float | None:
+    """Hansen's SPA p-value of one candidate against staying in cash (zero benchmark)."""
+    from research.overfitting import spa_test
+
+    try:
+        return _f(spa_test(oos[[key]].fillna(0.0), None, reps=500, seed=seed).consistent)
+    except Exception:  # noqa: BLE001 - too short or constant: not computed
+        return None
+
+
 def _candidates(results: dict[str, Any], oos: pd.DataFrame) -> list[dict[str, Any]]:
     from research.overfitting import return_moments
 
@@ -79,6 +89,9 @@ def _candidates(results: dict[str, Any], oos: pd.DataFrame) -> list[dict[str, An
                 "stability": _f(st.get("stability")),
                 "wfe": _f(st.get("wfe")),
                 "spa_pvalue": _f(st.get("spa_pvalue")),
+                "spa_cash_pvalue": _spa_cash(oos, key, int(results.get("seed") or 0))
+                if key in oos
+                else None,
                 "n_trades": _f(m.get("n_trades")),
                 "max_drawdown": _f(m.get("max_drawdown")),
                 "has_params": bool(row.get("params")),

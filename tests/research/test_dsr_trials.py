@@ -30,10 +30,17 @@ def test_walk_forward_counts_the_candidates_and_floors_a_small_variance():
 
 def test_walk_forward_uses_the_candidates_variance_when_it_is_larger():
     # var([.2, -.2, .1, -.1]) = (.04 + .04 + .01 + .01) / 3 = 0.03333 > 0.01
-    tc = trial_count(candidate_sharpes=[0.2, -0.2, 0.1, -0.1], n_obs=101)
+    sharpes = [0.2, -0.2, 0.1, -0.1]
+    tc = trial_count(candidate_sharpes=sharpes, n_obs=101, variance="observed")
     assert tc.sharpe_variance == pytest.approx(0.1 / 3)
     assert tc.variance_source == "candidates"
-    null = trial_count(candidate_sharpes=[0.2, -0.2, 0.1, -0.1], n_obs=101, variance="null")
+    # the default (auto) keeps the floor below 10 candidates ...
+    auto = trial_count(candidate_sharpes=sharpes, n_obs=101)
+    assert (auto.sharpe_variance, auto.variance_source) == (pytest.approx(0.01), "floor")
+    # ... and uses the observed variance from 10 on: var of 0.2, -0.2 repeated 5 times = 0.04*10/9
+    ten = trial_count(candidate_sharpes=[0.2, -0.2] * 5, n_obs=101)
+    assert ten.sharpe_variance == pytest.approx(0.4 / 9)
+    null = trial_count(candidate_sharpes=sharpes, n_obs=101, variance="null")
     assert null.sharpe_variance == pytest.approx(0.01)
 
 
@@ -61,9 +68,11 @@ def test_an_in_sample_pick_counts_all_trials_and_no_out_of_sample_looks():
 
 
 def test_effective_uses_the_cluster_count_and_variance_above_the_floor():
-    tc = trial_count(mode="effective", n_obs=101, effective=(2.0, 0.05), prior_looks=1)
+    tc = trial_count(
+        mode="effective", n_obs=101, effective=(2.0, 0.05), prior_looks=1, variance="observed"
+    )
     assert (tc.n_trials, tc.sharpe_variance, tc.variance_source) == (3, 0.05, "clusters")
-    low = trial_count(mode="effective", n_obs=101, effective=(2.0, 0.001))
+    low = trial_count(mode="effective", n_obs=101, effective=(2.0, 0.001), variance="observed")
     assert (low.sharpe_variance, low.variance_source) == (pytest.approx(0.01), "floor")
 
 
