@@ -362,7 +362,9 @@ def cointegrated_pair(
     }
 
 
-def _stationary_bootstrap(x: np.ndarray, n: int, block: float, rng: np.random.Generator) -> np.ndarray:
+def _stationary_bootstrap(
+    x: np.ndarray, n: int, block: float, rng: np.random.Generator
+) -> np.ndarray:
     """``n`` draws of ``x`` by the stationary bootstrap (Politis & Romano 1994): blocks of
     geometric length with mean ``block``, starting at uniform positions, wrapping around."""
     starts = rng.integers(0, x.size, n)

@@ -350,8 +350,14 @@ def analyse(
     top_k: int,
     seed: int,
     progress: Any = None,
+    dsr_trials: str = "candidates",
+    oos_budget: Any = None,
 ) -> dict[str, Any]:
     """Candidates, overfitting statistics, leaderboard, stability grid, SPA and benchmark.
+
+    ``dsr_trials`` chooses the deflated Sharpe ratio's trial count and ``oos_budget`` (a
+    :class:`research.dsr_trials.OOSBudget`) adds the earlier looks at the same out-of-sample
+    data (see :mod:`research.dsr_trials`).
 
     Returns ``{"leaderboard": Leaderboard, "rows": [...], "overfitting": {...},
     "oos_returns": DataFrame, "benchmark": Series, "oos_span": (start, stop), "stability":
@@ -481,6 +487,10 @@ def analyse(
         except Exception as exc:  # noqa: BLE001
             spa_family = {"note": f"SPA not computed: {exc}"}
 
+    # --- gates (issue 12): the deflated Sharpe's trial count for this walk-forward record
+    count = _dsr_count(oos, trials_sharpes, dsr_trials, oos_budget)
+    # --- end gates
+
     # candidates -> leaderboard
     cands = []
     for s in searches:
@@ -502,6 +512,7 @@ def analyse(
                 wfe=_finite(r.wfe),
                 spa_pvalue=spa_each.get(s.key),
                 positions=r.oos_positions,
+                dsr_count=None if count is None else (count.n_trials, count.sharpe_variance),
             )
         )
     metric = ranking_metric
@@ -531,6 +542,7 @@ def analyse(
         else _finite(
             expected_max_sharpe(trials_sharpes.size, float(np.var(trials_sharpes, ddof=1)))
         ),
+        "dsr_trials": _count_dict(count, dsr_trials, oos_budget),
         "pbo": pbo,
         "spa": {"all candidates": spa_family} if spa_family else {},
         "stability": {k: _stab_dict(v) for k, v in stability.items()},
@@ -833,6 +845,61 @@ def _require_final_params(lb: Any, by_key: Mapping[str, Search]) -> Any:
     )
 
 
+# --- gates (issue 12) -------------------------------------------------------------------------
+def _dsr_count(oos: pd.DataFrame, trials_sharpes: Any, mode: str, budget: Any) -> Any:
+    """:func:`research.dsr_trials.trial_count` of the stitched out-of-sample record (None when
+    the inputs cannot give it: the leaderboard then falls back to the trial record)."""
+    from data_loaders.errors import ResearchError
+    from research.dsr_trials import trial_count
+    from research.overfitting import effective_number_of_trials, sharpe_per_period
+
+    if len(oos) < 3:
+        return None
+    sharpes = np.array([sharpe_per_period(oos[c].to_numpy()) for c in oos.columns])
+    sharpes = sharpes[np.isfinite(sharpes)]
+    eff = None
+    if mode == "effective" and oos.shape[1] >= 2:
+        e = effective_number_of_trials(oos)
+        eff = (e.n_effective, e.sharpe_variance)
+    elif mode == "effective":
+        eff = (1.0, 0.0)
+    try:
+        return trial_count(
+            mode=mode,
+            record="walk_forward",
+            candidate_sharpes=sharpes,
+            n_obs=len(oos),
+            trials_sharpes=trials_sharpes,
+            effective=eff,
+            prior_looks=0 if budget is None else budget.n_candidates,
+        )
+    except ResearchError:
+        return None
+
+
+def _count_dict(count: Any, mode: str, budget: Any) -> dict[str, Any]:
+    if count is None:
+        return {"mode": mode, "note": "not computed: the trial record is used"}
+    out = {
+        "mode": count.mode,
+        "record": count.record,
+        "n_trials": count.n_trials,
+        "sharpe_variance": count.sharpe_variance,
+        "n_this_run": count.n_this_run,
+        "n_prior": count.n_prior,
+        "variance_source": count.variance_source,
+        "note": count.note,
+    }
+    if budget is not None:
+        out["budget"] = {
+            "n_runs": budget.n_runs,
+            "n_candidates": budget.n_candidates,
+            "sentence": budget.sentence(int(count.n_this_run) if count.mode == "candidates" else 0),
+        }
+    return out
+
+
+# --- end gates ------------------------------------------------------------------------------
 def _stab_dict(v: Any) -> dict[str, Any]:
     if isinstance(v, Exception):
         return {"note": f"not computed: {v}"}

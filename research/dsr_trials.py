@@ -116,7 +116,7 @@ class OOSBudget:
     run_ids: tuple[str, ...] = ()
 
     def sentence(self, n_this_run: int) -> str:
-        """"this out-of-sample span has been used by 4 runs and 23 candidates; all counted"."""
+        """ "this out-of-sample span has been used by 4 runs and 23 candidates; all counted"."""
         runs = self.n_runs + 1
         cands = self.n_candidates + n_this_run
         return (
@@ -295,4 +295,3 @@ def scan_run_store(root: str | Path) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue
     return out
-

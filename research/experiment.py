@@ -213,6 +213,10 @@ class GateSpec:
     overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
     out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
     efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    ``dsr_trials``: what the deflated Sharpe ratio counts as trials (``candidates``: the
+    candidates compared out of sample plus earlier looks at the same data, the default;
+    ``all_trials``: every in-sample trial; ``effective``: correlation clusters of the
+    candidates), see :mod:`research.dsr_trials` and docs/gates.md.
     """
 
     min_dsr: float | None = 0.95
@@ -222,6 +226,7 @@ class GateSpec:
     max_drawdown: float | None = 0.5
     min_wfe: float | None = None
     max_spa_pvalue: float | None = None
+    dsr_trials: str = "candidates"
 
 
 @dataclass(frozen=True)
@@ -950,6 +955,10 @@ def _gates(r: _Reader, raw: Any, key: str) -> GateSpec:
     if "max_drawdown" in m:
         v = m["max_drawdown"]
         kw["max_drawdown"] = None if v is None else _positive_fraction(r, v, f"{key}.max_drawdown")
+    if "dsr_trials" in m:
+        from research.dsr_trials import DSR_TRIALS
+
+        kw["dsr_trials"] = r.str_(m["dsr_trials"], f"{key}.dsr_trials", DSR_TRIALS)
     return GateSpec(**kw)
 
 

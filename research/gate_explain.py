@@ -58,7 +58,10 @@ def required_sharpe(
 
     def gap(sr: float) -> float:
         try:
-            return deflated_sharpe_ratio(sr, n_obs, n_trials, trials_sharpe_variance, skew, kurtosis) - min_dsr
+            return (
+                deflated_sharpe_ratio(sr, n_obs, n_trials, trials_sharpe_variance, skew, kurtosis)
+                - min_dsr
+            )
         except ParameterError:  # the variance factor turns non-positive: out of range
             return math.nan
 

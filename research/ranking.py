@@ -60,6 +60,8 @@ class Candidate:
         pbo, stability, wfe, spa_pvalue: precomputed checks (see :mod:`research.overfitting`).
         trades, positions: optional inputs of :func:`backtest.metrics.compute_metrics`
             (trade statistics, exposure, turnover).
+        dsr_count: ``(N, V)`` the DSR uses instead of the trial record's (per-period variance),
+            from :func:`research.dsr_trials.trial_count`; ``n_trials`` then shows ``N``.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Candidate:
     spa_pvalue: float | None = None
     trades: Any = None
     positions: Any = None
+    dsr_count: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,9 @@ def _row(
         n_eff if not (isinstance(n_eff, float) and math.isnan(n_eff)) else trials["n_trials"]
     )
     variance = trials["trials_sharpe_variance"]
+    if c.dsr_count is not None:  # gates.dsr_trials (issue 12): the count chosen by the caller
+        n_for_dsr, variance = float(c.dsr_count[0]), float(c.dsr_count[1])
+        trials["n_trials"] = n_for_dsr
     sr, skew, kurt, n_obs = (
         moments["sharpe"],
         moments["skew"],

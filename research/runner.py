@@ -649,6 +649,14 @@ def _run_in(
     )
     direction = _ranking_direction(exp)
     say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")
+    # --- gates (issue 12): earlier looks at the same out-of-sample data (the OOS budget)
+    from research.dsr_trials import oos_budget, scan_run_store
+
+    oos_span = (index[folds[0].test.start].isoformat(), index[folds[-1].test.stop - 1].isoformat())
+    budget = oos_budget(
+        scan_run_store(run.path.parent.parent), fingerprint, oos_span, exclude_run=run.run_id
+    )
+    # --- end gates
     analysis = A.analyse(
         searches,
         setup,
@@ -658,6 +666,8 @@ def _run_in(
         top_k=exp.ranking.top_k,
         seed=exp.seed,
         progress=None,
+        dsr_trials=exp.gates.dsr_trials,
+        oos_budget=budget,
     )
     lap("analysis")
 

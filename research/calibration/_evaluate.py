@@ -227,17 +227,30 @@ def summarise(
         sel = [f for r, f in found if lo <= (r.get("fixed_oos_sharpe") or -math.inf) < hi]
         if not sel:
             continue
-        label = f"< {hi:g}" if lo == -math.inf else (f">= {lo:g}" if hi == math.inf else f"{lo:g}-{hi:g}")
+        label = (
+            f"< {hi:g}"
+            if lo == -math.inf
+            else (f">= {lo:g}" if hi == math.inf else f"{lo:g}-{hi:g}")
+        )
         summary.power_bins.append(
-            {"label": label, "n": len(sel), "found": int(sum(sel)), "rate": sum(sel) / len(sel),
-             "ci": clopper_pearson(int(sum(sel)), len(sel))}
+            {
+                "label": label,
+                "n": len(sel),
+                "found": int(sum(sel)),
+                "rate": sum(sel) / len(sel),
+                "ci": clopper_pearson(int(sum(sel)), len(sel)),
+            }
         )
     for t in sorted({r["dataset"]["target"] for r in edge}):
         sel = [f for r, f in found if r["dataset"]["target"] == t]
         sh = [r.get("fixed_oos_sharpe") for r, _ in found if r["dataset"]["target"] == t]
         summary.power_by_target.append(
-            {"target": t, "n": len(sel), "found": int(sum(sel)),
-             "median_fixed_sharpe": float(np.median([s for s in sh if s is not None]))}
+            {
+                "target": t,
+                "n": len(sel),
+                "found": int(sum(sel)),
+                "median_fixed_sharpe": float(np.median([s for s in sh if s is not None])),
+            }
         )
     summary.sharpe_at_80 = power_at(edge, gates)
     return summary

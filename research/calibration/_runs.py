@@ -137,9 +137,8 @@ def run_dataset(exp: Any, like: pd.DataFrame, ds: DataSet, workdir: str | Path) 
         "candidates": cands,
         "correlation_of": cols,
         "correlation": [[round(float(x), 6) for x in row] for row in corr],
-        "product_champion": (r.get("verdict") or {}).get("champion", {}) and r["verdict"][
-            "champion"
-        ]["candidate"],
+        "product_champion": (r.get("verdict") or {}).get("champion", {})
+        and r["verdict"]["champion"]["candidate"],
         "seconds": round(time.perf_counter() - t0, 2),
     }
 

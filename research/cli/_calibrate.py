@@ -49,10 +49,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         targets = [float(t) for t in str(args.targets).split(",") if t.strip()]
     except ValueError:
-        raise ConfigError(f"--targets: expected numbers separated by commas, got {args.targets!r}") from None
+        raise ConfigError(
+            f"--targets: expected numbers separated by commas, got {args.targets!r}"
+        ) from None
     for name in ("k", "workers"):
         if getattr(args, name) < (0 if name == "k" else 1):
-            raise ConfigError(f"--{name}: must be >= {0 if name == 'k' else 1}, got {getattr(args, name)}")
+            raise ConfigError(
+                f"--{name}: must be >= {0 if name == 'k' else 1}, got {getattr(args, name)}"
+            )
     summary = calibrate(
         args.experiment,
         k_null=args.k,

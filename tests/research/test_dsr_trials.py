@@ -53,7 +53,10 @@ def test_earlier_looks_at_the_same_data_add_to_the_count():
 def test_all_trials_counts_every_in_sample_trial_with_their_variance():
     trials = [0.0, 0.1, 0.2, 0.3, 0.4]  # var = 0.025
     tc = trial_count(
-        mode="all_trials", candidate_sharpes=[0.1, 0.2], n_obs=101, trials_sharpes=trials,
+        mode="all_trials",
+        candidate_sharpes=[0.1, 0.2],
+        n_obs=101,
+        trials_sharpes=trials,
         prior_looks=2,
     )
     assert (tc.n_trials, tc.sharpe_variance) == (7, pytest.approx(0.025))
@@ -139,3 +142,28 @@ def test_the_budget_grows_with_reruns_on_the_same_data_and_resets_with_new_data(
     (tmp_path / "exp" / "broken").mkdir()
     (tmp_path / "exp" / "broken" / "results.json").write_text("{not json")
     assert oos_budget(scan_run_store(tmp_path), "fp1", span).n_candidates == 10
+
+
+def test_reruns_of_an_experiment_spend_the_budget_and_new_data_resets_it(tmp_path):
+    """Through ``research run``: the second run on the same data counts the first run's
+    candidates as earlier looks; a run on other data (another end date) starts afresh."""
+    from research.experiment import parse_experiment
+    from research.runner import run_experiment
+    from tests.research import _runs
+
+    raw = _runs.spec(
+        strategies=["sma_cross"], optimizers=["random"], budget={"n_trials": 3}, report=False
+    )
+    first = run_experiment(parse_experiment(raw), runs_root=tmp_path, progress=False)
+    c1 = first.results["overfitting"]["dsr_trials"]
+    assert (c1["mode"], c1["n_trials"], c1["n_prior"]) == ("candidates", 1, 0)
+    second = run_experiment(parse_experiment(raw), runs_root=tmp_path, progress=False, new=True)
+    c2 = second.results["overfitting"]["dsr_trials"]
+    assert (c2["n_trials"], c2["n_prior"]) == (2, 1)
+    assert c2["budget"]["sentence"] == (
+        "this out-of-sample span has been used by 2 runs and 2 candidates; all counted"
+    )
+    assert second.results["leaderboard"][0]["stats"]["n_trials"] == 2
+    other = dict(raw, data={**raw["data"], "end": "2016-06-30"})
+    third = run_experiment(parse_experiment(other), runs_root=tmp_path, progress=False)
+    assert third.results["overfitting"]["dsr_trials"]["n_prior"] == 0

@@ -60,10 +60,25 @@ def test_the_dsr_sentence_says_what_would_have_passed():
     [
         ("min_trades", 6, 10, "only 6 out-of-sample trades (needs 10): too few to judge"),
         ("max_drawdown", -0.62, 0.5, "the out-of-sample drawdown reached 62% (the limit is 50%)"),
-        ("max_pbo", 0.62, 0.5, "the probability of backtest overfitting is 0.62 (needs at most 0.50)"),
-        ("min_stability", 0.31, 0.5, "their neighbours keep 31% of the pick's performance (needs 50%)"),
+        (
+            "max_pbo",
+            0.62,
+            0.5,
+            "the probability of backtest overfitting is 0.62 (needs at most 0.50)",
+        ),
+        (
+            "min_stability",
+            0.31,
+            0.5,
+            "their neighbours keep 31% of the pick's performance (needs 50%)",
+        ),
         ("min_wfe", 0.12, 0.2, "walk-forward efficiency 0.12, needs 0.20"),
-        ("max_spa_pvalue", 0.31, 0.2, "the SPA p-value against buy-and-hold is 0.310 (needs at most 0.200)"),
+        (
+            "max_spa_pvalue",
+            0.31,
+            0.2,
+            "the SPA p-value against buy-and-hold is 0.310 (needs at most 0.200)",
+        ),
         ("min_dsr", None, 0.95, "min_dsr was not computed for this candidate"),
     ],
 )
