@@ -37,6 +37,17 @@ GATE_SETS = {
         "max_pbo": None,
         "max_spa_pvalue": None,
     },
+    "recommended, with PBO <= 0.8": {
+        "dsr_trials": "candidates",
+        "max_pbo": 0.8,
+        "max_spa_pvalue": None,
+    },
+    "recommended, without WFE": {
+        "dsr_trials": "candidates",
+        "max_pbo": None,
+        "max_spa_pvalue": None,
+        "min_wfe": None,
+    },
     "candidates, no PBO gate, SPA against cash": {
         "dsr_trials": "candidates",
         "max_pbo": None,

@@ -285,11 +285,12 @@ def oos_budget(
     return OOSBudget(n_runs=len(ids), n_candidates=n_cands, run_ids=tuple(ids))
 
 
-def scan_run_store(root: str | Path) -> list[dict[str, Any]]:
-    """The ``results.json`` of every finished run under ``root`` (``root/<experiment>/<run>/``);
-    unreadable files are skipped (a run being written has none yet)."""
+def scan_run_store(folder: str | Path) -> list[dict[str, Any]]:
+    """The ``results.json`` of every finished run in ``folder`` (``folder/<run>/results.json``:
+    the runs of one experiment in the run store, ``runs/<experiment>/``, or the folder an
+    ``--out`` run sits in); unreadable files are skipped (a run being written has none yet)."""
     out = []
-    for path in sorted(Path(root).glob("*/*/results.json")):
+    for path in sorted(Path(folder).glob("*/results.json")):
         try:
             out.append(json.loads(path.read_text()))
         except (OSError, ValueError):

@@ -653,8 +653,8 @@ def _run_in(
     from research.dsr_trials import oos_budget, scan_run_store
 
     oos_span = (index[folds[0].test.start].isoformat(), index[folds[-1].test.stop - 1].isoformat())
-    budget = oos_budget(
-        scan_run_store(run.path.parent.parent), fingerprint, oos_span, exclude_run=run.run_id
+    budget = oos_budget(  # the runs beside this one: runs/<experiment>/* by default
+        scan_run_store(run.path.parent), fingerprint, oos_span, exclude_run=run.run_id
     )
     # --- end gates
     analysis = A.analyse(

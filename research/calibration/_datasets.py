@@ -105,18 +105,22 @@ def plan_datasets(
     noise: str = "gaussian",
     half_life: float = 60.0,
 ) -> list[DataSet]:
-    """``k_null`` null sets and ``k_edge`` sets per target strength, each with its own seed."""
+    """``k_null`` null sets and ``k_edge`` sets per target strength, each with its own seed.
+
+    Ids: ``null-007``, ``edge1.5-003``; other noise models than gaussian prefix them
+    (``bootstrap-null-007``), so one records file can hold several."""
     if k_null < 0 or k_edge < 0:
         raise ParameterError(f"`k` must be >= 0, got k_null={k_null}, k_edge={k_edge}")
+    tag = "" if noise == "gaussian" else f"{noise}-"  # ids stay unique across noise models
     out = [
-        DataSet(f"null-{i:03d}", "null", 0.0, 0.0, seed * 100_003 + i, noise, half_life)
+        DataSet(f"{tag}null-{i:03d}", "null", 0.0, 0.0, seed * 100_003 + i, noise, half_life)
         for i in range(k_null)
     ]
     for j, (target, edge) in enumerate(sorted(edges.items())):
         for i in range(k_edge):
             out.append(
                 DataSet(
-                    f"edge{target:g}-{i:03d}",
+                    f"{tag}edge{target:g}-{i:03d}",
                     "edge",
                     float(target),
                     float(edge),

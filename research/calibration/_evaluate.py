@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from research.dsr_trials import trial_count
+from research.gate_explain import GATE_NAMES
 
 __all__ = [
     "GATE_KEYS",
@@ -37,18 +38,7 @@ __all__ = [
     "power_at",
 ]
 
-GATE_KEYS = (
-    "min_dsr",
-    "max_pbo",
-    "min_stability",
-    "min_trades",
-    "max_drawdown",
-    "min_wfe",
-    "max_spa_pvalue",
-    "dsr_trials",
-    "dsr_variance",
-    "spa_benchmark",
-)
+GATE_KEYS = (*GATE_NAMES, "dsr_trials", "dsr_variance", "spa_benchmark")
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:

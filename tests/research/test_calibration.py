@@ -121,7 +121,7 @@ def test_records_hold_what_the_gates_need(edge_record):
     for c in edge_record["candidates"]:
         assert c["sharpe"] == pytest.approx(c["sharpe_pp"] * math.sqrt(252), rel=1e-6)
         assert 0 <= c["spa_pvalue"] <= 1 and 0 <= c["spa_cash_pvalue"] <= 1
-    assert edge_record["trials"]["n"] == 2 * 3 * 8
+    assert 0 < edge_record["trials"]["n"] <= 2 * 3 * 8  # complete trials of 2 searches
 
 
 def test_the_summary_counts_false_champions_with_an_exact_interval(exp, null_record, edge_record):

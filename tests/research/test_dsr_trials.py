@@ -141,7 +141,7 @@ def test_the_budget_grows_with_reruns_on_the_same_data_and_resets_with_new_data(
         (folder / "results.json").write_text(json.dumps(r))
     (tmp_path / "exp" / "broken").mkdir()
     (tmp_path / "exp" / "broken" / "results.json").write_text("{not json")
-    assert oos_budget(scan_run_store(tmp_path), "fp1", span).n_candidates == 10
+    assert oos_budget(scan_run_store(tmp_path / "exp"), "fp1", span).n_candidates == 10
 
 
 def test_reruns_of_an_experiment_spend_the_budget_and_new_data_resets_it(tmp_path):
