@@ -22,7 +22,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: the spec's own gates with each DSR count, and the recommended set (docs/gates.md)
+#: the quickstart's gates before the calibration (every gate on), the reference of each set
+BEFORE = {
+    "min_dsr": 0.95,
+    "max_pbo": 0.5,
+    "min_stability": 0.5,
+    "min_trades": 10,
+    "max_drawdown": 0.5,
+    "min_wfe": 0.2,
+    "max_spa_pvalue": 0.2,
+    "dsr_variance": "auto",
+    "spa_benchmark": "buy_and_hold",
+}
+#: changes to BEFORE: each DSR count, the recommended set (docs/gates.md) and its variants
 GATE_SETS = {
     "quickstart gates, dsr_trials=all_trials (before)": {"dsr_trials": "all_trials"},
     "quickstart gates, dsr_trials=effective": {"dsr_trials": "effective"},
@@ -66,6 +78,7 @@ GATE_SETS = {
         ),
     },
     "DSR gate off (other quickstart gates only)": {"min_dsr": None},
+    "DSR gate off, recommended others": {"min_dsr": None, "max_pbo": None, "max_spa_pvalue": None},
 }
 
 
@@ -87,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default="runs/calibration/quickstart-size")
     p.add_argument("--records", help="only evaluate these records (no runs)")
+    p.add_argument("--noise-only", choices=("gaussian", "bootstrap"), help="evaluate one noise")
     args = p.parse_args(argv)
 
-    from research.calibration import calibrate, read_records, spec_gates, summarise
+    from research.calibration import calibrate, read_records, summarise
 
     exp = quickstart_size_spec()
     if args.records:
@@ -108,13 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         records = read_records(Path(args.out) / "records.jsonl")
     ok = [r for r in records if "error" not in r]
+    if args.noise_only:
+        ok = [r for r in ok if r["dataset"]["noise"] == args.noise_only]
     print(f"{len(ok)} records ({len(records) - len(ok)} failed)")
     for name, change in GATE_SETS.items():
         recs = ok
         if change.get("spa_benchmark") == "cash":  # records written before it was recorded
             recs = [r for r in ok if all("spa_cash_pvalue" in c for c in r["candidates"])]
             name += f" ({len(recs)} records that have it)"
-        s = summarise(recs, spec_gates(exp, **change))
+        s = summarise(recs, {**BEFORE, **change})
         ratio = s.false_ci[1] / 0.05
         print(f"\n== {name}")
         print("\n".join(s.lines()))

@@ -878,6 +878,10 @@ def _dsr_count(oos: pd.DataFrame, trials_sharpes: Any, mode: str, budget: Any) -
 
 
 def _count_dict(count: Any, mode: str, budget: Any) -> dict[str, Any]:
+    """``overfitting.dsr_trials`` of results.json: the count, its luck benchmark (per-period
+    expected maximum Sharpe of ``N`` zero-skill candidates) and the budget sentence."""
+    from research.overfitting import expected_max_sharpe
+
     if count is None:
         return {"mode": mode, "note": "not computed: the trial record is used"}
     out = {
@@ -888,6 +892,7 @@ def _count_dict(count: Any, mode: str, budget: Any) -> dict[str, Any]:
         "n_this_run": count.n_this_run,
         "n_prior": count.n_prior,
         "variance_source": count.variance_source,
+        "expected_max_sharpe": expected_max_sharpe(count.n_trials, count.sharpe_variance),
         "note": count.note,
     }
     if budget is not None:

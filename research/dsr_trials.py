@@ -232,6 +232,9 @@ def trial_count(
             if record == "walk_forward"
             else f" plus {prior} earlier champion{'s' * (prior != 1)} and challengers"
         )
+    if n_run == 1:  # "1 candidate compared", "1 independent cluster of trials"
+        what = what.replace("candidates", "candidate").replace("clusters", "cluster")
+        what = what.replace("in-sample trials", "in-sample trial")
     note = f"N = {_num(n_run)} {what}{looks}; V from the {src} ({mode}, {record} record)"
     return TrialCount(record, mode, n, v, n_run, prior if record != "in_sample" else 0, src, note)
 

@@ -604,6 +604,15 @@ class _Ctx:
             f"{fmt(o.get('trials_sharpe_variance'))}; expected maximum Sharpe of that many "
             f"unskilled trials: {fmt(o.get('expected_max_sharpe'))} per period.</p>"
         )
+        count = o.get("dsr_trials") or {}
+        if count.get("n_trials") is not None:  # gates.dsr_trials (issue 12, docs/gates.md)
+            budget = (count.get("budget") or {}).get("sentence")
+            parts.append(
+                f"<p>The deflated Sharpe ratio counts {_e(count.get('note'))}: the bar to beat "
+                f"is {fmt(count.get('expected_max_sharpe'))} per period"
+                + (f"; {_e(budget)}" if budget else "")
+                + ".</p>"
+            )
         rows = []
         for row in self.board[: self.top_n]:
             st = row.get("stats") or {}

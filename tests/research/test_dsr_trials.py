@@ -164,6 +164,12 @@ def test_reruns_of_an_experiment_spend_the_budget_and_new_data_resets_it(tmp_pat
         "this out-of-sample span has been used by 2 runs and 2 candidates; all counted"
     )
     assert second.results["leaderboard"][0]["stats"]["n_trials"] == 2
+    from research.report import build_report
+
+    build_report(second.run_dir)
+    html = (second.run_dir / "report.html").read_text()
+    assert "N = 1 candidate compared plus 1 earlier look at the same data" in html
+    assert "this out-of-sample span has been used by 2 runs and 2 candidates; all counted" in html
     other = dict(raw, data={**raw["data"], "end": "2016-06-30"})
     third = run_experiment(parse_experiment(other), runs_root=tmp_path, progress=False)
     assert third.results["overfitting"]["dsr_trials"]["n_prior"] == 0
