@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test install install-dev lint format bench clean
+.PHONY: demo test install install-dev lint format bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ demo: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory docs
+
+# the API reference from the docstrings + the guides; strict: a broken link or reference fails.
+# (never pass -q: mkdocs then hides the warnings that strict mode counts, and passes)
+docs: $(DEVSTAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -39,4 +45,4 @@ bench: $(DEVSTAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info site

@@ -36,6 +36,26 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backtest._exits_nb import (
+    C_ANY_HI,
+    C_ANY_LO,
+    C_ATTN,
+    C_BLOCKED,
+    C_HI,
+    C_LIVE,
+    C_LO,
+    C_UPD_HI,
+    C_UPD_LO,
+    NO_CACHE,
+    R_MARGIN,
+    exit_cache_nb,
+    exit_decide_nb,
+    exit_end_bar_nb,
+    exit_intrabar_nb,
+    exit_on_target_nb,
+    exit_reset_nb,
+    new_state_nb,
+)
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -80,6 +100,7 @@ OUT_NAMES = RETURNS_METRICS + (
     "fees_paid",  # proportional + fixed fees paid (cash)
     "n_invalid",  # targets read that were NaN or outside [-1, 1] (the wrapper raises on any)
     "first_invalid",  # bar index of the first invalid target, -1 when none
+    "liquidated_at",  # bar whose close found equity <= 0 and closed the book out, -1 when none
 )
 N_OUT = len(OUT_NAMES)
 _N_RET = len(RETURNS_METRICS)
@@ -95,6 +116,7 @@ _N_RET = len(RETURNS_METRICS)
     O_FEES,
     O_N_INVALID,
     O_FIRST_INVALID,
+    O_LIQUIDATED_AT,
 ) = range(_N_RET, N_OUT)
 
 # per-column trade counters (closed-trade pnl statistics, in trade order as backtest.metrics)
@@ -334,6 +356,98 @@ def _on_fill_nb(
         ts[j, TS_ENTRY_IDX] = i
 
 
+@njit(cache=True)
+def _order_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    t: float,
+    last_tgt: float,
+    price: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+) -> tuple[float, float]:
+    """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
+    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``."""
+    h[j, H_CHANGE] += abs(t - last_tgt)
+    if last_tgt != 0:  # bars the previous target was in force
+        h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
+    h[j, H_SINCE] = i
+    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
+    )
+    if filled:
+        h[j, H_N_ORDERS] += 1
+        h[j, H_FEES] += fees_paid
+        _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+    return cash, pos
+
+
+@njit(cache=True)
+def _close_out_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    pos: float,
+    price: float,
+    last_tgt: float,
+) -> tuple[float, float, float]:
+    """Close out a book whose equity at bar ``i``'s close is <= 0: its trade closes at the close
+    (no fees), equity is floored at 0 and no later order fills. Returns ``(cash, pos, target)``."""
+    _on_fill_nb(ts, tc, j, i, -pos, price, 0.0)
+    if last_tgt != 0:
+        h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
+    h[j, H_SINCE] = i
+    h[j, H_CHANGE] += abs(last_tgt)
+    h[j, H_LIQUIDATED_AT] = i
+    return 0.0, 0.0, 0.0
+
+
+@njit(cache=True)
+def _exit_intrabar_fill_nb(
+    xs: np.ndarray,
+    xpb: np.ndarray,
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    last_tgt: float,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    reasons_out: np.ndarray,
+    c0: int,
+) -> tuple[float, float, float]:
+    """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
+    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
+    if not hit:
+        return cash, pos, last_tgt
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, why] += 1
+    return cash, pos, 0.0
+
+
 # hot per-column state, saved between tiles (see _simulate_block_nb)
 (
     H_CASH,
@@ -357,8 +471,9 @@ def _on_fill_nb(
     H_N_ORDERS,
     H_FEES,
     H_SINCE,
-) = range(21)
-N_HOT = 21
+    H_LIQUIDATED_AT,
+) = range(22)
+N_HOT = 22
 #: bars per tile: a tile of a C-ordered block's targets is copied column-major into a buffer
 TILE = 512
 
@@ -387,6 +502,11 @@ def simulate_block_nb(
     out: np.ndarray,
     returns_out: np.ndarray,
     out_col0: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    atr: np.ndarray,
+    xp: np.ndarray,
+    reasons_out: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
 
@@ -408,6 +528,16 @@ def simulate_block_nb(
         returns_out: ``(stop - start, n_total)`` float64 receiving per-bar returns in columns
             ``out_col0 + col``, or a ``(0, 0)`` array for none.
         out_col0: column offset of this batch in ``returns_out``.
+        high, low, atr: ``(n_bars,)`` prices and causal ATR read by the exit layer only.
+        xp: ``(n_cols, N_XP)`` exit parameters of :mod:`backtest._exits_nb` per column, or a
+            ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
+        reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
+            trades closed for each exit reason, or a ``(0, 0)`` array.
+
+    With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
+    at the open, then the intrabar stop/target check filled at its level; (close fills) the
+    intrabar check first, then the decision and the order at the close; then the bar's range
+    updates the trailing extreme. See :class:`backtest.exits.Exits` for the rules.
 
     Bars are walked in tiles of :data:`TILE`; with C-ordered targets the tile's targets of the
     block are first copied column-major into a small buffer (transposed targets are read in
@@ -427,10 +557,15 @@ def simulate_block_nb(
         h[j, H_MAX] = -np.inf
         h[j, H_FIRST_INVALID] = -1.0
         h[j, H_SINCE] = start
+        h[j, H_LIQUIDATED_AT] = -1.0
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
     buf = np.empty((w, TILE))
     write_returns = returns_out.shape[0] > 0
+    has_exits = xp.shape[0] > 0
+    count_reasons = reasons_out.shape[0] > 0
+    xs = new_state_nb(w if has_exits else 0)
+    xpb = xp[c0:c1] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
     rf_zero = risk_free == 0.0
@@ -461,35 +596,77 @@ def simulate_block_nb(
             dn = h[j, H_OMEGA_DOWN]
             r_min = h[j, H_MIN]
             r_max = h[j, H_MAX]
+            xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
             for i in range(t0, t1):
                 if transposed:
                     src = i - shift
                     t = targets[c0 + j, src] if src >= 0 else 0.0
                 else:
                     t = buf[j, i - t0]
-                if t != last_tgt:
+                if (
+                    has_exits
+                    and not next_open  # the bar's range, before the order at the close
+                    and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
+                    and i >= xc[C_LIVE]
+                ):
+                    cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                        xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
+                        fixed_fees, slippage, granularity, min_size, reasons_out, c0,
+                    )  # fmt: skip
+                    xc = exit_cache_nb(xs, xpb, j)
+                go = t != last_tgt
+                if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
+                    go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
+                if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
                     if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
                         if h[j, H_FIRST_INVALID] < 0:
                             h[j, H_FIRST_INVALID] = i - shift
                     else:
                         t = min(max(t, lo), hi)
+                        why = -1
+                        if has_exits:
+                            t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
                         if t != last_tgt:
-                            h[j, H_CHANGE] += abs(t - last_tgt)
-                            if last_tgt != 0:  # bars the previous target was in force
-                                h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
-                            h[j, H_SINCE] = i
-                            last_tgt = t
-                            filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-                                cash, pos, t, prices[i], fees, fixed_fees, slippage,
-                                granularity, min_size,
+                            cash, pos = _order_nb(
+                                h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
+                                fixed_fees, slippage, granularity, min_size,
                             )  # fmt: skip
-                            if filled:
-                                h[j, H_N_ORDERS] += 1
-                                h[j, H_FEES] += fees_paid
-                                _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+                            last_tgt = t
+                            if has_exits:
+                                a = atr[i - shift] if i >= shift else np.nan
+                                closed = exit_on_target_nb(
+                                    xs, xpb, j, t, prices[i], i, a, next_open
+                                )
+                                if why < 0:
+                                    why = closed
+                                if why >= 0 and count_reasons:
+                                    reasons_out[c0 + j, why] += 1
+                        if has_exits:
+                            xc = exit_cache_nb(xs, xpb, j)
+                if has_exits:
+                    if next_open:  # the bar's range after the open: hits, then trail/break-even
+                        if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
+                            cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                                xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
+                                fees, fixed_fees, slippage, granularity, min_size, reasons_out,
+                                c0,
+                            )  # fmt: skip
+                            exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                            xc = exit_cache_nb(xs, xpb, j)
+                    elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
+                        exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                        xc = exit_cache_nb(xs, xpb, j)
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
+                if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
+                    cash, pos, last_tgt = _close_out_nb(h, ts, tc, j, i, pos, close[i], last_tgt)
+                    eq = 0.0
+                    if count_reasons:
+                        reasons_out[c0 + j, R_MARGIN] += 1
+                    if has_exits:
+                        exit_reset_nb(xs, j)
+                        xc = exit_cache_nb(xs, xpb, j)
                 if eq == prev and prev > 0 and rf_zero:
                     # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
                     # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
@@ -566,6 +743,7 @@ def simulate_block_nb(
         out[col, O_FEES] = h[j, H_FEES]
         out[col, O_N_INVALID] = h[j, H_N_INVALID]
         out[col, O_FIRST_INVALID] = h[j, H_FIRST_INVALID]
+        out[col, O_LIQUIDATED_AT] = h[j, H_LIQUIDATED_AT]
 
 
 @njit(cache=True, error_model="numpy")

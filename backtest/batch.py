@@ -11,22 +11,40 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_FIRST_INVALID, O_N_INVALID, OUT_NAMES
+from backtest._exits_nb import N_XP
+from backtest._sim_nb import (
+    BLOCK,
+    MIN_SIZE,
+    N_OUT,
+    O_FIRST_INVALID,
+    O_LIQUIDATED_AT,
+    O_N_INVALID,
+    OUT_NAMES,
+)
+from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
-from backtest.engine import EXECUTIONS, check_choice, check_init_cash, direction_bounds
+from backtest.execution import check_settings
+from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
+from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
 
 #: columns of :attr:`BatchResult.metrics`, in order
-BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in ("n_invalid", "first_invalid"))
+_NOT_METRICS = ("n_invalid", "first_invalid", "liquidated_at")
+BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in _NOT_METRICS)
+if BATCH_METRICS != SEARCHABLE:  # the kernel's output layout must follow the metric table
+    raise ImportError(
+        f"backtest._sim_nb.OUT_NAMES is out of step with backtest.metric_table.SEARCHABLE: "
+        f"{BATCH_METRICS} != {SEARCHABLE}"
+    )
 _INT_COLUMNS = ("n_trades", "n_orders")
 _BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
 #: bytes of positions one chunk may hold when the chunk size is chosen automatically
@@ -48,12 +66,19 @@ class BatchResult:
             target in force at each close), ``final_equity``, ``n_orders``, ``fees_paid``.
         returns: ``(stop - start, n_sets)`` per-bar returns when asked for, else None.
         start, stop: the simulated window ``[start, stop)`` of bar positions.
+        exit_reasons: with an exit layer, one row per set counting the trades closed for each
+            reason (columns :data:`backtest.exits.EXIT_REASONS`), else None.
+        liquidated_at: ``(n_sets,)`` int, per set the bar whose close found equity <= 0 and
+            closed the book out (-1: never). From that close on, the set's equity is 0, its
+            returns 0 (the bar itself -100 %) and it places no order; its drawdown is -100 %.
     """
 
     metrics: pd.DataFrame
     returns: np.ndarray | None
     start: int
     stop: int
+    exit_reasons: pd.DataFrame | None = None
+    liquidated_at: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.metrics)
@@ -77,7 +102,8 @@ def _prices(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _as_chunk(chunk: Any, n_bars: int, where: str) -> np.ndarray:
+def _as_chunk(chunk: Any, n_bars: int, where: str, index: pd.Index | None = None) -> np.ndarray:
+    check_aligned(chunk, index, f"evaluate_batch: {where}")
     if isinstance(chunk, pd.DataFrame | pd.Series):
         chunk = chunk.to_numpy()
     arr = np.asarray(chunk)
@@ -95,11 +121,15 @@ def _as_chunk(chunk: Any, n_bars: int, where: str) -> np.ndarray:
 
 
 def _chunks(
-    positions: PositionsSource, n_bars: int, n_sets: int | None, chunk_size: int | None
+    positions: PositionsSource,
+    n_bars: int,
+    n_sets: int | None,
+    chunk_size: int | None,
+    index: pd.Index | None = None,
 ) -> tuple[Iterator[np.ndarray], int | None]:
     """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known."""
     if isinstance(positions, np.ndarray | pd.DataFrame | pd.Series):
-        arr = _as_chunk(positions, n_bars, "positions")
+        arr = _as_chunk(positions, n_bars, "positions", index)
         return iter([arr]), arr.shape[1]
     if callable(positions):
         if n_sets is None or int(n_sets) < 1:
@@ -113,7 +143,7 @@ def _chunks(
         def produce() -> Iterator[np.ndarray]:
             for c0 in range(0, total, size):
                 c1 = min(c0 + size, total)
-                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})")
+                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})", index)
                 if arr.shape[1] != c1 - c0:
                     raise DataValidationError(
                         f"evaluate_batch: positions({c0}, {c1}) must return {c1 - c0} columns, "
@@ -123,7 +153,10 @@ def _chunks(
 
         return produce(), total
     if isinstance(positions, Iterable):
-        return (_as_chunk(c, n_bars, f"positions chunk {k}") for k, c in enumerate(positions)), None
+        chunks = (
+            _as_chunk(c, n_bars, f"positions chunk {k}", index) for k, c in enumerate(positions)
+        )
+        return chunks, None
     raise DataValidationError(
         "evaluate_batch: positions must be an array (n_bars, n_sets), a callable "
         f"(c0, c1) -> array, or an iterable of column chunks; got {type(positions).__name__}"
@@ -154,7 +187,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, n_threads = args
     n_cols = chunk.shape[1]
     if chunk.flags.c_contiguous:
         targets, transposed = chunk, False
@@ -185,6 +218,7 @@ def _simulate_chunk(
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
+            high, low, atr_arr, xp, reasons,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -232,6 +266,10 @@ def evaluate_batch(
     risk_free: float = 0.0,
     n_sets: int | None = None,
     n_threads: int | None = None,
+    high: Any = None,
+    low: Any = None,
+    exits: Exits | Sequence[Exits] | None = None,
+    index: pd.Index | None = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -264,21 +302,28 @@ def evaluate_batch(
         n_sets: number of sets, required with a callable.
         n_threads: threads simulating blocks of columns in parallel (default: numba's thread
             count, i.e. the number of cores, or ``NUMBA_NUM_THREADS``).
+        high, low: ``(n_bars,)`` prices, required with ``exits`` (their fills happen inside the
+            bar); not read otherwise.
+        exits: an exit layer (:class:`backtest.Exits`) for every set, or a sequence with one per
+            set (a sweep over stop parameters: repeat the positions column). Needs the number of
+            sets up front (an array, or a callable with ``n_sets``). Rules: see
+            :mod:`backtest.exits`; the ATR rules of one call share one ``atr_window``.
+        index: the bars' index (default: that of ``open_`` when it is a Series). Positions given
+            as a Series/DataFrame (or chunks of them) must carry exactly this index; see
+            :func:`backtest.checks.check_aligned`.
 
     Returns:
         :class:`BatchResult`.
 
     Raises:
         ParameterError: bad option values.
-        DataValidationError: bad prices, positions of the wrong shape, or a target read by the
-            simulation that is NaN or outside ``[-1, 1]`` (the message names set and bar).
+        DataValidationError: bad prices, prices whose scale the sizing cannot represent
+            (:func:`backtest.checks.check_price_scale`), positions of the wrong shape or not
+            indexed like the bars, or a target read by the simulation that is NaN or outside
+            ``[-1, 1]`` (the message names set and bar). A book whose equity reaches 0 is
+            closed out (:mod:`backtest.closeout`; see :attr:`BatchResult.liquidated_at`).
     """
-    costs = Costs() if costs is None else costs
-    if not isinstance(costs, Costs):
-        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
-    check_choice("execution", execution, EXECUTIONS)
-    lo, hi = direction_bounds(direction)
-    init_cash = check_init_cash(init_cash)
+    costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
         raise ParameterError(
@@ -301,7 +346,14 @@ def evaluate_batch(
         )
 
     n_threads = _n_threads(n_threads)
-    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size)
+    if index is None and isinstance(open_, pd.Series):
+        index = open_.index
+    window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
+    check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
+    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size, index)
+    high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
+        exits, high, low, open_arr, close_arr, total
+    )
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
@@ -324,10 +376,13 @@ def evaluate_batch(
             returns_parts.append(ret_out)
         else:
             ret_out, ret_col0 = empty, 0
+        xp_chunk = xp[col0 : col0 + k] if len(xp) else xp
+        reasons_chunk = reasons[col0 : col0 + k] if len(reasons) else reasons
         out = _simulate_chunk(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
-            float(risk_free), ppy, ret_out, ret_col0, n_threads,
+            float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
+            reasons_chunk, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:
@@ -355,4 +410,49 @@ def evaluate_batch(
     )
     if return_returns and returns_all is None:
         returns_all = np.concatenate(returns_parts, axis=1)
-    return BatchResult(metrics=metrics, returns=returns_all, start=start, stop=stop)
+    exit_reasons = None
+    if len(reasons):
+        exit_reasons = pd.DataFrame(
+            reasons.astype(np.int64), columns=list(EXIT_REASONS), index=metrics.index
+        )
+    return BatchResult(
+        metrics=metrics,
+        returns=returns_all,
+        start=start,
+        stop=stop,
+        exit_reasons=exit_reasons,
+        liquidated_at=values[:, O_LIQUIDATED_AT].astype(np.int64),
+    )
+
+
+def _exit_inputs(
+    exits: Any, high: Any, low: Any, open_: np.ndarray, close: np.ndarray, total: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer."""
+    none = np.empty(0)
+    if exits is None:
+        return none, none, none, np.empty((0, N_XP)), np.empty((0, 0))
+    if total is None:
+        raise ParameterError(
+            "evaluate_batch: `exits` needs the number of sets up front: pass positions as an "
+            "array, or as a callable with `n_sets`"
+        )
+    if high is None or low is None:
+        raise ParameterError("evaluate_batch: `exits` needs the bars' `high` and `low` prices")
+    high_arr, low_arr = _prices(high, "high"), _prices(low, "low")
+    n = len(close)
+    for name, arr in (("high", high_arr), ("low", low_arr)):
+        if len(arr) != n:
+            raise DataValidationError(
+                f"evaluate_batch: `{name}` has {len(arr)} bars and `close` {n}; they must match"
+            )
+    bad = (high_arr < np.maximum(open_, close)) | (low_arr > np.minimum(open_, close))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataValidationError(
+            f"evaluate_batch: bar {k} must have low <= open, close <= high, got open={open_[k]!r} "
+            f"high={high_arr[k]!r} low={low_arr[k]!r} close={close[k]!r}"
+        )
+    xp, window = exit_table(exits, total)
+    atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
+    return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))

@@ -34,7 +34,14 @@ import pandas as pd
 
 from backtest._sim_nb import MIN_SIZE
 from backtest.costs import Costs
-from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
+from backtest.execution import (
+    DIRECTIONS,
+    EXECUTIONS,
+    check_choice,
+    check_settings,
+    direction_bounds,
+)
+from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
     "BacktestResult",
@@ -45,10 +52,9 @@ __all__ = [
     "check_choice",
     "order_targets",
     "targets_portfolio",
+    "orders_portfolio",
 ]
 
-EXECUTIONS = ("next-open", "close")
-DIRECTIONS = {"both": (-1.0, 1.0), "longonly": (0.0, 1.0), "shortonly": (-1.0, 0.0)}
 
 TRADE_COLUMNS = [
     "symbol",
@@ -64,32 +70,8 @@ TRADE_COLUMNS = [
     "fees",
     "pnl",
     "return",
+    "exit_reason",
 ]
-
-
-def check_choice(name: str, value: Any, choices: Any) -> str:
-    """Return ``value`` when it is one of ``choices``, else raise ParameterError (did you mean)."""
-    if value not in choices:
-        raise ParameterError(
-            f"`{name}` must be one of {', '.join(map(repr, choices))}, got {value!r}"
-            f"{did_you_mean(str(value), choices)}"
-        )
-    return value
-
-
-def direction_bounds(direction: str) -> tuple[float, float]:
-    """``(lo, hi)`` clip of the targets for a direction name."""
-    return DIRECTIONS[check_choice("direction", direction, tuple(DIRECTIONS))]
-
-
-def check_init_cash(init_cash: Any) -> float:
-    try:
-        value = float(init_cash)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`init_cash` must be a positive number, got {init_cash!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"`init_cash` must be finite and > 0, got {init_cash!r}")
-    return value
 
 
 def order_targets(targets: pd.DataFrame, execution: str) -> pd.DataFrame:
@@ -115,11 +97,19 @@ class BacktestResult:
             "short"), ``status`` ("closed" / "open"), ``entry_time, exit_time, entry_bar,
             exit_bar, size`` (units, > 0), ``entry_price, exit_price`` (fill prices incl.
             slippage; an open trade's exit price is the last close), ``fees`` (entry share +
-            exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value).
+            exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value),
+            ``exit_reason`` of closed trades (``signal``, or with an exit layer ``stop``,
+            ``target``, ``trail``, ``time``, ``margin``; missing for an open trade).
         positions: the target exposures after the direction clip (Series, or DataFrame per symbol).
         exposure: the exposure actually held at each close, ``asset value / equity`` (signed).
         portfolio: the vectorbt ``Portfolio`` (for its full analysis API).
-        init_cash, costs, execution, direction, whole_units: the inputs.
+        init_cash, costs, execution, direction, whole_units, exits: the inputs.
+        liquidated_at: the timestamp whose close found the equity <= 0 (None: never); see
+            :func:`backtest.closeout.close_out`.
+        in_force: with an exit layer, the target in force at each close after the exits (else
+            None: :attr:`positions_in_force` derives it from the positions).
+        order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
+            an intrabar exit in one bar count twice); the ``turnover`` metric sums it.
     """
 
     equity: pd.Series
@@ -133,6 +123,10 @@ class BacktestResult:
     execution: str = "next-open"
     direction: str = "both"
     whole_units: bool = False
+    exits: Any = None
+    liquidated_at: Any = None
+    in_force: pd.Series | None = field(default=None, repr=False)
+    order_changes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def final_equity(self) -> float:
@@ -141,10 +135,34 @@ class BacktestResult:
 
     @property
     def positions_in_force(self) -> pd.Series | pd.DataFrame:
-        """The target in force at each close: ``positions`` shifted one bar for next-open fills."""
+        """The target in force at each close: ``positions`` shifted one bar for next-open fills
+        (with an exit layer: after its exits)."""
+        if self.in_force is not None:
+            return self.in_force
         if self.execution == "next-open":
             return self.positions.shift(1).fillna(0.0)
         return self.positions
+
+    def to_html(self, path: Any = None, periods_per_year: float = 252, **options: Any) -> str:
+        """The tearsheet page (:func:`backtest.tearsheet.tearsheet_html`); written to ``path`` too."""
+        from backtest.tearsheet import tearsheet_html
+        from data_loaders.atomic import atomic_write_text
+
+        text = tearsheet_html(self, periods_per_year=periods_per_year, **options)
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    def plot(self, periods_per_year: float = 252) -> Any:
+        """The summary plotly figure (:func:`backtest.tearsheet.tearsheet_figure`)."""
+        from backtest.tearsheet import tearsheet_figure
+
+        return tearsheet_figure(self, periods_per_year=periods_per_year)
+
+    def _repr_html_(self) -> str:
+        from backtest.tearsheet import notebook_html
+
+        return notebook_html(self)
 
     def metrics(self, periods_per_year: float = 252, risk_free: float = 0.0) -> dict[str, float]:
         """Every metric of :func:`backtest.metrics.compute_metrics` for this backtest.
@@ -164,13 +182,16 @@ class BacktestResult:
         """
         from backtest.metrics import compute_metrics
 
-        return compute_metrics(
+        out = compute_metrics(
             self.returns,
             trades=self.trades,
             positions=self.positions_in_force,
             periods_per_year=periods_per_year,
             risk_free=risk_free,
         )
+        if self.order_changes is not None:
+            out["turnover"] = float(self.order_changes.sum() / len(self.order_changes))
+        return out
 
 
 def _frames(bars: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
@@ -280,7 +301,13 @@ def _targets(positions: Any, close: pd.DataFrame, multi: bool) -> pd.DataFrame:
     return frame
 
 
-def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.DataFrame:
+def _trades_frame(
+    portfolio: Any, index: pd.Index, symbols: list[str], reasons: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Exit trades as a frame; ``reasons`` (``(n, 2)`` codes) marks a portfolio on two rows per bar
+    (the exit layer's grid), whose rows map to bars ``row // 2``."""
+    from backtest.exits import EXIT_REASONS
+
     records = portfolio.trades.values
     if len(records) == 0:
         out = pd.DataFrame({c: [] for c in TRADE_COLUMNS})
@@ -289,6 +316,12 @@ def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.Dat
         return out
     entry_idx = records["entry_idx"].astype(np.int64)
     exit_idx = records["exit_idx"].astype(np.int64)
+    closed = records["status"] == 1
+    why = np.where(closed, "signal", None).astype(object)
+    if reasons is not None:
+        codes = reasons.ravel()[exit_idx]
+        why = np.where(closed & (codes >= 0), np.asarray(EXIT_REASONS, dtype=object)[codes], why)
+        entry_idx, exit_idx = entry_idx // 2, exit_idx // 2
     return pd.DataFrame(
         {
             "symbol": np.asarray(symbols, dtype=object)[records["col"]],
@@ -304,6 +337,7 @@ def _trades_frame(portfolio: Any, index: pd.Index, symbols: list[str]) -> pd.Dat
             "fees": records["entry_fees"] + records["exit_fees"],
             "pnl": records["pnl"],
             "return": records["return"],
+            "exit_reason": why,
         }
     )
 
@@ -327,10 +361,29 @@ def targets_portfolio(
     for many parameter sets on one symbol, ``open_`` and ``close`` may be one Series each, which
     vectorbt broadcasts across the target columns (no wide copies of the prices).
     """
-    import vectorbt as vbt
-
     size = order_targets(targets, execution)
     price = open_ if execution == "next-open" else close
+    return orders_portfolio(
+        close, size, price, costs=costs, init_cash=init_cash, whole_units=whole_units,
+        cash_sharing=cash_sharing,
+    )  # fmt: skip
+
+
+def orders_portfolio(
+    close: Any,
+    size: Any,
+    price: Any,
+    *,
+    costs: Costs,
+    init_cash: float,
+    whole_units: bool,
+    cash_sharing: bool = False,
+) -> Any:
+    """vectorbt ``Portfolio.from_orders`` with the engine's configuration: target-percent orders
+    (``size``, NaN = none) filled at ``price`` and valued there, the costs, vectorbt's minimum
+    size, whole or fractional units, cash never locked. Every reference path goes through it."""
+    import vectorbt as vbt
+
     return vbt.Portfolio.from_orders(
         close=close,
         size=size,
@@ -362,6 +415,7 @@ def run_backtest(
     direction: str = "both",
     init_cash: float = 100_000.0,
     whole_units: bool = False,
+    exits: Any = None,
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -374,6 +428,9 @@ def run_backtest(
         direction: ``"both"``, ``"longonly"`` or ``"shortonly"`` (clips the targets).
         init_cash: starting cash (> 0).
         whole_units: round order sizes down to whole units.
+        exits: a :class:`backtest.Exits` exit layer (stops, targets, trailing, time stop) around
+            the positions, one symbol only; the bars need ``high`` and ``low``. Rules in
+            :mod:`backtest.exits`; the trades record their ``exit_reason``.
 
     Returns:
         :class:`BacktestResult`.
@@ -383,15 +440,20 @@ def run_backtest(
         DataValidationError: bars without valid open/close prices, positions misaligned with the
             bars, or a target that is NaN or outside ``[-1, 1]`` (the message names the bar).
     """
-    costs = Costs() if costs is None else costs
-    if not isinstance(costs, Costs):
-        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
-    check_choice("execution", execution, EXECUTIONS)
-    lo, hi = direction_bounds(direction)
-    init_cash = check_init_cash(init_cash)
+    costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
 
     open_, close, multi = _frames(bars)
     targets = _targets(positions, close, multi).clip(lo, hi)
+    from backtest.checks import check_price_scale
+
+    for sym in close.columns:
+        check_price_scale(
+            np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
+            whole_units, "run_backtest", index=close.index.append(close.index),
+        )  # fmt: skip
+    if exits is not None:
+        return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
+                               whole_units, multi)  # fmt: skip
     portfolio = targets_portfolio(
         open_,
         close,
@@ -403,6 +465,8 @@ def run_backtest(
         cash_sharing=multi,
     )
     symbols = list(close.columns)
+    from backtest.closeout import close_out
+
     value = portfolio.value()
     returns = portfolio.returns()
     if multi:
@@ -417,7 +481,7 @@ def run_backtest(
         asset_value = portfolio.asset_value().to_numpy().ravel()
         exposure = pd.Series(asset_value / equity.to_numpy(), index=close.index, name="exposure")
         out_targets = targets.iloc[:, 0].rename("position")
-    return BacktestResult(
+    result = BacktestResult(
         equity=equity,
         returns=ret,
         trades=_trades_frame(portfolio, close.index, symbols),
@@ -430,3 +494,60 @@ def run_backtest(
         direction=direction,
         whole_units=bool(whole_units),
     )
+    return close_out(result, close)
+
+
+def _run_with_exits(
+    bars: Any,
+    targets: pd.DataFrame,
+    exits: Any,
+    costs: Costs,
+    execution: str,
+    direction: str,
+    init_cash: float,
+    whole_units: bool,
+    multi: bool,
+) -> BacktestResult:
+    """:func:`run_backtest` with an exit layer (one symbol): :func:`backtest.exits.exits_portfolio`."""
+    from backtest.closeout import close_out
+    from backtest.exits import Exits, exits_portfolio
+
+    if not isinstance(exits, Exits):
+        raise ParameterError(f"`exits` must be a backtest.Exits, got {type(exits).__name__}")
+    if multi:
+        raise ParameterError("`exits` apply to one symbol; give bars as one DataFrame")
+    missing = [c for c in ("high", "low") if c not in bars.columns]
+    if missing:
+        raise DataValidationError(f"run_backtest: bars lack column(s) {missing}; exits need them")
+    o, h, lo_, c = (bars[col].to_numpy(np.float64) for col in ("open", "high", "low", "close"))
+    bad = ~(np.isfinite(h) & np.isfinite(lo_)) | (h < np.maximum(o, c)) | (lo_ > np.minimum(o, c))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataValidationError(
+            f"run_backtest: bars at {bars.index[k]} must have low <= open, close <= high, got "
+            f"open={o[k]!r} high={h[k]!r} low={lo_[k]!r} close={c[k]!r}"
+        )
+    run = exits_portfolio(
+        o, h, lo_, c, targets.iloc[:, 0].to_numpy(), exits, costs=costs,
+        next_open=execution == "next-open", init_cash=init_cash, whole_units=whole_units,
+    )  # fmt: skip
+    index = bars.index
+    prev = np.concatenate(([init_cash], run.equity[:-1]))
+    symbol = bars.attrs.get("symbol") or "close"
+    result = BacktestResult(
+        equity=pd.Series(run.equity, index=index, name="equity"),
+        returns=pd.Series((run.equity - prev) / prev, index=index, name="returns"),
+        trades=_trades_frame(run.portfolio, index, [symbol], run.reasons),
+        positions=targets.iloc[:, 0].rename("position"),
+        exposure=pd.Series(run.asset_value / run.equity, index=index, name="exposure"),
+        portfolio=run.portfolio,
+        init_cash=init_cash,
+        costs=costs,
+        execution=execution,
+        direction=direction,
+        whole_units=bool(whole_units),
+        exits=exits,
+        in_force=pd.Series(run.in_force, index=index, name="position"),
+        order_changes=run.changes,
+    )
+    return close_out(result, pd.DataFrame({symbol: c}, index=index))

@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_loaders.bars import Bars as _BarsFrames
 from data_loaders.errors import DataTooShortError, DataValidationError, ParameterError
 
 __all__ = ["LookaheadReport", "check_lookahead", "cut_points", "truncate_bars"]
 
-Bars = pd.DataFrame | pd.Series | Mapping[str, pd.DataFrame]
+#: what the check accepts: bars (:data:`data_loaders.bars.Bars`) or a plain series
+Bars = _BarsFrames | pd.Series
 
 
 @dataclass(frozen=True)

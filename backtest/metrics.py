@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import _metrics_nb as nb
+from backtest.metric_table import COMPUTED, METRICS, MetricInfo, names_of
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
@@ -80,31 +81,18 @@ __all__ = [
     "turnover",
     "compute_metrics",
     "METRIC_NAMES",
+    "METRICS",
+    "MetricInfo",
 ]
 
-#: keys of :func:`compute_metrics`, in order
-METRIC_NAMES = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-    "tail_ratio",
-    "value_at_risk",
-    "conditional_value_at_risk",
-    "skew",
-    "kurtosis",
-    "n_periods",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "exposure",
-    "turnover",
-)
+#: keys of :func:`compute_metrics`, in order (from the one table, :data:`METRICS`)
+METRIC_NAMES = COMPUTED
+
+if nb.RETURNS_METRICS != names_of("returns"):  # the kernel writes its columns in this order
+    raise ImportError(
+        "backtest._metrics_nb.RETURNS_METRICS is out of step with backtest.metric_table: "
+        f"{nb.RETURNS_METRICS} != {names_of('returns')}"
+    )
 
 Returns = pd.Series | pd.DataFrame | np.ndarray | list[float]
 

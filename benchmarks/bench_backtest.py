@@ -30,7 +30,8 @@ RSS before the timed call for reference. Also measured: a 1,000-set batch on 1M 
 positions produced in column chunks on demand, and ``research backtest`` on daily data (cold =
 empty numba cache, then warm).
 
-Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``
+Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``;
+``--exits [--quick]`` measures the exit layer instead (see ``benchmarks/bench_exits.py``).
 (``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid; about
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
 vectorbt on 1M bars).
@@ -493,10 +494,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="daily", help=argparse.SUPPRESS)
     parser.add_argument("--n-bars", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--n-sets", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--exits", action="store_true", help="only the exit layer (benchmarks/bench_exits.py)"
+    )
     args = parser.parse_args(argv)
     if args.worker:
         run_worker(args)
         return 0
+    if args.exits:  # stops in the batch path vs the plain batch path and vectorbt's stops
+        sys.path.insert(0, str(HERE.parent))
+        from bench_exits import main as exits_main
+
+        return exits_main(["--minute-bars", str(100_000 if args.quick else 300_000)])
 
     n_minute = 100_000 if args.quick else 1_000_000
     n_big = 200 if args.quick else 1000

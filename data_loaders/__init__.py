@@ -8,6 +8,8 @@ Everything here hands out *bars*: a DataFrame with a tz-aware UTC ``DatetimeInde
 
 Start with :func:`load_bars` (``"sample:sp500"``, a CSV/Parquet file, a folder, ``yfinance:``,
 ``ccxt:``) and :func:`validate_source` for a summary; :func:`synthetic_bars` for tests.
+:func:`download_store` / :func:`update_store` keep a local folder of online bars fresh
+incrementally (``research data download/update``).
 
 Public names are imported on first use (PEP 562), so ``from data_loaders.errors import ...``
 and ``research --help`` stay fast: pandas, pyarrow and numba load only when needed.
@@ -15,8 +17,7 @@ and ``research --help`` stay fast: pandas, pyarrow and numba load only when need
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from data_loaders.errors import (
     ConfigError,
@@ -26,6 +27,7 @@ from data_loaders.errors import (
     ResearchError,
     did_you_mean,
 )
+from data_loaders.lazy import lazy_exports
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {
@@ -42,6 +44,7 @@ _LAZY: dict[str, str] = {
     "SampleInfo": "data_loaders._catalog",
     "load_yfinance": "data_loaders.sources._yfinance",
     "load_ccxt": "data_loaders.sources._ccxt",
+    "load_funding_rates": "data_loaders.sources._ccxt",
     "Source": "data_loaders.sources",
     "register_source": "data_loaders.sources",
     "get_source": "data_loaders.sources",
@@ -54,10 +57,19 @@ _LAZY: dict[str, str] = {
     "detect_splits": "data_loaders.corporate_actions",
     "SplitFlag": "data_loaders.corporate_actions",
     "resample_bars": "data_loaders.resample",
-    "fingerprint": "data_loaders.fingerprint",
+    "fingerprint": "data_loaders._fingerprint",
+    "data_fingerprint": "data_loaders._fingerprint",
+    "matrix_fingerprint": "data_loaders._fingerprint",
     "BarCache": "data_loaders.cache",
     "cached_bars": "data_loaders.cache",
     "default_cache_dir": "data_loaders.cache",
+    "Universe": "data_loaders.universe",
+    "align_universe": "data_loaders.universe",
+    "close_only_bars": "data_loaders.universe",
+    "StoreSpec": "data_loaders.store",
+    "download_store": "data_loaders.store",
+    "update_store": "data_loaders.store",
+    "read_store": "data_loaders.store",
     "synthetic_bars": "data_loaders.synthetic",
     "synthetic_universe": "data_loaders.synthetic",
     "cointegrated_pair": "data_loaders.synthetic",
@@ -85,6 +97,7 @@ __all__ = [
     "SampleInfo",
     "load_yfinance",
     "load_ccxt",
+    "load_funding_rates",
     "Source",
     "register_source",
     "get_source",
@@ -98,9 +111,18 @@ __all__ = [
     "SplitFlag",
     "resample_bars",
     "fingerprint",
+    "data_fingerprint",
+    "matrix_fingerprint",
     "BarCache",
     "cached_bars",
     "default_cache_dir",
+    "Universe",
+    "align_universe",
+    "close_only_bars",
+    "StoreSpec",
+    "download_store",
+    "update_store",
+    "read_store",
     "synthetic_bars",
     "synthetic_universe",
     "cointegrated_pair",
@@ -109,36 +131,27 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'data_loaders' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from data_loaders._catalog import SampleInfo, list_samples
     from data_loaders._files import MissingFileError
+    from data_loaders._fingerprint import data_fingerprint, fingerprint, matrix_fingerprint
     from data_loaders._load import load_bars, validate_source
     from data_loaders._optional import MissingDependencyError
     from data_loaders.cache import BarCache, cached_bars, default_cache_dir
     from data_loaders.corporate_actions import SplitFlag, detect_splits
-    from data_loaders.fingerprint import fingerprint
     from data_loaders.resample import resample_bars
     from data_loaders.sources import Source, get_source, list_sources, register_source
-    from data_loaders.sources._ccxt import load_ccxt
+    from data_loaders.sources._ccxt import load_ccxt, load_funding_rates
     from data_loaders.sources._csv import load_csv
     from data_loaders.sources._folder import load_folder
     from data_loaders.sources._online import OnlineSourceError
     from data_loaders.sources._parquet import load_parquet
     from data_loaders.sources._samples import load_sample
     from data_loaders.sources._yfinance import load_yfinance
+    from data_loaders.store import StoreSpec, download_store, read_store, update_store
     from data_loaders.synthetic import (
         DEFAULT_REGIMES,
         Regime,

@@ -140,10 +140,6 @@ class Calendar:
     def n_slots(self) -> int:
         return len(self.expected)
 
-    def grid_position(self, ns: np.ndarray | int) -> np.ndarray:
-        """Grid number ``k`` of timestamps on the grid (floor for off-grid ones)."""
-        return (np.asarray(ns, dtype=np.int64) - self.origin_ns) // self.step_ns
-
     def expects_between(self, after_ns: int, before_ns: int) -> bool:
         """True if some expected slot starts strictly after ``after_ns`` and before ``before_ns``."""
         k0 = int((after_ns - self.origin_ns) // self.step_ns) + 1

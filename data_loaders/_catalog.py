@@ -62,6 +62,10 @@ _BOKEH = dict(
     origin="Quandl WIKI Prices via bokeh-sampledata (stocks.csv.gz)",
 )
 _BOKEH_ROWS = {"AAPL": 3270, "MSFT": 3270, "IBM": 3270, "GOOG": 2148}
+_SP500_20 = (
+    "AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO",
+    "LLY", "MRK", "MSFT", "PEP", "PFE", "PG", "RRC", "UNH", "WMT", "XOM",
+)  # fmt: skip
 
 _SAMPLES: dict[str, SampleInfo] = {
     "sp500": SampleInfo(
@@ -108,6 +112,20 @@ _SAMPLES: dict[str, SampleInfo] = {
         "2013-03-01",
         sum(_BOKEH_ROWS.values()),
         **_BOKEH,
+    ),
+    "sp500_20": SampleInfo(
+        "sp500_20",
+        "20 S&P 500 stocks, daily adjusted closes (close-only) as a dict of symbol -> bars",
+        _SP500_20,
+        "1D",
+        "1990-01-02",
+        "2022-12-28",
+        8313 * len(_SP500_20),
+        package="quant-research",
+        module="data_loaders",
+        extra=None,
+        license="BSD-3-Clause (skfolio; data_loaders/data/LICENSE-skfolio.txt)",
+        origin="skfolio 1.12.2 skfolio/datasets/data/sp500_dataset.csv.gz, bundled in this package",
     ),
     "eurusd_1h": SampleInfo(
         "eurusd_1h",

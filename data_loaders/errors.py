@@ -28,7 +28,8 @@ class ResearchError(Exception):
 
 
 class DataValidationError(ResearchError, ValueError):
-    """Bars break the bars contract (see DESIGN.md); the message names file, row, column, rule."""
+    """Bars break the bars contract (see :mod:`data_loaders.validation`); the message names file,
+    row, column, rule."""
 
 
 class ConfigError(ResearchError, ValueError):

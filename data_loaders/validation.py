@@ -1,9 +1,10 @@
 """Validation to the bars contract, opt-in repairs, and the validation summary.
 
-The bars contract (``DESIGN.md``): a DataFrame with a tz-aware UTC ``DatetimeIndex`` named
-``time`` (nanosecond unit), strictly increasing without duplicates, float64 columns
-``open high low close volume``, prices finite and > 0, volume finite and >= 0 (zero is legal),
-``high >= max(open, close)`` and ``low <= min(open, close)``. Metadata in ``df.attrs``:
+The bars contract (stated here; :mod:`data_loaders.bars` holds the helpers): a DataFrame with a
+tz-aware UTC ``DatetimeIndex`` named ``time`` (nanosecond unit), strictly increasing without
+duplicates, float64 columns ``open high low close volume``, prices finite and > 0, volume
+finite and >= 0 (zero is legal), ``high >= max(open, close)`` and ``low <= min(open, close)``.
+Metadata in ``df.attrs``:
 ``source``, ``symbol``, ``adjusted``, ``frequency`` and ``repairs`` (a tuple of one line per
 repair made).
 

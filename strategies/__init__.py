@@ -7,11 +7,15 @@ the indicator catalog lives in :mod:`strategies.indicators`.
 """
 
 from strategies.base import Signals, Strategy, signals_to_positions
+from strategies.cross_section import CrossSectionalStrategy
+from strategies.exit_params import EXIT_PARAM_NAMES, exit_space, exit_values
 from strategies.params import Categorical, Float, Int, Param
 from strategies.registry import get_strategy, list_strategies
+from strategies.timeframe import higher_timeframe
 
 __all__ = [
     "Strategy",
+    "CrossSectionalStrategy",
     "Signals",
     "signals_to_positions",
     "Param",
@@ -20,4 +24,8 @@ __all__ = [
     "Categorical",
     "get_strategy",
     "list_strategies",
+    "exit_space",
+    "exit_values",
+    "EXIT_PARAM_NAMES",
+    "higher_timeframe",
 ]

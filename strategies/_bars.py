@@ -8,12 +8,17 @@ from typing import Any
 import pandas as pd
 
 from data_loaders.errors import DataValidationError, ParameterError
+from data_loaders.universe import is_close_only
 
 __all__ = ["single_bars", "pair_bars"]
 
 
 def single_bars(bars: Any, owner: str, columns: Sequence[str] = ("close",)) -> pd.DataFrame:
-    """Return ``bars`` if it is one symbol's DataFrame holding ``columns``; raise otherwise."""
+    """Return ``bars`` if it is one symbol's DataFrame holding ``columns``; raise otherwise.
+
+    Close-only bars (``attrs["close_only"]``, see :mod:`data_loaders.universe`) are refused in
+    one line when ``columns`` names anything but ``close``.
+    """
     if isinstance(bars, Mapping):
         raise ParameterError(
             f"{owner} trades one symbol; got bars for {len(bars)} symbols {list(bars)[:5]}; "
@@ -21,6 +26,13 @@ def single_bars(bars: Any, owner: str, columns: Sequence[str] = ("close",)) -> p
         )
     if not isinstance(bars, pd.DataFrame):
         raise DataValidationError(f"{owner}: bars must be a DataFrame, got {type(bars).__name__}")
+    needs = [c for c in columns if c != "close"]
+    if needs and is_close_only(bars):
+        where = f"{bars.attrs.get('symbol') or 'the bars'} ({bars.attrs.get('source', '?')})"
+        raise DataValidationError(
+            f"strategy {owner!r} reads {needs[0]!r} but {where} is close-only (rule: close-only "
+            "data has no opens, highs, lows or volumes); pick a strategy that reads closes only"
+        )
     missing = [c for c in columns if c not in bars.columns]
     if missing:
         raise DataValidationError(

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from data_loaders.bars import bars_index
 from data_loaders.errors import ParameterError
 from strategies.params import (
     Constraint,
@@ -190,8 +191,7 @@ class Strategy:
         self, bars: Any, features: pd.DataFrame | None = None
     ) -> pd.Series | pd.DataFrame:
         """Target exposure in ``[-1, 1]`` decided at each bar's close (see module docstring)."""
-        index = next(iter(bars.values())).index if isinstance(bars, Mapping) else bars.index
-        pos = signals_to_positions(self.signals(bars, features), index)
+        pos = signals_to_positions(self.signals(bars, features), bars_index(bars))
         pos.iloc[: self.warmup] = 0.0
         return pos
 

@@ -27,6 +27,9 @@ BUILTINS: dict[str, str] = {
     "donchian_atr": "strategies.builtin.donchian_atr:DonchianAtr",
     "pairs_zscore": "strategies.builtin.pairs_zscore:PairsZscore",
     "lgbm_direction": "strategies.builtin.lgbm_direction:LgbmDirection",
+    "xs_momentum": "strategies.builtin.xs_momentum:XsMomentum",
+    "xs_reversal": "strategies.builtin.xs_reversal:XsReversal",
+    "xs_low_vol": "strategies.builtin.xs_low_vol:XsLowVol",
 }
 
 

@@ -13,13 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pandas as pd
-
+from data_loaders.bars import Bars
 from data_loaders.errors import ParameterError, did_you_mean
 
 __all__ = ["Source", "Bars"]
-
-Bars = pd.DataFrame | dict[str, pd.DataFrame]
 
 
 class Source(ABC):

@@ -27,7 +27,7 @@ from data_loaders.sources._base import Source
 from data_loaders.sources._online import OnlineSourceError, query_options, to_utc
 from data_loaders.validation import validate_bars
 
-__all__ = ["load_ccxt", "fetch_ohlcv_range", "CcxtSource"]
+__all__ = ["load_ccxt", "fetch_ohlcv_range", "load_funding_rates", "CcxtSource"]
 
 _COLUMNS = ("time", "open", "high", "low", "close", "volume")
 
@@ -159,6 +159,16 @@ def _fetch(
     return validate_bars(raw, source=label, repair=repair, symbol=symbol)
 
 
+def _exchange(ccxt: Any, exchange: str) -> Any:
+    """A ccxt exchange by id (ccxt throttles its own requests to ``rateLimit``)."""
+    exchanges = list(getattr(ccxt, "exchanges", []))
+    if exchange not in exchanges:
+        raise ParameterError(
+            f"`exchange`: unknown ccxt exchange {exchange!r}{did_you_mean(exchange, exchanges)}"
+        )
+    return getattr(ccxt, exchange)({"enableRateLimit": True})
+
+
 def load_ccxt(
     exchange: str,
     symbol: str,
@@ -195,13 +205,7 @@ def load_ccxt(
         Back-off sleep in seconds (tests pass a recorder).
     """
     ccxt = require("ccxt", package="ccxt", extra="online", purpose="the ccxt source")
-    exchanges = list(getattr(ccxt, "exchanges", []))
-    if exchange not in exchanges:
-        raise ParameterError(
-            f"`exchange`: unknown ccxt exchange {exchange!r}{did_you_mean(exchange, exchanges)}"
-        )
-    cls = getattr(ccxt, exchange)
-    probe = cls({"enableRateLimit": True})  # ccxt throttles its own requests to rateLimit
+    probe = _exchange(ccxt, exchange)
     if not (getattr(probe, "has", {}) or {}).get("fetchOHLCV"):
         raise OnlineSourceError(f"ccxt:{exchange}: this exchange does not serve OHLCV candles")
     timeframes = getattr(probe, "timeframes", None) or {}
@@ -238,6 +242,69 @@ def load_ccxt(
         cache=cache,
         refresh=refresh,
     )
+
+
+def load_funding_rates(
+    exchange: str,
+    symbol: str,
+    *,
+    start: object,
+    end: object,
+    limit: int = 1000,
+    max_retries: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> pd.Series:
+    """Funding-rate history of a perpetual swap (``"BTC/USDT:USDT"``) between ``[start, end)``.
+
+    Pages ``exchange.fetch_funding_rate_history(symbol, since, limit)`` forward from ``start``
+    (``since`` = last funding time + 1 ms) until ``end`` or an empty page, with the back-off of
+    the candle loader. Each value is the rate paid at its funding time, a fraction of the
+    position's notional per funding interval (positive: longs pay shorts).
+
+    Returns:
+        float64 Series ``funding_rate`` indexed by UTC funding time, sorted, one per time.
+
+    Raises:
+        ParameterError: unknown exchange, bad range or limit.
+        OnlineSourceError: the exchange has no funding-rate history, refused or was unreachable,
+            or returned nothing in the range (one line each).
+    """
+    ccxt = require("ccxt", package="ccxt", extra="online", purpose="ccxt funding rates")
+    ex = _exchange(ccxt, exchange)
+    label = f"ccxt:{exchange}:{symbol} funding"
+    if not (getattr(ex, "has", {}) or {}).get("fetchFundingRateHistory"):
+        raise OnlineSourceError(f"{label}: {exchange} does not serve funding-rate history")
+    if limit < 1:
+        raise ParameterError(f"`limit` must be >= 1, got {limit}")
+    start_ts, end_ts = to_utc(start, "start"), to_utc(end, "end")
+    if start_ts is None or end_ts is None or start_ts >= end_ts:
+        raise ParameterError(f"`start` must be before `end`, got start={start_ts}, end={end_ts}")
+    start_ms, end_ms = int(start_ts.value // 1_000_000), int(end_ts.value // 1_000_000)
+    rows: dict[int, float] = {}
+    since = start_ms
+    while since < end_ms:
+        page = _call(
+            ccxt, ex, label,
+            lambda s=since: ex.fetch_funding_rate_history(symbol, s, limit),
+            max_retries, sleep,
+        )  # fmt: skip
+        times = [int(r["timestamp"]) for r in page or [] if r.get("timestamp") is not None]
+        if not times:
+            break
+        for r in page:
+            if r.get("timestamp") is not None and start_ms <= int(r["timestamp"]) < end_ms:
+                rate = r.get("fundingRate")
+                rows[int(r["timestamp"])] = np.nan if rate is None else float(rate)
+        if max(times) < since:  # the exchange ignored `since`
+            break
+        since = max(times) + 1
+    if not rows:
+        raise OnlineSourceError(
+            f"{label}: {exchange} returned no funding rates between {start_ts} and {end_ts}"
+        )
+    keys = sorted(rows)
+    index = pd.DatetimeIndex(pd.to_datetime(keys, unit="ms", utc=True), name="time").as_unit("ns")
+    return pd.Series([rows[k] for k in keys], index=index, name="funding_rate", dtype=np.float64)
 
 
 class CcxtSource(Source):

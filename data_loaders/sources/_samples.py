@@ -11,6 +11,10 @@ name                    data
 ``stocks``              The four above as ``dict[symbol, DataFrame]``.
 ``eurusd_1h``           EUR/USD hourly ask bars, 2017, shipped with ``gym-anytrading`` (MIT;
                         extra ``samples``).
+``sp500_20``            20 S&P 500 stocks, daily *adjusted closes only*, 1990-2022, from skfolio
+                        (BSD-3-Clause), bundled in this package (``data_loaders/data``) as a
+                        ``dict[symbol, DataFrame]`` of close-only bars
+                        (:func:`data_loaders.universe.close_only_bars`).
 ======================  =====================================================================
 
 The bokeh stock files hold *raw* prices beside an adjusted close: AAPL splits 2:1 on
@@ -33,6 +37,7 @@ from data_loaders._catalog import _SAMPLES, SampleInfo, list_samples, sample_inf
 from data_loaders._optional import package_dir
 from data_loaders.sources._base import Bars, Source
 from data_loaders.sources._csv import load_csv
+from data_loaders.universe import close_only_bars
 from data_loaders.validation import validate_bars
 
 __all__ = ["SampleInfo", "list_samples", "load_sample", "sample_info", "SampleSource"]
@@ -62,6 +67,17 @@ def _load_bokeh(symbols: tuple[str, ...], adjust: bool, repair: Any) -> dict[str
     return out
 
 
+def _load_sp500_20(info: SampleInfo) -> dict[str, pd.DataFrame]:
+    path = _dir(info) / "data" / "sp500_20.csv.gz"
+    raw = pd.read_csv(path, index_col="Date")
+    raw.index = pd.DatetimeIndex(pd.to_datetime(raw.index), tz="UTC").as_unit("ns")
+    out = {}
+    for sym in info.symbols:
+        out[sym] = close_only_bars(raw[sym], symbol=sym, source=f"sample:{info.name}")
+        out[sym].attrs["frequency"] = info.frequency
+    return out
+
+
 def load_sample(name: str, *, adjust: bool = True, repair: Iterable[str] | str = ()) -> Bars:
     """Load a bundled data set (offline) as contract bars.
 
@@ -69,7 +85,7 @@ def load_sample(name: str, *, adjust: bool = True, repair: Iterable[str] | str =
     ----------
     name : str
         One of ``list_samples()`` names: ``sp500``, ``nasdaq``, ``aapl``, ``msft``, ``ibm``,
-        ``goog``, ``stocks`` (dict), ``eurusd_1h``.
+        ``goog``, ``stocks`` (dict), ``eurusd_1h``, ``sp500_20`` (dict, close-only).
     adjust : bool
         Scale OHLC by the adjusted close where the data has one (bokeh stocks; arch's adjusted
         close equals its close). ``False`` keeps raw prices.
@@ -92,6 +108,8 @@ def load_sample(name: str, *, adjust: bool = True, repair: Iterable[str] | str =
         return load_csv(
             path, adjust=adjust, repair=repair, symbol="EURUSD", source=f"sample:{info.name}"
         )
+    if info.name == "sp500_20":
+        return _load_sp500_20(info)
     frames = _load_bokeh(info.symbols, adjust, repair)
     return frames if info.name == "stocks" else frames[info.symbols[0]]
 

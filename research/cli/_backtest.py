@@ -18,25 +18,25 @@ choices); an unknown name or a bad value exits 2 with a one-line reason.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any
 
-__all__ = ["register", "parse_param_values", "infer_periods_per_year", "backtest_metrics"]
+__all__ = ["register", "parse_param_values"]
 
-#: metrics shown first in the text table
-_HEADLINE = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "n_trades",
-    "win_rate",
-)
+
+def __getattr__(name: str) -> Any:
+    """``infer_periods_per_year`` and ``backtest_metrics`` moved to the library (one release):
+    :func:`data_loaders.bars.bars_per_year` and :func:`backtest.single.backtest_metrics`."""
+    if name == "infer_periods_per_year":
+        from data_loaders.bars import bars_per_year
+
+        return bars_per_year
+    if name == "backtest_metrics":
+        from backtest.single import backtest_metrics
+
+        return backtest_metrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(subparsers: Any) -> None:
@@ -96,6 +96,12 @@ def register(subparsers: Any) -> None:
         help="for strategies that learn: fraction of bars to fit on; metrics cover the rest (default 0.5)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="also write the tearsheet (charts, monthly returns, trades; opens offline) to FILE",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -151,104 +157,24 @@ def _parse_value(param: Any, name: str, text: str) -> Any:
     return text
 
 
-def infer_periods_per_year(index: Any) -> float:
-    """Bars per year of a DatetimeIndex: 252 for daily weekday bars, 365 for daily bars with
-    weekends, 52 weekly, 12 monthly; intraday: the observed bars per year of the data's span."""
-    import numpy as np
-
-    if len(index) < 2:
-        return 252.0
-    seconds = np.diff(index.to_numpy()).astype("timedelta64[ns]").astype(np.int64) / 1e9
-    median = float(np.median(seconds))
-    day = 86_400.0
-    if 0.5 * day <= median <= 1.5 * day:
-        has_weekend = bool((index.dayofweek >= 5).any())
-        return 365.0 if has_weekend else 252.0
-    if 5 * day <= median <= 8 * day:
-        return 52.0
-    if 27 * day <= median <= 32 * day:
-        return 12.0
-    if 85 * day <= median <= 95 * day:
-        return 4.0
-    span_years = (index[-1] - index[0]).total_seconds() / (365.25 * day)
-    return float((len(index) - 1) / span_years) if span_years > 0 else 252.0
-
-
-def backtest_metrics(
-    bars: Any,
-    positions: Any,
-    *,
-    costs: Any,
-    execution: str,
-    direction: str,
-    init_cash: float,
-    whole_units: bool,
-    periods_per_year: float,
-    start: int = 0,
-) -> dict[str, Any]:
-    """Metrics of one single-symbol backtest through the fused kernel (no vectorbt import).
-
-    Keys and order are those of :func:`backtest.metrics.compute_metrics` (plus ``final_equity,
-    n_orders, fees_paid``). The kernel gives the running-sum metrics (total return ... Omega,
-    equal to ``compute_metrics`` on its returns to ~1e-13), the trade statistics (vectorbt exit
-    trades), exposure and turnover; the quantile and moment metrics (tail ratio, VaR, CVaR,
-    skew, kurtosis) are computed on the simulated returns. Only those kernels are loaded, which
-    keeps a cold start (numba compiling into an empty cache) shorter.
-    """
-    import numpy as np
-
-    from backtest import metrics as m
-    from backtest.batch import evaluate_batch
-
-    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 1)
-    result = evaluate_batch(
-        bars["open"].to_numpy(np.float64),
-        bars["close"].to_numpy(np.float64),
-        pos,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        init_cash=init_cash,
-        start=start,
-        periods_per_year=periods_per_year,
-        whole_units=whole_units,
-        return_returns=True,
-    )
-    row = {k: result.metrics[k].iloc[0] for k in result.metrics.columns}
-    returns = result.returns[:, 0]
-    row["tail_ratio"] = m.tail_ratio(returns)
-    row["value_at_risk"] = m.value_at_risk(returns)
-    row["conditional_value_at_risk"] = m.conditional_value_at_risk(returns)
-    row["skew"] = m.skew(returns)
-    row["kurtosis"] = m.kurtosis(returns)
-    row["n_periods"] = int(returns.shape[0])
-    keys = [*m.METRIC_NAMES, "final_equity", "n_orders", "fees_paid"]
-    return {k: _plain(row[k]) for k in keys}
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python numbers (JSON-ready)."""
-    return value.item() if hasattr(value, "item") else value
-
-
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from backtest.costs import Costs
-    from backtest.engine import EXECUTIONS, check_choice, direction_bounds
+    from backtest.execution import Execution, check_settings
     from data_loaders import load_bars
+    from data_loaders.bars import bars_index, bars_per_year, is_multi, slice_bars
     from data_loaders.errors import DataTooShortError, ParameterError
     from strategies.registry import get_strategy
 
     costs = Costs(fees=args.fees, fixed_fees=args.fixed_fees, slippage_bps=args.slippage_bps)
-    check_choice("execution", args.execution, EXECUTIONS)
-    direction_bounds(args.direction)
+    check_settings(costs, args.execution, args.direction, args.init_cash)
     strategy_cls = get_strategy(args.strategy)
     params = parse_param_values(strategy_cls, args.param)
     strategy = strategy_cls(**params)
     bars = load_bars(args.data)
-    is_multi = isinstance(bars, dict)
-    if is_multi != bool(strategy_cls.multi_asset):
+    multi = is_multi(bars)
+    if multi != bool(strategy_cls.multi_asset):
         want = (
             "several symbols (a folder)"
             if strategy_cls.multi_asset
@@ -256,10 +182,17 @@ def _run(args: argparse.Namespace) -> int:
         )
         raise ParameterError(
             f"strategy {strategy_cls.label()} needs {want}; --data {args.data} has "
-            f"{len(bars) if is_multi else 1} symbol(s)"
+            f"{len(bars) if multi else 1} symbol(s)"
         )
-    index = next(iter(bars.values())).index if is_multi else bars.index
-    ppy = args.periods_per_year or infer_periods_per_year(index)
+    index = bars_index(bars)
+    ppy = args.periods_per_year or bars_per_year(index)
+    setup = Execution(
+        costs=costs,
+        fill=args.execution,
+        direction=args.direction,
+        init_cash=args.init_cash,
+        periods_per_year=ppy,
+    )
     start = 0
     if strategy_cls.needs_fit:
         if not 0.0 < args.train_fraction < 1.0:
@@ -269,37 +202,28 @@ def _run(args: argparse.Namespace) -> int:
             raise DataTooShortError(
                 f"--data {args.data} has {len(index)} bars: too few to fit and test"
             )
-        train = {s: b.iloc[:start] for s, b in bars.items()} if is_multi else bars.iloc[:start]
-        strategy.fit(train)
+        strategy.fit(slice_bars(bars, 0, start))
     positions = strategy.positions(bars)
 
-    if is_multi:
+    if multi:
         from backtest.engine import run_backtest
 
         result = run_backtest(
-            bars,
-            positions,
-            costs=costs,
-            execution=args.execution,
-            direction=args.direction,
-            init_cash=args.init_cash,
-            whole_units=args.whole_units,
+            bars, positions, **setup.engine_kwargs(), whole_units=args.whole_units
         )
-        metrics = {k: _plain(v) for k, v in result.metrics(periods_per_year=ppy).items()}
+        metrics = dict(result.metrics(periods_per_year=ppy))
         metrics["final_equity"] = result.final_equity
         orders = result.portfolio.orders.values
         metrics["n_orders"] = len(orders)
         metrics["fees_paid"] = float(orders["fees"].sum())
     else:
+        from backtest.single import backtest_metrics
+
         metrics = backtest_metrics(
             bars,
             np.asarray(positions, dtype=np.float64),
-            costs=costs,
-            execution=args.execution,
-            direction=args.direction,
-            init_cash=args.init_cash,
+            setup,
             whole_units=args.whole_units,
-            periods_per_year=ppy,
             start=start,
         )
     context = {
@@ -314,18 +238,30 @@ def _run(args: argparse.Namespace) -> int:
         "periods_per_year": ppy,
         **costs.to_dict(),
     }
+    if args.html:
+        from backtest.tearsheet import backtest_tearsheet
+
+        backtest_tearsheet(
+            args.html,
+            bars,
+            positions,
+            start=0 if is_multi else start,
+            periods_per_year=ppy,
+            title=f"{strategy_cls.label()} on {args.data}",
+            context={"params": strategy.params},
+            costs=costs,
+            execution=args.execution,
+            direction=args.direction,
+            init_cash=args.init_cash,
+            whole_units=args.whole_units,
+        )
     if args.json:
-        payload = {**metrics, **context}
-        print(json.dumps(payload, default=_json_default, allow_nan=True))
+        from research._json import dumps
+
+        print(dumps({**metrics, **context}))  # NaN/inf as null
         return 0
     _print_table(metrics, context)
     return 0
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
 
 
 def _print_table(metrics: dict[str, Any], context: dict[str, Any]) -> None:
@@ -340,7 +276,9 @@ def _print_table(metrics: dict[str, Any], context: dict[str, Any]) -> None:
         f"fees={context['fees']:g} fixed_fees={context['fixed_fees']:g} "
         f"slippage_bps={context['slippage_bps']:g} periods_per_year={context['periods_per_year']:g}\n"
     )
-    keys = list(_HEADLINE) + [k for k in metrics if k not in _HEADLINE]
+    from backtest.metric_table import HEADLINE
+
+    keys = list(HEADLINE) + [k for k in metrics if k not in HEADLINE]
     width = max(len(k) for k in keys)
     for key in keys:
         value = metrics[key]

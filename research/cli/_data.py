@@ -1,10 +1,17 @@
-"""``research data``: validate a data source and list the bundled samples.
+"""``research data``: validate a data source, list the bundled samples, keep a local store fresh.
 
 ``research data validate FILE|FOLDER|sample:NAME [--tz TZ] [--raw] [--repair sort,dedupe]``
 prints the validation summary (rows, range, frequency, calendar and gaps, suspected splits,
 repairs) and exits 0; bad data prints one line on stderr and exits 2 (the dispatcher turns the
 ``DataValidationError`` into that line). ``research data samples`` lists the bundled data sets
 with their source package and license.
+
+``research data download SOURCE [--start D] [--end D] --to FOLDER`` downloads online bars
+(``yfinance:AAPL,MSFT`` or ``ccxt:EXCHANGE:SYMBOL``, timeframe by ``--timeframe`` or the source's
+``?interval=`` / ``?timeframe=``) into a store (see :mod:`data_loaders.store`); ``research data
+update FOLDER`` fetches only the bars after the last stored one. Exit 0 when every symbol is
+fresh, 1 when a symbol's stored history was revised by the source (reported in one line, nothing
+written), 2 when a source failed or the input is bad.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import json
 import sys
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "store_spec"]
 
 _REPAIR_NAMES = "sort, dedupe, dropna, fill_gaps, fill_volume"
 
@@ -60,6 +67,8 @@ def register(subparsers: Any) -> None:
     )
     samples.add_argument("--json", action="store_true", help="print the list as JSON")
     samples.set_defaults(handler=_samples)
+
+    _register_store(actions)
 
     def _usage(args: argparse.Namespace) -> int:
         parser.print_help(sys.stderr)
@@ -110,3 +119,102 @@ def _samples(args: argparse.Namespace) -> int:
         print(f"  source: {info.origin}; package {info.package} ({where}, {status})")
         print(f"  license: {info.license}")
     return 0
+
+
+def _register_store(actions: Any) -> None:
+    download = actions.add_parser(
+        "download",
+        help="download online bars into a store folder (one Parquet file per symbol)",
+        description="Download SOURCE (yfinance:AAPL,MSFT or ccxt:EXCHANGE:SYMBOL) into FOLDER "
+        "with a manifest, so that `research data update FOLDER` later fetches only new bars. "
+        "A killed download is resumed by running it again or by `update`.",
+    )
+    download.add_argument("source", help="yfinance:SYMBOL[,SYMBOL...] or ccxt:EXCHANGE:SYMBOL")
+    download.add_argument("--to", required=True, metavar="FOLDER", help="the store folder")
+    download.add_argument("--start", default=None, help="first date to download")
+    download.add_argument("--end", default=None, help="end date, exclusive (default: now)")
+    download.add_argument(
+        "--timeframe", default=None, help="bar length (default 1d for yfinance, 1h for ccxt)"
+    )
+    download.add_argument(
+        "--raw", action="store_true", help="yfinance: keep raw prices (no dividend adjustment)"
+    )
+    download.add_argument(
+        "--overlap", type=int, default=3, help="stored bars re-fetched and compared on update"
+    )
+    download.add_argument("--json", action="store_true", help="print the report as JSON")
+    download.set_defaults(handler=_download)
+
+    update = actions.add_parser(
+        "update",
+        help="fetch the bars after the last stored one into a store folder",
+        description="For each symbol of the store: re-fetch the last --overlap bars, check they "
+        "match (a revised history is reported and nothing written), append the new bars, validate "
+        "and replace the file atomically.",
+    )
+    update.add_argument("folder", help="a folder made by `research data download`")
+    update.add_argument("--end", default=None, help="end date, exclusive (default: now)")
+    update.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="download a symbol's whole history again when the source revised it",
+    )
+    update.add_argument("--json", action="store_true", help="print the report as JSON")
+    update.set_defaults(handler=_update)
+
+
+def store_spec(source: str, *, start: Any, timeframe: Any, raw: bool, overlap: int) -> Any:
+    """``yfinance:AAPL,MSFT?interval=1h`` / ``ccxt:kraken:EUR/USD?timeframe=1h`` -> StoreSpec."""
+    from urllib.parse import parse_qsl
+
+    from data_loaders.errors import ParameterError
+    from data_loaders.store import SOURCES, StoreSpec
+
+    scheme, _, rest = source.partition(":")
+    target, _, query = rest.partition("?")
+    options = dict(parse_qsl(query))
+    if scheme not in SOURCES or not target:
+        raise ParameterError(
+            f"download SOURCE must be yfinance:SYMBOL[,SYMBOL...] or ccxt:EXCHANGE:SYMBOL, got {source!r}"
+        )
+    exchange = None
+    if scheme == "ccxt":
+        exchange, _, target = target.partition(":")
+    symbols = tuple(s.strip() for s in target.split(",") if s.strip())
+    frame = timeframe or options.get("interval") or options.get("timeframe") or SOURCES[scheme]
+    return StoreSpec(
+        source=scheme,
+        symbols=symbols,
+        timeframe=frame,
+        exchange=exchange,
+        start=start or options.get("start"),
+        adjust=not raw,
+        overlap=overlap,
+    )
+
+
+def _download(args: argparse.Namespace) -> int:
+    from data_loaders.store import download_store
+
+    spec = store_spec(
+        args.source, start=args.start, timeframe=args.timeframe, raw=args.raw, overlap=args.overlap
+    )
+    return _report(download_store(spec, args.to, end=args.end), args.json)
+
+
+def _update(args: argparse.Namespace) -> int:
+    from data_loaders.store import update_store
+
+    return _report(update_store(args.folder, end=args.end, rewrite=args.rewrite), args.json)
+
+
+def _report(report: Any, as_json: bool) -> int:
+    """Print the report (problems on stderr); 0 fresh, 1 revised history, 2 a source failed."""
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    for update in report.updates:
+        bad = update.status in ("revised", "failed")
+        if not as_json or bad:
+            print(update.message, file=sys.stderr if bad else sys.stdout)
+    statuses = {u.status for u in report.updates}
+    return 2 if "failed" in statuses else (1 if "revised" in statuses else 0)

@@ -159,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
 
     cache_dir = None if args.no_cache else Path(args.cache or default_cache_dir() / "explore")
 
-    from research.explore import explore
+    from research.explore import explore, write_exploration
 
     result = explore(
         bars,
@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     say(f"writing {out}")
     out.mkdir(parents=True, exist_ok=True)
-    paths = result.save(out)
+    paths = write_exploration(result, out)
 
     from research.runs import atomic_write_json, atomic_write_text, code_version
 

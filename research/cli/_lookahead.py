@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``research check-lookahead``; returns the exit status."""
     from backtest.lookahead import check_lookahead, truncate_bars
     from data_loaders import load_bars
+    from data_loaders.bars import bars_index
     from data_loaders.errors import ParameterError
     from research.cli._backtest import parse_param_values
     from strategies.registry import get_strategy
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     params = parse_param_values(strategy_cls, args.param)
     strategy = strategy_cls(**params)
     bars = _select_bars(load_bars(args.data), strategy_cls, args.symbol, args.data)
-    index = next(iter(bars.values())).index if isinstance(bars, Mapping) else bars.index
+    index = bars_index(bars)
     n = len(index)
 
     warmup = int(strategy.warmup)

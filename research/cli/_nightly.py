@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
-    from research.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
+    from research.run.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
 
     try:
         decision = run_nightly(

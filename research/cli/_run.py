@@ -2,7 +2,7 @@
 
 ``research run EXPERIMENT.yaml [--out DIR] [--trials N] [--seed S] [--workers N]
 [--scheduler ADDR] [--storage URL] [--new] [--runs-root DIR] [--strict]`` runs the whole
-pipeline and writes the run folder (see :mod:`research.runs`). Rerunning the same command after
+pipeline and writes the run folder (see :mod:`research.run.store`). Rerunning the same command after
 a crash resumes the unfinished run. Exit 0 when the run completes (whatever the verdict), 1 with
 ``--strict`` when no candidate passes every gate, 2 on bad input.
 
@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.experiment:
         raise ConfigError("research run needs an EXPERIMENT.yaml (or --show-defaults)")
     from research.experiment import load_experiment
-    from research.runner import run_experiment
+    from research.run.pipeline import run_experiment
 
     spec = load_experiment(args.experiment)
     result = run_experiment(
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from research.runs import format_runs, list_runs
+    from research.run.compare import format_runs, list_runs
 
     runs = list_runs(args.runs_root, args.experiment)
     if args.json:
@@ -123,7 +123,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from research.runs import compare_runs, format_comparison
+    from research.run.compare import compare_runs, format_comparison
 
     diff = compare_runs(args.run_a, args.run_b)
     if args.json:

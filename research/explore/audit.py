@@ -37,10 +37,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research._json import to_jsonable
 from research.explore._nb import runs_nb
 from research.explore.spec import AuditSpec
 
-__all__ = ["AuditReport", "audit_bars", "infer_frequency", "FINDING_COLUMNS"]
+__all__ = ["AuditReport", "audit_bars", "bar_interval", "FINDING_COLUMNS"]
 
 FINDING_COLUMNS = ["check", "severity", "start", "end", "n_bars", "value", "detail"]
 #: at most this many rows per check are kept in the findings table (largest first); totals are
@@ -80,7 +81,7 @@ class AuditReport:
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
             out = []
             for row in df.reset_index().to_dict(orient="records"):
-                out.append({k: _plain(v) for k, v in row.items()})
+                out.append({k: to_jsonable(v) for k, v in row.items()})
             return out
 
         return {
@@ -93,20 +94,10 @@ class AuditReport:
         }
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if not np.isfinite(v) else float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
-
-
-def infer_frequency(index: pd.DatetimeIndex, attrs_frequency: str | None = None) -> pd.Timedelta:
-    """The bar interval: ``attrs_frequency`` when it parses as a fixed offset, else the median spacing."""
+def bar_interval(index: pd.DatetimeIndex, attrs_frequency: str | None = None) -> pd.Timedelta:
+    """The bar interval: ``attrs_frequency`` when it parses as a fixed offset, else the median
+    spacing (robust to gaps; :func:`data_loaders._calendar.infer_frequency`, used to validate
+    bars, takes the most common step instead)."""
     if attrs_frequency:
         try:
             return pd.Timedelta(pd.tseries.frequencies.to_offset(attrs_frequency))
@@ -392,7 +383,7 @@ def audit_bars(
     """Audit one symbol's bars.
 
     Args:
-        bars: bars (see the bars contract in DESIGN.md).
+        bars: bars (the bars contract: :mod:`data_loaders.validation`).
         spec: the ``audit`` section of the exploration spec.
         horizons: forward-return horizons (bars) for the label-balance check.
         train_stop: number of bars in the train window (the rest is "later data"); default all.
@@ -403,7 +394,7 @@ def audit_bars(
     n = len(bars)
     train_stop = n if train_stop is None else int(train_stop)
     index = bars.index
-    freq = infer_frequency(index, bars.attrs.get("frequency"))
+    freq = bar_interval(index, bars.attrs.get("frequency"))
     calendar = _choose_calendar(index, freq, spec.calendar)
     close = bars["close"].to_numpy(dtype=np.float64)
     lc = np.log(close)

@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError, DataTooShortError, ParameterError, did_you_mean
 from research.explore import statistical as st
-from research.explore.spec import FeatureSpec, spec_hash
+from research.explore.spec import FeaturesSpec, spec_hash
 
 __all__ = ["FeatureSet", "build_features", "technical_plan", "data_fingerprint", "FEATURES_VERSION"]
 
@@ -67,13 +68,6 @@ class FeatureSet:
     from_cache: bool = False
 
 
-def data_fingerprint(bars: pd.DataFrame) -> str:
-    """sha256 hex of a bars frame (index and values), via ``data_loaders.fingerprint``."""
-    from data_loaders import fingerprint
-
-    return fingerprint(bars)
-
-
 # --------------------------------------------------------------------------- technical plan
 
 
@@ -84,7 +78,7 @@ def _thin(points: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
     return [points[i] for i in picks]
 
 
-def technical_plan(spec: FeatureSpec) -> list[tuple[Any, dict[str, Any]]]:
+def technical_plan(spec: FeaturesSpec) -> list[tuple[Any, dict[str, Any]]]:
     """The ``(indicator, params)`` pairs the spec asks for, in catalog order.
 
     The grid of an indicator is the product of its ``params`` lists without the points that break
@@ -167,7 +161,7 @@ class _Table:
         }
 
 
-def _technical(bars: pd.DataFrame, spec: FeatureSpec, table: _Table, skipped: list) -> None:
+def _technical(bars: pd.DataFrame, spec: FeaturesSpec, table: _Table, skipped: list) -> None:
     from research.explore._accel import compute_fast
 
     for ind, params in technical_plan(spec):
@@ -191,7 +185,7 @@ def _technical(bars: pd.DataFrame, spec: FeatureSpec, table: _Table, skipped: li
             )
 
 
-def _price_features(bars: pd.DataFrame, spec: FeatureSpec, table: _Table) -> pd.Series:
+def _price_features(bars: pd.DataFrame, spec: FeaturesSpec, table: _Table) -> pd.Series:
     o, h, low, c = (bars[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
     lc = np.log(c)
     prev = np.concatenate([[np.nan], c[:-1]])
@@ -231,7 +225,7 @@ def _price_features(bars: pd.DataFrame, spec: FeatureSpec, table: _Table) -> pd.
     return pd.Series(ret, index=bars.index)
 
 
-def _statistical(bars: pd.DataFrame, ret: pd.Series, spec: FeatureSpec, table: _Table) -> None:
+def _statistical(bars: pd.DataFrame, ret: pd.Series, spec: FeaturesSpec, table: _Table) -> None:
     s = spec.statistical
     close = bars["close"].astype(np.float64)
     add = table.add
@@ -297,7 +291,7 @@ def _statistical(bars: pd.DataFrame, ret: pd.Series, spec: FeatureSpec, table: _
         )
 
 
-def _reference(ret: pd.Series, reference: pd.DataFrame, spec: FeatureSpec, table: _Table) -> None:
+def _reference(ret: pd.Series, reference: pd.DataFrame, spec: FeaturesSpec, table: _Table) -> None:
     ref_close = reference["close"].astype(np.float64).reindex(ret.index)
     ref_ret = np.log(ref_close).diff()
     for w in spec.reference.windows:
@@ -322,7 +316,7 @@ def _reference(ret: pd.Series, reference: pd.DataFrame, spec: FeatureSpec, table
         )
 
 
-def _compute(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | None) -> FeatureSet:
+def _compute(bars: pd.DataFrame, spec: FeaturesSpec, reference: pd.DataFrame | None) -> FeatureSet:
     table = _Table(bars.index)
     skipped: list[dict[str, Any]] = []
     _technical(bars, spec, table, skipped)
@@ -339,7 +333,7 @@ def _compute(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | No
 # --------------------------------------------------------------------------- cache
 
 
-def _cache_key(bars: pd.DataFrame, spec: FeatureSpec, reference: pd.DataFrame | None) -> str:
+def _cache_key(bars: pd.DataFrame, spec: FeaturesSpec, reference: pd.DataFrame | None) -> str:
     plan = [
         (ind.name, params, getattr(ind, "outputs", None)) for ind, params in technical_plan(spec)
     ]
@@ -386,7 +380,7 @@ def _write_cache(path: Path, fs: FeatureSet) -> None:
 
 def build_features(
     bars: pd.DataFrame,
-    spec: FeatureSpec,
+    spec: FeaturesSpec,
     *,
     reference: pd.DataFrame | None = None,
     cache_dir: str | Path | None = None,

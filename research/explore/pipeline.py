@@ -9,8 +9,6 @@ columns can be used out of sample as they are.
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,14 +19,14 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.errors import ConfigError, DataTooShortError, DataValidationError, did_you_mean
+from research._json import to_jsonable
 from research.explore import statistical as st
 from research.explore.audit import AuditReport, audit_bars
 from research.explore.features import build_features, data_fingerprint
 from research.explore.screening import ScreeningResult, screen_features
-from research.explore.spec import ExploreSpec, load_spec, spec_hash, spec_to_dict
+from research.explore.spec import ExploreSpec, load_spec, spec_to_dict
 from research.explore.suggest import (
     build_suggestions,
-    save_selection,
     stationarity_table,
     transform_features,
 )
@@ -70,74 +68,6 @@ class ExplorationResult:
     symbol: str | None
     train_end: pd.Timestamp
     train_stop: int
-
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``features.parquet``, ``selected.parquet``, ``selected.json``, ``findings.json``
-        and ``explore.html`` (self-contained, opens offline) into ``out_dir``; return the paths."""
-        from research.explore.report import render_explore_page
-
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"features": out / "features.parquet"}
-        self.features.to_parquet(paths["features"])
-        scores = self.screening.scores
-        meta = {
-            "symbol": self.symbol,
-            "train_end": self.train_end.isoformat(),
-            "horizons": list(self.spec.horizons),
-            "data_fingerprint": self.findings["data"]["fingerprint"],
-            "spec_hash": spec_hash(self.spec),
-            "transforms": {
-                row["new_name"]: {"feature": name, "transform": row["transform"]}
-                for name, row in self.feature_info.iterrows()
-                if row.get("applied") == "transformed"
-            },
-            "scores": {
-                f: {
-                    "score": float(scores.at[f, "score"]),
-                    "best_horizon": int(scores.at[f, "best_horizon"]),
-                    "rank_ic": float(scores.at[f, "rank_ic"]),
-                }
-                for f in self.selected
-            },
-        }
-        paths["selected"], paths["selected_json"] = save_selection(
-            self.features, self.selected, out, meta
-        )
-        paths["findings"] = out / "findings.json"
-        paths["findings"].write_text(json.dumps(self.findings, indent=2, default=_json_default))
-        paths["html"] = out / "explore.html"
-        paths["html"].write_text(render_explore_page(self), encoding="utf-8")
-        return paths
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return None if not np.isfinite(x) else float(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    if isinstance(x, (pd.Timestamp,)):
-        return x.isoformat()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-def _clean(x: Any) -> Any:
-    """Recursively replace non-finite floats by None (strict JSON)."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
 
 
 class _Clock:
@@ -332,28 +262,7 @@ def explore(
         + (" (from the cache)" if fs.from_cache else "")
     )
     if extra_features is not None:
-        if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(
-            primary.index
-        ):
-            raise DataValidationError(
-                "explore: `extra_features` must be a DataFrame indexed exactly like the bars"
-            )
-        clash = [c for c in extra_features.columns if c in data.columns]
-        if clash:
-            raise DataValidationError(
-                f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature"
-            )
-        data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
-        for c in extra_features.columns:
-            finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
-            info.loc[c] = [
-                "extra",
-                "extra",
-                "user",
-                "{}",
-                int(finite[0]) if finite.size else -1,
-                None,
-            ]
+        data, info = _with_extra_features(data, info, extra_features, primary.index)
 
     say(f"stationarity: ADF/KPSS on {data.shape[1]} features (train window)")
     stat = stationarity_table(
@@ -383,6 +292,68 @@ def explore(
     say("audit and statistical tests")
     audit = audit_bars(primary, spec.audit, horizons=spec.horizons, train_stop=train_stop)
     clock.lap("audit")
+    tests, coint = _tests_and_cointegration(
+        primary, universe, symbol, train_stop, train_end_ts, spec
+    )
+    clock.lap("tests")
+    suggestions = build_suggestions(stat, screening.scores, screening.dropped, screening.selected)
+
+    findings = _findings(
+        symbol, primary, train_stop, train_end_ts, fs, extra_features, info, stat, screening,
+        audit, tests, coint, suggestions, spec, clock.laps,
+    )  # fmt: skip
+    return ExplorationResult(
+        features=data,
+        feature_info=info,
+        screening=screening,
+        selected=list(screening.selected),
+        audit=audit,
+        findings=findings,
+        suggestions=suggestions,
+        cointegration=coint,
+        spec=spec,
+        symbol=symbol,
+        train_end=train_end_ts,
+        train_stop=train_stop,
+    )
+
+
+def _with_extra_features(
+    data: pd.DataFrame, info: pd.DataFrame, extra_features: Any, index: pd.Index
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The feature table and its info with the user's ``extra_features`` columns added."""
+    if not isinstance(extra_features, pd.DataFrame) or not extra_features.index.equals(index):
+        raise DataValidationError(
+            "explore: `extra_features` must be a DataFrame indexed exactly like the bars"
+        )
+    clash = [c for c in extra_features.columns if c in data.columns]
+    if clash:
+        raise DataValidationError(
+            f"explore: `extra_features` column {clash[0]!r} clashes with a computed feature"
+        )
+    data = pd.concat([data, extra_features.astype(np.float64)], axis=1)
+    for c in extra_features.columns:
+        finite = np.flatnonzero(np.isfinite(extra_features[c].to_numpy(dtype=np.float64)))
+        info.loc[c] = [
+            "extra",
+            "extra",
+            "user",
+            "{}",
+            int(finite[0]) if finite.size else -1,
+            None,
+        ]
+    return data, info
+
+
+def _tests_and_cointegration(
+    primary: pd.DataFrame,
+    universe: Mapping[str, pd.DataFrame],
+    symbol: str | None,
+    train_stop: int,
+    train_end_ts: pd.Timestamp,
+    spec: ExploreSpec,
+) -> tuple[dict[str, Any], Any]:
+    """The statistical tests on the train window, and cointegration across the symbols."""
     coint = None
     with st.single_threaded_blas():
         tests = _tests(primary, train_stop, spec)
@@ -394,9 +365,28 @@ def explore(
                 coint = st.cointegration(train_universe)
             except DataTooShortError:
                 coint = None
-    clock.lap("tests")
-    suggestions = build_suggestions(stat, screening.scores, screening.dropped, screening.selected)
+    return tests, coint
 
+
+def _findings(
+    symbol: str | None,
+    primary: pd.DataFrame,
+    train_stop: int,
+    train_end_ts: pd.Timestamp,
+    fs: Any,
+    extra_features: pd.DataFrame | None,
+    info: pd.DataFrame,
+    stat: pd.DataFrame,
+    screening: ScreeningResult,
+    audit: AuditReport,
+    tests: dict[str, Any],
+    coint: Any,
+    suggestions: dict[str, Any],
+    spec: ExploreSpec,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """What ``findings.json`` holds (JSON-ready)."""
+    n = len(primary)
     sc = screening.scores
     top = [
         {
@@ -410,7 +400,7 @@ def explore(
         }
         for f in sc.index[:25]
     ]
-    findings = _clean(
+    return to_jsonable(
         {
             "data": {
                 "symbol": symbol,
@@ -449,20 +439,6 @@ def explore(
             },
             "suggestions": suggestions,
             "spec": spec_to_dict(spec),
-            "timings_seconds": clock.laps,
+            "timings_seconds": timings,
         }
-    )
-    return ExplorationResult(
-        features=data,
-        feature_info=info,
-        screening=screening,
-        selected=list(screening.selected),
-        audit=audit,
-        findings=findings,
-        suggestions=suggestions,
-        cointegration=coint,
-        spec=spec,
-        symbol=symbol,
-        train_end=train_end_ts,
-        train_stop=train_stop,
     )

@@ -36,7 +36,7 @@ __all__ = [
     "WindowsSpec",
     "MutualInfoSpec",
     "LightGBMSpec",
-    "FeatureSpec",
+    "FeaturesSpec",
     "StatisticalSpec",
     "RegimeSpec",
     "ReferenceSpec",
@@ -153,7 +153,10 @@ class ReferenceSpec:
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
+class FeaturesSpec:
+    """The ``features:`` section of an exploration spec (one feature of the indicator catalog
+    is a :data:`strategies.indicators.FeatureSpec`)."""
+
     technical: TechnicalSpec
     returns: WindowsSpec
     ranges: bool
@@ -315,7 +318,7 @@ class AuditSpec:
 class ExploreSpec:
     """A resolved, validated exploration spec (see ``default_spec.yaml`` for every key)."""
 
-    features: FeatureSpec
+    features: FeaturesSpec
     horizons: tuple[int, ...]
     train: TrainSpec
     stationarity: StationaritySpec

@@ -21,7 +21,6 @@ on wall time, worker count or evaluation order. A plug-in is one module subclass
 from __future__ import annotations
 
 import functools
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,9 +130,6 @@ class Outcome:
     @property
     def feasible(self) -> bool:
         return self.state == "complete" and self.values is not None and self.violation <= 0
-
-    def is_finite(self) -> bool:
-        return self.values is not None and all(math.isfinite(v) for v in self.values)
 
 
 class Optimizer(ABC):

@@ -12,7 +12,7 @@ How it stays deterministic and fast:
   process made before (which a kill and resume would change). Samplers keep their state in the
   study (CMA-ES and NSGA-II write it to trial/study system attributes), so nothing is lost. The
   fresh sampler takes over the previous one's exact, incremental search-space caches
-  (:func:`_carry_search_space_caches`), so an ask does not rescan every trial.
+  (:func:`research.optimize._optuna_internals.carry_search_space_caches`), so an ask does not rescan every trial.
 * Constraints: samplers that read Optuna's trial constraints (``native_constraints = True``:
   TPE, NSGA-II, GP) get them through ``Trial.set_constraint`` (the Optuna 5 replacement of
   ``constraints_func``); the others are told penalty values for infeasible trials
@@ -37,6 +37,7 @@ from research.optimize._base import (
     complete_batches,
     trial_seed,
 )
+from research.optimize._optuna_internals import carry_search_space_caches, hyperband_bracket_id
 from research.optimize.objectives import penalty_values
 
 __all__ = ["OptunaOptimizer", "quiet_optuna"]
@@ -124,7 +125,7 @@ class OptunaOptimizer(Optimizer):
             for _ in range(max(1, int(n))):
                 number = self.next_number_
                 sampler = self.make_sampler(trial_seed(problem.seed, number))
-                _carry_search_space_caches(self.study_.sampler, sampler)
+                carry_search_space_caches(self.study_.sampler, sampler)
                 self.study_.sampler = sampler
                 if number < len(problem.warm_start):
                     self.study_.enqueue_trial(problem.space.active(problem.warm_start[number]))
@@ -153,12 +154,8 @@ class OptunaOptimizer(Optimizer):
         if problem.pruner is None:
             return frozenset()
         try:
-            pruner = self.study_.pruner
             if problem.pruner == "hyperband":
-                if not pruner._pruners:
-                    pruner._try_initialization(self.study_)
-                frozen = self.study_._storage.get_trial(candidate.handle._trial_id)
-                rate = int(pruner._get_bracket_id(self.study_, frozen))
+                rate = hyperband_bracket_id(self.study_, candidate.handle)
             else:
                 rate = 0
             rf, lo = int(problem.reduction_factor), 1
@@ -203,28 +200,3 @@ class OptunaOptimizer(Optimizer):
 
     def study_system_attrs(self) -> dict[str, Any]:
         return dict(self.storage_.get_study_system_attrs(self.study_id_))
-
-
-def _carry_search_space_caches(old: Any, new: Any) -> None:
-    """Give ``new`` the search-space caches of the previous sampler ``old`` (same study).
-
-    Optuna samplers keep an ``IntersectionSearchSpace`` (TPE: also a group-decomposed one) that
-    is updated incrementally and exactly from the study's trials; a fresh sampler per ask would
-    rescan every trial at every ask (O(n) per trial). The cached result equals the rescan, so
-    this changes no sample, only the time. Attributes are matched by type, so a sampler
-    without such caches (or a renamed class) simply rescans.
-    """
-    if old is None or old is new or type(old) is not type(new):
-        return
-    from optuna.search_space import IntersectionSearchSpace
-
-    kinds: tuple[type, ...] = (IntersectionSearchSpace,)
-    try:
-        from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace
-    except ImportError:
-        pass
-    else:
-        kinds += (_GroupDecomposedSearchSpace,)
-    for attr, value in vars(old).items():
-        if isinstance(value, kinds) and attr in vars(new):
-            setattr(new, attr, value)

@@ -33,9 +33,9 @@ import numpy as np
 
 from data_loaders.errors import ConfigError, DataTooShortError
 from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem, trial_seed
-from research.optimize._evaluate import EvalTask, SetResult
 from research.optimize._progress import FoldProgress
 from research.optimize._workers import Workers
+from research.optimize.evaluate import EvalTask, SetResult
 from research.optimize.objectives import Guardrails, Objective, objective_values
 from research.optimize.storage import TrialStore, jsonable
 
@@ -254,34 +254,11 @@ def _evaluate(
     workers: Workers,
     out: FoldSearch,
 ) -> list[_Live]:
-    space, objectives = problem.space, problem.objectives
-    lives = [_Live(c, record=replay.get(c.number)) for c in cands]
-    alive: list[_Live] = []
-    for live in lives:
-        if live.record is not None:
-            _check_replay(live, space, problem.study_name)
-            alive.append(live)
-            continue
-        broken = space.violations(live.cand.params)
-        if broken:
-            constraints = {
-                "params": float(len(broken)),
-                **dict.fromkeys(problem.constraint_names[1:], 0.0),
-            }
-            live.outcome = Outcome(
-                "complete", None, constraints, {}, {"reason": "constraint: " + "; ".join(broken)}
-            )
-        else:
-            alive.append(live)
+    objectives = problem.objectives
+    lives, alive = _admit(cands, replay, problem)
     pruning = problem.pruner is not None
     if plan.mode == "fractions":
-        # a prefix's value does not depend on the smaller prefixes: evaluate a candidate only
-        # at the first step at or above each of its pruning rungs, and at the last step
-        numbers = [st.step for st in plan.steps]
-        for lv in alive:
-            if lv.record is None:
-                rungs = optimizer.prune_steps(lv.cand) if pruning else frozenset()
-                lv.steps = None if rungs is None else _steps_for(rungs, numbers)
+        _assign_rungs(alive, plan, optimizer, pruning)
     for index, step in enumerate(plan.steps):
         last = index == len(plan.steps) - 1
         fresh = [
@@ -342,6 +319,43 @@ def _evaluate(
             survivors.append(lv)
         alive = survivors
     return lives
+
+
+def _admit(
+    cands: Sequence[Candidate], replay: dict[int, Any], problem: Problem
+) -> tuple[list[_Live], list[_Live]]:
+    """Every candidate as a :class:`_Live`, and those to evaluate (or replay): a candidate
+    breaking the strategy's constraints is complete and infeasible without any simulation."""
+    space = problem.space
+    lives = [_Live(c, record=replay.get(c.number)) for c in cands]
+    alive: list[_Live] = []
+    for live in lives:
+        if live.record is not None:
+            _check_replay(live, space, problem.study_name)
+            alive.append(live)
+            continue
+        broken = space.violations(live.cand.params)
+        if broken:
+            constraints = {
+                "params": float(len(broken)),
+                **dict.fromkeys(problem.constraint_names[1:], 0.0),
+            }
+            live.outcome = Outcome(
+                "complete", None, constraints, {}, {"reason": "constraint: " + "; ".join(broken)}
+            )
+        else:
+            alive.append(live)
+    return lives, alive
+
+
+def _assign_rungs(alive: Sequence[_Live], plan: Plan, optimizer: Optimizer, pruning: bool) -> None:
+    """A prefix's value does not depend on the smaller prefixes: evaluate a candidate only at
+    the first step at or above each of its pruning rungs, and at the last step."""
+    numbers = [st.step for st in plan.steps]
+    for lv in alive:
+        if lv.record is None:
+            rungs = optimizer.prune_steps(lv.cand) if pruning else frozenset()
+            lv.steps = None if rungs is None else _steps_for(rungs, numbers)
 
 
 def _steps_for(rungs: frozenset[int], steps: Sequence[int]) -> frozenset[int]:

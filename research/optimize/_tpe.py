@@ -11,21 +11,21 @@ Speed (the sampler dominates the optimizer's overhead on cheap evaluations):
 * A fresh sampler is made for every ask (the determinism contract of
   :mod:`research.optimize._optuna`), but it takes over the previous sampler's search-space
   caches (``IntersectionSearchSpace`` and its group variant), which Optuna keeps incremental and
-  exact; without this every ask rescans all trials (see ``_carry_search_space_caches``).
-* During an ask, Optuna's pure-Python ``log_ndtr`` (``optuna.samplers._tpe._truncnorm``) is
-  swapped for ``scipy.special.log_ndtr`` (same function, vectorised, equal to ~1e-13), which
-  roughly halves the time TPE spends on a 1,000-trial study. Both are private Optuna details:
-  when they are absent nothing is swapped and the search is merely slower.
+  exact; without this every ask rescans all trials.
+* During an ask, Optuna's pure-Python ``log_ndtr`` is swapped for ``scipy.special.log_ndtr``
+  (same function, vectorised, equal to ~1e-13), which roughly halves the time TPE spends on a
+  1,000-trial study. Both are private Optuna details, kept in
+  :mod:`research.optimize._optuna_internals`: when they are absent nothing is swapped and the
+  search is merely slower.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from research.optimize._base import Candidate
 from research.optimize._optuna import OptunaOptimizer
+from research.optimize._optuna_internals import fast_log_ndtr
 
 __all__ = ["TPEOptimizer"]
 
@@ -56,25 +56,5 @@ class TPEOptimizer(OptunaOptimizer):
         )
 
     def ask(self, n: int) -> list[Candidate]:
-        with _fast_log_ndtr():
+        with fast_log_ndtr():
             return super().ask(n)
-
-
-@contextlib.contextmanager
-def _fast_log_ndtr() -> Iterator[None]:
-    """Swap Optuna TPE's pure-Python ``_log_ndtr`` for ``scipy.special.log_ndtr`` meanwhile."""
-    try:
-        from optuna.samplers._tpe import _truncnorm
-        from scipy.special import log_ndtr
-    except ImportError:
-        yield
-        return
-    original = getattr(_truncnorm, "_log_ndtr", None)
-    if original is None:
-        yield
-        return
-    _truncnorm._log_ndtr = log_ndtr
-    try:
-        yield
-    finally:
-        _truncnorm._log_ndtr = original

@@ -2,7 +2,7 @@
 
 Workers only evaluate: the coordinator asks, records and tells, so results never depend on the
 number of workers. A batch of parameter sets is split into contiguous chunks, one per worker;
-results come back in submission order. The :class:`~research.optimize._evaluate.EvalContext`
+results come back in submission order. The :class:`~research.optimize.evaluate.EvalContext`
 (bars, strategy class, costs) is shipped once per worker (process-pool initializer, or
 ``Client.scatter(broadcast=True)`` on Dask), not once per task.
 
@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from data_loaders.errors import ConfigError, ParameterError
-from research.optimize._evaluate import EvalContext, EvalTask, SetResult, run_task, split_task
+from research.optimize.evaluate import EvalContext, EvalTask, SetResult, run_task, split_task
 
 __all__ = ["Workers"]
 

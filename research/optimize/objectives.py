@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from backtest.metric_table import DIRECTIONS, SEARCHABLE
 from data_loaders.errors import ParameterError, did_you_mean
 
 __all__ = [
@@ -43,34 +44,10 @@ __all__ = [
 ]
 
 #: metrics a trial can be judged on (columns of ``backtest.evaluate_batch``'s metrics)
-METRICS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-    "n_trades",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "exposure",
-    "turnover",
-    "final_equity",
-    "n_orders",
-    "fees_paid",
-)
+METRICS = SEARCHABLE
 
-#: direction used when an objective names only a metric
-DEFAULT_DIRECTIONS = {
-    **dict.fromkeys(METRICS, "maximize"),
-    "annual_volatility": "minimize",
-    "turnover": "minimize",
-    "n_orders": "minimize",
-    "fees_paid": "minimize",
-}
+#: direction used when an objective names only a metric (from :mod:`backtest.metric_table`)
+DEFAULT_DIRECTIONS = {name: DIRECTIONS[name] for name in METRICS}
 
 #: magnitude of the penalty told for an infeasible trial (see module docstring)
 PENALTY = 1e12

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research.overfitting.efficiency import sharpe_efficiency
+
 __all__ = ["FoldResult", "WalkForwardResult", "efficiency"]
 
 
-def efficiency(oos_sharpe: float, is_sharpe: float) -> float:
-    """``oos_sharpe / is_sharpe``; NaN unless both are finite and ``is_sharpe > 0``."""
-    if not (math.isfinite(oos_sharpe) and math.isfinite(is_sharpe)) or is_sharpe <= 0:
-        return math.nan
-    return oos_sharpe / is_sharpe
+#: ``oos_sharpe / is_sharpe`` (NaN unless both finite and ``is_sharpe > 0``): the one WFE ratio,
+#: :func:`research.overfitting.efficiency.sharpe_efficiency` (this name kept for one release)
+efficiency = sharpe_efficiency
 
 
 @dataclass
@@ -137,17 +137,6 @@ class WalkForwardResult:
         full = sum(f.full_bars for f in self.folds)
         done = sum(f.evaluated_bars for f in self.folds)
         return 1.0 - done / full if full else 0.0
-
-    def trial_params(self, fold: int, number: int) -> dict[str, Any]:
-        """The full parameter set of trial ``number`` of fold ``fold``.
-
-        Raises:
-            KeyError: no such trial.
-        """
-        rows = self.trials[(self.trials["fold"] == fold) & (self.trials["number"] == number)]
-        if rows.empty:
-            raise KeyError(f"no trial {number} in fold {fold}")
-        return dict(rows.iloc[0]["params"])
 
     def summary(self) -> pd.DataFrame:
         """One row per fold: windows, trials by state, the pick's IS/OOS Sharpe and WFE."""

@@ -7,7 +7,8 @@ intermediate values and constraints, each trial carries user attributes:
 * ``metrics``: in-sample metrics of the evaluated window (``val_metrics`` with an inner
   validation split);
 * ``seed`` (the run's seed), ``trial_seed`` (the seed its sampler got), ``fold``,
-  ``data_fingerprint`` (:func:`data_fingerprint`) and ``code_version`` (:func:`code_version`);
+  ``data_fingerprint`` (:func:`data_loaders.data_fingerprint`) and ``code_version``
+  (:func:`research._version.code_version_text`);
 * ``qr``: bookkeeping of the search (``batch``, ``batch_size``, ``status``, ``feasible``,
   ``reason``, ``step``, ``cost``).
 
@@ -23,24 +24,20 @@ Reads use the public storage API.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError
+from research._json import to_jsonable as jsonable
+from research.optimize._optuna_internals import bulk_insert_trials
 
 __all__ = [
     "TrialStore",
     "open_storage",
     "default_storage_url",
-    "code_version",
     "data_fingerprint",
     "best_params",
     "safe_url",
@@ -130,87 +127,6 @@ def _sqlite_wal(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener are dropped
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """``git describe --always --dirty`` of the source tree, else the package version."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--tags"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return f"git:{out.stdout.strip()}"
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        from importlib.metadata import version
-
-        return f"quant-research=={version('quant-research')}"
-    except Exception:
-        return "unknown"
-
-
-def data_fingerprint(bars: Any, features: pd.DataFrame | None = None) -> str:
-    """Stable sha256 of the bars (``data_loaders.fingerprint``) and of the features if any."""
-    try:
-        from data_loaders import fingerprint  # type: ignore[attr-defined]
-    except ImportError:
-        try:
-            from data_loaders.fingerprint import fingerprint
-        except ImportError:
-            fingerprint = _fingerprint
-    out = fingerprint(bars)
-    if features is not None:
-        out = hashlib.sha256((out + _fingerprint(features)).encode()).hexdigest()
-    return out
-
-
-def _fingerprint(frame: Any) -> str:
-    h = hashlib.sha256()
-    frames = frame.items() if isinstance(frame, Mapping) else [("", frame)]
-    for key, df in frames:
-        h.update(str(key).encode())
-        h.update(np.asarray(df.index.asi8 if hasattr(df.index, "asi8") else df.index).tobytes())
-        h.update(",".join(map(str, df.columns)).encode())
-        h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
-    return h.hexdigest()
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` with NaN/inf floats as None and numpy scalars as Python numbers (JSON-safe)."""
-    kind = type(value)
-    if kind is float:
-        return value if value - value == 0.0 else None  # NaN and +-inf give NaN
-    if kind is str or kind is int or kind is bool or value is None:
-        return value
-    if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _dumps(value: Any) -> str:
-    """JSON text of ``value`` (NaN/inf as null); the fast path when it is already JSON-safe."""
-    try:
-        return json.dumps(value, allow_nan=False)
-    except (ValueError, TypeError):
-        return json.dumps(jsonable(value))
-
-
 class TrialStore:
     """One study of an RDB storage: open (create or check), load, write batches.
 
@@ -295,126 +211,14 @@ class TrialStore:
                 f"study {self.study_name!r} holds {self.n_written_} trials; cannot append "
                 f"trials numbered {got[:3]}..."
             )
-        try:
-            _bulk_insert(self.storage_, self.study_id_, trials)
+        try:  # Optuna's own tables, one transaction (see research.optimize._optuna_internals)
+            bulk_insert_trials(self.storage_, self.study_id_, trials)
         except (ImportError, AttributeError, TypeError):
             import optuna
 
             study = optuna.load_study(study_name=self.study_name, storage=self.storage_)
             study.add_trials(trials)
         self.n_written_ += len(trials)
-
-
-def _bulk_insert(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
-    """Insert finished trials in one transaction: one multi-row ``INSERT`` per Optuna table.
-
-    SQLAlchemy Core ``executemany`` on Optuna's own tables (``trials`` first, then the rows that
-    reference their ``trial_id``); ~20x cheaper than building ORM objects per row.
-    """
-    import datetime as dt
-
-    from optuna.distributions import distribution_to_json
-    from optuna.storages._rdb import models
-    from sqlalchemy import select
-
-    value_repr = models.TrialValueModel.value_to_stored_repr
-    inter_repr = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
-
-    def utc(value: Any) -> Any:
-        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    trial_table = models.TrialModel.__table__
-    trial_rows = [
-        {
-            "number": ft.number,
-            "study_id": study_id,
-            "state": ft.state,
-            "datetime_start": utc(ft.datetime_start),
-            "datetime_complete": utc(ft.datetime_complete),
-        }
-        for ft in trials
-    ]
-    numbers = [ft.number for ft in trials]
-    with storage.engine.begin() as conn:  # one transaction, committed on success
-        _lock_study(conn, models.StudyModel.__table__, study_id)
-        conn.execute(trial_table.insert(), trial_rows)
-        ids = dict(
-            conn.execute(
-                select(trial_table.c.number, trial_table.c.trial_id).where(
-                    trial_table.c.study_id == study_id,
-                    trial_table.c.number >= min(numbers),
-                    trial_table.c.number <= max(numbers),
-                )
-            ).all()
-        )
-        dist_json: dict[int, str] = {}
-        params, values, inters, users, systems = [], [], [], [], []
-        for ft in trials:
-            tid = ids[ft.number]
-            for name, value in ft.params.items():
-                dist = ft.distributions[name]
-                text = dist_json.get(id(dist))
-                if text is None:
-                    text = dist_json[id(dist)] = distribution_to_json(dist)
-                params.append((tid, name, dist.to_internal_repr(value), text))
-            for i, x in enumerate(ft.values or []):
-                v, t = value_repr(x)
-                values.append((tid, i, v, t.name))
-            for step, x in ft.intermediate_values.items():
-                v, t = inter_repr(x)
-                inters.append((tid, int(step), v, t.name))
-            for k, v in ft.user_attrs.items():
-                users.append((tid, k, _dumps(v)))
-            for k, v in ft.system_attrs.items():
-                systems.append((tid, k, _dumps(v)))
-        for model, columns, rows in (
-            (models.TrialParamModel, _PARAM_COLUMNS, params),
-            (models.TrialValueModel, _VALUE_COLUMNS, values),
-            (models.TrialIntermediateValueModel, _INTER_COLUMNS, inters),
-            (models.TrialUserAttributeModel, _ATTR_COLUMNS, users),
-            (models.TrialSystemAttributeModel, _ATTR_COLUMNS, systems),
-        ):
-            if rows:
-                _insert_rows(conn, model.__table__, columns, rows)
-
-
-def _lock_study(conn: Any, table: Any, study_id: int) -> None:
-    """Lock the study's row for this transaction (``SELECT ... FOR UPDATE``; a no-op on
-    SQLite, whose writers are serialised anyway), as Optuna does before numbering trials.
-
-    Raises:
-        KeyError: no such study.
-    """
-    from sqlalchemy import select
-
-    stmt = select(table.c.study_id).where(table.c.study_id == study_id).with_for_update()
-    if conn.execute(stmt).first() is None:
-        raise KeyError(f"no study with id {study_id}")
-
-
-_PARAM_COLUMNS = ("trial_id", "param_name", "param_value", "distribution_json")
-_VALUE_COLUMNS = ("trial_id", "objective", "value", "value_type")
-_INTER_COLUMNS = ("trial_id", "step", "intermediate_value", "intermediate_value_type")
-_ATTR_COLUMNS = ("trial_id", "key", "value_json")
-
-
-def _insert_rows(conn: Any, table: Any, columns: Sequence[str], rows: list[tuple]) -> None:
-    """``executemany`` of plain tuples straight through the DB-API driver.
-
-    Every value is already in its stored form (numbers, text, enum names), so SQLAlchemy's
-    per-row parameter processing is skipped; drivers with another parameter style go through
-    SQLAlchemy Core.
-    """
-    style = conn.dialect.paramstyle
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(style)
-    if mark is None:
-        conn.execute(table.insert(), [dict(zip(columns, row)) for row in rows])
-        return
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
-    conn.exec_driver_sql(sql, rows)
 
 
 def best_params(

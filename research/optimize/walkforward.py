@@ -1,6 +1,9 @@
 """Walk-forward optimization: search each fold's in-sample window, judge the pick out of sample.
 
-For each fold of ``splitter.split(bars.index)``:
+The call runs in four steps, the way Optuna splits ``Study.optimize``: check the arguments
+(:func:`research.optimize._setup.check_arguments`), plan the folds and name their studies
+(:func:`~research.optimize._setup.plan_studies`), search each fold (:func:`_search_fold`), and
+assemble the result (:func:`_assemble`). For each fold of ``splitter.split(bars.index)``:
 
 1. **Search** the train window with the chosen optimizer (:mod:`research.optimize._search`):
    batches of asked parameter sets evaluated through the batch path (positions of the whole batch
@@ -29,45 +32,43 @@ different call never mixes with it. ``n_trials`` may grow between calls (the sea
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from data_loaders.errors import DataValidationError, ParameterError
-from research.optimize._base import QR_ATTR, Optimizer, Problem, trial_seed
-from research.optimize._evaluate import EvalContext, EvalTask, run_task
+from backtest.execution import Execution
+from research.optimize._base import Optimizer, trial_seed
+from research.optimize._fold import (
+    fold_windows,
+    judge_pick,
+    pick_trial,
+    stitch_folds,
+    trial_row,
+    trials_frame,
+)
 from research.optimize._progress import FoldProgress
-from research.optimize._search import FIDELITIES, FoldSearch, Plan, make_plan, run_search
+from research.optimize._search import make_plan, run_search
+from research.optimize._setup import (
+    PRUNERS,
+    StudyPlan,
+    WalkForwardSetup,
+    check_arguments,
+    plan_studies,
+    slug,
+)
 from research.optimize._workers import Workers
-from research.optimize.objectives import (
-    METRICS,
-    Guardrails,
-    Objective,
-    pareto_mask,
-    resolve_objectives,
-)
-from research.optimize.results import FoldResult, WalkForwardResult, efficiency
-from research.optimize.space import SearchSpace
-from research.optimize.storage import (
-    TrialStore,
-    code_version,
-    data_fingerprint,
-    default_storage_url,
-    jsonable,
-    safe_url,
-)
+from research.optimize.evaluate import EvalContext
+from research.optimize.objectives import Objective
+from research.optimize.results import FoldResult, WalkForwardResult
+from research.optimize.storage import TrialStore, safe_url
+from research.overfitting.efficiency import sharpe_efficiency
 
 __all__ = ["walk_forward_optimize", "PRUNERS"]
-
-#: accepted ``pruner`` names -> canonical name
-PRUNERS = {"hyperband": "hyperband", "sha": "sha", "successive_halving": "sha"}
 
 
 def walk_forward_optimize(
@@ -81,9 +82,9 @@ def walk_forward_optimize(
     directions: str | Sequence[str] | None = None,
     guardrails: Any = None,
     costs: Any = None,
-    execution: str = "next-open",
-    direction: str = "both",
-    init_cash: float = 100_000.0,
+    execution: str | Execution = "next-open",
+    direction: str | None = None,
+    init_cash: float | None = None,
     seed: int = 0,
     storage: str | None = None,
     study_name: str | None = None,
@@ -100,7 +101,7 @@ def walk_forward_optimize(
     timeout: float | None = None,
     progress: bool = True,
     features: pd.DataFrame | None = None,
-    periods_per_year: float = 252,
+    periods_per_year: float | None = None,
     optimizer_options: Mapping[str, Any] | None = None,
 ) -> WalkForwardResult:
     """Optimize ``strategy_cls`` fold by fold and evaluate each fold's pick out of sample.
@@ -117,8 +118,11 @@ def walk_forward_optimize(
         directions: ``maximize``/``minimize`` per objective (defaults per metric).
         guardrails: :class:`Guardrails`, a mapping (``min_trades``, ``max_drawdown`` as a
             positive fraction, ``max_turnover``) or None. Infeasible trials are never picked.
-        costs: :class:`backtest.Costs` (default ``Costs()``); ``execution``, ``direction``,
-            ``init_cash``: as in :func:`backtest.run_backtest`.
+        costs: :class:`backtest.Costs` (default ``Costs()``); ``execution``, ``direction``
+            (default ``both``), ``init_cash`` (default 100 000): as in
+            :func:`backtest.run_backtest`. Or ``execution`` is a
+            :class:`backtest.execution.Execution` holding all of them and ``periods_per_year``
+            (then leave those four unset).
         seed: seeds every sampler; the same seed gives the same trials and picks with any number
             of workers.
         storage: Optuna RDB URL (``postgresql://user@host/db`` for several hosts); None: SQLite
@@ -145,7 +149,7 @@ def walk_forward_optimize(
             depend on speed).
         progress: a progress bar per fold (only on a terminal).
         features: feature matrix aligned with the bars, passed to the strategy.
-        periods_per_year: annualisation of every metric (252 for daily bars).
+        periods_per_year: annualisation of every metric (default 252, daily stock bars).
         optimizer_options: options of a named optimizer (e.g. ``{"population_size": 40}``).
 
     Returns:
@@ -157,516 +161,154 @@ def walk_forward_optimize(
             storage or scheduler; an optimizer whose dependency is missing.
         DataTooShortError: folds too short for the fidelity plan.
     """
-    from backtest.costs import Costs
-
-    cls = _resolve_strategy(strategy_cls)
-    _check_bars(cls, bars)
-    costs = Costs() if costs is None else costs
-    if not isinstance(costs, Costs):
-        raise ParameterError(f"`costs` must be a backtest.Costs, got {type(costs).__name__}")
-    features = _check_features(features, bars)
-    space = SearchSpace(cls)
-    objectives = resolve_objectives(objective, directions)
-    rails = Guardrails.coerce(guardrails)
-    opt = _resolve_optimizer(optimizer, optimizer_options)
-    n_trials = _positive_int(n_trials, "n_trials")
-    inner_top_k = _positive_int(inner_top_k, "inner_top_k")
-    pruner_name = _resolve_pruner(pruner, objectives)
-    if fidelity not in FIDELITIES:
-        raise ParameterError(f"`fidelity` must be None, 'fractions' or 'folds', got {fidelity!r}")
-    if pruner_name is not None and fidelity is None:
-        fidelity = "fractions"
-    if inner_validation is not None and not (
-        isinstance(inner_validation, int | float) and 0 < inner_validation < 1
-    ):
-        raise ParameterError(
-            f"`inner_validation` must be a fraction in (0, 1), got {inner_validation!r}"
-        )
-    rf = _positive_int(reduction_factor, "reduction_factor")
-    if rf < 2:
-        raise ParameterError(f"`reduction_factor` must be >= 2, got {reduction_factor!r}")
-    if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParameterError(f"`seed` must be an int, got {seed!r}")
-    warm = _warm_starts(cls, space, warm_start)
-
-    index = _index(bars)
-    folds = list(splitter.split(index))
-    _check_folds(folds)
-    fp = data_fingerprint(bars, features)
-    constraint_names = ("params", *rails.names)
-    problem0 = Problem(space, objectives, constraint_names, warm_start=warm)
-    default_batch = opt.default_batch_size(problem0)
-    config = {
-        "strategy": cls.label(),
-        "strategy_class": f"{cls.__module__}.{cls.__qualname__}",
-        "space": {name: repr(p) for name, p in space.params.items()},
-        "constraints": list(cls.constraints),
-        "optimizer": opt.name,
-        "options": opt.options_key(),
-        "objectives": [[o.metric, o.direction] for o in objectives],
-        "guardrails": dataclasses.asdict(rails),
-        "costs": repr(costs),
-        "execution": execution,
-        "direction": direction,
-        "init_cash": float(init_cash),
-        "periods_per_year": float(periods_per_year),
-        "seed": int(seed),
-        "splitter": repr(splitter),
-        "folds": [[f.train.start, f.train.stop, f.test.start, f.test.stop] for f in folds],
-        "fidelity": fidelity,
-        "pruner": pruner_name,
-        "reduction_factor": rf,
-        "inner_validation": inner_validation,
-        "inner_top_k": inner_top_k,
-        "batch_size": batch_size or default_batch,
-        "warm_start": jsonable(list(warm)),
-        "data_fingerprint": fp,
-    }
-    config_hash = hashlib.sha256(
-        json.dumps(config, sort_keys=True, default=str).encode()
-    ).hexdigest()[:16]
-    if study_name is None:
-        study_name = f"{_slug(cls.label())}-{opt.name}-s{int(seed)}-{config_hash[:10]}"
-    elif not isinstance(study_name, str) or not study_name:
-        raise ParameterError(f"`study_name` must be a non-empty string, got {study_name!r}")
-    run_path = (
-        Path(run_dir) if run_dir is not None else Path("runs") / "optimize" / _slug(study_name)
-    )
-    url = storage if storage is not None else default_storage_url(run_path)
-    if not isinstance(url, str):
-        raise ParameterError(f"`storage` must be a database URL string or None, got {url!r}")
-    base_attrs = {"seed": int(seed), "data_fingerprint": fp, "code_version": code_version()}
-
-    ctx = EvalContext(
-        strategy_cls=cls,
-        bars=bars,
-        features=features,
-        costs=costs,
+    setup = check_arguments(
+        strategy_cls,
+        bars,
         execution=execution,
+        costs=costs,
         direction=direction,
-        init_cash=float(init_cash),
-        periods_per_year=float(periods_per_year),
+        init_cash=init_cash,
+        periods_per_year=periods_per_year,
+        optimizer=optimizer,
+        optimizer_options=optimizer_options,
+        n_trials=n_trials,
+        objective=objective,
+        directions=directions,
+        guardrails=guardrails,
+        seed=seed,
+        warm_start=warm_start,
+        inner_validation=inner_validation,
+        inner_top_k=inner_top_k,
+        fidelity=fidelity,
+        pruner=pruner,
+        reduction_factor=reduction_factor,
+        batch_size=batch_size,
+        timeout=timeout,
+        progress=progress,
+        features=features,
     )
-    fold_results: list[FoldResult] = []
-    rows: list[dict[str, Any]] = []
-    pareto_parts: list[pd.DataFrame] = []
-    names: list[str] = []
+    plan = plan_studies(setup, splitter, study_name=study_name, storage=storage, run_dir=run_dir)
+    ctx = EvalContext(setup.strategy_cls, setup.bars, setup.features, setup.execution)
+    outcomes = []
     with Workers(ctx, workers=workers, scheduler=scheduler) as pool:
-        for fold in folds:
-            k = int(fold.number)
-            name = f"{study_name}.fold{k}"
-            names.append(name)
-            search_window, val_window = _windows(fold, inner_validation)
-            plan = make_plan(fidelity, search_window, val_window)
-            store = TrialStore(
-                url,
-                name,
-                [o.direction for o in objectives],
-                {
-                    "config_hash": config_hash,
-                    "config": config,
-                    "strategy": cls.label(),
-                    "optimizer": opt.name,
-                    "seed": int(seed),
-                    "fold": k,
-                    "data_fingerprint": fp,
-                    "code_version": base_attrs["code_version"],
-                },
-            ).open()
-            problem = dataclasses.replace(
-                problem0,
-                study_name=name,
-                seed=trial_seed(int(seed), k),
-                pruner=pruner_name,
-                max_step=plan.steps[-1].step,
-                reduction_factor=rf,
-                checkpoint=run_path / "checkpoints" / f"{_slug(name)}.pkl",
-                study_system_attrs=store.study_system_attrs(),
-            )
-            fold_opt = type(opt)(**opt.options)
-            fold_opt.setup(problem)
-            bar = FoldProgress(k, min(n_trials, fold_opt.max_trials(problem) or n_trials), progress)
-            try:
-                search = run_search(
-                    fold=k,
-                    optimizer=fold_opt,
-                    problem=problem,
-                    store=store,
-                    workers=pool,
-                    plan=plan,
-                    guardrails=rails,
-                    n_trials=n_trials,
-                    batch_size=batch_size or default_batch,
-                    timeout=timeout,
-                    progress=bar,
-                    base_attrs=base_attrs,
-                )
-            finally:
-                bar.close()
-            fold_rows = [_row(t, k, name, space, objectives) for t in search.trials]
-            rows.extend(fold_rows)
-            frame = _frame(fold_rows)
-            pick, front = _pick(frame, objectives, inner_validation is not None, inner_top_k)
-            if len(objectives) > 1 and front is not None:
-                pareto_parts.append(front)
-            fold_results.append(
-                _judge(ctx, fold, pick, frame, search, plan, name, objectives, index)
-            )
+        for fold in plan.folds:
+            outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
+    return _assemble(setup, plan, outcomes)
 
-    trials = _frame(rows)
-    oos_returns, oos_positions = _stitch(fold_results)
+
+@dataclass
+class _FoldOutcome:
+    """What one fold's search hands to :func:`_assemble`."""
+
+    result: FoldResult
+    rows: list[dict[str, Any]]
+    front: pd.DataFrame | None
+
+
+def _search_fold(
+    setup: WalkForwardSetup, plan: StudyPlan, ctx: EvalContext, pool: Workers, fold: Any
+) -> _FoldOutcome:
+    """Search one fold's train window in its own study, pick a trial and judge the pick."""
+    k = int(fold.number)
+    name = f"{plan.study_name}.fold{k}"
+    search_window, val_window = fold_windows(fold, setup.inner_validation)
+    fidelity_plan = make_plan(setup.fidelity, search_window, val_window)
+    objectives = setup.objectives
+    store = TrialStore(
+        plan.url,
+        name,
+        [o.direction for o in objectives],
+        {
+            "config_hash": plan.config_hash,
+            "config": plan.config,
+            "strategy": setup.strategy_cls.label(),
+            "optimizer": setup.optimizer.name,
+            "seed": setup.seed,
+            "fold": k,
+            "data_fingerprint": plan.base_attrs["data_fingerprint"],
+            "code_version": plan.base_attrs["code_version"],
+        },
+    ).open()
+    problem = dataclasses.replace(
+        plan.problem,
+        study_name=name,
+        seed=trial_seed(setup.seed, k),
+        pruner=setup.pruner,
+        max_step=fidelity_plan.steps[-1].step,
+        reduction_factor=setup.reduction_factor,
+        checkpoint=plan.run_path / "checkpoints" / f"{slug(name)}.pkl",
+        study_system_attrs=store.study_system_attrs(),
+    )
+    opt: Optimizer = type(setup.optimizer)(**setup.optimizer.options)
+    opt.setup(problem)
+    n_bar = min(setup.n_trials, opt.max_trials(problem) or setup.n_trials)
+    bar = FoldProgress(k, n_bar, setup.progress)
+    try:
+        search = run_search(
+            fold=k,
+            optimizer=opt,
+            problem=problem,
+            store=store,
+            workers=pool,
+            plan=fidelity_plan,
+            guardrails=setup.guardrails,
+            n_trials=setup.n_trials,
+            batch_size=plan.batch_size,
+            timeout=setup.timeout,
+            progress=bar,
+            base_attrs=plan.base_attrs,
+        )
+    finally:
+        bar.close()
+    rows = [trial_row(t, k, name, setup.space, objectives) for t in search.trials]
+    frame = trials_frame(rows)
+    validation = setup.inner_validation is not None
+    pick, front = pick_trial(frame, objectives, validation, setup.inner_top_k)
+    result = judge_pick(ctx, fold, pick, frame, search, name, plan.index)
+    return _FoldOutcome(result, rows, front if len(objectives) > 1 else None)
+
+
+def _assemble(
+    setup: WalkForwardSetup, plan: StudyPlan, outcomes: Sequence[_FoldOutcome]
+) -> WalkForwardResult:
+    """Stitch the folds' out-of-sample returns and compute the walk-forward efficiency: the
+    stitched OOS annualised Sharpe over the mean IS Sharpe of the folds with a pick."""
     from backtest.metrics import sharpe_ratio
 
+    folds = [o.result for o in outcomes]
+    rows = [row for o in outcomes for row in o.rows]
+    trials = trials_frame(rows)
+    oos_returns, oos_positions = stitch_folds(folds)
+    ppy = setup.execution.periods_per_year
     is_sharpes = [
-        f.is_metrics.get("sharpe_ratio", math.nan)
-        for f in fold_results
-        if f.best_params is not None
+        f.is_metrics.get("sharpe_ratio", math.nan) for f in folds if f.best_params is not None
     ]
     oos_sharpe = (
-        float(sharpe_ratio(oos_returns.to_numpy(), periods_per_year=periods_per_year))
+        float(sharpe_ratio(oos_returns.to_numpy(), periods_per_year=ppy))
         if len(oos_returns)
         else math.nan
     )
-    wfe = efficiency(oos_sharpe, float(np.mean(is_sharpes)) if is_sharpes else math.nan)
+    wfe = sharpe_efficiency(oos_sharpe, float(np.mean(is_sharpes)) if is_sharpes else math.nan)
+    objectives: Sequence[Objective] = setup.objectives
     pareto = None
     if len(objectives) > 1:
-        pareto = pd.concat(pareto_parts, ignore_index=True) if pareto_parts else trials.iloc[0:0]
+        parts = [o.front for o in outcomes if o.front is not None]
+        pareto = pd.concat(parts, ignore_index=True) if parts else trials.iloc[0:0]
     return WalkForwardResult(
-        strategy=cls.label(),
-        optimizer=opt.name,
-        folds=fold_results,
+        strategy=setup.strategy_cls.label(),
+        optimizer=setup.optimizer.name,
+        folds=folds,
         oos_returns=oos_returns,
         oos_positions=oos_positions,
         trials=trials,
-        final_params=fold_results[-1].best_params if fold_results else None,
+        final_params=folds[-1].best_params if folds else None,
         wfe=wfe,
-        study_names=names,
-        seed=int(seed),
+        study_names=[f"{plan.study_name}.fold{int(f.number)}" for f in plan.folds],
+        seed=setup.seed,
         objectives=[(o.metric, o.direction) for o in objectives],
         pareto=pareto,
-        storage=safe_url(url),
-        strategy_cls=cls,
-        config={**config, "config_hash": config_hash, "study_name": study_name},
-        periods_per_year=float(periods_per_year),
+        storage=safe_url(plan.url),
+        strategy_cls=setup.strategy_cls,
+        config={**plan.config, "config_hash": plan.config_hash, "study_name": plan.study_name},
+        periods_per_year=float(ppy),
     )
-
-
-# --- argument checks ----------------------------------------------------------------------------
-def _resolve_strategy(strategy: Any) -> Any:
-    from strategies.base import Strategy
-
-    if isinstance(strategy, str):
-        from strategies.registry import get_strategy
-
-        strategy = get_strategy(strategy)
-    if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
-        raise ParameterError(
-            f"`strategy_cls` must be a Strategy subclass or a registry name, got {strategy!r}"
-        )
-    return strategy
-
-
-def _resolve_optimizer(optimizer: Any, options: Mapping[str, Any] | None) -> Optimizer:
-    from research.optimize import get_optimizer
-
-    if isinstance(optimizer, Optimizer):
-        if options:
-            raise ParameterError("pass `optimizer_options` only with an optimizer name")
-        optimizer.check_options()
-        optimizer.check_available()
-        return optimizer
-    if not isinstance(optimizer, str):
-        raise ParameterError(
-            f"`optimizer` must be a registry name or an Optimizer, got {type(optimizer).__name__}"
-        )
-    return get_optimizer(optimizer, **dict(options or {}))
-
-
-def _resolve_pruner(pruner: Any, objectives: Sequence[Objective]) -> str | None:
-    if pruner is None:
-        return None
-    if pruner not in PRUNERS:
-        raise ParameterError(f"`pruner` must be one of {sorted(PRUNERS)} or None, got {pruner!r}")
-    if len(objectives) > 1:
-        raise ParameterError(
-            "pruning needs one objective; drop `pruner` for multi-objective search"
-        )
-    return PRUNERS[pruner]
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ParameterError(f"`{name}` must be an int >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_bars(cls: Any, bars: Any) -> None:
-    frames = bars.values() if isinstance(bars, Mapping) else [bars]
-    if isinstance(bars, Mapping) != bool(cls.multi_asset):
-        kind = "a dict of bars per symbol" if cls.multi_asset else "one DataFrame of bars"
-        raise DataValidationError(f"{cls.label()} needs {kind}, got {type(bars).__name__}")
-    for df in frames:
-        if not isinstance(df, pd.DataFrame):
-            raise DataValidationError(f"bars must be DataFrames, got {type(df).__name__}")
-        missing = [c for c in ("open", "close") if c not in df.columns]
-        if missing:
-            raise DataValidationError(f"bars lack column(s) {missing}; columns: {list(df.columns)}")
-
-
-def _index(bars: Any) -> pd.Index:
-    return next(iter(bars.values())).index if isinstance(bars, Mapping) else bars.index
-
-
-def _check_features(features: Any, bars: Any) -> pd.DataFrame | None:
-    if features is None:
-        return None
-    if not isinstance(features, pd.DataFrame):
-        raise DataValidationError(f"`features` must be a DataFrame, got {type(features).__name__}")
-    if not features.index.equals(_index(bars)):
-        raise DataValidationError(
-            f"`features` must be indexed like the bars ({len(_index(bars))} rows), got "
-            f"{len(features)} rows with a different index"
-        )
-    return features
-
-
-def _warm_starts(cls: Any, space: SearchSpace, warm: Any) -> tuple[dict[str, Any], ...]:
-    if warm is None:
-        return ()
-    if isinstance(warm, Mapping):
-        warm = [warm]
-    out = []
-    for i, params in enumerate(warm):
-        if not isinstance(params, Mapping):
-            raise ParameterError(f"`warm_start[{i}]` must be a dict of params, got {params!r}")
-        try:
-            cls(**dict(params))
-        except ParameterError as exc:
-            raise ParameterError(f"`warm_start[{i}]`: {exc}") from None
-        out.append(space.complete(params))
-    return tuple(out)
-
-
-def _check_folds(folds: Sequence[Any]) -> None:
-    if not folds:
-        raise ParameterError("the splitter produced no folds")
-    for prev, cur in zip(folds, folds[1:]):
-        if cur.test.start < prev.test.stop:
-            raise ParameterError(
-                f"test windows of folds {prev.number} and {cur.number} overlap; stitched "
-                "out-of-sample returns need `step` >= `test`"
-            )
-
-
-def _windows(
-    fold: Any, inner_validation: float | None
-) -> tuple[tuple[int, int], tuple[int, int] | None]:
-    a, b = int(fold.train.start), int(fold.train.stop)
-    if inner_validation is None:
-        return (a, b), None
-    n_val = max(1, int(round((b - a) * float(inner_validation))))
-    if b - a - n_val < 2:
-        raise ParameterError(
-            f"`inner_validation`={inner_validation} leaves {b - a - n_val} bars to search in "
-            f"fold {fold.number}'s {b - a}-bar train window"
-        )
-    return (a, b - n_val), (b - n_val, b)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "study"
-
-
-# --- trials table ---------------------------------------------------------------------------------
-def _row(
-    t: Any, fold: int, study: str, space: SearchSpace, objectives: Sequence[Objective]
-) -> dict[str, Any]:
-    qr = t.user_attrs.get(QR_ATTR, {})
-    params = space.complete(t.params)
-    values = qr.get("objective") or [None] * len(objectives)
-    val_values = qr.get("val_objective") or [None] * len(objectives)
-    row: dict[str, Any] = {
-        "fold": fold,
-        "number": int(t.number),
-        "state": qr.get("status", "fail"),
-        "feasible": bool(qr.get("feasible", False)),
-        "reason": qr.get("reason", ""),
-        "value": _num(values[0]),
-    }
-    for o, v, vv in zip(objectives, values, val_values):
-        row[f"value_{o.metric}"] = _num(v)
-        if qr.get("val_objective") is not None:
-            row[f"val_value_{o.metric}"] = _num(vv)
-    row["params"] = params
-    for name, value in params.items():
-        row[f"param_{name}"] = value
-    metrics = t.user_attrs.get("metrics") or {}
-    for m in METRICS:
-        row[f"is_{m}"] = _num(metrics.get(m))
-    val = t.user_attrs.get("val_metrics")
-    if val is not None:
-        for m in METRICS:
-            row[f"val_{m}"] = _num(val.get(m))
-    row.update(
-        step=qr.get("step", 0),
-        cost=float(qr.get("cost", 0.0)),
-        batch=qr.get("batch", -1),
-        study=study,
-    )
-    return row
-
-
-def _num(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
-        return pd.DataFrame(
-            columns=["fold", "number", "state", "feasible", "reason", "value", "params"]
-        )
-    return pd.DataFrame(list(rows))
-
-
-def _pick(
-    frame: pd.DataFrame, objectives: Sequence[Objective], validation: bool, top_k: int
-) -> tuple[pd.Series | None, pd.DataFrame | None]:
-    """The chosen trial row (None when no trial is feasible) and the Pareto front (or None)."""
-    if frame.empty:
-        return None, None
-    cols = [f"value_{o.metric}" for o in objectives]
-    ok = (frame["state"] == "complete") & frame["feasible"]
-    ok &= np.all(np.isfinite(frame[cols].to_numpy(dtype=np.float64)), axis=1)
-    cand = frame[ok]
-    if cand.empty:
-        return None, None
-    front = None
-    first = objectives[0]
-    if len(objectives) > 1:
-        mask = pareto_mask(cand[cols].to_numpy(dtype=np.float64), objectives)
-        front = cand[mask]
-        pool = front
-    else:
-        key = cand[cols[0]] * first.sign
-        pool = (
-            cand.assign(_key=-key)
-            .sort_values(["_key", "number"], kind="stable")
-            .drop(columns="_key")
-        )
-        if validation:
-            pool = pool.head(top_k)
-    if validation:
-        vcol = f"val_value_{first.metric}"
-        if vcol in pool:
-            scored = pool[np.isfinite(pool[vcol].to_numpy(dtype=np.float64))]
-            if not scored.empty:
-                pool = (
-                    scored.assign(_key=-scored[vcol] * first.sign)
-                    .sort_values(["_key", "number"], kind="stable")
-                    .drop(columns="_key")
-                )
-                return pool.iloc[0], front
-    best = pool.assign(_key=-pool[cols[0]] * first.sign).sort_values(
-        ["_key", "number"], kind="stable"
-    )
-    return best.iloc[0], front
-
-
-def _judge(
-    ctx: EvalContext,
-    fold: Any,
-    pick: pd.Series | None,
-    frame: pd.DataFrame,
-    search: FoldSearch,
-    plan: Plan,
-    study: str,
-    objectives: Sequence[Objective],
-    index: pd.Index,
-) -> FoldResult:
-    """Evaluate the pick in and out of sample and assemble the fold's result."""
-    train, test = fold.train, fold.test
-    states = frame["state"] if not frame.empty else pd.Series(dtype=object)
-    out = FoldResult(
-        fold=int(fold.number),
-        train_range=range(train.start, train.stop),
-        test_range=range(test.start, test.stop),
-        train_period=(index[train.start], index[train.stop - 1]),
-        test_period=(index[test.start], index[test.stop - 1]),
-        best_params=None,
-        best_number=-1,
-        is_metrics={},
-        oos_metrics={},
-        oos_returns=pd.Series(0.0, index=index[test.start : test.stop], name="returns"),
-        oos_positions=pd.Series(0.0, index=index[test.start : test.stop], name="position"),
-        n_trials=int(len(frame)),
-        n_pruned=int((states == "pruned").sum()),
-        n_failed=int((states == "fail").sum()),
-        n_feasible=int(((states == "complete") & frame["feasible"]).sum())
-        if not frame.empty
-        else 0,
-        study_name=study,
-        evaluated_bars=int(search.evaluated_bars),
-        full_bars=int(search.full_bars),
-        seconds=search.seconds,
-        eval_seconds=search.eval_seconds,
-        timings={
-            "ask": search.ask_seconds,
-            "eval": search.eval_seconds,
-            "tell": search.tell_seconds,
-            "store": search.store_seconds,
-            "other": max(
-                search.seconds
-                - search.ask_seconds
-                - search.eval_seconds
-                - search.tell_seconds
-                - search.store_seconds,
-                0.0,
-            ),
-        },
-    )
-    if pick is None:
-        return out
-    params = dict(pick["params"])
-    task = EvalTask(
-        numbers=(int(pick["number"]),),
-        params=(params,),
-        stop=int(test.stop),
-        windows=((int(train.start), int(train.stop)), (int(test.start), int(test.stop))),
-        fit=(int(train.start), int(train.stop)),
-        returns=True,
-    )
-    (res,), _ = run_task(ctx, task)
-    out.best_params = params
-    out.best_number = int(pick["number"])
-    if res.error is not None:
-        raise RuntimeError(
-            f"fold {fold.number}: the pick {params} failed out of sample: {res.error}"
-        )
-    out.is_metrics, out.oos_metrics = res.metrics[0], res.metrics[1]
-    out.val_metrics = {
-        m[4:]: float(pick[m])
-        for m in pick.index
-        if m.startswith("val_") and not m.startswith("val_value")
-    }
-    test_index = index[test.start : test.stop]
-    out.oos_returns = pd.Series(res.returns[1], index=test_index, name="returns")
-    pos = res.positions[1]
-    if pos.ndim == 2 and pos.shape[1] > 1 and isinstance(ctx.bars, Mapping):
-        out.oos_positions = pd.DataFrame(pos, index=test_index, columns=list(ctx.bars))
-    else:
-        out.oos_positions = pd.Series(np.ravel(pos), index=test_index, name="position")
-    out.wfe = efficiency(
-        out.oos_metrics.get("sharpe_ratio", math.nan), out.is_metrics.get("sharpe_ratio", math.nan)
-    )
-    return out
-
-
-def _stitch(folds: Sequence[FoldResult]) -> tuple[pd.Series, Any]:
-    if not folds:
-        return pd.Series(dtype=np.float64, name="returns"), pd.Series(dtype=np.float64)
-    returns = pd.concat([f.oos_returns for f in folds])
-    returns.name = "returns"
-    positions = pd.concat([f.oos_positions for f in folds])
-    return returns, positions

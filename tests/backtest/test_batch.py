@@ -13,20 +13,12 @@ import pytest
 from backtest.batch import BATCH_METRICS, evaluate_batch
 from backtest.costs import Costs
 from backtest.engine import run_backtest, targets_portfolio
+from backtest.metric_table import names_of
 from backtest.metrics import compute_metrics
 from data_loaders.errors import DataValidationError, ParameterError
 from tests.conftest import make_bars
 
-RETURNS_KEYS = (
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "calmar_ratio",
-    "omega_ratio",
-)
+RETURNS_KEYS = names_of("returns")
 TRADE_KEYS = ("n_trades", "win_rate", "profit_factor", "expectancy", "exposure", "turnover")
 
 
@@ -161,8 +153,8 @@ def test_window_starts_flat_and_agrees_with_sliced_engine(bars, targets, executi
         assert batch.metrics["turnover"].iloc[j] == pytest.approx(change, rel=1e-12, abs=1e-15)
 
 
-def test_short_squeeze_with_negative_equity_agrees(bars):
-    # a short held while the price quadruples drives equity below zero
+def test_short_squeeze_is_closed_out_at_zero_equity_on_both_paths(bars):
+    # a short held while the price quadruples would drive equity below zero: closed out instead
     n = 40
     close = np.r_[np.full(10, 100.0), np.linspace(100.0, 450.0, 30)]
     open_ = np.r_[100.0, close[:-1]]
@@ -176,9 +168,15 @@ def test_short_squeeze_with_negative_equity_agrees(bars):
     pos[2:35] = -1.0
     batch = evaluate_batch(open_, close, pos, return_returns=True)
     ref = run_backtest(squeeze, pd.Series(pos, index=index))
-    assert ref.equity.min() < 0
-    assert batch.metrics["final_equity"].iloc[0] == pytest.approx(ref.final_equity, rel=1e-9)
+    # short 1,000 units at 100 (fees 0.1 %): cash ~199,800; equity <= 0 once close >= ~199.8
+    k = int(np.argmax(close >= 199.8))
+    assert ref.liquidated_at == index[k] and batch.liquidated_at.tolist() == [k]
+    assert ref.equity.iloc[k:].eq(0).all() and ref.equity.iloc[:k].gt(0).all()
+    assert ref.returns.iloc[k] == -1.0 and ref.returns.iloc[k + 1 :].eq(0).all()
+    assert batch.metrics["final_equity"].iloc[0] == ref.final_equity == 0.0
     np.testing.assert_allclose(batch.returns[:, 0], ref.returns.to_numpy(), rtol=1e-9)
+    assert batch.metrics["max_drawdown"].iloc[0] == ref.metrics()["max_drawdown"] == -1.0
+    assert ref.trades.exit_reason.tolist() == ["margin"]
 
 
 def test_callable_iterator_and_dtypes_give_the_same_metrics(bars, targets):

@@ -20,7 +20,7 @@ from data_loaders import (
     validate_bars,
 )
 
-NAMES = ["sp500", "nasdaq", "aapl", "msft", "ibm", "goog", "stocks", "eurusd_1h"]
+NAMES = ["sp500", "nasdaq", "aapl", "msft", "ibm", "goog", "stocks", "sp500_20", "eurusd_1h"]
 
 
 def _installed(info: SampleInfo) -> bool:

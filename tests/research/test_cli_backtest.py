@@ -15,8 +15,8 @@ import pytest
 from backtest.costs import Costs
 from backtest.engine import run_backtest
 from data_loaders import load_bars
+from data_loaders.bars import bars_per_year as infer_periods_per_year
 from research.cli import main
-from research.cli._backtest import infer_periods_per_year
 from strategies.registry import get_strategy
 from tests.conftest import make_bars
 
@@ -159,3 +159,25 @@ def test_subprocess_json_on_a_bundled_sample():
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "`slow` must be an integer" in bad.stderr
+
+
+def test_backtest_and_run_annualise_the_same_data_alike(capsys, tmp_path):
+    """One bars-per-year rule: daily bars with a sparse stretch (median spacing says 252, the
+    observed density does not) get the same factor from ``research backtest`` as from a run."""
+    from research.spec import parse_experiment
+    from research.spec.build import experiment_bars_per_year
+
+    bars = make_bars(600, seed=9, vol=0.01)
+    sparse = pd.concat([bars.iloc[:300], bars.iloc[300::3]])  # a third of the days after bar 300
+    path = tmp_path / "sparse.csv"
+    sparse.reset_index().to_csv(path, index=False)
+    payload = run_json(capsys, "--data", str(path), "--strategy", "sma_cross")
+    exp = parse_experiment({"name": "x", "data": str(path), "strategies": ["sma_cross"]})
+    ppy = experiment_bars_per_year(exp, load_bars(str(path)))
+    span_years = (sparse.index[-1] - sparse.index[0]) / pd.Timedelta(days=365.25)
+    assert ppy == round((len(sparse) - 1) / span_years) != 252.0
+    assert payload["periods_per_year"] == ppy
+    positions = get_strategy("sma_cross")().positions(sparse)
+    returns = run_backtest(sparse, positions, costs=Costs()).returns.to_numpy()
+    mean, std = returns.mean(), returns.std(ddof=1)
+    assert payload["sharpe_ratio"] == pytest.approx(mean / std * np.sqrt(ppy), rel=1e-9)

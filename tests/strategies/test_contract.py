@@ -213,4 +213,4 @@ def test_the_lookahead_check_catches_a_leaky_strategy():
 def test_registry_covers_the_contract_combinations():
     kinds = {(c.multi_asset, c.needs_fit) for c in REGISTRY.values()}
     assert kinds == {(False, False), (True, False), (False, True)}
-    assert len(list(itertools.chain(REGISTRY))) == 7
+    assert len(list(itertools.chain(REGISTRY))) == 10

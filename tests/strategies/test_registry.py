@@ -51,6 +51,9 @@ def test_builtins_are_listed_once_and_load_by_name():
         "donchian_atr",
         "pairs_zscore",
         "lgbm_direction",
+        "xs_momentum",
+        "xs_reversal",
+        "xs_low_vol",
     ]
     classes = list_strategies()
     assert list(classes) == list(BUILTINS)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from data_loaders import Regime, synthetic_bars
-from research.explore.audit import audit_bars, infer_frequency
+from research.explore.audit import audit_bars, bar_interval
 from research.explore.spec import load_spec
 from tests.conftest import make_bars
 
@@ -159,9 +159,9 @@ def test_distribution_shift_between_train_and_later_data() -> None:
 
 def test_infer_frequency() -> None:
     idx = pd.date_range("2024-01-01", periods=10, freq="5min", tz="UTC")
-    assert infer_frequency(idx) == pd.Timedelta(minutes=5)
-    assert infer_frequency(idx.delete([3, 4, 5])) == pd.Timedelta(minutes=5)
-    assert infer_frequency(idx, "1h") == pd.Timedelta(hours=1)
+    assert bar_interval(idx) == pd.Timedelta(minutes=5)
+    assert bar_interval(idx.delete([3, 4, 5])) == pd.Timedelta(minutes=5)
+    assert bar_interval(idx, "1h") == pd.Timedelta(hours=1)
 
 
 def test_weekly_closures_are_info_and_a_real_gap_a_warning() -> None:

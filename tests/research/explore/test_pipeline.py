@@ -12,7 +12,7 @@ import pytest
 from backtest.splitters import WalkForward
 from data_loaders import Regime, cointegrated_pair, synthetic_bars
 from data_loaders.errors import ConfigError, DataTooShortError, DataValidationError
-from research.explore import explore, train_window
+from research.explore import explore, train_window, write_exploration
 from research.explore.spec import load_spec
 
 LIGHT = {
@@ -198,8 +198,8 @@ def test_input_errors() -> None:
         explore(bad, LIGHT)
 
 
-def test_save_writes_every_output(result, tmp_path) -> None:
-    paths = result.save(tmp_path)
+def test_write_exploration_writes_every_output(result, tmp_path) -> None:
+    paths = write_exploration(result, tmp_path)
     assert set(paths) == {"features", "selected", "selected_json", "findings", "html"}
     features = pd.read_parquet(paths["features"])
     assert list(features.columns) == list(result.features.columns)
@@ -222,3 +222,17 @@ def test_save_writes_every_output(result, tmp_path) -> None:
     for title in ("Rank IC by horizon", "Rank correlation", "PCA of the", "Audit findings"):
         assert title in html
     assert "planted" in html
+
+
+def test_the_result_module_does_not_import_the_html_renderer() -> None:
+    import ast
+    import inspect
+
+    from research.explore import pipeline
+
+    tree = ast.parse(inspect.getsource(pipeline))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "research.explore.report" not in imported
+    assert not hasattr(pipeline.ExplorationResult, "save")

@@ -12,8 +12,9 @@ from optuna.trial import TrialState
 
 from data_loaders import fingerprint
 from data_loaders.errors import ConfigError, ParameterError
+from research._version import code_version_text
 from research.optimize import best_params
-from research.optimize.storage import code_version, data_fingerprint, open_storage, safe_url
+from research.optimize.storage import data_fingerprint, open_storage, safe_url
 
 POSTGRES_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres:postgres@localhost:5432/research_test"
@@ -36,7 +37,7 @@ def _check_stored(res, bars, n_trials: int, url: str) -> None:
             assert t.user_attrs["seed"] == res.seed
             assert t.user_attrs["fold"] == k
             assert t.user_attrs["data_fingerprint"] == fp
-            assert t.user_attrs["code_version"] == code_version()
+            assert t.user_attrs["code_version"] == code_version_text()
             assert isinstance(t.user_attrs["trial_seed"], int)
             assert {k2: v for k2, v in row["params"].items() if k2 in t.params} == t.params
             if row["state"] == "fail":

@@ -104,3 +104,19 @@ def test_a_search_in_tests_prints_nothing(wfo, capsys):
 def test_bad_arguments_name_the_argument_and_the_rule(wfo, kw, match):
     with pytest.raises(ParameterError, match=match):
         wfo(**kw)
+
+
+def test_an_execution_object_gives_the_same_search_as_the_loose_settings(wfo):
+    from backtest.costs import Costs
+    from backtest.execution import Execution
+
+    costs = Costs(fees=0.002, slippage_bps=3)
+    loose = wfo(n_trials=8, costs=costs, direction="longonly", init_cash=5e4, periods_per_year=260)
+    setup = Execution(costs, "next-open", "longonly", 5e4, 260)
+    packed = wfo(n_trials=8, execution=setup)
+    assert packed.config["config_hash"] == loose.config["config_hash"]
+    assert packed.config["direction"] == "longonly" and packed.config["init_cash"] == 5e4
+    assert packed.trials["value"].equals(loose.trials["value"])
+    np.testing.assert_array_equal(packed.oos_returns.to_numpy(), loose.oos_returns.to_numpy())
+    with pytest.raises(ParameterError, match=r"settings in `execution`.*\['init_cash'\]"):
+        wfo(n_trials=8, execution=setup, init_cash=1e5)

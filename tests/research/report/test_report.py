@@ -6,14 +6,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from research.report import build_report
+from tests._browser import needs_chromium, render, script_errors
 from tests.research import _runs
 
 #: every gate off: the best candidate is champion (to test the champion's parts of the report)
@@ -123,7 +121,7 @@ def test_sections_in_order_verdict_first(failed, champion, pareto):
 
 def test_verdict_names_the_failed_gates_when_nothing_passes(failed):
     sec = _sections((failed.run_dir / "report.html").read_text())["verdict"]
-    v = failed.results["verdict"]
+    v = failed.results.to_json()["verdict"]
     assert html.escape(v["message"], quote=True) in sec or v["message"] in html.unescape(sec)
     assert 'class="verdict failed"' in sec
     best = v["best"]
@@ -149,7 +147,7 @@ def test_verdict_shows_the_champion_and_its_numbers(champion):
     assert f"{m['sharpe_ratio']:.3f}" in sec and f"{m['cagr']:.1%}" in sec
     assert _js(f"{c['candidate']} (champion)") in (champion.run_dir / "report.html").read_text()
     assert f"{m['max_drawdown']:.1%}" in sec
-    bh = champion.results["benchmark"]["oos_metrics"]["sharpe_ratio"]
+    bh = champion.results.to_json()["benchmark"]["oos_metrics"]["sharpe_ratio"]
     assert f"{bh:.3f}" in sec
 
 
@@ -157,7 +155,7 @@ def test_leaderboard_table_matches_results(failed):
     sec = _sections((failed.run_dir / "report.html").read_text())["leaderboard"]
     head = re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", sec)
     rows = _rows(sec)
-    board = failed.results["leaderboard"]
+    board = failed.results.to_json()["leaderboard"]
     assert len(rows) == len(board) == 4
     col = {h: i for i, h in enumerate(head)}
     for cells, row in zip(rows, board):
@@ -172,7 +170,7 @@ def test_leaderboard_table_matches_results(failed):
 def test_fold_table_shows_in_and_out_of_sample_per_fold(failed):
     sec = _sections((failed.run_dir / "report.html").read_text())["folds"]
     rows = _rows(sec)
-    searches = failed.results["searches"]
+    searches = failed.results.to_json()["searches"]
     assert len(rows) == sum(len(s["folds"]) for s in searches) == 12
     expected = []
     for s in searches:
@@ -188,21 +186,23 @@ def test_fold_table_shows_in_and_out_of_sample_per_fold(failed):
                 ]
             )
     assert [[r[0], r[1], r[4], r[5]] for r in rows] == expected
-    first = failed.results["folds"][0]
+    first = failed.results.to_json()["folds"][0]
     assert rows[0][3] == f"{first['test_start']} → {first['test_end']}"
 
 
 def test_overfitting_panel_and_importance(failed):
     secs = _sections((failed.run_dir / "report.html").read_text())
-    o = failed.results["overfitting"]
+    o = failed.results.to_json()["overfitting"]
     text = html.unescape(secs["overfitting"])
     assert f"Trials tried: {o['n_trials_total']:,}" in re.sub(r"<[^>]+>", "", text)
-    top = [r["candidate"] for r in failed.results["leaderboard"]][:3]  # plots of the top 3
+    top = [r["candidate"] for r in failed.results.to_json()["leaderboard"]][
+        :3
+    ]  # plots of the top 3
     for key in top:
         assert f"PBO of {key}: {o['pbo'][key]['pbo']:.3f}" in text
     pbo_col = [row[4] for row in _rows(secs["overfitting"])]  # the table has every candidate
     assert pbo_col == [
-        f"{o['pbo'][r['candidate']]['pbo']:.3f}" for r in failed.results["leaderboard"]
+        f"{o['pbo'][r['candidate']]['pbo']:.3f}" for r in failed.results.to_json()["leaderboard"]
     ]
     assert 'id="fig-pbo-0"' in text and 'id="fig-degradation-0"' in text
     assert 'id="fig-stability"' in text  # the stability heatmap
@@ -210,7 +210,7 @@ def test_overfitting_panel_and_importance(failed):
     spa = o["spa"]["all candidates"]["spa_pvalue"]
     assert f"{spa:.3f}" in text
     imp = html.unescape(secs["importance"])
-    for strategy, info in failed.results["importance"].items():
+    for strategy, info in failed.results.to_json()["importance"].items():
         assert f"{strategy}: OLS of the objective on the hyperparameters" in imp
         for term in info["ols"]:
             assert f"{term['coef']:.3f}" in imp
@@ -223,21 +223,23 @@ def test_overfitting_panel_and_importance(failed):
 def test_trades_of_the_champion_and_exploration_findings(champion):
     secs = _sections((champion.run_dir / "report.html").read_text())
     trades = pd.read_parquet(champion.run_dir / "series" / "champion_trades.parquet")
-    assert len(trades) == champion.results["champion_trades"] > 0
+    assert len(trades) == champion.results.to_json()["champion_trades"] > 0
     rows = _rows(secs["trades"])
     assert len(rows) == len(trades)
     assert rows[0][0] == str(trades["fold"].iloc[0])
     assert rows[-1][-1] == f"{trades['return'].iloc[-1]:.1%}"
-    ex = champion.results["explore"]
+    ex = champion.results.to_json()["explore"]
     assert ex["selected"] and (champion.run_dir / "explore" / "findings.json").is_file()
     # the LightGBM search got exactly the exploration's selection as its features
-    (lgbm,) = [s for s in champion.results["searches"] if s["strategy"] == "lgbm_direction"]
+    (lgbm,) = [
+        s for s in champion.results.to_json()["searches"] if s["strategy"] == "lgbm_direction"
+    ]
     assert lgbm["features"] == ex["selected"]
     saved = json.loads((champion.run_dir / "explore" / "selected.json").read_text())
     if not ex["note"]:  # (the note says when no feature passed and the best-scored were taken)
         assert ex["selected"] == saved["features"]
     # screening read the first training window only: no selected feature saw an OOS bar
-    assert saved["train_end"][:10] == champion.results["folds"][0]["train_end"]
+    assert saved["train_end"][:10] == champion.results.to_json()["folds"][0]["train_end"]
     columns = pd.read_parquet(champion.run_dir / "explore" / "features.parquet").columns
     assert set(ex["selected"]) <= set(columns)
     text = html.unescape(secs["explore"])
@@ -249,7 +251,7 @@ def test_pareto_front_when_several_objectives(pareto):
     secs = _sections((pareto.run_dir / "report.html").read_text())
     assert 'id="fig-pareto"' in secs["pareto"]
     assert "<title>Two objectives</title>" in (pareto.run_dir / "report.html").read_text()
-    assert all(front for front in pareto.results["pareto"].values())
+    assert all(front for front in pareto.results.to_json()["pareto"].values())
 
 
 def test_report_is_self_contained_and_rebuildable(failed, tmp_path):
@@ -269,58 +271,14 @@ def test_report_is_self_contained_and_rebuildable(failed, tmp_path):
 # --------------------------------------------------------------------------------------------
 # headless browser
 # --------------------------------------------------------------------------------------------
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def _render(report: Path, profile: Path) -> tuple[str, str]:
-    cmd = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=10000",
-        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: any network fetch would fail
-        "--dump-dom",
-        report.resolve().as_uri(),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-    return proc.stdout, proc.stderr
-
-
-def _script_errors(dom: str, log: str) -> list[str]:
-    errors = [line for line in log.splitlines() if "Uncaught" in line]
-    box = re.search(r'<div id="report-errors"[^>]*>(.*?)</div>', dom, re.S)
-    if box and box.group(1).strip():
-        errors.append(box.group(1).strip())
-    return errors
-
-
-needs_chromium = pytest.mark.skipif(
-    _chromium() is None,
-    reason="headless Chromium not installed (apt-get install chromium; CI installs it in .ci/run)",
-)
-
-
 @pytest.mark.browser
 @needs_chromium
 def test_report_renders_in_headless_chromium_without_script_errors(champion, tmp_path):
     report = champion.run_dir / "report.html"
     figures = re.findall(r'id="(fig-[a-z0-9-]+)"', report.read_text())
     assert len(figures) >= 10
-    dom, log = _render(report, tmp_path / "profile")
-    assert _script_errors(dom, log) == []
+    dom, log = render(report, tmp_path / "profile")
+    assert script_errors(dom, log) == []
     rendered = re.findall(r'id="(fig-[a-z0-9-]+)" class="plotly-graph-div js-plotly-plot"', dom)
     assert sorted(rendered) == sorted(figures)  # plotly drew every figure
     assert dom.count('class="main-svg"') >= len(figures)
@@ -339,6 +297,6 @@ def test_the_browser_check_catches_a_script_error(failed, tmp_path):
         f'<!DOCTYPE html><html><head>{catcher}</head><body><div id="report-errors"></div>'
         "<script>undefinedFunction();</script></body></html>"
     )
-    dom, log = _render(broken, tmp_path / "profile")
-    errors = _script_errors(dom, log)
+    dom, log = render(broken, tmp_path / "profile")
+    errors = script_errors(dom, log)
     assert len(errors) == 2 and all("undefinedFunction" in e for e in errors)

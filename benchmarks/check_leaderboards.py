@@ -1,0 +1,69 @@
+"""Behaviour check: every experiment's leaderboard is byte-identical to its recorded baseline.
+
+``tests/fixtures/leaderboards/<name>.csv`` holds the ``leaderboard.csv`` of
+``research run experiments/<name>.yaml`` (the spec's own seed) recorded at commit 7a507bc,
+before the run flow was regrouped into ``research/judge`` and ``research/run``. This script
+reruns each experiment in a temporary folder and compares the files byte for byte, printing the
+first differing line of any mismatch.
+
+    python benchmarks/check_leaderboards.py                 # all five (about 5 min on 2 cores)
+    python benchmarks/check_leaderboards.py quickstart      # some of them
+
+Exit status 0 when every leaderboard is identical, 1 otherwise. (A script rather than a test:
+the five runs take minutes. ``tests/research/run/test_pipeline.py`` keeps a quick check of the
+same kind on a small run.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "leaderboards"
+
+
+def check(name: str, work: Path) -> bool:
+    spec = ROOT / "experiments" / f"{name}.yaml"
+    out = work / name
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "research", "run", str(spec), "--out", str(out), "--no-progress"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        print(f"{name}: research run failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+        return False
+    want = (FIXTURES / f"{name}.csv").read_bytes()
+    got = (out / "leaderboard.csv").read_bytes()
+    if got == want:
+        print(f"{name}: identical ({len(want)} bytes, {seconds:.0f} s)")
+        return True
+    for i, (a, b) in enumerate(zip(want.splitlines(), got.splitlines(), strict=False), 1):
+        if a != b:
+            print(f"{name}: DIFFERS at line {i}\n  baseline: {a[:300]!r}\n  now:      {b[:300]!r}")
+            break
+    else:
+        print(f"{name}: DIFFERS in length ({len(want)} vs {len(got)} bytes)")
+    return False
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(p.stem for p in FIXTURES.glob("*.csv"))
+    with tempfile.TemporaryDirectory(prefix="check-leaderboards-") as tmp:
+        results = [check(n, Path(tmp)) for n in names]
+    print(f"{sum(results)} of {len(results)} leaderboards identical to the baseline")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,75 @@
+"""The bars contract in one place: one frame or a dict of frames, and the helpers every layer uses.
+
+*Bars* are what every loader hands out (see :mod:`data_loaders.validation` for the full
+contract): a DataFrame with a tz-aware UTC ``DatetimeIndex`` and float64 ``open high low close
+volume`` columns, or a ``dict[symbol, DataFrame]`` for several symbols, all on one calendar
+(the first frame is the reference calendar).
+
+* :func:`bars_index` / :func:`first_frame`: the reference index / frame.
+* :func:`slice_bars`: rows ``[start, stop)`` by position (every frame of a dict cut alike).
+* :func:`bars_per_year`: the one annualisation rule of the project (``research run``,
+  ``research backtest``, nightly), described in its docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Bars", "bars_index", "first_frame", "slice_bars", "is_multi", "bars_per_year"]
+
+#: one symbol's bars, or several symbols' bars keyed by symbol
+Bars = pd.DataFrame | dict[str, pd.DataFrame]
+
+#: bars-per-year values that a measured rate snaps to (within :data:`SNAP_TOLERANCE`)
+SNAPS = (252.0, 365.0, 52.0, 12.0)
+SNAP_TOLERANCE = 0.05
+
+
+def is_multi(bars: Any) -> bool:
+    """True for several symbols (a mapping of frames)."""
+    return isinstance(bars, Mapping)
+
+
+def first_frame(bars: Any) -> pd.DataFrame:
+    """The frame itself, or the first frame of a dict (the reference calendar)."""
+    return next(iter(bars.values())) if isinstance(bars, Mapping) else bars
+
+
+def bars_index(bars: Any) -> pd.DatetimeIndex:
+    """The reference index: the frame's, or the first frame's of a dict."""
+    return first_frame(bars).index
+
+
+def slice_bars(bars: Any, start: int | None, stop: int | None) -> Any:
+    """Rows ``[start, stop)`` by position (``iloc``); every frame of a dict is cut alike."""
+    if isinstance(bars, Mapping):
+        return {s: df.iloc[start:stop] for s, df in bars.items()}
+    return bars.iloc[start:stop]
+
+
+def bars_per_year(index: pd.DatetimeIndex, default: float = 252.0) -> float:
+    """Bars per year measured on ``index``: the bars observed per 365.25 days of its span.
+
+    ``(n - 1) / years`` snaps to 252 (trading days), 365 (calendar days), 52 (weeks) or 12
+    (months) when within 5 % of it, else it is rounded to a whole number (e.g. 8766 for hourly
+    bars around the clock). Fewer than two bars, or a span of zero: ``default``.
+
+    This is the rule of ``research run`` (its leaderboards depend on it) and, since 2026-12, of
+    ``research backtest`` as well, so both annualise the same data alike. It was preferred to
+    the median-spacing rule that ``research backtest`` used because it measures the density the
+    data really has (holidays, sessions, 24/7 markets) rather than guessing it from the spacing
+    and weekdays; it is also what every metric's ``periods_per_year`` means (bars per year).
+    """
+    if len(index) < 2:
+        return float(default)
+    years = (index[-1] - index[0]) / pd.Timedelta(days=365.25)
+    if years <= 0:
+        return float(default)
+    est = (len(index) - 1) / years
+    for snap in SNAPS:
+        if abs(est - snap) <= SNAP_TOLERANCE * snap:
+            return snap
+    return float(round(est))

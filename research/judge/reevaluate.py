@@ -1,0 +1,179 @@
+"""Re-evaluating parameter sets out of sample: the judge's access to the backtest.
+
+Every function here goes through the optimizers' evaluation kernel
+(:mod:`research.optimize.evaluate`) or :func:`backtest.run_backtest`, with the run's
+:class:`backtest.execution.Execution` (costs, fills, direction, cash, bars per year), so a
+re-evaluated trial scores exactly as it did in the search. Windows are bar positions ``[start, stop)``; positions are
+computed causally on the bars up to ``stop``; with next-open fills the target decided at bar
+``start - 1`` is the first that can fill.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.batch import evaluate_batch
+from backtest.engine import BacktestResult, run_backtest
+from backtest.execution import Execution
+from data_loaders.bars import bars_index, slice_bars
+from research._json import to_jsonable
+from research.optimize.evaluate import EvalContext, EvalTask, SetResult, run_task
+
+if TYPE_CHECKING:
+    from research.optimize import WalkForwardResult
+
+__all__ = [
+    "SearchOutcome",
+    "evaluate_sets",
+    "window_backtest",
+    "slice_with_features",
+    "buy_and_hold",
+    "top_trial_params",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class SearchOutcome:
+    """One strategy x optimizer walk-forward search: what the search stage hands to the judge.
+
+    Attributes:
+        key: ``"<strategy label>/<optimizer>"``, unique in a run.
+        label, ref: the strategy's label in the spec and its registry name (or ``path.py:Class``).
+        optimizer: the optimizer's name.
+        strategy_cls: the strategy class searched.
+        result: the :class:`research.optimize.WalkForwardResult`.
+        bars: the bars the strategy trades (one frame, or a dict for multi-asset strategies).
+        features: the feature matrix given to the strategy, or None.
+        features_mode: what ``results.json`` records of the features (None, or column names).
+    """
+
+    key: str
+    label: str
+    ref: str
+    optimizer: str
+    strategy_cls: Any
+    result: WalkForwardResult
+    bars: Any
+    features: pd.DataFrame | None = None
+    features_mode: Any = None
+
+
+def evaluate_sets(
+    execution: Execution,
+    strategy_cls: Any,
+    params: Sequence[Mapping[str, Any]],
+    window: tuple[int, int],
+    *,
+    bars: Any,
+    fit: tuple[int, int] | None,
+    features: pd.DataFrame | None = None,
+    returns: bool = False,
+) -> list[SetResult]:
+    """Evaluate parameter sets on bars ``[start, stop)`` (positions on bars up to ``stop``).
+
+    Returns one ``SetResult`` per set (``.metrics[0]``, ``.returns[0]`` when ``returns``,
+    ``.error`` when it failed). Single-symbol strategies without fitting go through one batch
+    pass; fitted and multi-asset ones one set at a time.
+    """
+    task = EvalTask(
+        numbers=tuple(range(len(params))),
+        params=tuple(dict(p) for p in params),
+        stop=int(window[1]),
+        windows=((int(window[0]), int(window[1])),),
+        fit=fit,
+        returns=returns,
+    )
+    results, _ = run_task(EvalContext(strategy_cls, bars, features, execution), task)
+    return results
+
+
+def window_backtest(
+    execution: Execution,
+    strategy_cls: Any,
+    params: Mapping[str, Any],
+    window: tuple[int, int],
+    *,
+    bars: Any,
+    fit: tuple[int, int] | None,
+    features: pd.DataFrame | None = None,
+) -> tuple[BacktestResult, int]:
+    """:func:`backtest.run_backtest` of one parameter set on bars ``[start, stop)``.
+
+    The window starts flat; with next-open fills the target decided at ``start - 1`` is the
+    first that can fill (the convention of the batch path). Returns ``(result, lo)``: the
+    ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1`` for next-open fills.
+    """
+    a, b = int(window[0]), int(window[1])
+    strat = strategy_cls(**dict(params))
+    if strategy_cls.needs_fit and fit is not None:
+        strat.fit(*slice_with_features(bars, features, *fit))
+    head_bars, head_feats = slice_with_features(bars, features, 0, b)
+    pos = strat.positions(head_bars, head_feats)
+    lo = _first_fill(execution, a)
+    result = run_backtest(slice_bars(bars, lo, b), pos.iloc[lo:b], **execution.engine_kwargs())
+    return result, lo
+
+
+def slice_with_features(
+    bars: Any, features: pd.DataFrame | None, a: int, b: int
+) -> tuple[Any, pd.DataFrame | None]:
+    """Bars ``[a, b)`` (every symbol) and the same rows of the features."""
+    return slice_bars(bars, a, b), None if features is None else features.iloc[a:b]
+
+
+def buy_and_hold(execution: Execution, bars: Any, window: tuple[int, int]) -> pd.Series:
+    """Per-bar returns of holding the instrument (equal weights for several symbols) over the
+    window, with the same costs and fills as the candidates (bought at the window's first open)."""
+    a, b = int(window[0]), int(window[1])
+    engine = {**execution.engine_kwargs(), "direction": "both"}
+    if isinstance(bars, Mapping):
+        lo = _first_fill(execution, a)
+        sub = slice_bars(bars, lo, b)
+        pos = pd.DataFrame(1.0 / len(bars), index=bars_index(sub), columns=list(sub))
+        ret = run_backtest(sub, pos, **engine).returns.iloc[a - lo :]
+        return pd.Series(ret.to_numpy(), index=ret.index, name="buy_and_hold")
+    res = evaluate_batch(
+        bars["open"].to_numpy()[:b],
+        bars["close"].to_numpy()[:b],
+        np.ones((b, 1)),
+        **engine,
+        start=a,
+        stop=b,
+        periods_per_year=execution.periods_per_year,
+        return_returns=True,
+    )
+    return pd.Series(res.returns[:, 0], index=bars.index[a:b], name="buy_and_hold")
+
+
+def _first_fill(execution: Execution, start: int) -> int:
+    """First bar of a window's simulation: ``start - 1`` with next-open fills (its decision
+    fills at ``start``'s open), else ``start``."""
+    return start - 1 if (execution.fill == "next-open" and start > 0) else start
+
+
+def top_trial_params(s: SearchOutcome, k: int) -> list[dict[str, Any]]:
+    """The ``k`` best distinct feasible parameter sets of a search (all folds, by the first
+    objective in its direction; ties by fold then trial number)."""
+    t = s.result.trials
+    if t.empty:
+        return []
+    ok = (t["state"] == "complete") & t["feasible"] & np.isfinite(t["value"].astype(float))
+    t = t[ok]
+    sign = 1.0 if s.result.objectives[0][1] == "maximize" else -1.0
+    t = t.assign(_key=-sign * t["value"].astype(float)).sort_values(["_key", "fold", "number"])
+    out, seen = [], set()
+    for p in t["params"]:
+        key = json.dumps(to_jsonable(p), sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(dict(p))
+        if len(out) >= k:
+            break
+    return out

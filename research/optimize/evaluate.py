@@ -1,0 +1,258 @@
+"""Evaluate many parameter sets on windows of the bars: the work a worker does.
+
+An :class:`EvalContext` (strategy class, bars, features, :class:`backtest.execution.Execution`)
+is shipped once to every worker; an :class:`EvalTask` names the parameter sets, the bar ``stop``
+up to which positions are computed, and the windows ``[start, stop)`` to simulate. Three paths:
+
+* **batch** (single symbol, no fit): ``strategy_cls.batch_positions`` computes every set's
+  positions on ``bars[:stop]`` in one call (shared indicators computed once), then
+  :func:`backtest.evaluate_batch` simulates all columns per window in one pass of the fused
+  kernel. If either call fails, the sets are retried one by one so that one bad set fails alone.
+* **fit** (``needs_fit``, e.g. LightGBM): per set, ``fit`` on ``bars[fit]`` only, then
+  ``positions(bars[:stop])``; windows simulated by the batch kernel.
+* **multi-asset** (``multi_asset``): per set, positions on the dict of bars, each window
+  simulated by :func:`backtest.run_backtest` on that window (starting flat; with next-open fills
+  the target decided at ``start - 1`` is the first that can fill, as in ``evaluate_batch``).
+
+Positions are causal (the strategy contract), so positions on ``bars[:stop]`` equal those on the
+full data for every bar before ``stop``: no window ever sees a bar after its own end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.execution import Execution
+from data_loaders.bars import is_multi, slice_bars
+
+__all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "split_task", "error_text"]
+
+
+def error_text(exc: BaseException) -> str:
+    """One line naming an exception: ``Type: message`` (at most 500 characters)."""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:500]
+
+
+@dataclass(frozen=True, init=False)
+class EvalContext:
+    """Everything shared by the evaluations of one walk-forward run (sent once per worker):
+    the strategy class, the bars, the features and the :class:`backtest.execution.Execution`.
+
+    ``costs=, direction=, init_cash=, periods_per_year=`` and a string ``execution=`` (the fill
+    mode) are still accepted in place of an ``Execution`` while callers move over.
+    """
+
+    strategy_cls: Any
+    bars: Any
+    features: pd.DataFrame | None
+    execution: Execution
+
+    def __init__(
+        self,
+        strategy_cls: Any,
+        bars: Any,
+        features: pd.DataFrame | None = None,
+        execution: Execution | str | None = None,
+        **loose: Any,
+    ) -> None:
+        if not isinstance(execution, Execution):
+            if execution is not None:
+                loose["fill"] = execution
+            if loose.get("costs") is None:
+                loose.pop("costs", None)
+            execution = Execution(**loose)
+        elif loose:
+            raise TypeError(f"EvalContext: give an Execution or loose settings, not both: {loose}")
+        object.__setattr__(self, "strategy_cls", strategy_cls)
+        object.__setattr__(self, "bars", bars)
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "execution", execution)
+
+    @cached_property
+    def multi(self) -> bool:
+        return is_multi(self.bars)
+
+    @cached_property
+    def open_(self) -> np.ndarray:
+        return np.ascontiguousarray(self.bars["open"].to_numpy(dtype=np.float64))
+
+    @cached_property
+    def close(self) -> np.ndarray:
+        return np.ascontiguousarray(self.bars["close"].to_numpy(dtype=np.float64))
+
+    def head(self, stop: int) -> tuple[Any, pd.DataFrame | None]:
+        """Bars and features up to (excluding) ``stop``."""
+        return self.slice(0, stop)
+
+    def slice(self, start: int, stop: int) -> tuple[Any, pd.DataFrame | None]:
+        """Bars and features of ``[start, stop)`` (a training slice)."""
+        feats = None if self.features is None else self.features.iloc[start:stop]
+        return slice_bars(self.bars, start, stop), feats
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """Parameter sets to evaluate on windows.
+
+    Attributes:
+        numbers: trial numbers (carried through to the results).
+        params: full parameter sets.
+        stop: positions are computed on ``bars[:stop]``.
+        windows: ``(start, stop)`` bar windows to simulate, each ending at or before ``stop``.
+        fit: ``(start, stop)`` training slice for ``needs_fit`` strategies.
+        returns: also return each window's per-bar returns and target positions.
+    """
+
+    numbers: tuple[int, ...]
+    params: tuple[dict[str, Any], ...]
+    stop: int
+    windows: tuple[tuple[int, int], ...]
+    fit: tuple[int, int] | None = None
+    returns: bool = False
+
+    @property
+    def bars_simulated(self) -> int:
+        """Bars simulated per set (the cost unit of multi-fidelity accounting)."""
+        return sum(b - a for a, b in self.windows)
+
+
+@dataclass
+class SetResult:
+    """One parameter set's evaluation: metrics per window, or the error that stopped it."""
+
+    number: int
+    metrics: list[dict[str, float]] | None = None
+    error: str | None = None
+    returns: list[np.ndarray] | None = None
+    positions: list[np.ndarray] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
+    """Evaluate ``task``; return one :class:`SetResult` per set and the seconds spent."""
+    t0 = time.perf_counter()
+    cls = ctx.strategy_cls
+    if ctx.multi or cls.multi_asset or cls.needs_fit:
+        results = [_one_set(ctx, task, i) for i in range(len(task.params))]
+    else:
+        results = _batch(ctx, task)
+    return results, time.perf_counter() - t0
+
+
+# --- batch path -------------------------------------------------------------------------------
+def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
+    bars, feats = ctx.head(task.stop)
+    try:
+        pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
+        per_window = [_simulate(ctx, task, pos, a, b) for a, b in task.windows]
+    except Exception:
+        return [_one_set(ctx, task, i) for i in range(len(task.params))]
+    out = []
+    for j, number in enumerate(task.numbers):
+        res = SetResult(number, metrics=[w[0][j] for w in per_window])
+        if task.returns:
+            res.returns = [w[1][:, j].copy() for w in per_window]
+            res.positions = [pos[a:b, j].copy() for a, b in task.windows]
+        out.append(res)
+    return out
+
+
+def _simulate(
+    ctx: EvalContext, task: EvalTask, pos: np.ndarray, start: int, stop: int
+) -> tuple[list[dict[str, float]], np.ndarray | None]:
+    from backtest.batch import evaluate_batch
+
+    n = pos.shape[0]
+    res = evaluate_batch(
+        ctx.open_[:n],
+        ctx.close[:n],
+        pos,
+        **ctx.execution.engine_kwargs(),
+        start=start,
+        stop=stop,
+        periods_per_year=ctx.execution.periods_per_year,
+        return_returns=task.returns,
+    )
+    names = [str(c) for c in res.metrics.columns]
+    values = res.metrics.to_numpy(dtype=np.float64).tolist()
+    records = [dict(zip(names, row)) for row in values]
+    return records, res.returns
+
+
+# --- one set at a time (fallback, fitted and multi-asset strategies) ---------------------------
+def _one_set(ctx: EvalContext, task: EvalTask, i: int) -> SetResult:
+    number, params = task.numbers[i], task.params[i]
+    try:
+        strat = ctx.strategy_cls(**params)
+        if ctx.strategy_cls.needs_fit:
+            if task.fit is None:
+                raise RuntimeError("a strategy that needs fitting was given no training slice")
+            strat.fit(*ctx.slice(*task.fit))
+        bars, feats = ctx.head(task.stop)
+        pos = strat.positions(bars, feats)
+        if ctx.multi:
+            return _multi_asset(ctx, task, number, pos)
+        arr = np.asarray(pos, dtype=np.float64).reshape(-1, 1)
+        per_window = [_simulate(ctx, task, arr, a, b) for a, b in task.windows]
+    except Exception as exc:  # the reason is recorded with the trial; the search goes on
+        return SetResult(number, error=error_text(exc))
+    res = SetResult(number, metrics=[w[0][0] for w in per_window])
+    if task.returns:
+        res.returns = [w[1][:, 0].copy() for w in per_window]
+        res.positions = [arr[a:b, 0].copy() for a, b in task.windows]
+    return res
+
+
+def _multi_asset(ctx: EvalContext, task: EvalTask, number: int, pos: Any) -> SetResult:
+    from backtest.engine import run_backtest
+    from backtest.metrics import compute_metrics
+
+    ex = ctx.execution
+    frame = pd.DataFrame(pos)
+    metrics, returns, positions = [], [], []
+    for a, b in task.windows:
+        lo = a - 1 if (ex.fill == "next-open" and a > 0) else a
+        bt = run_backtest(slice_bars(ctx.bars, lo, b), frame.iloc[lo:b], **ex.engine_kwargs())
+        ret = bt.returns.to_numpy(dtype=np.float64)[a - lo :]
+        in_force = bt.positions_in_force.iloc[a - lo :]
+        m = compute_metrics(
+            ret, trades=bt.trades, positions=in_force, periods_per_year=ex.periods_per_year
+        )
+        m = {k: float(v) for k, v in m.items()}
+        m["final_equity"] = float(ex.init_cash * np.prod(1.0 + ret))
+        for key in ("n_orders", "fees_paid"):
+            m.setdefault(key, math.nan)
+        metrics.append(m)
+        returns.append(ret)
+        positions.append(frame.iloc[a:b].to_numpy(dtype=np.float64))
+    res = SetResult(number, metrics=metrics)
+    if task.returns:
+        res.returns, res.positions = returns, positions
+    return res
+
+
+def split_task(task: EvalTask, parts: int) -> list[EvalTask]:
+    """Split a task's sets into up to ``parts`` contiguous tasks (order kept)."""
+    n = len(task.params)
+    parts = max(1, min(int(parts), n))
+    bounds = [round(k * n / parts) for k in range(parts + 1)]
+    return [
+        EvalTask(
+            numbers=task.numbers[a:b],
+            params=task.params[a:b],
+            stop=task.stop,
+            windows=task.windows,
+            fit=task.fit,
+            returns=task.returns,
+        )
+        for a, b in zip(bounds[:-1], bounds[1:])
+        if b > a
+    ]

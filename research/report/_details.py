@@ -1,0 +1,220 @@
+"""Report sections about the search and its by-products: importance, landscape, Pareto front,
+exploration, trades, config (each method returns one section dict or None)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+from research.report._html import (
+    esc,
+    fmt,
+    html_table,
+    plot_div,
+    round_sig,
+)
+from research.run.results import RunResults
+
+__all__ = ["DetailSections"]
+
+
+class DetailSections:
+    """Mixin of :class:`research.report._build.ReportContext`."""
+
+    run: RunResults
+    r: dict
+    d: dict
+    top_n: int
+    max_trades: int
+    metric: str
+    board: list
+    lead: str
+
+    # --- importance -----------------------------------------------------------------------
+    def importance(self) -> dict | None:
+        from research.report import _figures as F
+
+        imp = self.r.get("importance") or {}
+        if not imp:
+            return None
+        html_ = plot_div(F.importance_figure(imp), "fig-importance")
+        for strat, info in imp.items():
+            ols = info.get("ols") or []
+            if ols:
+                rows = [
+                    [
+                        esc(t.get("term")),
+                        fmt(t.get("coef")),
+                        fmt(t.get("std_err")),
+                        fmt(t.get("t")),
+                        fmt(t.get("p_value")),
+                        '<span class="pass">yes</span>' if t.get("significant") else "no",
+                    ]
+                    for t in ols
+                ]
+                r2 = info.get("r2")
+                fit = "" if r2 is None else f" (R² = {r2:.2f}, n = {info.get('n')})"
+                html_ += f"<h3>{esc(strat)}: OLS of the objective on the hyperparameters{fit}</h3>"
+                html_ += html_table(
+                    ["term", "coefficient", "std. error", "t", "p-value", "significant"], rows
+                )
+            sugg = info.get("suggested_space")
+            if sugg:
+                html_ += (
+                    f"<p>Suggested space for the next run of <code>{esc(strat)}</code>: "
+                    f'<span class="params">{esc(json.dumps(round_sig(sugg)))}</span></p>'
+                )
+        return self.section(
+            "importance",
+            "Which hyperparameters matter",
+            html_,
+            "fANOVA importance (Optuna) and an OLS regression of the trials' objective on the "
+            "standardised hyperparameters, with standard errors. Parameters that matter little "
+            "can be fixed; the suggested space narrows the rest around the best trials.",
+        )
+
+    # --- contour & parallel ---------------------------------------------------------------
+    def landscape(self) -> dict | None:
+        from research.report import _figures as F
+
+        trials = self.d.get("trials")
+        if trials is None or trials.empty:
+            return None
+        obj = (self.r.get("objectives") or [{"metric": self.metric}])[0]["metric"]
+        imp = self.r.get("importance") or {}
+        html_ = ""
+        for i, strat in enumerate(sorted(trials["strategy"].unique())):
+            ranked = sorted((imp.get(strat) or {}).get("fanova", {}).items(), key=lambda kv: -kv[1])
+            names = [k for k, _ in ranked]
+            if len(names) < 2:
+                t = trials[trials["strategy"] == strat]
+                params = json.loads(t["params"].iloc[0]) if len(t) else {}
+                names = [
+                    k
+                    for k, v in params.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                ]
+            if len(names) >= 2:
+                html_ += plot_div(
+                    F.contour_figure(trials, strat, names[0], names[1], obj), f"fig-contour-{i}"
+                )
+            html_ += plot_div(F.parallel_figure(trials, strat, obj), f"fig-parallel-{i}")
+        return (
+            self.section(
+                "landscape",
+                "Search landscape",
+                html_,
+                "Contours of the in-sample objective over the two most important hyperparameters, "
+                "and parallel coordinates of every trial. A broad plateau is more trustworthy than "
+                "a narrow spike.",
+            )
+            if html_
+            else None
+        )
+
+    # --- pareto ---------------------------------------------------------------------------
+    def pareto(self) -> dict | None:
+        from research.report import _figures as F
+
+        objectives = self.r.get("objectives") or []
+        trials = self.d.get("trials")
+        if len(objectives) < 2 or trials is None:
+            return None
+        html_ = plot_div(F.pareto_figure(trials, objectives), "fig-pareto")
+        return (
+            self.section(
+                "pareto",
+                "Pareto front",
+                html_,
+                "Several objectives: trials that no other trial beats on every objective at once.",
+            )
+            if html_
+            else None
+        )
+
+    # --- exploration ----------------------------------------------------------------------
+    def explore(self) -> dict | None:
+        e = self.r.get("explore")
+        if not e:
+            return None
+        summary = e.get("summary") or {}
+        rows = [
+            [esc(k), esc(v if isinstance(v, str) else json.dumps(v))] for k, v in summary.items()
+        ]
+        html_ = html_table(["finding", "value"], rows, left=(0, 1))
+        sel = e.get("selected") or []
+        if sel:
+            html_ += (
+                f"<p>Features given to the strategies that use them ({len(sel)}): "
+                f'<span class="params">{esc(", ".join(sel))}</span></p>'
+            )
+        html_ += e.get("html") or ""
+        return self.section(
+            "explore",
+            "What the exploration found",
+            html_,
+            "Features, statistical tests, data audit and screening. Screening and selection "
+            "read the first walk-forward training window only, so no selected feature has seen "
+            "an out-of-sample bar.",
+        )
+
+    # --- trades ---------------------------------------------------------------------------
+    def trades(self) -> dict | None:
+        t = self.d.get("trades")
+        if t is None or t.empty or self.run.verdict.lead is None:
+            return None
+        shown = t.head(self.max_trades)
+        cols = list(shown.columns)
+        rows = []
+        for _, row in shown.iterrows():
+            cells = []
+            for c in cols:
+                v = row[c]
+                if isinstance(v, pd.Timestamp):
+                    cells.append(
+                        esc(
+                            v.strftime("%Y-%m-%d %H:%M")
+                            if v.hour or v.minute
+                            else v.strftime("%Y-%m-%d")
+                        )
+                    )
+                elif isinstance(v, float) and c.lower() in {"return", "return_pct"}:
+                    cells.append(fmt(v, "total_return"))
+                elif isinstance(v, float):
+                    cells.append(f"{v:,.2f}" if math.isfinite(v) else fmt(None))
+                else:
+                    cells.append(esc(v))
+            rows.append(cells)
+        note = (
+            f"Trades of {self.run.verdict.lead.candidate} over the out-of-sample span ({len(t)} in all"
+        ).rstrip() + (f", first {self.max_trades} shown)" if len(t) > self.max_trades else ")")
+        return self.section(
+            "trades",
+            f"Trades of the {self.lead}",
+            html_table([esc(c) for c in cols], rows, left=(0, 1), scroll=True),
+            note,
+        )
+
+    # --- config ---------------------------------------------------------------------------
+    def config_section(self) -> dict | None:
+        cfg = self.d.get("config")
+        if not cfg:
+            return None
+        import yaml
+
+        text = yaml.safe_dump(cfg, sort_keys=False)
+        rec = self.r.get("code_version") or {}
+        timings = self.r.get("timings") or {}
+        extra = ", ".join(
+            f"{k} {v:.1f} s" for k, v in timings.items() if isinstance(v, int | float)
+        )
+        return self.section(
+            "config",
+            "Resolved configuration",
+            f"<pre style='white-space:pre-wrap;font-size:12px'>{esc(text)}</pre>",
+            f"Code version {rec.get('git') or '-'} (package {rec.get('package') or '-'}); "
+            f"data fingerprint {(self.r.get('data') or {}).get('fingerprint', '-')}"
+            + (f"; timings: {extra}" if extra else ""),
+        )

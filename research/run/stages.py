@@ -1,0 +1,176 @@
+"""The two working stages of a run: exploration (optional) and the walk-forward searches.
+
+* :func:`explore_stage` runs the spec's feature exploration with its screening window ending at
+  the first fold's training stop, so the selected features never saw an out-of-sample bar (the
+  features themselves are causal and computed over all bars).
+* :func:`search_stage` runs :func:`research.optimize.walk_forward_optimize` for every strategy x
+  optimizer pair of the spec and returns one :class:`research.judge.SearchOutcome` each.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from data_loaders.bars import bars_index, first_frame
+from data_loaders.errors import ConfigError, ResearchError
+from research._json import finite
+from research.judge import SearchOutcome
+from research.run.plan import RunPlan
+from research.spec.build import strategy_bars
+
+__all__ = ["Exploration", "explore_stage", "features_for", "search_stage"]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Exploration:
+    """What the exploration stage hands on: the result, its feature matrix, the features used.
+
+    ``selected`` are the features that passed the false-discovery control, or (when a strategy
+    needs features and none passed) the ten best-scored ones, with ``note`` saying so.
+    """
+
+    result: Any = None
+    features: pd.DataFrame | None = None
+    selected: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def explore_stage(
+    exp: Any, bars: Any, train_stop: int, out: Path | None, say: Say, *, need: bool = True
+) -> Exploration:
+    """Run the spec's exploration with its screening window ending at bar ``train_stop``.
+
+    ``need``: a strategy uses the explored features (then an empty selection falls back to the
+    ten best-scored features). ``out``: where the exploration's files go (None: nowhere).
+    """
+    from research.explore import explore
+    from research.explore.artifacts import write_exploration
+
+    spec = exp.explore.spec
+    if isinstance(spec, str) and exp.path and not Path(spec).exists():
+        beside = Path(exp.path).parent / spec
+        spec = str(beside) if beside.exists() else spec
+    index = bars_index(bars)
+    say(f"exploring features on the first training window (to {index[train_stop - 1].date()})")
+    res = explore(bars, spec, train_end=index[train_stop - 1])
+    selected = list(res.selected)
+    note = ""
+    if not selected and need:
+        selected = [str(f) for f in res.screening.scores.index[:10]]
+        note = (
+            "the screening found no feature significant after the false-discovery control; the "
+            f"{len(selected)} best-scored features are used instead"
+        )
+    if out is not None:
+        write_exploration(res, out)
+    return Exploration(result=res, features=res.features, selected=selected, note=note)
+
+
+def features_for(
+    spec: Any, bars: Any, exploration: Exploration | None, key: str
+) -> tuple[pd.DataFrame | None, Any]:
+    """``(feature matrix or None, the features mode recorded in results)`` of one strategy."""
+    if spec.features is None:
+        return None, None
+    if spec.features == "explore":
+        assert exploration is not None  # the spec's cross-checks require explore: true
+        return exploration.features[exploration.selected], list(exploration.selected)
+    cols = list(spec.features)
+    if exploration is not None and all(c in exploration.features.columns for c in cols):
+        return exploration.features[cols], cols
+    from strategies.indicators import compute_features
+
+    try:
+        feats = compute_features(first_frame(bars), cols)
+    except (ResearchError, KeyError) as exc:
+        raise ConfigError(
+            f"{key}.features: {exc} (give catalog indicator names, or exploration feature "
+            "columns with explore: true)"
+        ) from None
+    return feats, cols
+
+
+def search_stage(
+    exp: Any,
+    bars: Any,
+    plan: RunPlan,
+    exploration: Exploration | None,
+    *,
+    storage: str,
+    run_dir: Path,
+    warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
+    progress: bool,
+    say: Say,
+) -> list[SearchOutcome]:
+    """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major)."""
+    from research.optimize import walk_forward_optimize
+    from research.spec import resolve_strategy
+
+    ex = plan.execution
+    metrics = [o.metric for o in plan.objectives]
+    pairs = [(s, o) for s in exp.strategies for o in exp.optimizers]
+    src = exp.path or "<spec>"
+    out = []
+    for n, (s, o) in enumerate(pairs, 1):
+        key = f"{src}: strategies[{exp.strategies.index(s)}]"
+        cls = resolve_strategy(s, key=key)
+        sbars = strategy_bars(cls, bars, key)
+        feats, mode = features_for(s, sbars, exploration, key)
+        say(
+            f"[{n}/{len(pairs)}] searching {s.label} with {o.name}: {len(plan.folds)} folds x "
+            f"{exp.budget.n_trials} trials"
+        )
+        started = time.perf_counter()
+        res = walk_forward_optimize(
+            cls,
+            sbars,
+            splitter=plan.splitter,
+            optimizer=o.name,
+            optimizer_options=o.options or None,
+            n_trials=exp.budget.n_trials,
+            objective=metrics,
+            directions=[o.direction for o in plan.objectives],
+            guardrails=exp.guardrails,
+            costs=ex.costs,
+            execution=ex.fill,
+            direction=ex.direction,
+            init_cash=ex.init_cash,
+            seed=exp.seed,
+            storage=storage,
+            run_dir=run_dir,
+            workers=exp.workers,
+            scheduler=exp.scheduler,
+            warm_start=list(warm_start.get(s.label) or []) or None,
+            pruner=exp.budget.pruner,
+            timeout=exp.budget.timeout,
+            progress=progress,
+            features=feats,
+            periods_per_year=ex.periods_per_year,
+        )
+        oos = finite(res.oos_metrics().get(metrics[0]))
+        say(
+            f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
+            f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
+        )
+        out.append(
+            SearchOutcome(
+                key=f"{s.label}/{o.name}",
+                label=s.label,
+                ref=s.name,
+                optimizer=o.name,
+                strategy_cls=cls,
+                result=res,
+                bars=sbars,
+                features=feats,
+                features_mode=mode,
+            )
+        )
+    return out

@@ -1,0 +1,300 @@
+"""From the stages' outputs to :class:`~research.run.results.RunResults` (what results.json holds).
+
+:func:`build_results` is the one place the run's typed hand-offs (plan, searches, judgement,
+importance, exploration) become the results schema; every helper here builds one section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.metric_table import names_of
+from backtest.metrics import compute_metrics
+from data_loaders.bars import bars_index
+from research._json import finite, to_jsonable
+from research._version import code_version
+from research.judge import Judgement, SearchOutcome
+from research.judge.gates import Gates
+from research.overfitting import expected_max_sharpe
+from research.run.plan import RunPlan
+from research.run.results import (
+    Benchmark,
+    CandidateStats,
+    GateOutcome,
+    LeaderboardRow,
+    RunResults,
+    SearchFold,
+    SearchSummary,
+    Span,
+    TrialCounts,
+    Verdict,
+)
+from research.run.stages import Exploration
+
+__all__ = [
+    "build_results",
+    "leaderboard_rows",
+    "search_summary",
+    "overfitting_section",
+    "pareto_section",
+    "explore_summary",
+]
+
+#: the out-of-sample metrics a leaderboard row of results.json keeps: the running-sum metrics,
+#: the trade counts and ratios (not the expectancy, a cash amount) and exposure / turnover
+ROW_METRICS = (
+    *names_of("returns"),
+    *(m for m in names_of("trades") if m != "expectancy"),
+    *names_of("positions"),
+)
+
+
+def build_results(
+    exp: Any,
+    run_id: str,
+    plan: RunPlan,
+    bars: Any,
+    searches: Sequence[SearchOutcome],
+    judgement: Judgement,
+    *,
+    importance: Mapping[str, Any],
+    grid: Mapping[str, Any] | None,
+    exploration: Mapping[str, Any] | None,
+    trades: pd.DataFrame | None,
+    storage: str | None,
+    timings: Mapping[str, float],
+) -> RunResults:
+    """The :class:`RunResults` of a finished run."""
+    index = bars_index(bars)
+    rows = leaderboard_rows(judgement, plan.gates)
+    champion = next((r for r in rows if r.candidate == judgement.champion_key), None)
+    span = judgement.span
+    bench = judgement.benchmark
+    ppy = plan.execution.periods_per_year
+    bench_metrics = compute_metrics(bench.to_numpy(), periods_per_year=ppy) if len(bench) else {}
+    return RunResults(
+        experiment=exp.name,
+        description=exp.description,
+        run_id=run_id,
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        seed=exp.seed,
+        code_version=code_version(),
+        data=plan.data,
+        ranking_metric=exp.ranking.metric,
+        ranking_direction=plan.direction,
+        objectives=plan.objectives,
+        gates=exp.to_dict()["gates"],
+        verdict=Verdict(
+            passed=champion is not None,
+            message=judgement.leaderboard.verdict,
+            champion=champion,
+            best=rows[0] if rows else None,
+        ),
+        leaderboard=tuple(rows),
+        benchmark=Benchmark("buy and hold", _metrics(bench_metrics)),
+        oos_span=Span(
+            start=index[span[0]].isoformat(),
+            end=index[span[1] - 1].isoformat(),
+            n_bars=int(span[1] - span[0]),
+        ),
+        folds=plan.fold_windows(index),
+        searches=tuple(search_summary(s) for s in searches),
+        overfitting=overfitting_section(judgement, grid),
+        importance=to_jsonable(dict(importance)),
+        pareto=pareto_section(searches) if len(plan.objectives) > 1 else None,
+        explore=to_jsonable(exploration),
+        champion_trades=None if trades is None else int(len(trades)),
+        storage=storage,
+        timings=dict(timings),
+    )
+
+
+def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]:
+    """The leaderboard as results.json rows (table order), gates in :data:`GATES` convention."""
+    rows = []
+    for rec in judgement.leaderboard.table.to_dict("records"):
+        s = judgement.searches[rec["name"]]
+        stab = judgement.stability.get(s.key)
+        rows.append(
+            LeaderboardRow(
+                rank=int(rec["rank"]),
+                candidate=s.key,
+                strategy=s.label,
+                strategy_ref=s.ref,
+                optimizer=s.optimizer,
+                kind="walk-forward",
+                params=to_jsonable(s.result.final_params or {}),
+                fold_params=tuple(to_jsonable(f.best_params) for f in s.result.folds),
+                features_mode=to_jsonable(s.features_mode),
+                oos_metrics={k: finite(rec.get(k)) for k in ROW_METRICS if k in rec},
+                score=finite(rec.get("score")),
+                stats=CandidateStats(
+                    **{f: finite(rec.get(f)) for f in CandidateStats.__dataclass_fields__}
+                ),
+                stability_note=str(stab) if isinstance(stab, Exception) else None,
+                gates={
+                    rule.name: GateOutcome(
+                        value=finite(rule.value_of(rec)),
+                        threshold=threshold,
+                        passed=bool(rec.get(f"gate_{rule.name}")),
+                    )
+                    for rule, threshold in gates.enabled()
+                },
+                passed=bool(rec["passed"]),
+                failed_gates=rec.get("failed_gates") or "",
+                notes=rec.get("notes") or "",
+            )
+        )
+    return rows
+
+
+def search_summary(s: SearchOutcome) -> SearchSummary:
+    """The ``searches[i]`` entry of results.json."""
+    r = s.result
+    t = r.trials
+    states = t["state"] if len(t) else pd.Series(dtype=object)
+    return SearchSummary(
+        key=s.key,
+        strategy=s.label,
+        strategy_ref=s.ref,
+        optimizer=s.optimizer,
+        final_params=to_jsonable(r.final_params),
+        folds=tuple(
+            SearchFold(
+                number=int(f.fold),
+                params=to_jsonable(f.best_params),
+                best_number=to_jsonable(f.best_number),
+                is_metrics=_metrics(f.is_metrics),
+                oos=_metrics(f.oos_metrics),
+                wfe=finite(f.wfe),
+                n_trials=int(f.n_trials),
+                n_pruned=int(f.n_pruned),
+                n_failed=int(f.n_failed),
+                n_feasible=int(f.n_feasible),
+                study_name=f.study_name,
+                seconds=round(float(f.seconds), 3),
+            )
+            for f in r.folds
+        ),
+        oos_metrics=_metrics(r.oos_metrics()),
+        wfe=finite(r.wfe),
+        counts=TrialCounts(
+            total=int(len(t)),
+            complete=int((states == "complete").sum()),
+            pruned=int((states == "pruned").sum()),
+            failed=int((states == "fail").sum()),
+            feasible=int(t["feasible"].sum()) if len(t) else 0,
+        ),
+        evaluations_saved=finite(r.evaluations_saved),
+        study_names=tuple(r.study_names),
+        storage=r.storage,
+        features=to_jsonable(s.features_mode),
+    )
+
+
+def overfitting_section(judgement: Judgement, grid: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``overfitting`` of results.json: trial counts, PBO, SPA and stability (with the grid)."""
+    sharpes = judgement.trials_sharpes
+    enough = sharpes is not None and sharpes.size >= 2
+    variance = float(np.var(sharpes, ddof=1)) if enough else None
+    stability = {k: _stability_entry(v) for k, v in judgement.stability.items()}
+    return to_jsonable(
+        {
+            "n_trials_total": int(sharpes.size) if sharpes is not None else 0,
+            "effective_n_trials": None
+            if judgement.effective is None
+            else int(judgement.effective.n_effective),
+            "trials_sharpe_variance": variance,
+            "expected_max_sharpe": finite(expected_max_sharpe(sharpes.size, variance))
+            if enough
+            else None,
+            "pbo": dict(judgement.pbo),
+            "spa": {"all candidates": judgement.spa_family} if judgement.spa_family else {},
+            "stability": {**stability, "grid": grid},
+        }
+    )
+
+
+def pareto_section(searches: Sequence[SearchOutcome]) -> dict[str, list[dict[str, Any]]]:
+    """Each search's Pareto front (several objectives): fold, trial number, params, values."""
+    out = {}
+    for s in searches:
+        p = s.result.pareto
+        if p is None or p.empty:
+            out[s.key] = []
+            continue
+        cols = [c for c in p.columns if c.startswith("value_")]
+        out[s.key] = [
+            {
+                "fold": int(r["fold"]),
+                "number": int(r["number"]),
+                "params": r["params"],
+                **{c[len("value_") :]: r[c] for c in cols},
+            }
+            for r in p.to_dict("records")
+        ]
+    return to_jsonable(out)
+
+
+def _stability_entry(v: Any) -> dict[str, Any]:
+    if isinstance(v, Exception):
+        return {"note": f"not computed: {v}"}
+    return {
+        "score": finite(v.score),
+        "pick_value": finite(v.pick_value),
+        "neighbour_median": finite(v.neighbour_median),
+        "n_neighbours": int(v.n_neighbours),
+        "share_above_half": finite(v.share_above_half),
+    }
+
+
+def _metrics(m: Mapping[str, Any]) -> dict[str, float | None]:
+    """Numeric entries as floats (None when not finite); other entries dropped."""
+    out: dict[str, float | None] = {}
+    for k, v in m.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        out[k] = finite(f)
+    return out
+
+
+def explore_summary(ex: Exploration | None) -> dict[str, Any] | None:
+    """``explore`` of results.json: a summary table, the selected features, the rendered
+    section (HTML, empty when it could not be rendered) and the folder of its files."""
+    if ex is None:
+        return None
+    from research.explore import render_explore_section
+
+    f = ex.result.findings
+    screening = f.get("screening") or {}
+    summary = {
+        "train window ends": f["train"]["end"],
+        "features computed": f["features"]["n_computed"],
+        "features screened": f["features"]["n_screened"],
+        "significant after FDR": len(ex.result.selected),
+        "selected": len(ex.selected),
+        "top feature": (screening.get("top") or [{}])[0].get("feature"),
+    }
+    try:
+        html = render_explore_section(ex.result, include_plotlyjs=False)
+    except Exception as exc:  # noqa: BLE001 - the summary table still tells the story
+        html = ""
+        summary["note"] = f"exploration section not rendered: {exc}"
+    if ex.note:
+        summary["note"] = ex.note
+    return to_jsonable(
+        {
+            "summary": summary,
+            "selected": ex.selected,
+            "note": ex.note,
+            "html": html,
+            "folder": "explore",
+        }
+    )

@@ -1,0 +1,106 @@
+"""Spec -> library objects: the one place an experiment's sections become the objects the
+search, the judging and the reports use.
+
+* :func:`build_splitter` -> :class:`backtest.splitters.WalkForward` (``walk_forward:``);
+* :func:`build_costs` / :func:`build_execution` -> :class:`backtest.costs.Costs` /
+  :class:`backtest.execution.Execution` (``costs:`` plus the bars per year);
+* :func:`experiment_bars_per_year` -> ``data.periods_per_year`` or
+  :func:`data_loaders.bars.bars_per_year` of the bars;
+* :func:`build_gates` -> :class:`research.judge.gates.Gates` (``gates:``, same signs);
+* :func:`ranking_direction` -> ``maximize``/``minimize`` of ``ranking.metric``;
+* :func:`strategy_bars` -> the bars a strategy trades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backtest.costs import Costs
+from backtest.execution import Execution
+from data_loaders.bars import bars_index, bars_per_year, first_frame
+from data_loaders.errors import ConfigError
+from research.optimize.objectives import DEFAULT_DIRECTIONS
+from research.spec.sections import Experiment
+
+__all__ = [
+    "build_splitter",
+    "build_costs",
+    "build_execution",
+    "experiment_bars_per_year",
+    "build_gates",
+    "ranking_direction",
+    "strategy_bars",
+]
+
+
+def build_splitter(exp: Experiment) -> Any:
+    """The :class:`backtest.splitters.WalkForward` of ``walk_forward``."""
+    from backtest.splitters import WalkForward
+
+    w = exp.walk_forward
+    return WalkForward(
+        train=w.train,
+        test=w.test,
+        step=w.step,
+        anchored=w.anchored,
+        purge=w.purge,
+        embargo=w.embargo,
+    )
+
+
+def build_costs(exp: Experiment) -> Costs:
+    """The :class:`backtest.costs.Costs` of ``costs``."""
+    c = exp.costs
+    return Costs(fees=c.fees, fixed_fees=c.fixed_fees, slippage_bps=c.slippage_bps)
+
+
+def experiment_bars_per_year(exp: Experiment, bars: Any) -> float:
+    """``data.periods_per_year`` when given, else the bars per year measured on the bars
+    (:func:`data_loaders.bars.bars_per_year`, the rule every command uses)."""
+    if exp.data.periods_per_year:
+        return float(exp.data.periods_per_year)
+    return bars_per_year(bars_index(bars))
+
+
+def build_execution(exp: Experiment, periods_per_year: float) -> Execution:
+    """The :class:`backtest.execution.Execution` of ``costs`` with ``periods_per_year``."""
+    c = exp.costs
+    return Execution(
+        costs=build_costs(exp),
+        fill=c.execution,
+        direction=c.direction,
+        init_cash=c.init_cash,
+        periods_per_year=float(periods_per_year),
+    )
+
+
+def build_gates(exp: Experiment) -> Any:
+    """The :class:`research.judge.gates.Gates` of ``gates`` (one definition, the spec's signs)."""
+    from research.judge.gates import gates_from_spec
+
+    return gates_from_spec(exp.gates)
+
+
+def ranking_direction(exp: Experiment) -> str:
+    """The direction of ``ranking.metric``: its objective's, else the metric's default."""
+    for o in exp.objectives:
+        if o.metric == exp.ranking.metric:
+            return o.direction
+    return DEFAULT_DIRECTIONS.get(exp.ranking.metric, "maximize")
+
+
+def strategy_bars(cls: Any, bars: Any, key: str) -> Any:
+    """The bars ``cls`` trades: all symbols for a multi-asset strategy, else the first one.
+
+    Raises:
+        ConfigError: a multi-asset strategy given one symbol (``key`` names the spec entry).
+    """
+    if cls.multi_asset:
+        if not isinstance(bars, Mapping):
+            raise ConfigError(
+                f"{key}: {cls.label()} trades several symbols; give data.source with several "
+                "symbols (a folder, sample:stocks) and pick them with data.symbols"
+            )
+        return bars
+    return first_frame(bars)

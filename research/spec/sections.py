@@ -1,0 +1,255 @@
+"""The sections of an experiment spec: small frozen dataclasses. Every default lives here.
+
+``research run --show-defaults`` prints them as YAML; ``docs/experiments.md`` explains each key;
+:mod:`research.spec.parse` reads a YAML mapping into them. The ``explore:`` section is
+:class:`ExploreSection` (the exploration's own spec is :class:`research.explore.ExploreSpec`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from research._json import to_jsonable
+
+__all__ = [
+    "DataSpec",
+    "ExploreSection",
+    "StrategySpec",
+    "OptimizerSpec",
+    "BudgetSpec",
+    "WalkForwardSpec",
+    "ObjectiveSpec",
+    "GuardrailSpec",
+    "CostSpec",
+    "GateSpec",
+    "RankingSpec",
+    "TrackingSpec",
+    "ReportSpec",
+    "NightlySpec",
+    "Experiment",
+]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the bars come from.
+
+    ``source``: ``sample:NAME`` (bundled), a ``.csv``/``.parquet`` file, a folder of one file per
+    symbol, or an online source ``yfinance:SYMBOL`` / ``ccxt:EXCHANGE:SYMBOL`` (extra ``online``).
+    Relative paths are looked up from the working directory, then from the spec's folder.
+    ``symbols`` picks symbols from a multi-symbol source (all when empty). ``start``/``end``
+    (inclusive, ISO dates, UTC) cut the range; ``resample`` (``"1D"``, ``"4h"``) makes coarser
+    bars; ``periods_per_year`` annualises metrics (inferred from the bar spacing when empty).
+    """
+
+    source: str = ""
+    symbols: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    resample: str | None = None
+    adjust: bool = True
+    tz: str | None = None
+    periods_per_year: int | None = None
+
+
+@dataclass(frozen=True)
+class ExploreSection:
+    """Feature exploration before the search (``research.explore``).
+
+    ``spec``: an exploration spec file path or an inline mapping (the default spec when empty).
+    Needed when a strategy asks for ``features: explore``.
+    """
+
+    enabled: bool = False
+    spec: str | dict | None = None
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """One strategy to search: ``name`` is a registry name or ``path/file.py:ClassName``.
+
+    ``label`` names it in the leaderboard (default: ``name``, or ``ClassName`` for a file). ``space`` overrides the declared
+    space (see the module docstring). ``features``: none, ``explore`` (the selected set of the
+    exploration, computed per training window) or an explicit list of feature columns.
+    """
+
+    name: str
+    label: str = ""
+    space: dict = field(default_factory=dict)
+    features: str | tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name.rsplit(":", 1)[-1])
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer plug-in (``tpe``, ``cmaes``, ``gp``, ``random``, ``grid``, ``nsga2``, ``ga``,
+    ``deap_nsga2``; see ``research.optimize``) and its options (passed through)."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    """Search budget: ``n_trials`` per fold for each strategy x optimizer; ``timeout`` in seconds
+    per fold (none: no limit); ``pruner``: ``hyperband`` / ``successive_halving`` for
+    multi-fidelity search (trials report at each data fraction), none to evaluate fully."""
+
+    n_trials: int = 50
+    timeout: float | None = None
+    pruner: str | None = None
+
+
+@dataclass(frozen=True)
+class WalkForwardSpec:
+    """Walk-forward layout (``backtest.splitters.WalkForward``): sizes in bars (int) or pandas
+    durations (``"3Y"``, ``"6M"``, ``"180D"``, ``"12h"``); ``step`` defaults to ``test``; ``purge`` and
+    ``embargo`` in bars."""
+
+    train: str | int = "3Y"
+    test: str | int = "1Y"
+    step: str | int | None = None
+    anchored: bool = False
+    purge: int = 0
+    embargo: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """One objective: a metric of :data:`METRICS` and ``maximize``/``minimize``."""
+
+    metric: str = "sharpe_ratio"
+    direction: str = "maximize"
+
+
+@dataclass(frozen=True)
+class GuardrailSpec:
+    """Constraints every trial must meet during the search (infeasible trials are not picked).
+
+    ``max_drawdown`` is a positive fraction (0.5: no drawdown deeper than 50%)."""
+
+    min_trades: int | None = None
+    max_drawdown: float | None = None
+    max_turnover: float | None = None
+
+
+@dataclass(frozen=True)
+class CostSpec:
+    """Trading costs and execution (``backtest.costs.Costs`` and engine options)."""
+
+    fees: float = 0.001
+    fixed_fees: float = 0.0
+    slippage_bps: float = 0.0
+    execution: str = "next-open"
+    direction: str = "both"
+    init_cash: float = 100_000.0
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """Thresholds a candidate must pass to be picked (none disables a gate).
+
+    ``min_dsr``: deflated Sharpe ratio (probability); ``max_pbo``: probability of backtest
+    overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
+    out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
+    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    """
+
+    min_dsr: float | None = 0.95
+    max_pbo: float | None = 0.5
+    min_stability: float | None = 0.5
+    min_trades: int | None = 10
+    max_drawdown: float | None = 0.5
+    min_wfe: float | None = None
+    max_spa_pvalue: float | None = None
+
+
+@dataclass(frozen=True)
+class RankingSpec:
+    """Leaderboard: rank candidates by an out-of-sample ``metric``; the ``top_k`` best distinct
+    trials per strategy x optimizer and fold are re-evaluated out of sample to form the PBO
+    matrix (the candidates themselves are each search's fold-by-fold picks)."""
+
+    metric: str = "sharpe_ratio"
+    top_k: int = 10
+
+
+@dataclass(frozen=True)
+class TrackingSpec:
+    """Experiment tracking: ``none`` or ``mlflow`` (``uri`` default: ``sqlite:///<runs>/mlflow.db``)."""
+
+    backend: str = "none"
+    uri: str | None = None
+    experiment: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """HTML report options."""
+
+    enabled: bool = True
+    title: str | None = None
+    top_n: int = 25
+    max_trades: int = 500
+
+
+@dataclass(frozen=True)
+class NightlySpec:
+    """Nightly champion/challenger re-optimization (``research nightly``).
+
+    ``n_trials`` per fold (default: ``budget.n_trials``); ``window``: the most recent
+    out-of-sample window both are judged on (default: ``walk_forward.test``); ``min_improvement``:
+    how much the challenger's ``ranking.metric`` must beat the champion's on that window;
+    ``warm_start``: how many best trials of the last study seed the search.
+    """
+
+    n_trials: int | None = None
+    window: str | int | None = None
+    min_improvement: float = 0.0
+    warm_start: int = 5
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment spec. ``path`` is the file it came from (None when built in code)."""
+
+    name: str
+    data: DataSpec
+    strategies: tuple[StrategySpec, ...]
+    description: str = ""
+    seed: int = 0
+    explore: ExploreSection = field(default_factory=ExploreSection)
+    optimizers: tuple[OptimizerSpec, ...] = (OptimizerSpec("tpe"),)
+    budget: BudgetSpec = field(default_factory=BudgetSpec)
+    walk_forward: WalkForwardSpec = field(default_factory=WalkForwardSpec)
+    objectives: tuple[ObjectiveSpec, ...] = (ObjectiveSpec(),)
+    guardrails: GuardrailSpec = field(default_factory=GuardrailSpec)
+    costs: CostSpec = field(default_factory=CostSpec)
+    gates: GateSpec = field(default_factory=GateSpec)
+    ranking: RankingSpec = field(default_factory=RankingSpec)
+    storage: str | None = None
+    workers: int = 1
+    scheduler: str | None = None
+    tracking: TrackingSpec = field(default_factory=TrackingSpec)
+    report: ReportSpec = field(default_factory=ReportSpec)
+    nightly: NightlySpec = field(default_factory=NightlySpec)
+    path: str | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain YAML-able data (what the run folder saves)."""
+        out = to_jsonable(asdict(self))
+        out.pop("path", None)
+        return out
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1

@@ -1,0 +1,95 @@
+"""research.spec.build: sections -> library objects; the old import paths still work."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from backtest.costs import Costs
+from backtest.execution import Execution
+from backtest.splitters import WalkForward
+from data_loaders.errors import ConfigError
+from research.spec import parse_experiment
+from research.spec.build import (
+    build_costs,
+    build_execution,
+    build_splitter,
+    experiment_bars_per_year,
+    ranking_direction,
+    strategy_bars,
+)
+
+MINIMAL = {"name": "demo", "data": {"source": "sample:sp500"}, "strategies": ["sma_cross"]}
+
+
+def _exp(**changes):
+    return parse_experiment({**MINIMAL, **changes}, source="exp.yaml")
+
+
+def test_splitter_costs_and_execution_follow_the_spec():
+    exp = _exp(
+        walk_forward={"train": 300, "test": 100, "purge": 2, "anchored": True},
+        costs={
+            "fees": 0.002,
+            "slippage_bps": 5,
+            "execution": "close",
+            "direction": "longonly",
+            "init_cash": 5000,
+        },
+    )
+    wf = build_splitter(exp)
+    assert isinstance(wf, WalkForward)
+    folds = list(wf.split(pd.RangeIndex(600)))
+    assert [(f.train.start, f.test.start, f.test.stop) for f in folds][0] == (0, 302, 402)
+    assert build_costs(exp) == Costs(fees=0.002, fixed_fees=0.0, slippage_bps=5.0)
+    assert build_execution(exp, 252) == Execution(
+        costs=Costs(fees=0.002, slippage_bps=5.0),
+        fill="close",
+        direction="longonly",
+        init_cash=5000.0,
+        periods_per_year=252.0,
+    )
+
+
+def test_bars_per_year_from_the_spec_or_the_data():
+    idx = pd.date_range("2020-01-01", periods=400, freq="D", tz="UTC")
+    bars = pd.DataFrame({"open": 1.0, "close": 1.0}, index=idx)
+    assert experiment_bars_per_year(_exp(), bars) == 365.0
+    assert experiment_bars_per_year(_exp(), {"A": bars, "B": bars}) == 365.0
+    given = _exp(data={"source": "sample:sp500", "periods_per_year": 260})
+    assert experiment_bars_per_year(given, bars) == 260.0
+
+
+def test_ranking_direction_prefers_the_objective_then_the_metric_default():
+    assert ranking_direction(_exp()) == "maximize"
+    assert ranking_direction(_exp(ranking={"metric": "turnover"})) == "minimize"
+    exp = _exp(
+        objectives=[{"metric": "turnover", "direction": "maximize"}], ranking={"metric": "turnover"}
+    )
+    assert ranking_direction(exp) == "maximize"
+
+
+def test_strategy_bars():
+    class One:
+        multi_asset = False
+
+    class Many:
+        multi_asset = True
+
+        @staticmethod
+        def label():
+            return "pairs"
+
+    a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
+    assert strategy_bars(One, {"A": a, "B": b}, "k") is a
+    assert strategy_bars(Many, {"A": a}, "k") == {"A": a}
+    with pytest.raises(ConfigError, match=r"^strategies\[0\]: pairs trades several symbols"):
+        strategy_bars(Many, a, "strategies[0]")
+
+
+def test_old_import_paths_still_work():
+    import research.experiment as old
+    from research.spec import ExploreSection, experiment_hash
+
+    assert old.ExploreSpec is ExploreSection and old.spec_hash is experiment_hash
+    assert old.load_experiment.__module__ == "research.spec.parse"
