@@ -83,7 +83,7 @@ GATE_SETS = {
 
 
 def quickstart_size_spec():
-    from research.experiment import load_experiment
+    from research.spec import load_experiment
 
     exp = load_experiment(ROOT / "experiments" / "quickstart.yaml")
     keep = tuple(s for s in exp.strategies if s.name in ("sma_cross", "rsi_reversion"))
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise-only", choices=("gaussian", "bootstrap"), help="evaluate one noise")
     args = p.parse_args(argv)
 
-    from research.calibration import calibrate, read_records, summarise
+    from research.run.calibration import calibrate, read_records, summarise
 
     exp = quickstart_size_spec()
     if args.records:

@@ -2,7 +2,7 @@
 
 Runs the spec's whole search-and-judge pipeline on synthetic data sets shaped like its data
 (null sets and planted-edge sets) and prints the false-champion rate with its 95 % interval and
-the power curve of the spec's gates (see :mod:`research.calibration`). Exit 0, or 1 with
+the power curve of the spec's gates (see :mod:`research.run.calibration`). Exit 0, or 1 with
 ``--strict`` when the false-champion rate's upper bound exceeds 5 %.
 """
 
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from data_loaders.errors import ConfigError
-    from research.calibration import calibrate
+    from research.run.calibration import calibrate
 
     try:
         targets = [float(t) for t in str(args.targets).split(",") if t.strip()]

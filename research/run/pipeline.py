@@ -36,8 +36,10 @@ from research.judge import (
     judge,
     stability_grid,
 )
+from research.judge.trial_count import OOSBudget
 from research.optimize.storage import safe_url
 from research.run.artifacts import champion_trades, write_artifacts
+from research.run.budget import budget_for_run
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
@@ -159,7 +161,9 @@ def run_experiment(
             warm_start=warm_start or {}, progress=progress, say=clock.say,
         )  # fmt: skip
         clock.lap("search")
-        judgement = judge_step(exp, plan, searches, clock)
+        judgement = judge_step(
+            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, plan, bars)
+        )
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus
         grid = focus_grid(focus, plan, exp.ranking.metric, importance)
@@ -255,8 +259,15 @@ def explore_step(
     return out
 
 
-def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Clock) -> Judgement:
-    """:func:`research.judge.judge` with the spec's gates and ranking."""
+def judge_step(
+    exp: Any,
+    plan: RunPlan,
+    searches: list[SearchOutcome],
+    clock: Clock,
+    budget: OOSBudget | None = None,
+) -> Judgement:
+    """:func:`research.judge.judge` with the spec's gates and ranking; ``budget``: the earlier
+    looks at the same out-of-sample data (:func:`research.run.budget.budget_for_run`)."""
     clock.say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")
     judgement = judge(
         searches,
@@ -266,6 +277,7 @@ def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Cl
         direction=plan.direction,
         top_k=exp.ranking.top_k,
         seed=exp.seed,
+        budget=budget,
     )
     clock.lap("analysis")
     return judgement

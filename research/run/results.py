@@ -232,7 +232,7 @@ class RunResults:
     ranking_metric: str
     ranking_direction: str
     objectives: tuple[Objective, ...]
-    gates: Mapping[str, float | None]
+    gates: Mapping[str, float | str | None]
     verdict: Verdict
     leaderboard: tuple[LeaderboardRow, ...]
     benchmark: Benchmark

@@ -41,6 +41,7 @@ __all__ = [
     "leaderboard_rows",
     "search_summary",
     "overfitting_section",
+    "dsr_trials_section",
     "pareto_section",
     "explore_summary",
 ]
@@ -213,11 +214,42 @@ def overfitting_section(judgement: Judgement, grid: Mapping[str, Any] | None) ->
             "expected_max_sharpe": finite(expected_max_sharpe(sharpes.size, variance))
             if enough
             else None,
+            "dsr_trials": dsr_trials_section(judgement),
             "pbo": dict(judgement.pbo),
             "spa": {"all candidates": judgement.spa_family} if judgement.spa_family else {},
             "stability": {**stability, "grid": grid},
         }
     )
+
+
+def dsr_trials_section(judgement: Judgement) -> dict[str, Any]:
+    """``overfitting.dsr_trials`` of results.json: the deflated Sharpe ratio's count (``N``,
+    ``V``, why), its luck benchmark (per-period expected maximum Sharpe of ``N`` zero-skill
+    candidates) and the out-of-sample budget sentence."""
+    count, budget = judgement.trial_count, judgement.budget
+    mode = judgement.leaderboard.gates.dsr_trials
+    if count is None:
+        return {"mode": mode, "note": "not computed: the trial record is used"}
+    out: dict[str, Any] = {
+        "mode": count.mode,
+        "record": count.record,
+        "n_trials": count.n_trials,
+        "sharpe_variance": count.sharpe_variance,
+        "n_this_run": count.n_this_run,
+        "n_prior": count.n_prior,
+        "variance_source": count.variance_source,
+        "expected_max_sharpe": finite(expected_max_sharpe(count.n_trials, count.sharpe_variance)),
+        "note": count.note,
+    }
+    if budget is not None:
+        n_this = int(count.n_this_run) if count.mode == "candidates" else 0
+        out["budget"] = {
+            "n_runs": budget.n_runs,
+            "n_candidates": budget.n_candidates,
+            "run_ids": list(budget.run_ids),
+            "sentence": budget.sentence(n_this),
+        }
+    return out
 
 
 def pareto_section(searches: Sequence[SearchOutcome]) -> dict[str, list[dict[str, Any]]]:

@@ -21,6 +21,7 @@ from data_loaders.errors import ConfigError
 from research.optimize.objectives import DEFAULT_DIRECTIONS, METRICS
 from research.spec.reader import Reader, short_repr
 from research.spec.sections import (
+    DSR_TRIALS,
     BudgetSpec,
     CostSpec,
     DataSpec,
@@ -414,6 +415,8 @@ def _gates(r: Reader, raw: Any, key: str) -> GateSpec:
     if "max_drawdown" in m:
         v = m["max_drawdown"]
         kw["max_drawdown"] = None if v is None else _positive_fraction(r, v, f"{key}.max_drawdown")
+    if "dsr_trials" in m:
+        kw["dsr_trials"] = r.str_(m["dsr_trials"], f"{key}.dsr_trials", DSR_TRIALS)
     return GateSpec(**kw)
 
 

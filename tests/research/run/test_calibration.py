@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from data_loaders.synthetic import shaped_bars
-from research.calibration import (
+from research.cli import main
+from research.run.calibration import (
     DataSet,
     calibrate,
     champion_of,
@@ -21,9 +22,8 @@ from research.calibration import (
     spec_gates,
     summarise,
 )
-from research.cli import main
-from research.experiment import parse_experiment
 from research.runner import load_experiment_data
+from research.spec import parse_experiment
 from tests.research import _runs
 
 ALL_GATES = {
@@ -82,7 +82,7 @@ def test_shaped_bars_keep_the_index_and_volatility_and_null_sets_have_no_drift(l
 
 
 def test_a_planted_trend_gives_a_fixed_trend_rule_its_edge(like):
-    from research.calibration import fixed_rule_sharpe
+    from research.run.calibration import fixed_rule_sharpe
 
     def sharpes(edge, n=40):
         return np.array(
@@ -143,7 +143,7 @@ def test_clopper_pearson_matches_the_beta_quantiles():
 
 def test_calibrate_resumes_from_its_records(exp, like, tmp_path, monkeypatch):
     calls = []
-    import research.calibration._runs as R
+    import research.run.calibration._runs as R
 
     real = R.run_dataset
 

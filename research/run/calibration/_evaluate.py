@@ -4,7 +4,7 @@ A **gate set** is a plain mapping with the keys of the spec's ``gates`` section 
 ``max_pbo``, ``min_stability``, ``min_trades``, ``max_drawdown`` as a positive fraction,
 ``min_wfe``, ``max_spa_pvalue``; ``None`` or absent disables a gate) plus ``dsr_trials``
 (``candidates`` | ``all_trials`` | ``effective``) and ``dsr_variance`` (``auto`` | ``observed`` | ``null``,
-see :func:`research.dsr_trials.trial_count`) and ``spa_benchmark`` (``buy_and_hold``, the
+see :func:`research.judge.trial_count.trial_count`) and ``spa_benchmark`` (``buy_and_hold``, the
 product's, or ``cash``: the SPA test against a zero return). The DSR is recomputed from each candidate's
 stored moments with the counted ``N`` and ``V``, so every counting rule is compared on the
 same searches.
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from research.dsr_trials import trial_count
-from research.gate_explain import GATE_NAMES
+from research.judge.explain import GATE_NAMES
+from research.judge.trial_count import trial_count
 
 __all__ = [
     "GATE_KEYS",

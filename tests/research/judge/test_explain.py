@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from data_loaders.errors import ParameterError
-from research.gate_explain import explain_gate, required_sharpe
+from research.judge.explain import explain_gate, required_sharpe
 from research.overfitting import deflated_sharpe_ratio
 
 

@@ -16,7 +16,7 @@ of those trials' Sharpe ratios. What that set is depends on the record:
     correction for them). What biases it is the choice **among the candidates compared out of
     sample** (strategies x optimizers x settings) and **every earlier look at the same
     out-of-sample data** (reruns with edited specs): ``N`` = candidates of this run + candidates
-    judged on the same data and span by earlier runs (:func:`oos_budget`). ``effective`` counts
+    judged on the same data and span by earlier runs (:func:`research.run.budget.oos_budget`). ``effective`` counts
     correlation clusters of the candidates' out-of-sample returns instead of the candidates.
 ``challenger``
     A nightly challenger judged on the most recent window: ``N`` = the candidates of that night
@@ -45,15 +45,14 @@ returns behind them, variances are per period squared.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from data_loaders.errors import ParameterError
+from research.spec.sections import DSR_TRIALS
 
 __all__ = [
     "DSR_TRIALS",
@@ -64,11 +63,8 @@ __all__ = [
     "OOSBudget",
     "null_sharpe_variance",
     "trial_count",
-    "oos_budget",
-    "scan_run_store",
 ]
 
-DSR_TRIALS = ("candidates", "all_trials", "effective")
 RECORD_KINDS = ("walk_forward", "in_sample", "challenger")
 DEFAULT_DSR_TRIALS = "candidates"
 _VARIANCES = ("auto", "observed", "null")
@@ -241,61 +237,3 @@ def trial_count(
 
 def _num(x: float) -> str:
     return f"{int(x)}" if float(x).is_integer() else f"{x:.1f}"
-
-
-# --------------------------------------------------------------------------------------------
-# the out-of-sample budget
-# --------------------------------------------------------------------------------------------
-def _span_key(results: Mapping[str, Any]) -> tuple[str, str, str] | None:
-    data = results.get("data") or {}
-    span = results.get("oos_span") or {}
-    fp, a, b = data.get("fingerprint"), span.get("start"), span.get("end")
-    if not (fp and a and b):
-        return None
-    return str(fp), str(a), str(b)
-
-
-def oos_budget(
-    earlier: Iterable[Mapping[str, Any]],
-    fingerprint: str,
-    span: tuple[str, str],
-    *,
-    exclude_run: str | None = None,
-) -> OOSBudget:
-    """Count the earlier runs and candidates judged on the same out-of-sample data.
-
-    Args:
-        earlier: ``results.json`` contents of earlier runs (any experiment).
-        fingerprint: the data fingerprint of the run being judged (``data.fingerprint``).
-        span: ``(start, end)`` ISO timestamps of its out-of-sample span (``oos_span``).
-        exclude_run: the run's own id (a resumed run does not count itself).
-
-    A run counts when its data fingerprint and out-of-sample span are both equal: any other
-    data (a new fingerprint) starts a fresh budget. Each counted run adds its leaderboard's
-    candidates.
-    """
-    key = (str(fingerprint), str(span[0]), str(span[1]))
-    ids: list[str] = []
-    n_cands = 0
-    for res in earlier:
-        if _span_key(res) != key:
-            continue
-        rid = str(res.get("run_id") or "")
-        if exclude_run is not None and rid == exclude_run:
-            continue
-        ids.append(rid)
-        n_cands += len(res.get("leaderboard") or [])
-    return OOSBudget(n_runs=len(ids), n_candidates=n_cands, run_ids=tuple(ids))
-
-
-def scan_run_store(folder: str | Path) -> list[dict[str, Any]]:
-    """The ``results.json`` of every finished run in ``folder`` (``folder/<run>/results.json``:
-    the runs of one experiment in the run store, ``runs/<experiment>/``, or the folder an
-    ``--out`` run sits in); unreadable files are skipped (a run being written has none yet)."""
-    out = []
-    for path in sorted(Path(folder).glob("*/results.json")):
-        try:
-            out.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return out

@@ -2,7 +2,7 @@
 
 Each data set gives one **record** (a plain JSON-able dict, one line of ``records.jsonl``) with
 everything the gates need, so any gate set, any ``dsr_trials`` choice can be evaluated offline
-(:mod:`research.calibration._evaluate`) without running the searches again:
+(:mod:`research.run.calibration._evaluate`) without running the searches again:
 
 * ``dataset``: the :class:`DataSet`; ``fixed_oos_sharpe``: the fixed rule's annualised Sharpe
   ratio over the out-of-sample span with the spec's engine and costs;
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.calibration._datasets import FIXED_RULE, DataSet
+from research.run.calibration._datasets import FIXED_RULE, DataSet
 
 __all__ = ["calibration_spec", "run_dataset", "run_datasets", "read_records"]
 
@@ -104,7 +104,8 @@ def _candidates(results: dict[str, Any], oos: pd.DataFrame) -> list[dict[str, An
 
 def run_dataset(exp: Any, like: pd.DataFrame, ds: DataSet, workdir: str | Path) -> dict[str, Any]:
     """Run ``exp`` on the data set ``ds`` (shaped like ``like``) and return its record."""
-    from research.runner import evaluate_params, run_experiment
+    from research.run.pipeline import run_experiment
+    from research.run.window import evaluate_params
 
     t0 = time.perf_counter()
     bars = ds.bars(like)
@@ -113,7 +114,7 @@ def run_dataset(exp: Any, like: pd.DataFrame, ds: DataSet, workdir: str | Path) 
         shutil.rmtree(out_dir)
     try:
         res = run_experiment(exp, bars=bars, out_dir=out_dir, progress=False, new=True)
-        r = res.results
+        r = res.results.to_json()
         oos = pd.read_parquet(out_dir / "series" / "oos_returns.parquet")
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)

@@ -1,7 +1,7 @@
 """Calibrated gates: how often the verdict is fooled by noise, how often it finds a real edge.
 
 :func:`calibrate` runs a spec's whole search-and-judge pipeline
-(:func:`research.runner.run_experiment`) on ``K`` synthetic data sets shaped like the spec's
+(:func:`research.run.pipeline.run_experiment`) on ``K`` synthetic data sets shaped like the spec's
 data (same index, hence the same length, frequency and folds; same volatility): null sets
 (driftless random walks, or block-bootstrapped real returns with the drift removed) and
 planted-edge sets (a persistent trend) at several strengths. It keeps one raw record per data
@@ -19,14 +19,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from research.calibration._datasets import (
+from research.run.calibration._datasets import (
     FIXED_RULE,
     DataSet,
     edge_for_sharpe,
     fixed_rule_sharpe,
     plan_datasets,
 )
-from research.calibration._evaluate import (
+from research.run.calibration._evaluate import (
     GATE_KEYS,
     CalibrationSummary,
     champion_of,
@@ -35,7 +35,7 @@ from research.calibration._evaluate import (
     run_dsr,
     summarise,
 )
-from research.calibration._runs import calibration_spec, read_records, run_dataset, run_datasets
+from research.run.calibration._runs import calibration_spec, read_records, run_dataset, run_datasets
 
 __all__ = [
     "FIXED_RULE",
@@ -93,8 +93,10 @@ def calibrate(
     like (default: the spec's data). Single-symbol specs only.
     """
     from data_loaders.errors import ConfigError
-    from research.experiment import load_experiment
-    from research.runner import build_splitter, load_experiment_data, periods_per_year
+    from research.run.data import load_experiment_data
+    from research.spec import load_experiment
+    from research.spec.build import build_splitter
+    from research.spec.build import experiment_bars_per_year as periods_per_year
 
     if isinstance(exp, str | Path):
         exp = load_experiment(exp)
