@@ -1,8 +1,10 @@
 """Each failing gate in one sentence a person understands, with what would have passed.
 
 Pure functions of numbers (no run folder, no pandas): the verdict and the report call
-:func:`explain_gate` for every gate a candidate fails. The deflated Sharpe ratio is inverted by
-:func:`required_sharpe`: the smallest out-of-sample Sharpe ratio whose DSR reaches the gate with
+:func:`explain_gate` for every gate a candidate fails (:func:`explain_row` for a whole
+leaderboard row). The deflated Sharpe ratio is inverted by
+:func:`research.overfitting.required_sharpe`: the smallest out-of-sample Sharpe ratio whose DSR
+reaches the gate with
 the same trial count, track-record length and return shape, e.g. "the deflated Sharpe needs an
 out-of-sample Sharpe of at least 1.12 with 6 candidates over 8 years (it is 0.84)".
 
@@ -17,69 +19,20 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from scipy import optimize, stats
-
 from data_loaders.errors import ParameterError
+from research.judge.gates import GATES, TRADEABLE, Gates
 
-__all__ = ["required_sharpe", "explain_gate", "GATE_NAMES"]
+__all__ = ["explain_gate", "explain_row", "GATE_NAMES"]
 
-GATE_NAMES = (
-    "min_dsr",
-    "max_pbo",
-    "min_stability",
-    "min_trades",
-    "max_drawdown",
-    "min_wfe",
-    "max_spa_pvalue",
-)
+#: the threshold gates, in :data:`research.judge.gates.GATES` order
+GATE_NAMES = tuple(rule.name for rule in GATES)
 
-
-def required_sharpe(
-    min_dsr: float,
-    n_obs: int,
-    n_trials: float,
-    trials_sharpe_variance: float,
-    skew: float = 0.0,
-    kurtosis: float = 3.0,
-) -> float:
-    """Smallest per-period Sharpe ratio ``SR`` with ``DSR(SR) >= min_dsr``.
-
-    Solves ``(SR - SR*) sqrt(n - 1) / sqrt(1 - skew SR + (kurt - 1)/4 SR^2) = Phi^-1(min_dsr)``
-    for ``SR`` above the luck benchmark ``SR* = expected_max_sharpe(N, V)`` (the DSR rises with
-    ``SR`` there). Returns ``inf`` when no Sharpe ratio reaches it (heavy negative skew).
-    """
-    from research.overfitting import deflated_sharpe_ratio, expected_max_sharpe
-
-    if not 0.0 < min_dsr < 1.0:
-        raise ParameterError(f"`min_dsr` must be in (0, 1), got {min_dsr}")
-    if n_obs < 2:
-        raise ParameterError(f"`n_obs` must be >= 2, got {n_obs}")
-    bench = expected_max_sharpe(n_trials, trials_sharpe_variance)
-
-    def gap(sr: float) -> float:
-        try:
-            return (
-                deflated_sharpe_ratio(sr, n_obs, n_trials, trials_sharpe_variance, skew, kurtosis)
-                - min_dsr
-            )
-        except ParameterError:  # the variance factor turns non-positive: out of range
-            return math.nan
-
-    z = stats.norm.ppf(min_dsr)
-    lo = bench - abs(z) * 2.0 / math.sqrt(n_obs - 1.0) - 1e-12
-    hi = bench + abs(z) * 2.0 / math.sqrt(n_obs - 1.0) + 1e-3
-    for _ in range(60):
-        g = gap(hi)
-        if math.isnan(g):
-            return math.inf
-        if g >= 0:
-            break
-        hi = bench + 2.0 * (hi - bench)
-    else:
-        return math.inf
-    while not gap(lo) < 0:
-        lo = bench - 2.0 * (bench - lo) - 1e-6
-    return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
+#: the noun of the DSR's count per ``gates.dsr_trials`` mode
+COUNTED = {
+    "candidates": "candidates",
+    "all_trials": "in-sample trials",
+    "effective": "independent clusters of candidates",
+}
 
 
 def _years(n_obs: int, ppy: float) -> str:
@@ -89,6 +42,8 @@ def _years(n_obs: int, ppy: float) -> str:
 
 def _dsr_sentence(value: float, threshold: float, ctx: Mapping[str, Any]) -> str:
     ppy = float(ctx.get("periods_per_year", 252.0))
+    from research.overfitting import required_sharpe
+
     need = required_sharpe(
         threshold,
         int(ctx["n_obs"]),
@@ -129,7 +84,16 @@ def explain_gate(
     if gate not in GATE_NAMES:
         raise ParameterError(f"unknown gate {gate!r}; gates: {', '.join(GATE_NAMES)}")
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{gate} was not computed for this candidate (set gates.{gate}: null to disable it)"
+        why = (
+            ": a fold's in-sample performance was not positive or not finite, so the share kept "
+            "out of sample is undefined"
+            if gate == "min_wfe"
+            else ""
+        )
+        return (
+            f"{gate} was not computed for this candidate{why} (the gate fails; set "
+            f"gates.{gate}: null to disable it)"
+        )
     v = float(value)
     if gate == "min_dsr":
         return _dsr_sentence(v, threshold, ctx)
@@ -163,3 +127,59 @@ def explain_gate(
         f"the SPA p-value against buy-and-hold is {v:.3f} (needs at most {threshold:.3f}): "
         "beating buy-and-hold this much happens by luck too often among the candidates compared"
     )
+
+
+def explain_row(
+    row: Mapping[str, Any],
+    gates: Gates,
+    *,
+    n_obs: int,
+    skew: float = 0.0,
+    periods_per_year: float = 252.0,
+    n_prior: int = 0,
+    tradeable: bool = True,
+) -> list[str]:
+    """One sentence per gate a leaderboard row fails (in :data:`GATES` order; the required
+    ``tradeable`` gate last), for the verdict and the report.
+
+    Args:
+        row: a row of :attr:`research.judge.leaderboard.Leaderboard.table` (``dsr``,
+            ``sharpe_per_period``, ``kurtosis_raw``, ``n_trials``, ``trials_sharpe_variance`` and
+            the gate columns).
+        gates: the gates the row was judged by.
+        n_obs, skew: number and skewness of the row's out-of-sample returns (not leaderboard
+            columns; :func:`research.overfitting.return_moments`).
+        periods_per_year: annualisation of the Sharpe ratios shown.
+        n_prior: earlier looks counted in ``n_trials`` (named in the DSR sentence).
+        tradeable: False when the candidate has no parameters to trade now.
+    """
+    out = []
+    for rule, threshold in gates.enabled():
+        if row.get(f"gate_{rule.name}", True):
+            continue
+        raw = row.get(rule.column)
+        ctx: dict[str, Any] = {}
+        if rule.name == "min_dsr":
+            counted = COUNTED.get(gates.dsr_trials, "trials")
+            if n_prior:
+                counted += f" (with {n_prior} earlier look{'s' * (n_prior != 1)} at this data)"
+            ctx = {
+                "n_obs": int(n_obs),
+                "n_trials": float(row["n_trials"]),
+                "trials_sharpe_variance": float(row["trials_sharpe_variance"]),
+                "sharpe": row.get("sharpe_per_period"),
+                "skew": skew,
+                "kurtosis": float(row.get("kurtosis_raw", 3.0)),
+                "periods_per_year": periods_per_year,
+                "counted": counted,
+            }
+        try:
+            out.append(explain_gate(rule.name, raw, threshold, ctx))
+        except (KeyError, TypeError, ValueError, ParameterError):
+            out.append(f"{rule.label} failed (value {raw}, limit {threshold})")
+    if not tradeable:
+        out.append(
+            f"{TRADEABLE}: the last walk-forward fold kept no parameter set, so there is nothing "
+            "to trade now (relax the guardrails or widen the search)"
+        )
+    return out

@@ -76,6 +76,12 @@ class OutcomeSections:
                     + "".join(gate_badge(k, asdict(g)) for k, g in c.gates.items())
                     + "</div>"
                 )
+            if not c.passed and c.explanations:
+                parts.append(
+                    "<p><b>Why it is not champion</b> (what would have passed):</p><ul>"
+                    + "".join(f"<li>{esc(why)}</li>" for why in c.explanations)
+                    + "</ul>"
+                )
         span = self.run.oos_span
         n_total = self.run.overfitting.get("n_trials_total")
         counted = (self.run.overfitting.get("dsr_trials") or {}).get("note")

@@ -2,8 +2,8 @@
 
 Every run's ``results.json`` keeps its data fingerprint (``data.fingerprint``), its out-of-sample
 span (``oos_span``) and its leaderboard. :func:`budget_for_run` scans the runs beside a run (the
-run store's ``runs/<experiment>/``, or the folder an ``--out`` run sits in) and counts those
-judged on the same fingerprint and span: their candidates are earlier looks the deflated Sharpe
+run store's ``runs/<experiment>/``, or the folder an ``--out`` run sits in) and counts those of
+the same experiment (reruns with edited specs included) judged on the same fingerprint and span: their candidates are earlier looks the deflated Sharpe
 ratio adds to its trial count (:func:`research.judge.trial_count.trial_count`,
 ``prior_looks``). New data (another fingerprint) or another span starts a fresh budget.
 """
@@ -36,6 +36,7 @@ def oos_budget(
     span: tuple[str, str],
     *,
     exclude_run: str | None = None,
+    experiment: str | None = None,
 ) -> OOSBudget:
     """Count the earlier runs and candidates judged on the same out-of-sample data.
 
@@ -44,6 +45,7 @@ def oos_budget(
         fingerprint: the data fingerprint of the run being judged (``data.fingerprint``).
         span: ``(start, end)`` ISO timestamps of its out-of-sample span (``oos_span``).
         exclude_run: the run's own id (a resumed run does not count itself).
+        experiment: count only the runs of this experiment (None: any experiment).
 
     A run counts when its data fingerprint and out-of-sample span are both equal: any other
     data (a new fingerprint) starts a fresh budget. Each counted run adds its leaderboard's
@@ -54,6 +56,8 @@ def oos_budget(
     n_cands = 0
     for res in earlier:
         if _span_key(res) != key:
+            continue
+        if experiment is not None and res.get("experiment") != experiment:
             continue
         rid = str(res.get("run_id") or "")
         if exclude_run is not None and rid == exclude_run:
@@ -76,14 +80,17 @@ def scan_run_store(folder: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def budget_for_run(run_dir: str | Path, run_id: str, plan: Any, bars: Any) -> OOSBudget:
-    """The budget of the run in ``run_dir`` (the runs in its parent folder, itself excluded):
-    fingerprint ``plan.data.fingerprint``, span from the first test bar to the last of
-    ``plan.folds``."""
+def budget_for_run(
+    run_dir: str | Path, run_id: str, experiment: str, plan: Any, bars: Any
+) -> OOSBudget:
+    """The budget of the run in ``run_dir``: the runs of the same ``experiment`` in its parent
+    folder (itself excluded) on fingerprint ``plan.data.fingerprint`` and the span from the
+    first test bar to the last of ``plan.folds``."""
     index = bars_index(bars)
     span = (
         index[plan.folds[0].test.start].isoformat(),
         index[plan.folds[-1].test.stop - 1].isoformat(),
     )
     earlier = scan_run_store(Path(run_dir).parent)
-    return oos_budget(earlier, str(plan.data.fingerprint), span, exclude_run=run_id)
+    fp = str(plan.data.fingerprint)
+    return oos_budget(earlier, fp, span, exclude_run=run_id, experiment=experiment)

@@ -94,7 +94,12 @@ class RunResult:
         r = self.results
         metric = r.ranking_metric
         lines = [f"{r.experiment} run {r.run_id}" + (" (resumed)" if self.resumed else "")]
-        lines += [r.verdict.message, ""]
+        lines.append(r.verdict.message)
+        top = r.leaderboard[0] if r.leaderboard else None
+        if top is not None and not top.passed and top.explanations:
+            lines.append(f"Why {top.candidate} is not champion:")
+            lines += [f"  - {why}" for why in top.explanations]
+        lines.append("")
         lines.append(
             f"{'#':>2}  {'candidate':<28} {'OOS ' + metric:>18}  {'DSR':>5}  {'PBO':>5}  gates"
         )
@@ -162,7 +167,7 @@ def run_experiment(
         )  # fmt: skip
         clock.lap("search")
         judgement = judge_step(
-            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, plan, bars)
+            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, exp.name, plan, bars)
         )
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus

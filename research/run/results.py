@@ -117,6 +117,7 @@ class LeaderboardRow:
     passed: bool
     failed_gates: str
     notes: str
+    explanations: tuple[str, ...] = ()
 
     def metric(self, name: str) -> float | None:
         """An out-of-sample metric, None when absent or not finite."""

@@ -7,6 +7,7 @@ importance, exploration) become the results schema; every helper here builds one
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +20,9 @@ from data_loaders.bars import bars_index
 from research._json import finite, to_jsonable
 from research._version import code_version
 from research.judge import Judgement, SearchOutcome
+from research.judge.explain import explain_row
 from research.judge.gates import Gates
-from research.overfitting import expected_max_sharpe
+from research.overfitting import expected_max_sharpe, return_moments
 from research.run.plan import RunPlan
 from research.run.results import (
     Benchmark,
@@ -72,7 +74,7 @@ def build_results(
 ) -> RunResults:
     """The :class:`RunResults` of a finished run."""
     index = bars_index(bars)
-    rows = leaderboard_rows(judgement, plan.gates)
+    rows = leaderboard_rows(judgement, plan.gates, plan.execution.periods_per_year)
     champion = next((r for r in rows if r.candidate == judgement.champion_key), None)
     span = judgement.span
     bench = judgement.benchmark
@@ -115,8 +117,12 @@ def build_results(
     )
 
 
-def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]:
-    """The leaderboard as results.json rows (table order), gates in :data:`GATES` convention."""
+def leaderboard_rows(
+    judgement: Judgement, gates: Gates, periods_per_year: float = 252.0
+) -> list[LeaderboardRow]:
+    """The leaderboard as results.json rows (table order), gates in :data:`GATES` convention,
+    each failed gate explained in one sentence (Sharpe ratios annualised by
+    ``periods_per_year``)."""
     rows = []
     for rec in judgement.leaderboard.table.to_dict("records"):
         s = judgement.searches[rec["name"]]
@@ -149,9 +155,32 @@ def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]
                 passed=bool(rec["passed"]),
                 failed_gates=rec.get("failed_gates") or "",
                 notes=rec.get("notes") or "",
+                explanations=_explanations(rec, judgement, gates, periods_per_year),
             )
         )
     return rows
+
+
+def _explanations(
+    rec: Mapping[str, Any], judgement: Judgement, gates: Gates, periods_per_year: float
+) -> tuple[str, ...]:
+    """One sentence per failed gate of a leaderboard record (:func:`explain_row`)."""
+    if rec["passed"]:
+        return ()
+    s = judgement.searches[rec["name"]]
+    moments = return_moments(judgement.oos_returns[s.key].to_numpy())
+    count = judgement.trial_count
+    return tuple(
+        explain_row(
+            rec,
+            gates,
+            n_obs=int(moments["n_obs"]),
+            skew=float(moments["skew"]) if math.isfinite(moments["skew"]) else 0.0,
+            periods_per_year=periods_per_year,
+            n_prior=0 if count is None else count.n_prior,
+            tradeable=s.result.final_params is not None,
+        )
+    )
 
 
 def search_summary(s: SearchOutcome) -> SearchSummary:

@@ -8,8 +8,9 @@ import pytest
 from scipy import stats
 
 from data_loaders.errors import ParameterError
-from research.judge.explain import explain_gate, required_sharpe
-from research.overfitting import deflated_sharpe_ratio
+from research.judge.explain import explain_gate, explain_row
+from research.judge.gates import TRADEABLE, Gates
+from research.overfitting import deflated_sharpe_ratio, required_sharpe
 
 
 def _emax(n: float, v: float) -> float:
@@ -91,3 +92,35 @@ def test_unknown_gates_and_thresholds_are_one_line_errors():
         explain_gate("min_sharpe", 1.0, 0.5)
     with pytest.raises(ParameterError, match=r"`min_dsr` must be in \(0, 1\), got 1.0"):
         required_sharpe(1.0, 100, 2, 0.01)
+
+
+def test_a_row_gets_one_sentence_per_failed_gate_in_table_order_and_tradeable_last():
+    t, n, v = 2016, 6, 1 / 2015
+    row = {
+        "dsr": 0.41,
+        "gate_min_dsr": False,
+        "sharpe_per_period": 0.8 / math.sqrt(252),
+        "kurtosis_raw": 3.0,
+        "n_trials": n,
+        "trials_sharpe_variance": v,
+        "stability": 0.7,
+        "gate_min_stability": True,
+        "n_trades": 6,
+        "gate_min_trades": False,
+        "max_drawdown": -0.2,
+        "gate_max_drawdown": True,
+        "wfe": math.nan,
+        "gate_min_wfe": False,
+    }
+    need = _closed_form(0.95, t, n, v) * math.sqrt(252)
+    got = explain_row(row, Gates(), n_obs=t, n_prior=2, tradeable=False)
+    assert got[0] == (
+        f"the deflated Sharpe is 0.41 (needs 0.95): it needs an out-of-sample Sharpe of at least "
+        f"{need:.2f} with 6 candidates (with 2 earlier looks at this data) over 8 years "
+        "(it is 0.80)"
+    )
+    assert got[1] == "only 6 out-of-sample trades (needs 10): too few to judge"
+    assert got[2].startswith("min_wfe was not computed for this candidate: a fold's in-sample")
+    assert got[3].startswith(TRADEABLE) and len(got) == 4
+    row_ok = {**row, "gate_min_dsr": True, "gate_min_trades": True, "gate_min_wfe": True}
+    assert explain_row(row_ok, Gates(), n_obs=t) == []

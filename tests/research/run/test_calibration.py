@@ -22,7 +22,8 @@ from research.run.calibration import (
     spec_gates,
     summarise,
 )
-from research.runner import load_experiment_data
+from research.judge.gates import GATES, Gates
+from research.run.data import load_experiment_data
 from research.spec import parse_experiment
 from tests.research import _runs
 
@@ -111,6 +112,10 @@ def test_the_champion_is_found_on_a_strong_planted_edge(exp, edge_record):
     gates = spec_gates(exp, max_pbo=None, spa_benchmark="cash")
     champ = champion_of(edge_record, gates)
     assert champ is not None and champ.startswith("sma_cross")
+    # the product's default (calibrated) gates, the trade count scaled to 3 years
+    defaults = {r.name: getattr(Gates(), r.name) for r in GATES}
+    calibrated = spec_gates(exp, **{**defaults, "dsr_trials": Gates().dsr_trials, "min_trades": 4})
+    assert champion_of(edge_record, calibrated) == champ
 
 
 def test_records_hold_what_the_gates_need(edge_record):
