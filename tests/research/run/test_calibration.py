@@ -12,6 +12,7 @@ from scipy import stats
 
 from data_loaders.synthetic import shaped_bars
 from research.cli import main
+from research.judge.gates import GATES, Gates
 from research.run.calibration import (
     DataSet,
     calibrate,
@@ -22,7 +23,6 @@ from research.run.calibration import (
     spec_gates,
     summarise,
 )
-from research.judge.gates import GATES, Gates
 from research.run.data import load_experiment_data
 from research.spec import parse_experiment
 from tests.research import _runs
