@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research._timing import stage
 from research._json import finite
+from research._timing import stage
 from research.judge.importance import (
     fanova_importance,
     regress_metric_on_params,

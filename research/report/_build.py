@@ -113,9 +113,7 @@ def stage_line(timings: Mapping[str, Any]) -> str:
     """The footer's timing line: wall seconds of each top-level stage of the run (sub-stages,
     named ``stage/part``, and the report's own time are in ``run.json``)."""
     parts = [
-        f"{k} {v:.2f} s"
-        for k, v in timings.items()
-        if "/" not in k and isinstance(v, int | float)
+        f"{k} {v:.2f} s" for k, v in timings.items() if "/" not in k and isinstance(v, int | float)
     ]
     return "; ".join(parts)
 

@@ -31,7 +31,10 @@ def test_stages_add_up_nest_and_stop_when_the_recorder_is_left():
     assert "after" not in times.wall
     # sleeping uses no CPU: the CPU seconds stay well below the wall seconds
     assert times.cpu["a"] < times.wall["a"]
-    assert times.to_json()["a"] == {"wall": round(times.wall["a"], 3), "cpu": round(times.cpu["a"], 3)}
+    assert times.to_json()["a"] == {
+        "wall": round(times.wall["a"], 3),
+        "cpu": round(times.cpu["a"], 3),
+    }
 
 
 def test_activate_and_deactivate_restore_the_previous_recorder():
