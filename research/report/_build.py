@@ -105,11 +105,11 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         version=cv.get("package") or "",
         code_version=cv.get("git") or cv.get("package") or "unknown",
         run_dir=str(run_dir),
-        timings=stage_line(r.get("timings") or {}),
+        timings=_stage_line(r.get("timings") or {}),
     )
 
 
-def stage_line(timings: Mapping[str, Any]) -> str:
+def _stage_line(timings: Mapping[str, Any]) -> str:
     """The footer's timing line: wall seconds of each top-level stage of the run (sub-stages,
     named ``stage/part``, and the report's own time are in ``run.json``)."""
     parts = [
