@@ -2,8 +2,9 @@
 
 A strategy class that carries ``book`` (a :class:`BookRules`, set by
 :func:`research.run.universe.search_class` for ``universe.mode: pooled | portfolio``) is scored
-here instead of the one-symbol or vectorbt paths: each window's weights go through
-:func:`backtest.portfolio.run_book` (exposure limits, rebalancing schedule, per-symbol costs,
+here instead of the one-symbol or vectorbt paths: every parameter set's weights (``pooled``:
+the inner strategy's ``batch_positions`` on each symbol's own bars, allocated) go through
+:func:`backtest.portfolio.run_books` in one pass per window (exposure limits, rebalancing schedule, per-symbol costs,
 shared cash). The window's first bar follows the convention of the batch path: with next-bar
 fills the weights decided at ``start - 1`` are the first that can fill, and the book starts in
 cash.
@@ -17,7 +18,7 @@ None: every metric is the book's.
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +26,16 @@ import numpy as np
 import pandas as pd
 
 from backtest.execution import Execution
-from backtest.portfolio import BookSettings, run_book
+from backtest._metrics_nb import RETURNS_METRICS, returns_metrics_nb
+from backtest.portfolio import BookSettings, run_books
 from data_loaders.bars import slice_bars
 from data_loaders.universe import Universe, align_universe
+from strategies.allocation import allocate, pooled_positions
+from strategies.pooled import PooledStrategy
 
-__all__ = ["BookRules", "book_settings", "evaluate_book", "book_returns"]
+__all__ = ["BookRules", "book_settings", "run_book_task"]
 
-_BOOK_COUNTS = ("n_trades", "n_orders", "fees_paid", "final_equity")
+_BOOK_COUNTS = ("n_trades", "n_orders", "fees_paid", "final_equity", "n_periods")
 _AGGREGATES = {"mean": np.nanmean, "median": np.nanmedian, "min": np.nanmin}
 
 
@@ -67,19 +71,27 @@ def book_settings(rules: BookRules, execution: Execution) -> BookSettings:
     )
 
 
-def book_returns(
-    uni: Universe, weights: pd.DataFrame, settings: BookSettings, start: int, stop: int
-) -> tuple[np.ndarray, pd.DataFrame, dict[str, float], tuple[str, ...]]:
-    """``(returns, held weights, counters, notes)`` of the book on union bars ``[start, stop)``."""
-    lo = start - 1 if (settings.fill != "close" and start > 0) else start
-    book = run_book(uni.take(slice(lo, stop)), weights.iloc[lo:stop].to_numpy(), settings)
-    ret = book.returns.to_numpy(dtype=np.float64)[start - lo :]
-    return ret, book.held.iloc[start - lo :], book.stats, book.notes
+def _weights(uni: Universe, cls: Any, params: list[dict[str, Any]]) -> tuple[np.ndarray, Any]:
+    """``(weights (k, n, m), per-symbol positions (k, n, m) or None)`` of every set."""
+    cols = list(uni.symbols)
+    if issubclass(cls, PooledStrategy):
+        sym = pooled_positions(uni, cls.inner, params)
+        frames = [allocate(pd.DataFrame(p, index=uni.index, columns=cols), uni, cls.allocation)
+                  for p in sym]  # fmt: skip
+        return np.stack([f.to_numpy(dtype=np.float64) for f in frames]), sym
+    out = [
+        pd.DataFrame(cls(**p).positions(uni))
+        .reindex(index=uni.index, columns=cols)
+        .to_numpy(dtype=np.float64)
+        for p in params
+    ]
+    return np.stack(out), None
 
 
 def _symbol_metrics(
-    uni: Universe, pos: pd.DataFrame, ex: Execution, start: int, stop: int
-) -> list[dict[str, float]]:
+    uni: Universe, sym: np.ndarray, ex: Execution, start: int, stop: int
+) -> list[pd.DataFrame]:
+    """Per symbol, the metrics table (one row per set) of its own positions on its own bars."""
     from backtest.batch import evaluate_batch
 
     out = []
@@ -91,58 +103,77 @@ def _symbol_metrics(
         res = evaluate_batch(
             uni.panels["open"][rows, j],
             uni.panels["close"][rows, j],
-            np.nan_to_num(pos.to_numpy()[rows, j]).reshape(-1, 1),
+            np.ascontiguousarray(np.nan_to_num(sym[:, rows, j]).T),
             **ex.engine_kwargs(),
             start=a,
             stop=len(rows),
             periods_per_year=ex.periods_per_year,
         )
-        out.append({str(k): float(v) for k, v in res.metrics.iloc[0].items()})
+        out.append(res.metrics.reset_index(drop=True))
     return out
 
 
-def _window_metrics(
-    ctx: Any, uni: Universe, strat: Any, weights: pd.DataFrame, a: int, b: int
-) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    from backtest.metrics import compute_metrics
-
-    ex, rules = ctx.execution, ctx.strategy_cls.book
+def _window(
+    uni: Universe, weights: np.ndarray, sym: Any, rules: BookRules, ex: Execution, a: int, b: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(metrics (k rows), returns (b - a, k))`` of every set's book on union bars ``[a, b)``."""
     settings = book_settings(rules, ex)
-    ret, held, stats, _ = book_returns(uni, weights, settings, a, b)
-    m = compute_metrics(ret, positions=held, periods_per_year=ex.periods_per_year)
-    m = {k: float(v) for k, v in m.items()}
-    m.update(
-        n_trades=float(stats["n_orders"]),
-        n_orders=float(stats["n_orders"]),
-        fees_paid=float(stats["fees_paid"]),
-        final_equity=float(ex.init_cash * np.prod(1.0 + ret)),
-    )
+    lo = a - 1 if (settings.fill != "close" and a > 0) else a
+    books = run_books(uni.take(slice(lo, b)), weights[:, lo:b], settings, n_threads=1)
+    equity = books.equity.to_numpy(dtype=np.float64)
+    prev = np.vstack([np.full((1, equity.shape[1]), ex.init_cash), equity[:-1]])
+    returns = (equity / prev - 1.0)[a - lo :]
+    table = books.metrics.reset_index(drop=True).copy()
+    if a > lo:  # the book's own metrics include the cash bar lo: recompute on [a, b)
+        ppy = float(ex.periods_per_year)
+        again = np.vstack([returns_metrics_nb(np.ascontiguousarray(returns[:, i]), 0.0, ppy)
+                           for i in range(returns.shape[1])])  # fmt: skip
+        table[list(RETURNS_METRICS)] = again
+    table["n_trades"] = table["n_orders"]
+    table["final_equity"] = ex.init_cash * np.prod(1.0 + returns, axis=0)
     if rules.aggregate in _AGGREGATES:
-        head = slice_bars(ctx.bars, 0, b)
-        per = _symbol_metrics(uni.take(slice(0, b)), strat.symbol_positions(head), ex, a, b)
+        per = _symbol_metrics(uni.take(slice(0, b)), sym[:, :b], ex, a, b)
         fn = _AGGREGATES[rules.aggregate]
-        for key in per[0] if per else ():
+        for key in per[0].columns if per else ():
             if key not in _BOOK_COUNTS:
-                vals = np.array([p.get(key, math.nan) for p in per], dtype=np.float64)
-                m[key] = float(fn(vals)) if np.isfinite(vals).any() else math.nan
-    return m, ret, weights.iloc[a:b].to_numpy(dtype=np.float64)
+                vals = np.stack([p[key].to_numpy(dtype=np.float64) for p in per])
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    table[key] = fn(vals, axis=0)
+    return table, returns
 
 
-def evaluate_book(ctx: Any, task: Any, number: int, strat: Any) -> Any:
-    """One parameter set on the task's windows through the book (see the module docstring)."""
+def _sets(ctx: Any, task: Any, uni: Universe, idx: list[int]) -> list[Any]:
     from research.optimize.evaluate import SetResult
 
+    cls = ctx.strategy_cls
+    weights, sym = _weights(uni, cls, [task.params[i] for i in idx])
+    windows = [_window(uni, weights, sym, cls.book, ctx.execution, a, b) for a, b in task.windows]
+    out = []
+    for col, i in enumerate(idx):
+        rows = [{str(k): float(v) for k, v in t.iloc[col].items()} for t, _ in windows]
+        res = SetResult(task.numbers[i], metrics=rows)
+        if task.returns:
+            res.returns = [r[:, col].copy() for _, r in windows]
+            res.positions = [weights[col, a:b].copy() for a, b in task.windows]
+        out.append(res)
+    return out
+
+
+def run_book_task(ctx: Any, task: Any) -> list[Any]:
+    """Every set of ``task`` through the book path (module docstring): all sets in one pass of
+    :func:`backtest.portfolio.run_books`; when that fails, set by set, so that one bad set
+    fails alone with its reason recorded."""
+    from research.optimize.evaluate import SetResult, error_text
+
     uni = align_universe(slice_bars(ctx.bars, 0, task.stop), source="universe")
-    weights = pd.DataFrame(strat.positions(uni)).reindex(
-        index=uni.index, columns=list(uni.symbols)
-    )
-    metrics, returns, positions = [], [], []
-    for a, b in task.windows:
-        m, ret, pos = _window_metrics(ctx, uni, strat, weights, a, b)
-        metrics.append(m)
-        returns.append(ret)
-        positions.append(pos)
-    res = SetResult(number, metrics=metrics)
-    if task.returns:
-        res.returns, res.positions = returns, positions
-    return res
+    try:
+        return _sets(ctx, task, uni, list(range(len(task.params))))
+    except Exception:
+        out = []
+        for i in range(len(task.params)):
+            try:
+                out += _sets(ctx, task, uni, [i])
+            except Exception as exc:  # the reason is recorded with the trial
+                out.append(SetResult(task.numbers[i], error=error_text(exc)))
+        return out

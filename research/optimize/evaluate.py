@@ -11,8 +11,8 @@ up to which positions are computed, and the windows ``[start, stop)`` to simulat
 * **fit** (``needs_fit``, e.g. LightGBM): per set, ``fit`` on ``bars[fit]`` only, then
   ``positions(bars[:stop])``; windows simulated by the batch kernel.
 * **book** (a strategy class carrying ``book``, the universe modes ``pooled`` / ``portfolio``):
-  per set, weights on the dict of bars, each window simulated as one book with shared cash by
-  :func:`backtest.portfolio.run_book` (see :mod:`research.optimize._book`).
+  every set's weights on the dict of bars, each window simulated as one book per set with
+  shared cash by :func:`backtest.portfolio.run_books` (see :mod:`research.optimize._book`).
 * **multi-asset** (``multi_asset``): per set, positions on the dict of bars, each window
   simulated by :func:`backtest.run_backtest` on that window (starting flat; with next-open fills
   the target decided at ``start - 1`` is the first that can fill, as in ``evaluate_batch``).
@@ -143,7 +143,11 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
     """Evaluate ``task``; return one :class:`SetResult` per set and the seconds spent."""
     t0 = time.perf_counter()
     cls = ctx.strategy_cls
-    if ctx.multi or cls.multi_asset or cls.needs_fit:
+    if getattr(cls, "book", None) is not None:
+        from research.optimize._book import run_book_task
+
+        results = run_book_task(ctx, task)
+    elif ctx.multi or cls.multi_asset or cls.needs_fit:
         results = [_one_set(ctx, task, i) for i in range(len(task.params))]
     else:
         results = _batch(ctx, task)
@@ -199,10 +203,6 @@ def _one_set(ctx: EvalContext, task: EvalTask, i: int) -> SetResult:
             if task.fit is None:
                 raise RuntimeError("a strategy that needs fitting was given no training slice")
             strat.fit(*ctx.slice(*task.fit))
-        if getattr(ctx.strategy_cls, "book", None) is not None:
-            from research.optimize._book import evaluate_book
-
-            return evaluate_book(ctx, task, number, strat)
         bars, feats = ctx.head(task.stop)
         pos = strat.positions(bars, feats)
         if ctx.multi:

@@ -403,7 +403,7 @@ def _gates(r: Reader, raw: Any, key: str) -> GateSpec:
     m = r.mapping(raw or {}, key)
     r.keys(m, key, _fields_of(GateSpec))
     kw: dict[str, Any] = {}
-    for k in ("min_dsr", "max_pbo", "max_spa_pvalue"):
+    for k in ("min_dsr", "max_pbo", "max_spa_pvalue", "min_breadth"):
         if k in m:
             kw[k] = r.opt(r.float_, m[k], f"{key}.{k}", low=0, high=1)
     if "min_stability" in m:

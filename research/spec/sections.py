@@ -159,7 +159,8 @@ class GateSpec:
     ``min_dsr``: deflated Sharpe ratio (probability); ``max_pbo``: probability of backtest
     overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
     out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
-    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold;
+    ``min_breadth``: share of a universe's symbols with a positive out-of-sample Sharpe ratio.
     """
 
     min_dsr: float | None = 0.95
@@ -169,6 +170,7 @@ class GateSpec:
     max_drawdown: float | None = 0.5
     min_wfe: float | None = None
     max_spa_pvalue: float | None = None
+    min_breadth: float | None = None
 
 
 #: research modes over several symbols (``universe.mode``)
