@@ -67,7 +67,9 @@ def _per_symbol(searches: list[SearchOutcome], ppy: float) -> list[dict]:
             [float(f.oos_metrics.get("sharpe_ratio", math.nan)) for f in s.result.folds]
             for s in members
         ]
-        oos = [sharpe_ratio(s.result.oos_returns.fillna(0.0), periods_per_year=ppy) for s in members]
+        oos = [
+            sharpe_ratio(s.result.oos_returns.fillna(0.0), periods_per_year=ppy) for s in members
+        ]
         g = _group(name, [str(s.symbol) for s in members], folds, grid, oos)
         g["keys"] = [s.key for s in members]
         out.append(g)

@@ -50,9 +50,7 @@ class BookRules:
 
     def key(self) -> str:
         """A short text naming the rules (part of the study name of a search)."""
-        return (
-            f"book:{self.rebalance}:g{self.max_gross:g}:n{self.max_net:g}:{self.aggregate or ''}"
-        )
+        return f"book:{self.rebalance}:g{self.max_gross:g}:n{self.max_net:g}:{self.aggregate or ''}"
 
 
 def book_settings(rules: BookRules, execution: Execution) -> BookSettings:

@@ -100,8 +100,11 @@ def test_strategy_bars_refuses_one_symbol_strategy_on_many_symbols_without_a_mod
             return "sma_cross"
 
     a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
-    with pytest.raises(ConfigError, match=r"^s\[0\]: sma_cross trades one symbol but the data "
-                       r"hold 2 \(A, B\); set universe.mode: per_symbol or pooled"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^s\[0\]: sma_cross trades one symbol but the data "
+        r"hold 2 \(A, B\); set universe.mode: per_symbol or pooled",
+    ):
         strategy_bars(One, {"A": a, "B": b}, "s[0]")
     assert strategy_bars(One, {"A": a, "B": b}, "k", "pooled") == {"A": a, "B": b}
     with pytest.raises(ConfigError, match="needs several symbols"):
