@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.execution import Execution
-from backtest._metrics_nb import RETURNS_METRICS, returns_metrics_nb
-from backtest.portfolio import BookSettings, run_books
+from backtest.portfolio import BookSettings, returns_table, run_books
 from data_loaders.bars import slice_bars
 from data_loaders.universe import Universe, align_universe
 from strategies.allocation import allocate, pooled_positions
@@ -123,10 +122,8 @@ def _window(
     returns = (equity / prev - 1.0)[a - lo :]
     table = books.metrics.reset_index(drop=True).copy()
     if a > lo:  # the book's own metrics include the cash bar lo: recompute on [a, b)
-        ppy = float(ex.periods_per_year)
-        again = np.vstack([returns_metrics_nb(np.ascontiguousarray(returns[:, i]), 0.0, ppy)
-                           for i in range(returns.shape[1])])  # fmt: skip
-        table[list(RETURNS_METRICS)] = again
+        again = returns_table(returns, ex.periods_per_year)
+        table[list(again.columns)] = again.to_numpy()
     table["n_trades"] = table["n_orders"]
     table["final_equity"] = ex.init_cash * np.prod(1.0 + returns, axis=0)
     if rules.aggregate in _AGGREGATES:

@@ -84,7 +84,7 @@ def test_strategy_bars():
         def label():
             return "pairs"
 
-    a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
+    a = pd.DataFrame({"x": [1]})
     assert strategy_bars(One, {"A": a}, "k") is a
     assert strategy_bars(Many, {"A": a}, "k") == {"A": a}
     with pytest.raises(ConfigError, match=r"^strategies\[0\]: pairs trades several symbols"):
