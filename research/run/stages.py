@@ -20,6 +20,7 @@ import pandas as pd
 from data_loaders.bars import bars_index, first_frame
 from data_loaders.errors import ConfigError, ResearchError
 from research._json import finite
+from research._timing import stage
 from research.judge import SearchOutcome
 from research.run.plan import RunPlan
 from research.run.universe import SearchJob, search_jobs
@@ -146,9 +147,7 @@ def _search_one(
     ctx: dict[str, Any],
 ) -> SearchOutcome:
     """One walk-forward search (strategy entry ``s`` x optimizer ``o`` x ``job``)."""
-    from research.optimize import walk_forward_optimize
-
-    ex, say = plan.execution, ctx["say"]
+    say = ctx["say"]
     metrics = [o.metric for o in plan.objectives]
     cls, sbars = job.strategy_cls, job.bars
     feats, mode = features_for(s, sbars, exploration, key)
@@ -158,32 +157,8 @@ def _search_one(
         f"{exp.budget.n_trials} trials"
     )
     started = time.perf_counter()
-    res = walk_forward_optimize(
-        cls,
-        sbars,
-        splitter=plan.splitter,
-        optimizer=o.name,
-        optimizer_options=o.options or None,
-        n_trials=exp.budget.n_trials,
-        objective=metrics,
-        directions=[o.direction for o in plan.objectives],
-        guardrails=exp.guardrails,
-        costs=ex.costs,
-        execution=ex.fill,
-        direction=ex.direction,
-        init_cash=ex.init_cash,
-        seed=exp.seed,
-        storage=ctx["storage"],
-        run_dir=ctx["run_dir"],
-        workers=exp.workers,
-        scheduler=exp.scheduler,
-        warm_start=list(ctx["warm_start"].get(s.label) or []) or None,
-        pruner=exp.budget.pruner,
-        timeout=exp.budget.timeout,
-        progress=ctx["progress"],
-        features=feats,
-        periods_per_year=ex.periods_per_year,
-    )
+    with stage(f"search/{s.label}/{o.name}"):
+        res = _optimize(exp, plan, o, job, feats, ctx, ctx["warm_start"].get(s.label))
     oos = finite(res.oos_metrics().get(metrics[0]))
     say(
         f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
@@ -201,4 +176,39 @@ def _search_one(
         features=feats,
         features_mode=mode,
         symbol=job.symbol,
+    )
+
+
+def _optimize(
+    exp: Any, plan: RunPlan, o: Any, job: SearchJob, feats: Any, ctx: dict[str, Any], warm: Any
+) -> Any:
+    """:func:`research.optimize.walk_forward_optimize` of one search job."""
+    from research.optimize import walk_forward_optimize
+
+    ex, cls, sbars = plan.execution, job.strategy_cls, job.bars
+    return walk_forward_optimize(
+        cls,
+        sbars,
+        splitter=plan.splitter,
+        optimizer=o.name,
+        optimizer_options=o.options or None,
+        n_trials=exp.budget.n_trials,
+        objective=[ob.metric for ob in plan.objectives],
+        directions=[ob.direction for ob in plan.objectives],
+        guardrails=exp.guardrails,
+        costs=ex.costs,
+        execution=ex.fill,
+        direction=ex.direction,
+        init_cash=ex.init_cash,
+        seed=exp.seed,
+        storage=ctx["storage"],
+        run_dir=ctx["run_dir"],
+        workers=exp.workers,
+        scheduler=exp.scheduler,
+        warm_start=list(warm or []) or None,
+        pruner=exp.budget.pruner,
+        timeout=exp.budget.timeout,
+        progress=ctx["progress"],
+        features=feats,
+        periods_per_year=ex.periods_per_year,
     )
