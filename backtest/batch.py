@@ -31,8 +31,8 @@ from backtest._sim_nb import (
 from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
 from backtest.execution import check_settings
-from backtest.financing import MarginSettings, funding_per_bar, margin_settings
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
+from backtest.financing import MarginSettings, funding_per_bar, margin_settings
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 

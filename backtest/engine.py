@@ -248,9 +248,7 @@ def _check_bars(frame: Any, where: str) -> None:
             )
 
 
-def _targets(
-    positions: Any, close: pd.DataFrame, multi: bool, limit: float = 1.0
-) -> pd.DataFrame:
+def _targets(positions: Any, close: pd.DataFrame, multi: bool, limit: float = 1.0) -> pd.DataFrame:
     """Positions as a float DataFrame shaped like ``close``, validated to lie in
     ``[-limit, limit]`` (the leverage)."""
     if isinstance(positions, pd.DataFrame):
