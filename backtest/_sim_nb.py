@@ -374,7 +374,7 @@ def _order_nb(
     slippage: float,
     granularity: float,
     min_size: float,
-    fx: np.ndarray,
+    fx: np.ndarray | None,
 ) -> tuple[float, float]:
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
     its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
@@ -383,7 +383,7 @@ def _order_nb(
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    if fx.shape[0] > 0:
+    if fx is not None:
         filled, cash, pos, size, fill_price, fees_paid = margin_order_nb(
             cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
         )
@@ -442,7 +442,7 @@ def _exit_intrabar_fill_nb(
     min_size: float,
     reasons_out: np.ndarray,
     c0: int,
-    fx: np.ndarray,
+    fx: np.ndarray | None,
 ) -> tuple[float, float, float]:
     """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
@@ -554,7 +554,7 @@ def simulate_block_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
-    fx: np.ndarray,
+    fx: np.ndarray | None,
     funding: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
@@ -583,7 +583,8 @@ def simulate_block_nb(
         reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
             trades closed for each exit reason, or a ``(0, 0)`` array.
         fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
-            layout), or a ``(0,)`` array for none (the plain path); ``lo, hi`` are then the
+            layout), or None for none (the plain path: numba prunes every ``fx is not None``
+            branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
             direction clip scaled by the leverage. funding: ``(n_bars,)`` funding rate charged
             at each bar's close (0 where none), or a ``(0,)`` array.
 
@@ -621,8 +622,7 @@ def simulate_block_nb(
     xpb = xp[c0:c1] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
-    has_fin = fx.shape[0] > 0
-    fs = np.full(w if has_fin else 0, np.nan)  # target in force at a margin call, per column
+    fs = np.full(w, np.nan)  # target in force at a margin call, per column
     lim = max(hi, -lo)  # targets read must lie in [-lim, lim]
     rf_zero = risk_free == 0.0
 
@@ -671,8 +671,9 @@ def simulate_block_nb(
                     )  # fmt: skip
                     xc = exit_cache_nb(xs, xpb, j)
                 go = t != last_tgt
-                if has_fin and blocked_nb(fs, j, t, lo, hi):  # after a margin call
-                    go = False
+                if fx is not None:  # after a margin call, until the target changes
+                    if blocked_nb(fs, j, t, lo, hi):
+                        go = False
                 if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                     go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
                 if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
@@ -715,7 +716,7 @@ def simulate_block_nb(
                     elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
-                if has_fin:  # financing charged at the close (backtest.financing)
+                if fx is not None:  # financing charged at the close (backtest.financing)
                     cash = accrue_nb(fx, funding, i, cash, pos, close[i])
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
@@ -727,14 +728,15 @@ def simulate_block_nb(
                     if has_exits:
                         exit_reset_nb(xs, j)
                         xc = exit_cache_nb(xs, xpb, j)
-                elif has_fin and margin_call_nb(fx, eq, pos, close[i]):
-                    cash, pos, last_tgt, eq = _margin_call_nb(
-                        h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
-                        slippage, granularity, min_size, fx, fs, reasons_out, c0,
-                    )  # fmt: skip
-                    if has_exits:
-                        exit_reset_nb(xs, j)
-                        xc = exit_cache_nb(xs, xpb, j)
+                elif fx is not None:
+                    if margin_call_nb(fx, eq, pos, close[i]):
+                        cash, pos, last_tgt, eq = _margin_call_nb(
+                            h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
+                            slippage, granularity, min_size, fx, fs, reasons_out, c0,
+                        )  # fmt: skip
+                        if has_exits:
+                            exit_reset_nb(xs, j)
+                            xc = exit_cache_nb(xs, xpb, j)
                 if eq == prev and prev > 0 and rf_zero:
                     # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
                     # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
