@@ -110,6 +110,8 @@ class BacktestResult:
             None: :attr:`positions_in_force` derives it from the positions).
         order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
             an intrabar exit in one bar count twice); the ``turnover`` metric sums it.
+        close_prices: the close prices when there is no vectorbt ``portfolio`` (the reference
+            loop of :mod:`backtest.ledger`), else None.
     """
 
     equity: pd.Series
@@ -127,6 +129,7 @@ class BacktestResult:
     liquidated_at: Any = None
     in_force: pd.Series | None = field(default=None, repr=False)
     order_changes: np.ndarray | None = field(default=None, repr=False)
+    close_prices: pd.Series | None = field(default=None, repr=False)
 
     @property
     def final_equity(self) -> float:

@@ -226,4 +226,5 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
         liquidated_at=None if run.liquidated_at < 0 else index[run.liquidated_at],
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,
+        close_prices=pd.Series(c, index=index, name=symbol),
     )

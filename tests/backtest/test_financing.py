@@ -44,6 +44,7 @@ def test_leverage_two_hand_case():
     assert row.final_equity == pytest.approx(want[-1], rel=1e-12)
     np.testing.assert_allclose(ret, want / np.r_[100_000, want[:-1]] - 1, rtol=1e-10)
     assert ref.exposure.iloc[1] == pytest.approx(2000 * 105 / want[1])
+    assert ref.portfolio is None and len(ref.to_html()) > 1000  # the tearsheet needs no portfolio
 
 
 def test_leveraged_buy_reduced_to_buying_power_with_fees():
