@@ -187,7 +187,7 @@ def _is_text(column: pd.Series) -> bool:
 # the page
 # --------------------------------------------------------------------------------------------
 def _closes(result: BacktestResult) -> pd.DataFrame:
-    close = result.portfolio.close
+    close = result.close_prices if result.portfolio is None else result.portfolio.close
     frame = close.to_frame() if isinstance(close, pd.Series) else close
     return frame.loc[result.equity.index]
 
