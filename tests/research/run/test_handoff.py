@@ -28,6 +28,7 @@ from research.run.champion import read_champion, read_history
 from research.run.nightly import run_nightly
 from research.spec import parse_experiment
 from tests.research import _runs
+from tests.research.run.test_nightly import RAW as NIGHTLY
 
 SAMPLE = load_bars("sample:sp500")
 SYMBOL = "SP500"
@@ -59,14 +60,8 @@ def _raw(store: Path, notify: str) -> dict:
         strategies=["sma_cross"],
         optimizers=["tpe"],
         data={"source": str(store), "start": "2012-01-01"},
-        gates={
-            "min_dsr": None,
-            "max_pbo": None,
-            "min_stability": None,
-            "max_drawdown": 0.5,
-            "min_trades": 1,
-        },
-        guardrails={"min_trades": 1},
+        gates=NIGHTLY["gates"],  # every gate a short sample can pass
+        guardrails=NIGHTLY["guardrails"],
         nightly={"n_trials": 4, "window": 250, "warm_start": 2, "notify": notify},
     )
 
