@@ -468,7 +468,7 @@ def run_backtest(
             np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
             whole_units, "run_backtest", index=close.index.append(close.index),
         )  # fmt: skip
-    if margin.active or costs.financed or funding is not None:
+    if margin.active or costs.extended or funding is not None:
         from backtest.ledger import ledger_backtest
 
         if exits is not None or multi:

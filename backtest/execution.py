@@ -88,7 +88,7 @@ class Execution:
             "whole_units": (bool(self.whole_units), False),
         }
         out.update({k: v for k, (v, default) in extra.items() if v != default})
-        if len(out) > 4 or self.costs.financed:
+        if len(out) > 4 or self.costs.extended:
             out["periods_per_year"] = self.periods_per_year
         return out
 

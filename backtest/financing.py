@@ -44,7 +44,9 @@ from backtest._margin_nb import (
     FX_DEBIT,
     FX_FUNDING,
     FX_LEV,
+    FX_MIN_FEE,
     FX_MM,
+    FX_SELL_FEES,
     N_FX,
 )
 from data_loaders.errors import DataValidationError, ParameterError
@@ -84,7 +86,7 @@ def margin_settings(
 ) -> np.ndarray:
     """The kernel's ``fx`` array (:mod:`backtest._margin_nb` layout), or an empty one when no
     setting is on (the plain path)."""
-    if not (settings.active or costs.financed or has_funding):
+    if not (settings.active or costs.extended or has_funding):
         return np.empty(0)
     fx = np.zeros(N_FX)
     fx[FX_LEV] = settings.max_leverage
@@ -94,6 +96,8 @@ def margin_settings(
     fx[FX_DEBIT] = costs.debit_rate / periods_per_year
     fx[FX_BASE] = np.nan if settings.notional is None else settings.notional
     fx[FX_FUNDING] = 1.0 if has_funding else 0.0
+    fx[FX_SELL_FEES] = costs.fees if costs.sell_fees is None else costs.sell_fees
+    fx[FX_MIN_FEE] = costs.min_fee
     return fx
 
 

@@ -238,3 +238,35 @@ def test_fixed_notional_matches_vectorbt_target_value(sp500):
         direction="both", lock_cash=False,
     )  # fmt: skip
     np.testing.assert_allclose(ref.equity.to_numpy(), pf.value().to_numpy(), rtol=1e-9)
+
+
+def test_half_spread_per_side_on_every_path():
+    # 20 bps quoted spread: a buy fills at 100 * 1.001; 1,000 units do not fit 100,000 of cash,
+    # so the buy is reduced to 100,000 / 100.1 units (the plain vectorbt path and the kernel)
+    bars = _bars([100, 100, 110], [100, 105, 110])
+    costs = Costs(fees=0.0, spread_bps=20)
+    assert costs.slippage == pytest.approx(0.001)
+    ref, row, _ = _both(bars, [1, 1, 1], costs=costs)
+    assert ref.portfolio is not None  # the spread alone keeps the vectorbt path
+    assert ref.trades.entry_price.iloc[0] == pytest.approx(100.1)
+    assert ref.final_equity == pytest.approx(100_000 / 100.1 * 110, rel=1e-12)
+    assert row.final_equity == pytest.approx(100_000 / 100.1 * 110, rel=1e-12)
+
+
+def test_minimum_fee_and_asymmetric_fees():
+    bars = _bars([100, 100, 110, 110], [100, 100, 110, 110])
+    # 5 units bought at 100 (fee 0.5 -> the 5 minimum), sold at 110 (fee 0.55 -> 5)
+    costs = Costs(fees=0.001, min_fee=5.0)
+    ref, row, _ = _both(bars, [0.5, 0.5, 0, 0], costs=costs, init_cash=1000)
+    assert ref.final_equity == pytest.approx(1000 - 500 - 5 + 550 - 5, rel=1e-12)
+    assert row.final_equity == pytest.approx(1040, rel=1e-12) and row.fees_paid == pytest.approx(10)
+    # a buy of all the cash pays the minimum fee too: (1,000 - 5) / 100 units
+    ref, row, _ = _both(bars, [1, 1, 1, 1], costs=costs, init_cash=1000)
+    assert ref.trades["size"].iloc[0] == pytest.approx(9.95) and row.fees_paid == pytest.approx(5)
+    # 0.1 % on buys, 0.3 % on sells: 500 units at 100 (fee 50), sold at 110 (fee 165)
+    costs = Costs(fees=0.001, sell_fees=0.003)
+    ref, row, _ = _both(bars, [0.5, 0.5, 0, 0], costs=costs)
+    want = 100_000 - 50 + 500 * 10 - 165
+    assert ref.final_equity == pytest.approx(want, rel=1e-12)
+    assert row.final_equity == pytest.approx(want, rel=1e-12)
+    assert list(ref.trades.fees) == pytest.approx([215.0])
