@@ -12,7 +12,7 @@ same as vectorbt's ``Portfolio.from_orders``):
 A buy never spends more than the available cash: when the requested size plus fees does not fit,
 the size is reduced so that ``size * fill_price * (1 + fees) + fixed_fees == cash``.
 
-Financing (annual rates, charged per bar at each close as ``rate / periods_per_year``, simple;
+Financing (annual rates, charged per bar at each close as ``rate / rates_per_year``, simple;
 see :mod:`backtest.financing`): ``borrow_rate`` on the notional of a short position,
 ``cash_rate`` credited on a positive cash balance, ``debit_rate`` charged on a negative one
 (borrowed cash when leveraged). All 0 by default, which leaves the engines' arithmetic unchanged.

@@ -15,7 +15,8 @@ is on. With every setting at its default the engines run their plain vectorbt ar
   the equity at a close is ``<= 0`` the book is closed out instead (:mod:`backtest.closeout`).
 * **Financing** (:class:`backtest.Costs` ``borrow_rate``, ``cash_rate``, ``debit_rate``,
   annual): charged at each close, in this order, with the per-bar rate
-  ``annual / periods_per_year`` (simple, not compounded): a short pays
+  ``annual / rates_per_year`` (the engines' argument; :class:`backtest.Execution` passes its
+  ``periods_per_year``; simple, not compounded): a short pays
   ``borrow_rate * |position| * close``; then positive cash earns ``cash_rate * cash`` and
   negative cash pays ``debit_rate * |cash|`` (short-sale proceeds sit in cash and earn the cash
   rate: set it to 0 to model no rebate).

@@ -92,12 +92,12 @@ def test_margin_call_fill_pays_fees():
 
 
 def test_borrow_fee_and_cash_interest_on_a_short():
-    # per-bar rates with periods_per_year=10: borrow 1 %, cash 0.5 %. Bar 0 (flat): cash 1,000
+    # per-bar rates with rates_per_year=10: borrow 1 %, cash 0.5 %. Bar 0 (flat): cash 1,000
     # earns 5. Bar 1: short 1,005 / 100 = 10.05 units at 100 (cash 2,010); at the close the
     # borrow fee is 0.01 * 10.05 * 100, then the cash earns 0.5 %; equity = cash - 10.05 * 100.
     bars = _bars([100, 100, 100], [100, 100, 100])
     costs = Costs(fees=0.0, borrow_rate=0.1, cash_rate=0.05)
-    kw = dict(costs=costs, init_cash=1000, periods_per_year=10)
+    kw = dict(costs=costs, init_cash=1000, rates_per_year=10)
     ref, row, _ = _both(bars, [-1, -1, -1], **kw)
     cash = 1000 * 1.005
     units = cash / 100
@@ -114,7 +114,7 @@ def test_debit_interest_on_borrowed_cash():
     # L=2: 2,000 units at 100 on 100,000 (cash -100,000); 1 % per bar debit at each close
     bars = _bars([100, 100, 100], [100, 100, 100])
     costs = Costs(fees=0.0, debit_rate=0.1, cash_rate=0.5)
-    ref, row, _ = _both(bars, [2, 2, 2], costs=costs, max_leverage=2, periods_per_year=10)
+    ref, row, _ = _both(bars, [2, 2, 2], costs=costs, max_leverage=2, rates_per_year=10)
     eq0 = 100_000 * 1.05  # flat on bar 0: cash earns 5 %
     cash = eq0 - 2 * eq0
     eq = [eq0]
@@ -169,7 +169,7 @@ def test_execution_carries_the_settings():
     ex = Execution(max_leverage=2.0, whole_units=True, costs=Costs(cash_rate=0.02))
     kw = ex.engine_kwargs()
     assert kw["max_leverage"] == 2.0 and kw["whole_units"] is True
-    assert kw["periods_per_year"] == 252.0 and "notional" not in kw
+    assert kw["rates_per_year"] == 252.0 and "notional" not in kw
     assert set(Execution().engine_kwargs()) == {"costs", "execution", "direction", "init_cash"}
     assert ex.to_dict()["costs"]["cash_rate"] == 0.02
     assert Costs().to_dict() == {"fees": 0.001, "fixed_fees": 0.0, "slippage_bps": 0.0}
