@@ -105,7 +105,17 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         version=cv.get("package") or "",
         code_version=cv.get("git") or cv.get("package") or "unknown",
         run_dir=str(run_dir),
+        timings=_stage_line(r.get("timings") or {}),
     )
+
+
+def _stage_line(timings: Mapping[str, Any]) -> str:
+    """The footer's timing line: wall seconds of each top-level stage of the run (sub-stages,
+    named ``stage/part``, and the report's own time are in ``run.json``)."""
+    parts = [
+        f"{k} {v:.2f} s" for k, v in timings.items() if "/" not in k and isinstance(v, int | float)
+    ]
+    return "; ".join(parts)
 
 
 class _Attr(dict):
