@@ -107,10 +107,17 @@ class SmaCross(Strategy):
         features: pd.DataFrame | None = None,
     ) -> Any:
         """The sets' SMA crossover computed inside the simulation pass
-        (:func:`strategies._fused_nb.sma_cross_block_nb`); None with a NaN close."""
+        (:func:`strategies._fused_nb.sma_cross_block_nb`); None with a NaN close, and for a
+        subclass that overrides ``positions`` or ``batch_positions`` (its own rule wins)."""
         from backtest.fused import FusedSignal
         from strategies._fused_nb import sma_cross_block_nb
 
+        own = SmaCross.__dict__
+        if (
+            cls.positions is not own["positions"]
+            or cls.batch_positions.__func__ is not own["batch_positions"].__func__
+        ):
+            return None
         bars = single_bars(bars, cls.label())
         sets = [cls(**params) for params in param_sets]
         close = bars["close"].to_numpy(dtype=np.float64)

@@ -66,6 +66,21 @@ def test_fused_returns_and_exit_layer(bars):
     assert got.exit_reasons.to_numpy().sum() > 0  # the exit layer acted
 
 
+def test_a_subclass_overriding_its_positions_keeps_its_own_rule(bars):
+    class Never(SmaCross):
+        name = "never_fused_test"
+
+        @classmethod
+        def batch_positions(cls, bars, param_sets, features=None, *, out=None):
+            return np.zeros((len(bars), len(param_sets)))
+
+    class Renamed(SmaCross):
+        name = "renamed_fused_test"
+
+    assert Never.fused_signal(bars, GRID[:2]) is None
+    assert isinstance(Renamed.fused_signal(bars, GRID[:2]), FusedSignal)
+
+
 def test_fused_signal_none_with_nan_close_and_bar_count_checked(bars):
     gappy = bars.copy()
     gappy.iloc[10, gappy.columns.get_loc("close")] = np.nan
