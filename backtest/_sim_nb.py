@@ -56,6 +56,7 @@ from backtest._exits_nb import (
     exit_reset_nb,
     new_state_nb,
 )
+from backtest._margin_nb import accrue_nb, blocked_nb, margin_call_nb, margin_order_nb
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -377,16 +378,23 @@ def _order_nb(
     slippage: float,
     granularity: float,
     min_size: float,
+    fx: np.ndarray | None,
 ) -> tuple[float, float]:
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
-    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``."""
+    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
+    A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
     h[j, H_CHANGE] += abs(t - last_tgt)
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
-    )
+    if fx is not None:
+        filled, cash, pos, size, fill_price, fees_paid = margin_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
+        )
+    else:
+        filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
+        )
     if filled:
         h[j, H_N_ORDERS] += 1
         h[j, H_FEES] += fees_paid
@@ -438,6 +446,7 @@ def _exit_intrabar_fill_nb(
     min_size: float,
     reasons_out: np.ndarray,
     c0: int,
+    fx: np.ndarray | None,
 ) -> tuple[float, float, float]:
     """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
@@ -445,11 +454,49 @@ def _exit_intrabar_fill_nb(
         return cash, pos, last_tgt
     cash, pos = _order_nb(
         h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size,
+        granularity, min_size, fx,
     )  # fmt: skip
     if reasons_out.shape[0] > 0:
         reasons_out[c0 + j, why] += 1
     return cash, pos, 0.0
+
+
+@njit(cache=True)
+def _margin_call_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    price: float,
+    last_tgt: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    fx: np.ndarray,
+    fs: np.ndarray,
+    reasons_out: np.ndarray,
+    c0: int,
+) -> tuple[float, float, float, float]:
+    """Margin call at bar ``i``'s close: the position closes at the close with fees and
+    slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
+    Returns ``(cash, pos, target, equity)``."""
+    fs[j] = last_tgt
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size, fx,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, R_MARGIN] += 1
+    eq = cash + pos * price
+    if eq <= 0.0:
+        h[j, H_LIQUIDATED_AT] = i
+        return 0.0, 0.0, 0.0, 0.0
+    return cash, pos, 0.0, eq
 
 
 # hot per-column state, saved between tiles (see _simulate_block_nb)
@@ -511,6 +558,8 @@ def simulate_block_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
 
@@ -537,6 +586,11 @@ def simulate_block_nb(
             ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
         reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
             trades closed for each exit reason, or a ``(0, 0)`` array.
+        fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
+            layout), or None for none (the plain path: numba prunes every ``fx is not None``
+            branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
+            direction clip scaled by the leverage. funding: ``(n_bars,)`` funding rate charged
+            at each bar's close (0 where none), or a ``(0,)`` array.
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -552,7 +606,7 @@ def simulate_block_nb(
     """
     w = c1 - c0
     has_exits = xp.shape[0] > 0
-    h, ts, tc, xs = block_state_nb(w, init_cash, start, has_exits)
+    h, ts, tc, xs, fs = block_state_nb(w, init_cash, start, has_exits)
     buf = np.empty((w, TILE))
     shift = 1 if next_open else 0
     for t0 in range(start, stop, TILE):
@@ -567,15 +621,15 @@ def simulate_block_nb(
                     for j in range(w):
                         buf[j, i - t0] = 0.0
             simulate_tile_nb(
-                buf, False, c0, t0, t1, h, ts, tc, xs, open_, close, next_open, lo, hi, fees,
+                buf, False, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi, fees,
                 fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
-                out_col0, high, low, atr, xp, reasons_out,
+                out_col0, high, low, atr, xp, reasons_out, fx, funding,
             )  # fmt: skip
         else:
             simulate_tile_nb(
-                targets, True, c0, t0, t1, h, ts, tc, xs, open_, close, next_open, lo, hi, fees,
-                fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
-                out_col0, high, low, atr, xp, reasons_out,
+                targets, True, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi,
+                fees, fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
+                out_col0, high, low, atr, xp, reasons_out, fx, funding,
             )  # fmt: skip
     block_finish_nb(h, ts, tc, c0, start, stop, close, risk_free, ppy, out)
 
@@ -583,14 +637,14 @@ def simulate_block_nb(
 @njit(cache=True, nogil=True)
 def block_state_nb(
     w: int, init_cash: float, start: int, has_exits: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The state of ``w`` columns before bar ``start``: flat, ``init_cash``, empty sums.
 
-    ``(h, ts, tc, xs)``: hot per-column state (``H_*``), open-trade state (``TS_*``), trade
-    counters (``TC_*``) and exit-layer state (``(w, N_XS)``, or ``(0, N_XS)`` without exits).
-    Together with the bar reached they are everything a simulation needs to go on: copies of
-    them saved after bar ``k`` and passed back to :func:`simulate_tile_nb` resume the simulation
-    at bar ``k + 1`` exactly as one pass would have continued.
+    ``(h, ts, tc, xs, fs)``: hot per-column state (``H_*``), open-trade state (``TS_*``), trade
+    counters (``TC_*``), exit-layer state (``(w, N_XS)``, or ``(0, N_XS)`` without exits) and
+    the target in force at a margin call (NaN: none). With the bar reached they are everything
+    a simulation needs to go on: copies of them saved after bar ``k`` and passed back to
+    :func:`simulate_tile_nb` resume the simulation at bar ``k + 1`` exactly as one pass would.
     """
     h = np.zeros((w, N_HOT))
     for j in range(w):
@@ -606,7 +660,8 @@ def block_state_nb(
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
     xs = new_state_nb(w if has_exits else 0)
-    return h, ts, tc, xs
+    fs = np.full(w, np.nan)  # target in force at a margin call, per column
+    return h, ts, tc, xs, fs
 
 
 @njit(cache=True, nogil=True)
@@ -620,6 +675,7 @@ def simulate_tile_nb(
     ts: np.ndarray,
     tc: np.ndarray,
     xs: np.ndarray,
+    fs: np.ndarray,
     open_: np.ndarray,
     close: np.ndarray,
     next_open: bool,
@@ -639,6 +695,8 @@ def simulate_tile_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
 ) -> None:
     """Advance columns ``c0 : c0 + len(h)`` over bars ``[t0, t1)`` (at most :data:`TILE`),
     updating the state of :func:`block_state_nb` in place.
@@ -656,6 +714,7 @@ def simulate_tile_nb(
     xpb = xp[c0 : c0 + w] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
+    lim = max(hi, -lo)  # targets read must lie in [-lim, lim]
     rf_zero = risk_free == 0.0
     for j in range(w):
         cash = h[j, H_CASH]
@@ -687,14 +746,17 @@ def simulate_tile_nb(
             ):
                 cash, pos, last_tgt = _exit_intrabar_fill_nb(
                     xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
-                    fixed_fees, slippage, granularity, min_size, reasons_out, c0,
+                    fixed_fees, slippage, granularity, min_size, reasons_out, c0, fx,
                 )  # fmt: skip
                 xc = exit_cache_nb(xs, xpb, j)
             go = t != last_tgt
+            if fx is not None:  # after a margin call, until the target changes
+                if blocked_nb(fs, j, t, lo, hi):
+                    go = False
             if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                 go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
             if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
-                if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
+                if not (t >= -lim and t <= lim):  # NaN or out of range
                     h[j, H_N_INVALID] += 1
                     if h[j, H_FIRST_INVALID] < 0:
                         h[j, H_FIRST_INVALID] = i - shift
@@ -706,7 +768,7 @@ def simulate_tile_nb(
                     if t != last_tgt:
                         cash, pos = _order_nb(
                             h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
-                            fixed_fees, slippage, granularity, min_size,
+                            fixed_fees, slippage, granularity, min_size, fx,
                         )  # fmt: skip
                         last_tgt = t
                         if has_exits:
@@ -724,13 +786,15 @@ def simulate_tile_nb(
                         cash, pos, last_tgt = _exit_intrabar_fill_nb(
                             xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
                             fees, fixed_fees, slippage, granularity, min_size, reasons_out,
-                            c0,
+                            c0, fx,
                         )  # fmt: skip
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
                 elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
                     exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                     xc = exit_cache_nb(xs, xpb, j)
+            if fx is not None:  # financing charged at the close (backtest.financing)
+                cash = accrue_nb(fx, funding, i, cash, pos, close[i])
             # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
             eq = cash + pos * close[i]
             if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
@@ -741,6 +805,15 @@ def simulate_tile_nb(
                 if has_exits:
                     exit_reset_nb(xs, j)
                     xc = exit_cache_nb(xs, xpb, j)
+            elif fx is not None:
+                if margin_call_nb(fx, eq, pos, close[i]):
+                    cash, pos, last_tgt, eq = _margin_call_nb(
+                        h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
+                        slippage, granularity, min_size, fx, fs, reasons_out, c0,
+                    )  # fmt: skip
+                    if has_exits:
+                        exit_reset_nb(xs, j)
+                        xc = exit_cache_nb(xs, xpb, j)
             if eq == prev and prev > 0 and rf_zero:
                 # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
                 # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged

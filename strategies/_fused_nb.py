@@ -10,7 +10,7 @@ metrics equal those of the matrix path.
 Calling convention (see :class:`backtest.fused.FusedSignal`): ``kernel(*signal_args, open_,
 close, c0, c1, next_open, lo, hi, fees, fixed_fees, slippage, granularity, min_size,
 init_cash, start, stop, risk_free, ppy, out, returns_out, out_col0, high, low, atr, xp,
-reasons_out)``, the arguments of :func:`backtest._sim_nb.simulate_block_nb` without the targets.
+reasons_out, fx, funding)``, the arguments of :func:`backtest._sim_nb.simulate_block_nb` without the targets.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def sma_cross_block_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
 ) -> None:
     """``sma_cross`` sets ``c0:c1`` (``fast``/``slow``: ``(n_sets,)`` int64 windows) simulated
     over ``[start, stop)``: target ``1.0 if SMA(fast) > SMA(slow) else 0.0`` at each close
@@ -63,7 +65,7 @@ def sma_cross_block_nb(
     windows = np.unique(np.concatenate((fast[c0:c1], slow[c0:c1])))
     fi = np.searchsorted(windows, fast[c0:c1])
     si = np.searchsorted(windows, slow[c0:c1])
-    h, ts, tc, xs = block_state_nb(w, init_cash, start, xp.shape[0] > 0)
+    h, ts, tc, xs, fs = block_state_nb(w, init_cash, start, xp.shape[0] > 0)
     shift = 1 if next_open else 0
     first = max(start - shift, 0)  # first bar whose decision is read
     totals, next_sync = sma_state_at_nb(close, windows, first, resync)
@@ -80,8 +82,8 @@ def sma_cross_block_nb(
                 src = i - shift
                 buf[j, i - t0] = (1.0 if f[src - a] > s[src - a] else 0.0) if src >= 0 else 0.0
         simulate_tile_nb(
-            buf, False, c0, t0, t1, h, ts, tc, xs, open_, close, next_open, lo, hi, fees,
+            buf, False, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi, fees,
             fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out, out_col0,
-            high, low, atr, xp, reasons_out,
+            high, low, atr, xp, reasons_out, fx, funding,
         )  # fmt: skip
     block_finish_nb(h, ts, tc, c0, start, stop, close, risk_free, ppy, out)

@@ -181,10 +181,9 @@ def _simulate(
         ctx.open_[:n],
         ctx.close[:n],
         pos,
-        **ctx.execution.engine_kwargs(),
+        **{**ctx.execution.engine_kwargs(), "periods_per_year": ctx.execution.periods_per_year},
         start=start,
         stop=stop,
-        periods_per_year=ctx.execution.periods_per_year,
         return_returns=task.returns,
     )
     names = [str(c) for c in res.metrics.columns]
