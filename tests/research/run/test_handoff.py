@@ -28,6 +28,7 @@ from research.run.champion import read_champion, read_history
 from research.run.nightly import run_nightly
 from research.spec import parse_experiment
 from tests.research import _runs
+from tests.research.run.test_nightly import RAW as NIGHTLY
 
 SAMPLE = load_bars("sample:sp500")
 SYMBOL = "SP500"
@@ -59,14 +60,8 @@ def _raw(store: Path, notify: str) -> dict:
         strategies=["sma_cross"],
         optimizers=["tpe"],
         data={"source": str(store), "start": "2012-01-01"},
-        gates={
-            "min_dsr": None,
-            "max_pbo": None,
-            "min_stability": None,
-            "max_drawdown": 0.5,
-            "min_trades": 1,
-        },
-        guardrails={"min_trades": 1},
+        gates=NIGHTLY["gates"],  # every gate a short sample can pass
+        guardrails=NIGHTLY["guardrails"],
         nightly={"n_trials": 4, "window": 250, "warm_start": 2, "notify": notify},
     )
 
@@ -204,3 +199,31 @@ def test_a_failing_notify_is_reported_and_the_decision_kept(nights):
         assert champion == json.loads(nights["after_first"]["champion.json"])
     else:
         assert champion["params"] == second["challenger"]["params"]
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_refit_chooses_the_fit_window_of_a_learning_strategy(refit):
+    """``nightly.refit: false`` fits on the training window before the judging window (what the
+    decision judged); ``true`` on the training window ending at the newest bar."""
+    from research.run.handoff import compute_targets
+    from strategies.builtin.lgbm_direction import LgbmDirection
+
+    raw = _runs.spec(name="refit", strategies=["lgbm_direction"], optimizers=["tpe"])
+    exp = parse_experiment(raw)  # walk_forward.train: 500 bars
+    bars = SAMPLE.loc["2012-01-01":"2016-12-31"]
+    params = {"n_estimators": 12, "num_leaves": 7, "threshold": 0.5, "allow_short": True}
+    champion = {
+        "strategy_ref": "lgbm_direction",
+        "candidate": "lgbm_direction/tpe",
+        "params": params,
+        "run_dir": "/runs/refit/20261201-023000-nightly",
+    }
+    n, start = len(bars), len(bars) - 250
+    got = compute_targets(exp, champion, bars, window_start=start, refit=refit)
+    a, b = (n - 500, n) if refit else (start - 500, start)
+    model = LgbmDirection(**params).fit(bars.iloc[a:b])
+    expected = float(model.positions(bars).iloc[-1])
+    assert got.targets == {SYMBOL: expected}
+    assert got.fit_window == (bars.index[a].isoformat(), bars.index[b - 1].isoformat())
+    assert got.refit is refit and got.champion_id == "20261201-023000-nightly:lgbm_direction/tpe"
+    assert got.data_timestamp == bars.index[-1].isoformat()
