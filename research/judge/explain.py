@@ -123,6 +123,11 @@ def explain_gate(
             f"out of sample kept {v:.0%} of the in-sample performance (walk-forward efficiency "
             f"{v:.2f}, needs {threshold:.2f}){extra}"
         )
+    if gate == "min_breadth":
+        return (
+            f"the parameters earn a positive out-of-sample Sharpe on {v:.0%} of the universe's "
+            f"symbols (needs {threshold:.0%}): the edge is not broad enough"
+        )
     return (
         f"the SPA p-value against buy-and-hold is {v:.3f} (needs at most {threshold:.3f}): "
         "beating buy-and-hold this much happens by luck too often among the candidates compared"

@@ -49,6 +49,8 @@ class Gates(GateSpec):
             allows a fall of at most 50 % from the peak.
         min_wfe: walk-forward efficiency ``>=`` this.
         max_spa_pvalue: SPA / Reality Check p-value ``<=`` this (off by default: reported).
+        min_breadth: share of a universe's symbols on which the chosen parameters earn a
+            positive out-of-sample Sharpe ratio ``>=`` this (universe runs; off by default).
         dsr_trials: the deflated Sharpe ratio's trial count (``candidates`` | ``all_trials`` |
             ``effective``, see :mod:`research.judge.trial_count`).
 
@@ -133,6 +135,7 @@ GATES: tuple[GateRule, ...] = (
     GateRule("max_drawdown", "max_drawdown", "max drawdown", "<=", ".1%", value=_size),
     GateRule("min_wfe", "wfe", "WFE", ">=", ".2f", bounds=None),
     GateRule("max_spa_pvalue", "spa_pvalue", "SPA p-value", "<=", ".3f"),
+    GateRule("min_breadth", "breadth", "breadth", ">=", ".0%"),
 )
 
 #: the failure message of the required ``tradeable`` gate

@@ -18,7 +18,7 @@ ranks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ import pandas as pd
 
 from backtest.execution import Execution
 from research._json import finite
+from research._timing import stage
 from research.judge.checks import (
     dsr_trial_count,
     effective_trials,
@@ -39,6 +40,7 @@ from research.judge.gates import Gates
 from research.judge.leaderboard import Leaderboard, LeaderboardEntry, build_leaderboard
 from research.judge.reevaluate import SearchOutcome, buy_and_hold
 from research.judge.trial_count import OOSBudget, TrialCount
+from research.judge.universe import universe_checks
 from research.overfitting import EffectiveTrials
 
 __all__ = ["Judgement", "judge", "ranking_score"]
@@ -62,6 +64,8 @@ class Judgement:
         trial_count: the deflated Sharpe ratio's ``N`` and ``V`` (``gates.dsr_trials``), or
             None when the trial record was used instead.
         budget: the earlier looks at the same out-of-sample data (None: not counted).
+        universe: per-symbol out-of-sample Sharpe and breadth of a universe run
+            (:func:`research.judge.universe.universe_checks`; empty otherwise).
     """
 
     leaderboard: Leaderboard
@@ -76,6 +80,7 @@ class Judgement:
     span: tuple[int, int]
     trial_count: TrialCount | None = None
     budget: OOSBudget | None = None
+    universe: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def champion_key(self) -> str | None:
@@ -121,27 +126,39 @@ def judge(
     ppy = execution.periods_per_year
     span = oos_span(searches)
     sharpes = honest_trial_sharpes(searches, ppy)
-    pbo, matrices = pbo_by_search(searches, execution, span, top_k=top_k, seed=seed)
-    effective = effective_trials(matrices)
-    stability = stability_by_search(
-        searches, execution, metric=metric, direction=direction, seed=seed
-    )
-    oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
-    bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
-    spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
-    prior = 0 if budget is None else budget.n_candidates
-    count = dsr_trial_count(oos, sharpes, gates.dsr_trials, prior)
-    entries = [
-        _entry(s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key), count)
-        for s in searches
-    ]
-    board = build_leaderboard(
-        entries,
-        gates,
-        metric=ranking_score(metric, direction, ppy),
-        periods_per_year=ppy,
-        pbo_partitions=16,
-    )
+    with stage("judge/pbo"):
+        pbo, matrices = pbo_by_search(searches, execution, span, top_k=top_k, seed=seed)
+        effective = effective_trials(matrices)
+    with stage("judge/stability"):
+        stability = stability_by_search(
+            searches, execution, metric=metric, direction=direction, seed=seed
+        )
+    with stage("judge/spa"):
+        oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
+        bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
+        spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
+    with stage("judge/dsr_trials"):
+        prior = 0 if budget is None else budget.n_candidates
+        count = dsr_trial_count(oos, sharpes, gates.dsr_trials, prior)
+    with stage("judge/universe"):
+        uni = universe_checks(searches, execution)
+        breadth = uni.get("breadth", {})
+    with stage("judge/leaderboard"):
+        entries = [
+            _entry(
+                s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key), count
+            )
+            for s in searches
+        ]
+        for e in entries:
+            e.breadth = breadth.get(e.name)
+        board = build_leaderboard(
+            entries,
+            gates,
+            metric=ranking_score(metric, direction, ppy),
+            periods_per_year=ppy,
+            pbo_partitions=16,
+        )
     return Judgement(
         leaderboard=board,
         searches={s.key: s for s in searches},
@@ -155,6 +172,7 @@ def judge(
         span=span,
         trial_count=count,
         budget=budget,
+        universe=uni,
     )
 
 

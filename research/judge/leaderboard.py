@@ -66,6 +66,8 @@ class LeaderboardEntry:
             ranked after every tradeable one.
         dsr_count: ``(N, V)`` the DSR uses instead of the trial record's (per-period variance),
             from :func:`research.judge.trial_count.trial_count`; ``n_trials`` then shows ``N``.
+        breadth: share of a universe's symbols with a positive out-of-sample Sharpe ratio
+            (:mod:`research.judge.universe`); None outside universe runs (no ``breadth`` column).
     """
 
     name: str
@@ -83,6 +85,7 @@ class LeaderboardEntry:
     positions: Any = None
     tradeable: bool = True
     dsr_count: tuple[float, float] | None = None
+    breadth: float | None = None
 
 
 @dataclass
@@ -253,6 +256,8 @@ def _row(
         "spa_pvalue": math.nan if c.spa_pvalue is None else float(c.spa_pvalue),
         "notes": "; ".join(trials["notes"]),
     }
+    if c.breadth is not None:
+        row["breadth"] = float(c.breadth)
     return row
 
 

@@ -4,12 +4,17 @@ An :class:`EvalContext` (strategy class, bars, features, :class:`backtest.execut
 is shipped once to every worker; an :class:`EvalTask` names the parameter sets, the bar ``stop``
 up to which positions are computed, and the windows ``[start, stop)`` to simulate. Three paths:
 
-* **batch** (single symbol, no fit): ``strategy_cls.batch_positions`` computes every set's
+* **batch** (single symbol, no fit): ``strategy_cls.fused_signal`` (built-ins with incremental
+  signals, when no returns are asked for: signals computed inside the simulation pass, no
+  positions matrix) or else ``strategy_cls.batch_positions`` computes every set's
   positions on ``bars[:stop]`` in one call (shared indicators computed once), then
   :func:`backtest.evaluate_batch` simulates all columns per window in one pass of the fused
   kernel. If either call fails, the sets are retried one by one so that one bad set fails alone.
 * **fit** (``needs_fit``, e.g. LightGBM): per set, ``fit`` on ``bars[fit]`` only, then
   ``positions(bars[:stop])``; windows simulated by the batch kernel.
+* **book** (a strategy class carrying ``book``, the universe modes ``pooled`` / ``portfolio``):
+  every set's weights on the dict of bars, each window simulated as one book per set with
+  shared cash by :func:`backtest.portfolio.run_books` (see :mod:`research.optimize._book`).
 * **multi-asset** (``multi_asset``): per set, positions on the dict of bars, each window
   simulated by :func:`backtest.run_backtest` on that window (starting flat; with next-open fills
   the target decided at ``start - 1`` is the first that can fill, as in ``evaluate_batch``).
@@ -140,7 +145,11 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
     """Evaluate ``task``; return one :class:`SetResult` per set and the seconds spent."""
     t0 = time.perf_counter()
     cls = ctx.strategy_cls
-    if ctx.multi or cls.multi_asset or cls.needs_fit:
+    if getattr(cls, "book", None) is not None:
+        from research.optimize._book import run_book_task
+
+        results = run_book_task(ctx, task)
+    elif ctx.multi or cls.multi_asset or cls.needs_fit:
         results = [_one_set(ctx, task, i) for i in range(len(task.params))]
     else:
         results = _batch(ctx, task)
@@ -151,7 +160,11 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
 def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
     bars, feats = ctx.head(task.stop)
     try:
-        pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
+        pos = None
+        if not task.returns:  # signals inside the simulation pass when the strategy has them
+            pos = ctx.strategy_cls.fused_signal(bars, list(task.params), feats)
+        if pos is None:
+            pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
         per_window = [_simulate(ctx, task, pos, a, b) for a, b in task.windows]
     except Exception:
         return [_one_set(ctx, task, i) for i in range(len(task.params))]
@@ -166,19 +179,18 @@ def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
 
 
 def _simulate(
-    ctx: EvalContext, task: EvalTask, pos: np.ndarray, start: int, stop: int
+    ctx: EvalContext, task: EvalTask, pos: Any, start: int, stop: int
 ) -> tuple[list[dict[str, float]], np.ndarray | None]:
     from backtest.batch import evaluate_batch
 
-    n = pos.shape[0]
+    n = pos.n_bars if hasattr(pos, "n_bars") else pos.shape[0]
     res = evaluate_batch(
         ctx.open_[:n],
         ctx.close[:n],
         pos,
-        **ctx.execution.engine_kwargs(),
+        **{**ctx.execution.engine_kwargs(), "periods_per_year": ctx.execution.periods_per_year},
         start=start,
         stop=stop,
-        periods_per_year=ctx.execution.periods_per_year,
         return_returns=task.returns,
     )
     names = [str(c) for c in res.metrics.columns]

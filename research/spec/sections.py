@@ -28,6 +28,9 @@ __all__ = [
     "TrackingSpec",
     "ReportSpec",
     "NightlySpec",
+    "UniverseSpec",
+    "UNIVERSE_MODES",
+    "AGGREGATES",
     "Experiment",
 ]
 
@@ -161,7 +164,8 @@ class GateSpec:
     ``min_dsr``: deflated Sharpe ratio (probability); ``max_pbo``: probability of backtest
     overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
     out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
-    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold;
+    ``min_breadth``: share of a universe's symbols with a positive out-of-sample Sharpe ratio.
     ``dsr_trials``: what the deflated Sharpe ratio counts as trials (one of
     :data:`DSR_TRIALS`): ``candidates`` (the candidates compared out of sample plus every
     earlier look at the same out-of-sample data, the default), ``all_trials`` (every in-sample
@@ -180,7 +184,36 @@ class GateSpec:
     max_drawdown: float | None = 0.5
     min_wfe: float | None = 0.2
     max_spa_pvalue: float | None = None
+    min_breadth: float | None = None
     dsr_trials: str = "candidates"
+
+
+#: research modes over several symbols (``universe.mode``)
+UNIVERSE_MODES = ("per_symbol", "pooled", "portfolio")
+#: how ``pooled`` aggregates the per-symbol objective (``universe.aggregate``)
+AGGREGATES = ("mean", "median", "min", "portfolio")
+
+
+@dataclass(frozen=True)
+class UniverseSpec:
+    """Research over several symbols (``data.symbols``, a folder, a multi-symbol sample).
+
+    ``mode``: ``per_symbol`` (each symbol searched on its own: one leaderboard row per symbol x
+    strategy x optimizer), ``pooled`` (one parameter set for every symbol; the objective is
+    ``aggregate`` of the per-symbol metrics, or the metric of the book when ``portfolio``) or
+    ``portfolio`` (a multi-asset strategy's weights, one book with shared cash). None: one
+    symbol only (a single-symbol strategy on several symbols is refused). ``rebalance``,
+    ``max_gross``, ``max_net``: the book's schedule and exposure limits
+    (:class:`backtest.portfolio.BookSettings`); ``allocation``: how ``pooled`` turns per-symbol
+    positions into book weights (:func:`strategies.allocation.allocate`).
+    """
+
+    mode: str | None = None
+    aggregate: str = "mean"
+    rebalance: str = "bar"
+    max_gross: float = 1.0
+    max_net: float = 1.0
+    allocation: str = "equal"
 
 
 @dataclass(frozen=True)
@@ -219,13 +252,20 @@ class NightlySpec:
     ``n_trials`` per fold (default: ``budget.n_trials``); ``window``: the most recent
     out-of-sample window both are judged on (default: ``walk_forward.test``); ``min_improvement``:
     how much the challenger's ``ranking.metric`` must beat the champion's on that window;
-    ``warm_start``: how many best trials of the last study seed the search.
+    ``warm_start``: how many best trials of the last study seed the search. ``refit``: fit a
+    learning strategy's promoted parameters again on the most recent ``walk_forward.train``
+    bars (ending at the newest bar) before computing the targets, instead of the training
+    window before the judging window (rule-based strategies have nothing to fit).
+    ``notify``: a shell command that receives the night's summary as one JSON object on its
+    standard input (see ``docs/nightly.md``).
     """
 
     n_trials: int | None = None
     window: str | int | None = None
     min_improvement: float = 0.0
     warm_start: int = 5
+    refit: bool = False
+    notify: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +286,7 @@ class Experiment:
     costs: CostSpec = field(default_factory=CostSpec)
     gates: GateSpec = field(default_factory=GateSpec)
     ranking: RankingSpec = field(default_factory=RankingSpec)
+    universe: UniverseSpec = field(default_factory=UniverseSpec)
     storage: str | None = None
     workers: int = 1
     scheduler: str | None = None

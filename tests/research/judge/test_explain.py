@@ -80,6 +80,12 @@ def test_the_dsr_sentence_says_what_would_have_passed():
             0.2,
             "the SPA p-value against buy-and-hold is 0.310 (needs at most 0.200)",
         ),
+        (
+            "min_breadth",
+            0.4,
+            0.6,
+            "positive out-of-sample Sharpe on 40% of the universe's symbols (needs 60%)",
+        ),
         ("min_dsr", None, 0.95, "min_dsr was not computed for this candidate"),
     ],
 )
