@@ -247,8 +247,15 @@ def _strategies(r: Reader, raw: Any) -> tuple[StrategySpec, ...]:
                     )
             else:
                 features = r.str_list(features, f"{key}.features")
+        mode = None
+        if m.get("mode") is not None:
+            from research.spec.sections import UNIVERSE_MODES
+
+            mode = r.str_(m["mode"], f"{key}.mode", UNIVERSE_MODES)
         out.append(
-            StrategySpec(name=name, label=label, space=copy.deepcopy(space), features=features)
+            StrategySpec(
+                name=name, label=label, space=copy.deepcopy(space), features=features, mode=mode
+            )
         )
     labels = [s.label for s in out]
     for i, lab in enumerate(labels):
