@@ -9,7 +9,7 @@ folder is created, so a bad spec or too little data never leaves a folder behind
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -24,6 +24,7 @@ from research.spec.build import (
     build_execution,
     build_splitter,
     experiment_bars_per_year,
+    layered_strategy,
     ranking_direction,
     strategy_bars,
 )
@@ -43,6 +44,8 @@ class RunPlan:
         direction: ``maximize`` or ``minimize``: the ranking metric's direction.
         gates: the thresholds a champion must meet (the spec's ``gates``).
         data: what results.json records of the data (fingerprint included).
+        strategies: per strategy label, its class wrapped in its exits and sizing
+            (:func:`research.spec.build.layered_strategy`).
     """
 
     folds: tuple[Fold, ...]
@@ -52,6 +55,16 @@ class RunPlan:
     direction: str
     gates: Gates
     data: DataInfo
+    strategies: Mapping[str, Any] = field(default_factory=dict)
+
+    def layers_record(self) -> dict[str, Any]:
+        """Per strategy label, its exits, sizing and searched ranges (what ``run.json`` keeps)."""
+        from research.optimize.layers import TradeLayers, layers_of
+
+        return {
+            label: (layers_of(cls) or TradeLayers()).to_dict()
+            for label, cls in self.strategies.items()
+        }
 
     def fold_windows(self, index: pd.DatetimeIndex) -> tuple[FoldWindow, ...]:
         """The folds as dates (results.json's ``folds``)."""
@@ -89,10 +102,13 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
             "windows or more data"
         )
     src = exp.path or "<spec>"
+    ppy = experiment_bars_per_year(exp, bars)
+    classes = {}
     for i, s in enumerate(exp.strategies):
         key = f"{src}: strategies[{i}]"
         strategy_bars(resolve_strategy(s, key=key), bars, key)
-    execution = build_execution(exp, experiment_bars_per_year(exp, bars))
+        classes[s.label] = layered_strategy(exp, s, ppy, key=key)
+    execution = build_execution(exp, ppy)
     symbols = list(bars) if isinstance(bars, Mapping) else [bars.attrs.get("symbol") or ""]
     data = DataInfo(
         source=exp.data.source,
@@ -111,4 +127,5 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
         direction=ranking_direction(exp),
         gates=gates_from_spec(exp.gates),
         data=data,
+        strategies=classes,
     )

@@ -112,16 +112,20 @@ def search_stage(
 ) -> list[SearchOutcome]:
     """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major)."""
     from research.optimize import walk_forward_optimize
-    from research.spec import resolve_strategy
+    from research.optimize.derived import expression_metric
 
     ex = plan.execution
     metrics = [o.metric for o in plan.objectives]
+    objectives = [
+        expression_metric(o.expression, o.metric) if o.expression else o.metric
+        for o in exp.objectives
+    ]
     pairs = [(s, o) for s in exp.strategies for o in exp.optimizers]
     src = exp.path or "<spec>"
     out = []
     for n, (s, o) in enumerate(pairs, 1):
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        cls = resolve_strategy(s, key=key)
+        cls = plan.strategies[s.label]
         sbars = strategy_bars(cls, bars, key)
         feats, mode = features_for(s, sbars, exploration, key)
         say(
@@ -136,7 +140,7 @@ def search_stage(
             optimizer=o.name,
             optimizer_options=o.options or None,
             n_trials=exp.budget.n_trials,
-            objective=metrics,
+            objective=objectives,
             directions=[o.direction for o in plan.objectives],
             guardrails=exp.guardrails,
             costs=ex.costs,

@@ -19,7 +19,12 @@ from data_loaders.errors import ConfigError, DataTooShortError
 from research._json import finite
 from research.judge import evaluate_sets
 from research.run.stages import explore_stage
-from research.spec.build import build_execution, experiment_bars_per_year, strategy_bars
+from research.spec.build import (
+    build_execution,
+    experiment_bars_per_year,
+    layered_strategy,
+    strategy_bars,
+)
 
 __all__ = ["recent_window", "evaluate_params"]
 
@@ -62,11 +67,12 @@ def evaluate_params(
     leaderboard row: None, or the feature columns (recomputed by the spec's exploration with its
     screening window ending before ``start``).
     """
-    from research.spec import StrategySpec, resolve_strategy
+    from research.spec import StrategySpec
 
     spec = next((s for s in exp.strategies if s.name == strategy_ref), None)
     spec = spec or StrategySpec(name=strategy_ref)
-    cls = resolve_strategy(replace(spec, space={}), key=f"strategy {strategy_ref!r}")
+    ppy = experiment_bars_per_year(exp, bars)
+    cls = layered_strategy(exp, replace(spec, space={}), ppy, key=f"strategy {strategy_ref!r}")
     sbars = strategy_bars(cls, bars, f"strategy {strategy_ref!r}")
     index = bars_index(bars)
     stop = len(index) if stop is None else int(stop)
@@ -79,7 +85,7 @@ def evaluate_params(
         else:
             a = int(index.searchsorted(index[start] - size, side="left"))
         fit = (a, start)
-    execution = build_execution(exp, experiment_bars_per_year(exp, bars))
+    execution = build_execution(exp, ppy)
     (res,) = evaluate_sets(
         execution, cls, [dict(params)], (int(start), stop), bars=sbars, fit=fit, features=feats
     )
