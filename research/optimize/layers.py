@@ -153,8 +153,18 @@ def with_layers(cls: type, layers: TradeLayers | None, *, key: str = "strategy")
     added = tuple(layers.space)
     parent = cls
 
+    # the strategy's own logic runs on an instance of the parent class (its parameters only), so
+    # a parent whose positions() dispatches to its class's batch_positions is not sized twice
+    def __init__(self: Any, **params: Any) -> None:
+        parent.__init__(self, **params)
+        self._inner = parent(**_strip(self.params, added))
+
+    def fit(self: Any, bars: Any, features: pd.DataFrame | None = None) -> Any:
+        self._inner.fit(bars, features)
+        return self
+
     def positions(self: Any, bars: Any, features: pd.DataFrame | None = None) -> Any:
-        raw = parent.positions(self, bars, features)
+        raw = self._inner.positions(bars, features)
         return layers.size(raw, bars["close"], self.params)
 
     def batch_positions(
@@ -182,6 +192,8 @@ def with_layers(cls: type, layers: TradeLayers | None, *, key: str = "strategy")
             "__doc__": cls.__doc__,
             "name": cls.label(),
             "trade_layers": layers,
+            "__init__": __init__,
+            "fit": fit,
             "positions": positions,
             "batch_positions": classmethod(batch_positions),
         }
