@@ -84,7 +84,9 @@ class DerivedMetric:
 PSR = DerivedMetric("psr", _Psr(), True, "psr")
 
 
-def expression_metric(text: str, name: str | None = None, *, where: str = "objective") -> DerivedMetric:
+def expression_metric(
+    text: str, name: str | None = None, *, where: str = "objective"
+) -> DerivedMetric:
     """A :class:`DerivedMetric` from an expression over :data:`metric_names` (named ``name``,
     default the text itself).
 

@@ -250,4 +250,3 @@ def layered_positions(cls: Any, params: Mapping[str, Any], execution: Any) -> An
         return bt.positions_in_force
 
     return run
-

@@ -202,7 +202,9 @@ class Guardrails:
                     )
             out = cls(**dict(value))
         elif all(hasattr(value, f.name) for f in fields(cls) if f.name != "rules"):
-            out = cls(**{f.name: getattr(value, f.name) for f in fields(cls) if hasattr(value, f.name)})
+            out = cls(
+                **{f.name: getattr(value, f.name) for f in fields(cls) if hasattr(value, f.name)}
+            )
         else:
             raise ParameterError(
                 f"`guardrails` must be None, a mapping or a Guardrails, got {type(value).__name__}"
@@ -221,7 +223,9 @@ class Guardrails:
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > 0:
                 raise ParameterError(f"guardrail `{name}` must be a number > 0, got {v!r}")
         if isinstance(self.rules, str) or not all(isinstance(r, str) for r in self.rules):
-            raise ParameterError(f"guardrail `rules` must be a list of expressions, got {self.rules!r}")
+            raise ParameterError(
+                f"guardrail `rules` must be a list of expressions, got {self.rules!r}"
+            )
         object.__setattr__(self, "rules", tuple(self.rules))
         self.compiled  # noqa: B018 - parse now: a bad rule fails before any trial
         if self.max_drawdown is not None and self.max_drawdown > 1:
@@ -233,7 +237,9 @@ class Guardrails:
     @property
     def names(self) -> tuple[str, ...]:
         """The enabled guardrails, in a fixed order (rules as ``rule1``, ``rule2``, ...)."""
-        plain = [f.name for f in fields(self) if f.name != "rules" and getattr(self, f.name) is not None]
+        plain = [
+            f.name for f in fields(self) if f.name != "rules" and getattr(self, f.name) is not None
+        ]
         return (*plain, *(f"rule{i}" for i in range(1, len(self.rules) + 1)))
 
     @property

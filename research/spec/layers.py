@@ -60,7 +60,9 @@ def searched_param(value: Any, default: Param, key: str) -> Param | None:
         if isinstance(value, Mapping):
             bad = sorted(set(value) - _RANGE_KEYS)
             if bad:
-                raise ConfigError(f"{key}: unknown key {bad[0]!r} (a range has low, high, log, step)")
+                raise ConfigError(
+                    f"{key}: unknown key {bad[0]!r} (a range has low, high, log, step)"
+                )
             kind = Int if isinstance(default, Int) else Float
             log = bool(value.get("log", default.log))
             kw: dict[str, Any] = {"log": log}
@@ -91,7 +93,9 @@ def read_exits(r: Reader, raw: Any, key: str) -> ExitSpec:
             continue
         if searched_param(value, defaults[name], f"{key}.{name}") is None:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise r.err(f"{key}.{name}", f"must be a number, a range or a list, got {short_repr(value)}")
+                raise r.err(
+                    f"{key}.{name}", f"must be a number, a range or a list, got {short_repr(value)}"
+                )
             try:
                 Exits(**{name: value})
             except ParameterError as exc:

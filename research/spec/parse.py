@@ -342,7 +342,9 @@ def _objective(r: Reader, item: Any, k: str) -> ObjectiveSpec:
         label = m.get("name") if m.get("name") is not None else m.get("metric")
         name = r.str_(label, f"{k}.name") if label is not None else text.strip()
         expression_metric(text, name, where=f"{r.source}: {k}.expression")
-        direction = r.str_(m.get("direction", "maximize"), f"{k}.direction", ("maximize", "minimize"))
+        direction = r.str_(
+            m.get("direction", "maximize"), f"{k}.direction", ("maximize", "minimize")
+        )
         return ObjectiveSpec(metric=name, direction=direction, expression=text)
     metric = r.str_(m.get("metric", "sharpe_ratio"), f"{k}.metric", (*METRICS, "psr"))
     direction = m.get("direction", DEFAULT_DIRECTIONS.get(metric, "maximize"))

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import stats
 
 from backtest.exits import EXIT_REASONS, Exits
 from backtest.lookahead import check_lookahead
-from data_loaders.errors import ConfigError, ParameterError
+from data_loaders.errors import ConfigError
 from research.optimize.layers import layered_positions
 from research.spec import parse_experiment
 from research.spec.build import build_execution, layered_strategy
@@ -99,7 +98,9 @@ def test_search_metrics_match_a_backtest_with_the_same_exits(run):
     (res,) = evaluate_sets(execution, cls, [params], (250, 750), bars=bars, fit=None)
     pos = cls(**params).positions(bars.iloc[:750])
     exits = Exits(stop_loss=params["exit_stop_loss"], take_profit=0.2)
-    bt = run_backtest(bars.iloc[249:750], pos.iloc[249:750], **execution.engine_kwargs(), exits=exits)
+    bt = run_backtest(
+        bars.iloc[249:750], pos.iloc[249:750], **execution.engine_kwargs(), exits=exits
+    )
     equity = bt.equity.to_numpy()
     # the window starts at bar 250 (the order decided at 249 fills at 250's open)
     expected = execution.init_cash * equity[-1] / equity[0]
@@ -160,16 +161,25 @@ def test_champion_with_exits_passes_the_lookahead_check(run):
 def test_spec_errors_name_the_key_and_suggest():
     base = _runs.spec(strategies=["sma_cross"])
     cases = [
-        ({"objectives": ["sharp_ratio"]}, r"objectives\[0\]\.metric: .*did you mean 'sharpe_ratio'"),
+        (
+            {"objectives": ["sharp_ratio"]},
+            r"objectives\[0\]\.metric: .*did you mean 'sharpe_ratio'",
+        ),
         (
             {"objectives": ["sharpe_ratio - abs(max_drawdwn)"]},
             r"objectives\[0\]\.expression: unknown metric 'max_drawdwn'.*did you mean 'max_drawdown'",
         ),
-        ({"exits": {"stop_los": 0.02}}, r"exits\.stop_los: unknown key \(did you mean 'stop_loss'\?\)"),
+        (
+            {"exits": {"stop_los": 0.02}},
+            r"exits\.stop_los: unknown key \(did you mean 'stop_loss'\?\)",
+        ),
         ({"exits": {"stop_loss": 1.5}}, r"exits\.stop_loss: .*\(0, 1\)"),
         ({"exits": {"stop_loss": {"low": 0.01, "hi": 0.1}}}, r"exits\.stop_loss: unknown key 'hi'"),
         ({"sizing": {"method": "vol_targt"}}, r"sizing\.method: .*did you mean 'vol_target'"),
-        ({"guardrails": {"rules": ["n_trade > 3"]}}, r"guardrails\.rules\[0\]: unknown metric 'n_trade'"),
+        (
+            {"guardrails": {"rules": ["n_trade > 3"]}},
+            r"guardrails\.rules\[0\]: unknown metric 'n_trade'",
+        ),
     ]
     for change, pattern in cases:
         with pytest.raises(ConfigError, match=pattern) as info:
@@ -183,4 +193,3 @@ def test_exits_around_a_multi_asset_strategy_are_refused():
     exp = parse_experiment(_runs.spec(exits={"stop_loss": 0.05}, strategies=["pairs_zscore"]))
     with pytest.raises(ConfigError, match="exits and sizing apply to one symbol"):
         layered_strategy(exp, StrategySpec(name="pairs_zscore"), 252.0, key="strategies[0]")
-    assert ParameterError  # the API raises ParameterError for objectives (see test_objectives)
