@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "_data",
     "_report",
     "_nightly",
+    "_cache",
 )
 
 

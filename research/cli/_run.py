@@ -105,6 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         new=args.new,
     )
     print(result.summary())
+    from data_loaders.lru import enforce_cap
+
+    enforce_cap("numba")  # compiled kernels beyond $QR_CACHE_MAX_NUMBA go, oldest first
     if args.strict and not result.passed:
         return 1
     return 0

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from research._json import finite
+from research._timing import stage
 from research.judge.importance import (
     fanova_importance,
     regress_metric_on_params,
@@ -61,7 +62,8 @@ def importance_by_strategy(searches: Sequence[Any], direction: str, seed: int = 
         out["notes"].append(f"OLS not computed: {exc}")
     if len(varied) >= 1 and len(df) >= 4:
         try:
-            out["fanova"] = _study_fanova(df, cls, names, varied, direction, seed, out["notes"])
+            with stage("importance/fanova"):
+                out["fanova"] = _study_fanova(df, cls, names, varied, direction, seed, out["notes"])
         except Exception as exc:  # noqa: BLE001
             out["notes"].append(f"fANOVA not computed: {exc}")
     try:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from backtest.execution import Execution
 from research._json import finite
+from research._timing import stage
 from research.judge.checks import (
     effective_trials,
     honest_trial_sharpes,
@@ -110,25 +111,29 @@ def judge(
     ppy = execution.periods_per_year
     span = oos_span(searches)
     sharpes = honest_trial_sharpes(searches, ppy)
-    pbo, matrices = pbo_by_search(searches, execution, span, top_k=top_k, seed=seed)
-    effective = effective_trials(matrices)
-    stability = stability_by_search(
-        searches, execution, metric=metric, direction=direction, seed=seed
-    )
-    oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
-    bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
-    spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
-    entries = [
-        _entry(s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key))
-        for s in searches
-    ]
-    board = build_leaderboard(
-        entries,
-        gates,
-        metric=ranking_score(metric, direction, ppy),
-        periods_per_year=ppy,
-        pbo_partitions=16,
-    )
+    with stage("judge/pbo"):
+        pbo, matrices = pbo_by_search(searches, execution, span, top_k=top_k, seed=seed)
+        effective = effective_trials(matrices)
+    with stage("judge/stability"):
+        stability = stability_by_search(
+            searches, execution, metric=metric, direction=direction, seed=seed
+        )
+    with stage("judge/spa"):
+        oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
+        bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
+        spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
+    with stage("judge/leaderboard"):
+        entries = [
+            _entry(s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key))
+            for s in searches
+        ]
+        board = build_leaderboard(
+            entries,
+            gates,
+            metric=ranking_score(metric, direction, ppy),
+            periods_per_year=ppy,
+            pbo_partitions=16,
+        )
     return Judgement(
         leaderboard=board,
         searches={s.key: s for s in searches},

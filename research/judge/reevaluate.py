@@ -108,8 +108,9 @@ def window_backtest(
 
     The window starts flat; with next-open fills the target decided at ``start - 1`` is the
     first that can fill (the convention of the batch path). A class wrapped in exits and sizing
-    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units. Returns ``(result, lo)``: the
-    ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1`` for next-open fills.
+    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units.
+    Returns ``(result, lo)``: the ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1``
+    for next-open fills.
     """
     a, b = int(window[0]), int(window[1])
     strat = strategy_cls(**dict(params))
@@ -121,8 +122,7 @@ def window_backtest(
     result = run_backtest(
         slice_bars(bars, lo, b),
         pos.iloc[lo:b],
-        **execution.engine_kwargs(),
-        **backtest_kwargs(strategy_cls, params),
+        **{**execution.engine_kwargs(), **backtest_kwargs(strategy_cls, params)},
     )
     return result, lo
 

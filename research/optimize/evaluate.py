@@ -200,11 +200,13 @@ def _simulate(
         ctx.open_[:n],
         ctx.close[:n],
         pos,
-        **ctx.execution.engine_kwargs(),
-        **extra,
+        **{
+            **ctx.execution.engine_kwargs(),
+            "periods_per_year": ctx.execution.periods_per_year,
+            **extra,
+        },
         start=start,
         stop=stop,
-        periods_per_year=ctx.execution.periods_per_year,
         return_returns=task.returns or ctx.needs_returns,
     )
     names = [str(c) for c in res.metrics.columns]

@@ -210,14 +210,15 @@ def layer_kwargs(cls: Any, param_sets: Sequence[Mapping[str, Any]], bars: Any) -
     """Extra simulation keywords of ``param_sets`` of a (possibly wrapped) class.
 
     For :func:`backtest.evaluate_batch` with one column per set: ``exits`` (a list, one per
-    set), ``high``, ``low`` (the bars' arrays) and ``whole_units``. Empty for a plain class.
+    set), ``high``, ``low`` (the bars' arrays) and ``whole_units`` (only when set, so it never
+    unsets the execution's own). Empty for a plain class.
     For :func:`backtest.run_backtest` of one set, use ``exits=kwargs["exits"][0]`` and
     ``whole_units``.
     """
     layers = layers_of(cls)
     if layers is None:
         return {}
-    out: dict[str, Any] = {"whole_units": layers.whole_units}
+    out: dict[str, Any] = {"whole_units": True} if layers.whole_units else {}
     if layers.has_exits:
         out["exits"] = [layers.exits_for(p) for p in param_sets]
         out["high"] = bars["high"].to_numpy(dtype=np.float64)
@@ -230,7 +231,8 @@ def backtest_kwargs(cls: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     layers = layers_of(cls)
     if layers is None:
         return {}
-    return {"whole_units": layers.whole_units, "exits": layers.exits_for(params)}
+    out: dict[str, Any] = {"whole_units": True} if layers.whole_units else {}
+    return {**out, "exits": layers.exits_for(params)}
 
 
 def layered_positions(cls: Any, params: Mapping[str, Any], execution: Any) -> Any:
@@ -246,7 +248,7 @@ def layered_positions(cls: Any, params: Mapping[str, Any], execution: Any) -> An
     extra = backtest_kwargs(cls, params)
 
     def run(bars: Any) -> pd.Series:
-        bt = run_backtest(bars, strat.positions(bars), **execution.engine_kwargs(), **extra)
+        bt = run_backtest(bars, strat.positions(bars), **{**execution.engine_kwargs(), **extra})
         return bt.positions_in_force
 
     return run

@@ -29,6 +29,7 @@ import pandas as pd
 
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable
+from research._timing import StageTimes
 from research.judge import (
     Judgement,
     SearchOutcome,
@@ -37,7 +38,7 @@ from research.judge import (
     stability_grid,
 )
 from research.optimize.storage import safe_url
-from research.run.artifacts import champion_trades, write_artifacts
+from research.run.artifacts import champion_prices, champion_trades, write_artifacts
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
@@ -149,6 +150,7 @@ def run_experiment(
     if bars is None:
         clock.say(f"loading {exp.data.source}")
         bars = load_experiment_data(exp)
+        clock.lap("load")
     plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
     try:
@@ -163,9 +165,11 @@ def run_experiment(
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus
         grid = focus_grid(focus, plan, exp.ranking.metric, importance)
+        clock.lap("stability grid")
         trades = champion_trades(focus, plan.execution) if focus is not None else None
-        clock.lap("stability and trades")
-        write_artifacts(run.path, judgement, searches, trades)
+        clock.lap("trades")
+        prices = champion_prices(focus, judgement.oos_returns.index) if focus is not None else None
+        write_artifacts(run.path, judgement, searches, trades, prices)
         clock.lap("write")
         results = build_results(
             exp, run.run_id, plan, bars, searches, judgement, importance=importance, grid=grid,
@@ -173,13 +177,16 @@ def run_experiment(
             storage=safe_url(storage_url), timings=clock.timings,
         )  # fmt: skip
         results.write(run.path)
+        clock.lap("results")
         write_report(run, exp, clock)
         mlflow_id = track(run, exp, out_dir, runs_root, clock)
-        write_run_record(run, seconds=round(clock.elapsed(), 2))
+        write_run_record(run, seconds=round(clock.elapsed(), 2), **clock.record())
         finish_run(run)
     except BaseException:
         release_run(run)  # the marker stays: rerunning the command resumes
         raise
+    finally:
+        clock.close()
     clock.say(f"done in {clock.elapsed():.1f} s")
     table = judgement.leaderboard.table
     return RunResult(run.path, results, table, run.resumed, clock.elapsed(), mlflow_id)
@@ -268,7 +275,7 @@ def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Cl
         top_k=exp.ranking.top_k,
         seed=exp.seed,
     )
-    clock.lap("analysis")
+    clock.lap("judge")
     return judgement
 
 
@@ -313,6 +320,7 @@ def write_report(run: RunDir, exp: Any, clock: Clock) -> None:
     started = time.perf_counter()
     build_report(run.path)
     write_run_record(run, report_seconds=round(time.perf_counter() - started, 3))
+    clock.lap("report")
 
 
 def track(
@@ -324,34 +332,61 @@ def track(
     from research.run.tracking import log_run
 
     clock.say("logging to MLflow")
-    return log_run(
+    mlflow_id = log_run(
         run.path,
         uri=exp.tracking.uri,
         experiment=exp.tracking.experiment,
         runs_root=Path(runs_root) if out_dir is None else run.path.parent.parent,
     )
+    clock.lap("tracking")
+    return mlflow_id
 
 
 class Clock:
-    """Stage timings (``results.json``'s ``timings``) and one progress line per stage on stderr
-    (the searches draw their own bars on a terminal)."""
+    """Stage timings and one progress line per stage on stderr (the searches draw their own
+    bars on a terminal).
+
+    :meth:`lap` closes a top-level stage (wall and CPU seconds since the previous lap); code
+    below the pipeline adds sub-stages (``search/<strategy>/<optimizer>``, ``judge/pbo``, ...)
+    with :func:`research._timing.stage` while the clock is open. ``timings`` (wall seconds of
+    every stage, sub-stages included) goes in ``results.json``; :meth:`record` (wall and CPU
+    seconds per stage, the process's CPU seconds so far) in ``run.json``.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = self._mark = time.perf_counter()
-        self.timings: dict[str, float] = {}
+        self._cpu_mark = time.process_time()
+        self.times = StageTimes()
+        self._token = self.times.activate()
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds per stage name (3 decimals), in the order the stages first ran."""
+        return {k: round(v, 3) for k, v in self.times.wall.items()}
 
     def say(self, text: str) -> None:
         if self.enabled:
             print(f"[{self.elapsed():6.1f}s] {text}", file=sys.stderr, flush=True)
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._mark, 3)
-        self._mark = now
+        now, cpu = time.perf_counter(), time.process_time()
+        self.times.add(name, now - self._mark, cpu - self._cpu_mark)
+        self._mark, self._cpu_mark = now, cpu
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+    def record(self) -> dict[str, Any]:
+        """``run.json`` entries: ``stage_seconds`` and ``cpu_seconds`` (user + system seconds of
+        the process since it started, imports included)."""
+        return {"stage_seconds": self.times.to_json(), "cpu_seconds": round(time.process_time(), 2)}
+
+    def close(self) -> None:
+        """Stop collecting sub-stages (idempotent)."""
+        if self._token is not None:
+            self.times.deactivate(self._token)
+            self._token = None
 
 
 def _num(v: Any, digits: int = 3) -> str:

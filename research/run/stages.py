@@ -20,6 +20,7 @@ import pandas as pd
 from data_loaders.bars import bars_index, first_frame
 from data_loaders.errors import ConfigError, ResearchError
 from research._json import finite
+from research._timing import stage
 from research.judge import SearchOutcome
 from research.run.plan import RunPlan
 from research.spec.build import strategy_bars
@@ -133,32 +134,33 @@ def search_stage(
             f"{exp.budget.n_trials} trials"
         )
         started = time.perf_counter()
-        res = walk_forward_optimize(
-            cls,
-            sbars,
-            splitter=plan.splitter,
-            optimizer=o.name,
-            optimizer_options=o.options or None,
-            n_trials=exp.budget.n_trials,
-            objective=objectives,
-            directions=[o.direction for o in plan.objectives],
-            guardrails=exp.guardrails,
-            costs=ex.costs,
-            execution=ex.fill,
-            direction=ex.direction,
-            init_cash=ex.init_cash,
-            seed=exp.seed,
-            storage=storage,
-            run_dir=run_dir,
-            workers=exp.workers,
-            scheduler=exp.scheduler,
-            warm_start=list(warm_start.get(s.label) or []) or None,
-            pruner=exp.budget.pruner,
-            timeout=exp.budget.timeout,
-            progress=progress,
-            features=feats,
-            periods_per_year=ex.periods_per_year,
-        )
+        with stage(f"search/{s.label}/{o.name}"):
+            res = walk_forward_optimize(
+                cls,
+                sbars,
+                splitter=plan.splitter,
+                optimizer=o.name,
+                optimizer_options=o.options or None,
+                n_trials=exp.budget.n_trials,
+                objective=objectives,
+                directions=[o.direction for o in plan.objectives],
+                guardrails=exp.guardrails,
+                costs=ex.costs,
+                execution=ex.fill,
+                direction=ex.direction,
+                init_cash=ex.init_cash,
+                seed=exp.seed,
+                storage=storage,
+                run_dir=run_dir,
+                workers=exp.workers,
+                scheduler=exp.scheduler,
+                warm_start=list(warm_start.get(s.label) or []) or None,
+                pruner=exp.budget.pruner,
+                timeout=exp.budget.timeout,
+                progress=progress,
+                features=feats,
+                periods_per_year=ex.periods_per_year,
+            )
         oos = finite(res.oos_metrics().get(metrics[0]))
         say(
             f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
