@@ -17,8 +17,9 @@ import pandas as pd
 from backtest.execution import Execution
 from backtest.splitters import Fold, WalkForward
 from data_loaders.bars import bars_index
-from data_loaders.errors import DataTooShortError
+from data_loaders.errors import ConfigError, DataTooShortError
 from research.judge.gates import Gates, gates_from_spec
+from research.optimize.layers import layers_of
 from research.run.results import DataInfo, FoldWindow, Objective
 from research.spec.build import (
     build_execution,
@@ -59,7 +60,7 @@ class RunPlan:
 
     def layers_record(self) -> dict[str, Any]:
         """Per strategy label, its exits, sizing and searched ranges (what ``run.json`` keeps)."""
-        from research.optimize.layers import TradeLayers, layers_of
+        from research.optimize.layers import TradeLayers
 
         return {
             label: (layers_of(cls) or TradeLayers()).to_dict()
@@ -106,8 +107,13 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
     classes = {}
     for i, s in enumerate(exp.strategies):
         key = f"{src}: strategies[{i}]"
-        strategy_bars(resolve_strategy(s, key=key), bars, key)
+        strategy_bars(resolve_strategy(s, key=key), bars, key, exp.universe.mode)
         classes[s.label] = layered_strategy(exp, s, ppy, key=key)
+        if layers_of(classes[s.label]) is not None and exp.universe.mode in ("pooled", "portfolio"):
+            raise ConfigError(
+                f"{key}: exits and sizing apply to single-symbol searches; universe.mode "
+                f"{exp.universe.mode!r} trades a book (use per_symbol, or drop exits/sizing)"
+            )
     execution = build_execution(exp, ppy)
     symbols = list(bars) if isinstance(bars, Mapping) else [bars.attrs.get("symbol") or ""]
     data = DataInfo(

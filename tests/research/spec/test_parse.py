@@ -208,6 +208,7 @@ def test_defaults_document_every_section():
         "sizing",
         "gates",
         "ranking",
+        "universe",
         "storage",
         "workers",
         "scheduler",
