@@ -4,7 +4,9 @@ An :class:`EvalContext` (strategy class, bars, features, :class:`backtest.execut
 is shipped once to every worker; an :class:`EvalTask` names the parameter sets, the bar ``stop``
 up to which positions are computed, and the windows ``[start, stop)`` to simulate. Three paths:
 
-* **batch** (single symbol, no fit): ``strategy_cls.batch_positions`` computes every set's
+* **batch** (single symbol, no fit): ``strategy_cls.fused_signal`` (built-ins with incremental
+  signals, when no returns are asked for: signals computed inside the simulation pass, no
+  positions matrix) or else ``strategy_cls.batch_positions`` computes every set's
   positions on ``bars[:stop]`` in one call (shared indicators computed once), then
   :func:`backtest.evaluate_batch` simulates all columns per window in one pass of the fused
   kernel. If either call fails, the sets are retried one by one so that one bad set fails alone.
@@ -174,7 +176,11 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
 def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
     bars, feats = ctx.head(task.stop)
     try:
-        pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
+        pos = None
+        if not (task.returns or ctx.needs_returns):  # signals inside the simulation pass
+            pos = ctx.strategy_cls.fused_signal(bars, list(task.params), feats)
+        if pos is None:
+            pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
         per_window = [_simulate(ctx, task, pos, a, b, task.params) for a, b in task.windows]
     except Exception:
         return [_one_set(ctx, task, i) for i in range(len(task.params))]
@@ -191,14 +197,14 @@ def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
 def _simulate(
     ctx: EvalContext,
     task: EvalTask,
-    pos: np.ndarray,
+    pos: Any,
     start: int,
     stop: int,
     params: tuple[dict[str, Any], ...],
 ) -> tuple[list[dict[str, float]], np.ndarray | None]:
     from backtest.batch import evaluate_batch
 
-    n = pos.shape[0]
+    n = pos.n_bars if hasattr(pos, "n_bars") else pos.shape[0]
     extra = layer_kwargs(ctx.strategy_cls, params, ctx.bars)
     for key in ("high", "low"):
         if key in extra:

@@ -184,6 +184,9 @@ def with_layers(cls: type, layers: TradeLayers | None, *, key: str = "strategy")
                 pos[:, j] = layers.size(col, close, params).to_numpy(dtype=np.float64)
         return pos
 
+    def fused_signal(kls: type, bars: Any, param_sets: Any, features: Any = None) -> None:
+        return None  # sizing and exits need the positions matrix
+
     attrs: dict[str, Any] = {name: copy.copy(p) for name, p in layers.space.items()}
     attrs.update(
         {
@@ -196,6 +199,7 @@ def with_layers(cls: type, layers: TradeLayers | None, *, key: str = "strategy")
             "fit": fit,
             "positions": positions,
             "batch_positions": classmethod(batch_positions),
+            "fused_signal": classmethod(fused_signal),
         }
     )
     return type(cls.__name__, (cls,), attrs)

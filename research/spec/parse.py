@@ -510,6 +510,10 @@ def _nightly(r: Reader, raw: Any, key: str) -> NightlySpec:
         kw["min_improvement"] = r.float_(m["min_improvement"], f"{key}.min_improvement", low=0)
     if "warm_start" in m:
         kw["warm_start"] = r.int_(m["warm_start"], f"{key}.warm_start", low=0)
+    if "refit" in m:
+        kw["refit"] = r.bool_(m["refit"], f"{key}.refit")
+    if m.get("notify") is not None:
+        kw["notify"] = r.str_(m["notify"], f"{key}.notify")
     return NightlySpec(**kw)
 
 

@@ -296,13 +296,20 @@ class NightlySpec:
     ``n_trials`` per fold (default: ``budget.n_trials``); ``window``: the most recent
     out-of-sample window both are judged on (default: ``walk_forward.test``); ``min_improvement``:
     how much the challenger's ``ranking.metric`` must beat the champion's on that window;
-    ``warm_start``: how many best trials of the last study seed the search.
+    ``warm_start``: how many best trials of the last study seed the search. ``refit``: fit a
+    learning strategy's promoted parameters again on the most recent ``walk_forward.train``
+    bars (ending at the newest bar) before computing the targets, instead of the training
+    window before the judging window (rule-based strategies have nothing to fit).
+    ``notify``: a shell command that receives the night's summary as one JSON object on its
+    standard input (see ``docs/nightly.md``).
     """
 
     n_trials: int | None = None
     window: str | int | None = None
     min_improvement: float = 0.0
     warm_start: int = 5
+    refit: bool = False
+    notify: str | None = None
 
 
 @dataclass(frozen=True)
