@@ -22,6 +22,7 @@ Usage: ``python benchmarks/bench_throughput.py [--strategies sma_cross,donchian_
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -108,15 +109,14 @@ def main() -> None:
             for optimizer in args.optimizers.split(","):
                 walls, cpus = [], []
                 for r in range(args.repeat):
-                    res, wall, cpu = _timed(
-                        lambda: _experiment(
-                            bars, strategy, optimizer, f"{tmp}/{strategy}-{optimizer}-{r}"
-                        )  # noqa: E501,B023
+                    run = functools.partial(
+                        _experiment, bars, strategy, optimizer, f"{tmp}/{strategy}-{optimizer}-{r}"
                     )
+                    res, wall, cpu = _timed(run)
                     walls.append(wall)
                     cpus.append(cpu)
                 assert len(res.folds) == FOLDS, len(res.folds)
-                _, ewall, ecpu = _timed(lambda: _eval_only(bars, strategy, res))  # noqa: B023
+                _, ewall, ecpu = _timed(functools.partial(_eval_only, bars, strategy, res))
                 wall, cpu = min(walls), min(cpus)
                 rows.append(
                     {
