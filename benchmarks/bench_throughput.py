@@ -51,7 +51,7 @@ def _experiment(bars: Any, strategy: str, optimizer: str, run_dir: str) -> Any:
         splitter=WalkForward(train="2Y", test="1Y"),
         optimizer=optimizer,
         n_trials=TRIALS,
-        costs=Costs(fees=0.0005, slippage=0.0002),
+        costs=Costs(fees=0.0005, slippage_bps=2.0),
         seed=SEED,
         run_dir=run_dir,
         progress=False,
@@ -82,7 +82,7 @@ def _eval_only(bars: Any, strategy: str, res: Any) -> None:
             sub["open"].to_numpy(),
             sub["close"].to_numpy(),
             cls.batch_positions(sub, sets),
-            costs=Costs(fees=0.0005, slippage=0.0002),
+            costs=Costs(fees=0.0005, slippage_bps=2.0),
             start=a,
             periods_per_year=252.0,
         )
