@@ -56,6 +56,7 @@ from backtest._exits_nb import (
     exit_reset_nb,
     new_state_nb,
 )
+from backtest._margin_nb import accrue_nb, blocked_nb, margin_call_nb, margin_order_nb
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -373,16 +374,23 @@ def _order_nb(
     slippage: float,
     granularity: float,
     min_size: float,
+    fx: np.ndarray | None,
 ) -> tuple[float, float]:
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
-    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``."""
+    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
+    A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
     h[j, H_CHANGE] += abs(t - last_tgt)
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
-    )
+    if fx is not None:
+        filled, cash, pos, size, fill_price, fees_paid = margin_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
+        )
+    else:
+        filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
+        )
     if filled:
         h[j, H_N_ORDERS] += 1
         h[j, H_FEES] += fees_paid
@@ -434,6 +442,7 @@ def _exit_intrabar_fill_nb(
     min_size: float,
     reasons_out: np.ndarray,
     c0: int,
+    fx: np.ndarray | None,
 ) -> tuple[float, float, float]:
     """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
@@ -441,11 +450,49 @@ def _exit_intrabar_fill_nb(
         return cash, pos, last_tgt
     cash, pos = _order_nb(
         h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size,
+        granularity, min_size, fx,
     )  # fmt: skip
     if reasons_out.shape[0] > 0:
         reasons_out[c0 + j, why] += 1
     return cash, pos, 0.0
+
+
+@njit(cache=True)
+def _margin_call_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    price: float,
+    last_tgt: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    fx: np.ndarray,
+    fs: np.ndarray,
+    reasons_out: np.ndarray,
+    c0: int,
+) -> tuple[float, float, float, float]:
+    """Margin call at bar ``i``'s close: the position closes at the close with fees and
+    slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
+    Returns ``(cash, pos, target, equity)``."""
+    fs[j] = last_tgt
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size, fx,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, R_MARGIN] += 1
+    eq = cash + pos * price
+    if eq <= 0.0:
+        h[j, H_LIQUIDATED_AT] = i
+        return 0.0, 0.0, 0.0, 0.0
+    return cash, pos, 0.0, eq
 
 
 # hot per-column state, saved between tiles (see _simulate_block_nb)
@@ -507,6 +554,8 @@ def simulate_block_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
 
@@ -533,6 +582,11 @@ def simulate_block_nb(
             ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
         reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
             trades closed for each exit reason, or a ``(0, 0)`` array.
+        fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
+            layout), or None for none (the plain path: numba prunes every ``fx is not None``
+            branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
+            direction clip scaled by the leverage. funding: ``(n_bars,)`` funding rate charged
+            at each bar's close (0 where none), or a ``(0,)`` array.
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -568,6 +622,8 @@ def simulate_block_nb(
     xpb = xp[c0:c1] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
+    fs = np.full(w, np.nan)  # target in force at a margin call, per column
+    lim = max(hi, -lo)  # targets read must lie in [-lim, lim]
     rf_zero = risk_free == 0.0
 
     for t0 in range(start, stop, TILE):
@@ -611,14 +667,17 @@ def simulate_block_nb(
                 ):
                     cash, pos, last_tgt = _exit_intrabar_fill_nb(
                         xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
-                        fixed_fees, slippage, granularity, min_size, reasons_out, c0,
+                        fixed_fees, slippage, granularity, min_size, reasons_out, c0, fx,
                     )  # fmt: skip
                     xc = exit_cache_nb(xs, xpb, j)
                 go = t != last_tgt
+                if fx is not None:  # after a margin call, until the target changes
+                    if blocked_nb(fs, j, t, lo, hi):
+                        go = False
                 if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                     go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
                 if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
-                    if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
+                    if not (t >= -lim and t <= lim):  # NaN or out of range
                         h[j, H_N_INVALID] += 1
                         if h[j, H_FIRST_INVALID] < 0:
                             h[j, H_FIRST_INVALID] = i - shift
@@ -630,7 +689,7 @@ def simulate_block_nb(
                         if t != last_tgt:
                             cash, pos = _order_nb(
                                 h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
-                                fixed_fees, slippage, granularity, min_size,
+                                fixed_fees, slippage, granularity, min_size, fx,
                             )  # fmt: skip
                             last_tgt = t
                             if has_exits:
@@ -650,13 +709,15 @@ def simulate_block_nb(
                             cash, pos, last_tgt = _exit_intrabar_fill_nb(
                                 xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
                                 fees, fixed_fees, slippage, granularity, min_size, reasons_out,
-                                c0,
+                                c0, fx,
                             )  # fmt: skip
                             exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                             xc = exit_cache_nb(xs, xpb, j)
                     elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
+                if fx is not None:  # financing charged at the close (backtest.financing)
+                    cash = accrue_nb(fx, funding, i, cash, pos, close[i])
                 # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
                 eq = cash + pos * close[i]
                 if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
@@ -667,6 +728,15 @@ def simulate_block_nb(
                     if has_exits:
                         exit_reset_nb(xs, j)
                         xc = exit_cache_nb(xs, xpb, j)
+                elif fx is not None:
+                    if margin_call_nb(fx, eq, pos, close[i]):
+                        cash, pos, last_tgt, eq = _margin_call_nb(
+                            h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
+                            slippage, granularity, min_size, fx, fs, reasons_out, c0,
+                        )  # fmt: skip
+                        if has_exits:
+                            exit_reset_nb(xs, j)
+                            xc = exit_cache_nb(xs, xpb, j)
                 if eq == prev and prev > 0 and rf_zero:
                     # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
                     # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged

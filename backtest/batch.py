@@ -32,6 +32,7 @@ from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
 from backtest.execution import check_settings
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
+from backtest.financing import MarginSettings, funding_per_bar, margin_settings
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 
@@ -187,7 +188,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, high, low, atr_arr, xp, reasons, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, n_threads = args
     n_cols = chunk.shape[1]
     if chunk.flags.c_contiguous:
         targets, transposed = chunk, False
@@ -218,7 +219,7 @@ def _simulate_chunk(
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-            high, low, atr_arr, xp, reasons,
+            high, low, atr_arr, xp, reasons, fx, funding,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -270,6 +271,10 @@ def evaluate_batch(
     low: Any = None,
     exits: Exits | Sequence[Exits] | None = None,
     index: pd.Index | None = None,
+    max_leverage: float = 1.0,
+    maintenance_margin: float = 0.0,
+    notional: float | None = None,
+    funding: Any = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -311,6 +316,9 @@ def evaluate_batch(
         index: the bars' index (default: that of ``open_`` when it is a Series). Positions given
             as a Series/DataFrame (or chunks of them) must carry exactly this index; see
             :func:`backtest.checks.check_aligned`.
+        max_leverage, maintenance_margin, notional: leverage (targets in ``[-L, L]``), margin
+            call and fixed-notional sizing; funding: a funding-rate series (perpetuals). Rules
+            and the financing rates of ``costs``: :mod:`backtest.financing`.
 
     Returns:
         :class:`BatchResult`.
@@ -324,6 +332,8 @@ def evaluate_batch(
             closed out (:mod:`backtest.closeout`; see :attr:`BatchResult.liquidated_at`).
     """
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
+    margin = MarginSettings(max_leverage, maintenance_margin, notional)
+    lo, hi = lo * margin.max_leverage, hi * margin.max_leverage
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
         raise ParameterError(
@@ -354,6 +364,8 @@ def evaluate_batch(
     high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
         exits, high, low, open_arr, close_arr, total
     )
+    funding_arr = funding_per_bar(funding, index, n_bars)
+    fx = margin_settings(margin, costs, ppy, len(funding_arr) > 0)
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
@@ -382,7 +394,7 @@ def evaluate_batch(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
             float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
-            reasons_chunk, n_threads,
+            reasons_chunk, fx if len(fx) else None, funding_arr, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:
@@ -390,7 +402,8 @@ def evaluate_batch(
             bar = int(out[j, O_FIRST_INVALID])
             raise DataValidationError(
                 f"evaluate_batch: positions set {col0 + j} at bar {bar} must be a target exposure "
-                f"in [-1, 1], got {float(chunk[bar, j])!r}"
+                f"in [{-margin.max_leverage:g}, {margin.max_leverage:g}], got "
+                f"{float(chunk[bar, j])!r}"
             )
         parts.append(out)
         col0 += k

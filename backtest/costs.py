@@ -11,6 +11,11 @@ same as vectorbt's ``Portfolio.from_orders``):
 
 A buy never spends more than the available cash: when the requested size plus fees does not fit,
 the size is reduced so that ``size * fill_price * (1 + fees) + fixed_fees == cash``.
+
+Financing (annual rates, charged per bar at each close as ``rate / periods_per_year``, simple;
+see :mod:`backtest.financing`): ``borrow_rate`` on the notional of a short position,
+``cash_rate`` credited on a positive cash balance, ``debit_rate`` charged on a negative one
+(borrowed cash when leveraged). All 0 by default, which leaves the engines' arithmetic unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class Costs:
             ``[0, 1)``.
         fixed_fees: cash paid per filled order (same currency as ``init_cash``), ``>= 0``.
         slippage_bps: adverse move of the fill price in basis points, in ``[0, 10_000)``.
+        borrow_rate: annual fee on short notional (``0.02`` = 2 % a year), in ``[0, 10)``.
+        cash_rate: annual interest earned on positive cash, in ``[0, 10)``.
+        debit_rate: annual interest paid on negative cash (a leveraged long), in ``[0, 10)``.
 
     Raises:
         ParameterError: a value is negative, not finite or out of its range.
@@ -40,12 +48,18 @@ class Costs:
     fees: float = 0.001
     fixed_fees: float = 0.0
     slippage_bps: float = 0.0
+    borrow_rate: float = 0.0
+    cash_rate: float = 0.0
+    debit_rate: float = 0.0
 
     def __post_init__(self) -> None:
         checks = (
             ("fees", self.fees, 1.0),
             ("fixed_fees", self.fixed_fees, math.inf),
             ("slippage_bps", self.slippage_bps, 10_000.0),
+            ("borrow_rate", self.borrow_rate, 10.0),
+            ("cash_rate", self.cash_rate, 10.0),
+            ("debit_rate", self.debit_rate, 10.0),
         )
         for name, value, upper in checks:
             try:
@@ -62,6 +76,17 @@ class Costs:
         """Slippage as a fraction of price (``slippage_bps / 10_000``), as vectorbt takes it."""
         return self.slippage_bps / 10_000.0
 
+    @property
+    def financed(self) -> bool:
+        """True when any financing rate is non-zero."""
+        return bool(self.borrow_rate or self.cash_rate or self.debit_rate)
+
     def to_dict(self) -> dict[str, float]:
-        """The three parameters as a plain dict (for run records and JSON)."""
-        return {"fees": self.fees, "fixed_fees": self.fixed_fees, "slippage_bps": self.slippage_bps}
+        """The parameters as a plain dict (for run records and JSON); the financing rates only
+        when one is non-zero, so records of unfinanced runs keep their three keys."""
+        out = {"fees": self.fees, "fixed_fees": self.fixed_fees, "slippage_bps": self.slippage_bps}
+        if self.financed:
+            out.update(
+                borrow_rate=self.borrow_rate, cash_rate=self.cash_rate, debit_rate=self.debit_rate
+            )
+        return out

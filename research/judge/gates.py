@@ -43,6 +43,8 @@ class Gates:
             allows a fall of at most 50 % from the peak.
         min_wfe: walk-forward efficiency ``>=`` this (off by default).
         max_spa_pvalue: SPA / Reality Check p-value ``<=`` this (off by default).
+        min_breadth: share of a universe's symbols on which the chosen parameters earn a
+            positive out-of-sample Sharpe ratio ``>=`` this (universe runs; off by default).
 
     An enabled gate whose input was not computed fails ("not computed"): disable it explicitly.
     Raises :class:`ParameterError` on a threshold out of its range.
@@ -55,6 +57,7 @@ class Gates:
     max_drawdown: float | None = 0.5
     min_wfe: float | None = None
     max_spa_pvalue: float | None = None
+    min_breadth: float | None = None
 
     def __post_init__(self) -> None:
         for rule in GATES:
@@ -129,6 +132,7 @@ GATES: tuple[GateRule, ...] = (
     GateRule("max_drawdown", "max_drawdown", "max drawdown", "<=", ".1%", value=_size),
     GateRule("min_wfe", "wfe", "WFE", ">=", ".2f", bounds=None),
     GateRule("max_spa_pvalue", "spa_pvalue", "SPA p-value", "<=", ".3f"),
+    GateRule("min_breadth", "breadth", "breadth", ">=", ".0%"),
 )
 
 #: the failure message of the required ``tradeable`` gate

@@ -16,7 +16,7 @@ ranks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from research.judge.checks import (
 from research.judge.gates import Gates
 from research.judge.leaderboard import Leaderboard, LeaderboardEntry, build_leaderboard
 from research.judge.reevaluate import SearchOutcome, buy_and_hold
+from research.judge.universe import universe_checks
 from research.overfitting import EffectiveTrials
 
 __all__ = ["Judgement", "judge", "ranking_score"]
@@ -56,6 +57,8 @@ class Judgement:
         oos_returns: stitched out-of-sample returns, one column per candidate.
         benchmark: buy-and-hold returns over the same span.
         span: ``(start, stop)`` bar positions of the out-of-sample span.
+        universe: per-symbol out-of-sample Sharpe and breadth of a universe run
+            (:func:`research.judge.universe.universe_checks`; empty otherwise).
     """
 
     leaderboard: Leaderboard
@@ -68,6 +71,7 @@ class Judgement:
     oos_returns: pd.DataFrame
     benchmark: pd.Series
     span: tuple[int, int]
+    universe: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def champion_key(self) -> str | None:
@@ -122,11 +126,16 @@ def judge(
         oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
         bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
         spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
+    with stage("judge/universe"):
+        uni = universe_checks(searches, execution)
+        breadth = uni.get("breadth", {})
     with stage("judge/leaderboard"):
         entries = [
             _entry(s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key))
             for s in searches
         ]
+        for e in entries:
+            e.breadth = breadth.get(e.name)
         board = build_leaderboard(
             entries,
             gates,
@@ -145,6 +154,7 @@ def judge(
         oos_returns=oos,
         benchmark=bench,
         span=span,
+        universe=uni,
     )
 
 

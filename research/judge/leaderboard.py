@@ -62,6 +62,8 @@ class LeaderboardEntry:
             (trade statistics, exposure, turnover).
         tradeable: False when there are no parameters to trade now (the last walk-forward fold
             found no feasible trial): the required ``tradeable`` gate fails.
+        breadth: share of a universe's symbols with a positive out-of-sample Sharpe ratio
+            (:mod:`research.judge.universe`); None outside universe runs (no ``breadth`` column).
     """
 
     name: str
@@ -78,6 +80,7 @@ class LeaderboardEntry:
     trades: Any = None
     positions: Any = None
     tradeable: bool = True
+    breadth: float | None = None
 
 
 @dataclass
@@ -245,6 +248,8 @@ def _row(
         "spa_pvalue": math.nan if c.spa_pvalue is None else float(c.spa_pvalue),
         "notes": "; ".join(trials["notes"]),
     }
+    if c.breadth is not None:
+        row["breadth"] = float(c.breadth)
     return row
 
 

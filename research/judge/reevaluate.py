@@ -51,6 +51,7 @@ class SearchOutcome:
         bars: the bars the strategy trades (one frame, or a dict for multi-asset strategies).
         features: the feature matrix given to the strategy, or None.
         features_mode: what ``results.json`` records of the features (None, or column names).
+        symbol: the symbol of a ``per_symbol`` search (``key`` is then ``"SYMBOL:label/opt"``).
     """
 
     key: str
@@ -62,6 +63,7 @@ class SearchOutcome:
     bars: Any
     features: pd.DataFrame | None = None
     features_mode: Any = None
+    symbol: str | None = None
 
 
 def evaluate_sets(

@@ -10,6 +10,9 @@ up to which positions are computed, and the windows ``[start, stop)`` to simulat
   kernel. If either call fails, the sets are retried one by one so that one bad set fails alone.
 * **fit** (``needs_fit``, e.g. LightGBM): per set, ``fit`` on ``bars[fit]`` only, then
   ``positions(bars[:stop])``; windows simulated by the batch kernel.
+* **book** (a strategy class carrying ``book``, the universe modes ``pooled`` / ``portfolio``):
+  every set's weights on the dict of bars, each window simulated as one book per set with
+  shared cash by :func:`backtest.portfolio.run_books` (see :mod:`research.optimize._book`).
 * **multi-asset** (``multi_asset``): per set, positions on the dict of bars, each window
   simulated by :func:`backtest.run_backtest` on that window (starting flat; with next-open fills
   the target decided at ``start - 1`` is the first that can fill, as in ``evaluate_batch``).
@@ -140,7 +143,11 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
     """Evaluate ``task``; return one :class:`SetResult` per set and the seconds spent."""
     t0 = time.perf_counter()
     cls = ctx.strategy_cls
-    if ctx.multi or cls.multi_asset or cls.needs_fit:
+    if getattr(cls, "book", None) is not None:
+        from research.optimize._book import run_book_task
+
+        results = run_book_task(ctx, task)
+    elif ctx.multi or cls.multi_asset or cls.needs_fit:
         results = [_one_set(ctx, task, i) for i in range(len(task.params))]
     else:
         results = _batch(ctx, task)
@@ -175,10 +182,9 @@ def _simulate(
         ctx.open_[:n],
         ctx.close[:n],
         pos,
-        **ctx.execution.engine_kwargs(),
+        **{**ctx.execution.engine_kwargs(), "periods_per_year": ctx.execution.periods_per_year},
         start=start,
         stop=stop,
-        periods_per_year=ctx.execution.periods_per_year,
         return_returns=task.returns,
     )
     names = [str(c) for c in res.metrics.columns]

@@ -5,7 +5,8 @@ so ``research report RUN_DIR`` rebuilds it at any time. It is one self-contained
 plotly.js inlined once in the head, every figure a ``<div>`` with its data; it opens offline.
 
 Order: the verdict first (champion, its out-of-sample numbers, which gates passed), then the
-leaderboard, equity vs buy-and-hold, drawdowns, per-fold in-sample vs out-of-sample, optimization
+leaderboard, equity vs buy-and-hold, drawdowns, the lead candidate's price chart with its
+trades, its monthly returns table and rolling Sharpe, per-fold in-sample vs out-of-sample, optimization
 history, hyperparameter importance with the OLS table, contour and parallel-coordinate plots, the
 Pareto front (several objectives), the overfitting panel, exploration findings and the champion's
 trades.
@@ -19,11 +20,12 @@ from typing import Any
 
 import pandas as pd
 
+from data_loaders.atomic import atomic_write_text
+from research.report._champion import ChampionSections
 from research.report._details import DetailSections
 from research.report._html import when
 from research.report._sections import OutcomeSections
 from research.run.results import RunResults
-from research.run.store import atomic_write_text
 
 __all__ = ["build_report", "render_report", "load_run_data"]
 
@@ -52,6 +54,7 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
         "benchmark": read("benchmark"),
         "trials": read("trials"),
         "trades": read("champion_trades"),
+        "prices": read("champion_prices"),
     }
 
 
@@ -79,6 +82,8 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         ctx.verdict(),
         ctx.leaderboard(),
         ctx.equity(),
+        ctx.price(),
+        ctx.returns_table(),
         ctx.folds(),
         ctx.history(),
         ctx.importance(),
@@ -126,7 +131,7 @@ class _Attr(dict):
         return _Attr(v) if isinstance(v, Mapping) else v
 
 
-class ReportContext(OutcomeSections, DetailSections):
+class ReportContext(OutcomeSections, ChampionSections, DetailSections):
     """What every section reads: the run (typed), its JSON, the series, the report options."""
 
     def __init__(self, data: Mapping[str, Any], report_cfg: Mapping[str, Any]) -> None:

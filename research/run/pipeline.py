@@ -38,7 +38,7 @@ from research.judge import (
     stability_grid,
 )
 from research.optimize.storage import safe_url
-from research.run.artifacts import champion_trades, write_artifacts
+from research.run.artifacts import champion_prices, champion_trades, write_artifacts
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
@@ -168,7 +168,8 @@ def run_experiment(
         clock.lap("stability grid")
         trades = champion_trades(focus, plan.execution) if focus is not None else None
         clock.lap("trades")
-        write_artifacts(run.path, judgement, searches, trades)
+        prices = champion_prices(focus, judgement.oos_returns.index) if focus is not None else None
+        write_artifacts(run.path, judgement, searches, trades, prices)
         clock.lap("write")
         results = build_results(
             exp, run.run_id, plan, bars, searches, judgement, importance=importance, grid=grid,

@@ -91,7 +91,7 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
     src = exp.path or "<spec>"
     for i, s in enumerate(exp.strategies):
         key = f"{src}: strategies[{i}]"
-        strategy_bars(resolve_strategy(s, key=key), bars, key)
+        strategy_bars(resolve_strategy(s, key=key), bars, key, exp.universe.mode)
     execution = build_execution(exp, experiment_bars_per_year(exp, bars))
     symbols = list(bars) if isinstance(bars, Mapping) else [bars.attrs.get("symbol") or ""]
     data = DataInfo(

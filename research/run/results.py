@@ -243,6 +243,7 @@ class RunResults:
     importance: Mapping[str, Json]
     pareto: Json = None
     explore: Json = None
+    universe: Json = None
     champion_trades: int | None = None
     storage: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)

@@ -23,7 +23,7 @@ from research._json import finite
 from research._timing import stage
 from research.judge import SearchOutcome
 from research.run.plan import RunPlan
-from research.spec.build import strategy_bars
+from research.run.universe import SearchJob, search_jobs
 
 __all__ = ["Exploration", "explore_stage", "features_for", "search_stage"]
 
@@ -111,68 +111,104 @@ def search_stage(
     progress: bool,
     say: Say,
 ) -> list[SearchOutcome]:
-    """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major)."""
-    from research.optimize import walk_forward_optimize
+    """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major);
+    under ``universe.mode: per_symbol`` one per symbol as well (:mod:`research.run.universe`)."""
     from research.spec import resolve_strategy
 
-    ex = plan.execution
-    metrics = [o.metric for o in plan.objectives]
-    pairs = [(s, o) for s in exp.strategies for o in exp.optimizers]
+    ctx = {
+        "say": say, "storage": storage, "run_dir": run_dir, "warm_start": warm_start,
+        "progress": progress,
+    }  # fmt: skip
     src = exp.path or "<spec>"
     out = []
-    for n, (s, o) in enumerate(pairs, 1):
+    jobs = []
+    for s in exp.strategies:
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        cls = resolve_strategy(s, key=key)
-        sbars = strategy_bars(cls, bars, key)
-        feats, mode = features_for(s, sbars, exploration, key)
-        say(
-            f"[{n}/{len(pairs)}] searching {s.label} with {o.name}: {len(plan.folds)} folds x "
-            f"{exp.budget.n_trials} trials"
-        )
-        started = time.perf_counter()
-        with stage(f"search/{s.label}/{o.name}"):
-            res = walk_forward_optimize(
-                cls,
-                sbars,
-                splitter=plan.splitter,
-                optimizer=o.name,
-                optimizer_options=o.options or None,
-                n_trials=exp.budget.n_trials,
-                objective=metrics,
-                directions=[o.direction for o in plan.objectives],
-                guardrails=exp.guardrails,
-                costs=ex.costs,
-                execution=ex.fill,
-                direction=ex.direction,
-                init_cash=ex.init_cash,
-                seed=exp.seed,
-                storage=storage,
-                run_dir=run_dir,
-                workers=exp.workers,
-                scheduler=exp.scheduler,
-                warm_start=list(warm_start.get(s.label) or []) or None,
-                pruner=exp.budget.pruner,
-                timeout=exp.budget.timeout,
-                progress=progress,
-                features=feats,
-                periods_per_year=ex.periods_per_year,
-            )
-        oos = finite(res.oos_metrics().get(metrics[0]))
-        say(
-            f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
-            f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
-        )
-        out.append(
-            SearchOutcome(
-                key=f"{s.label}/{o.name}",
-                label=s.label,
-                ref=s.name,
-                optimizer=o.name,
-                strategy_cls=cls,
-                result=res,
-                bars=sbars,
-                features=feats,
-                features_mode=mode,
-            )
-        )
+        for job in search_jobs(exp, resolve_strategy(s, key=key), bars, key):
+            jobs += [(s, o, job, key) for o in exp.optimizers]
+    if exp.universe.mode == "per_symbol":  # strategy-major, then optimizer, then symbol
+        order = {id(s): i for i, s in enumerate(exp.strategies)}
+        jobs.sort(key=lambda j: (order[id(j[0])], exp.optimizers.index(j[1])))
+    for n, (s, o, job, key) in enumerate(jobs, 1):
+        out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out
+
+
+def _search_one(
+    exp: Any,
+    plan: RunPlan,
+    exploration: Exploration | None,
+    s: Any,
+    o: Any,
+    job: SearchJob,
+    key: str,
+    n: int,
+    total: int,
+    ctx: dict[str, Any],
+) -> SearchOutcome:
+    """One walk-forward search (strategy entry ``s`` x optimizer ``o`` x ``job``)."""
+    say = ctx["say"]
+    metrics = [o.metric for o in plan.objectives]
+    cls, sbars = job.strategy_cls, job.bars
+    feats, mode = features_for(s, sbars, exploration, key)
+    on = f" on {job.symbol}" if job.symbol else ""
+    say(
+        f"[{n}/{total}] searching {s.label}{on} with {o.name}: {len(plan.folds)} folds x "
+        f"{exp.budget.n_trials} trials"
+    )
+    started = time.perf_counter()
+    with stage(f"search/{s.label}/{o.name}"):
+        res = _optimize(exp, plan, o, job, feats, ctx, ctx["warm_start"].get(s.label))
+    oos = finite(res.oos_metrics().get(metrics[0]))
+    say(
+        f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
+        f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
+    )
+    prefix = f"{job.symbol}:" if job.symbol else ""
+    return SearchOutcome(
+        key=f"{prefix}{s.label}/{o.name}",
+        label=s.label,
+        ref=s.name,
+        optimizer=o.name,
+        strategy_cls=cls,
+        result=res,
+        bars=sbars,
+        features=feats,
+        features_mode=mode,
+        symbol=job.symbol,
+    )
+
+
+def _optimize(
+    exp: Any, plan: RunPlan, o: Any, job: SearchJob, feats: Any, ctx: dict[str, Any], warm: Any
+) -> Any:
+    """:func:`research.optimize.walk_forward_optimize` of one search job."""
+    from research.optimize import walk_forward_optimize
+
+    ex, cls, sbars = plan.execution, job.strategy_cls, job.bars
+    return walk_forward_optimize(
+        cls,
+        sbars,
+        splitter=plan.splitter,
+        optimizer=o.name,
+        optimizer_options=o.options or None,
+        n_trials=exp.budget.n_trials,
+        objective=[ob.metric for ob in plan.objectives],
+        directions=[ob.direction for ob in plan.objectives],
+        guardrails=exp.guardrails,
+        costs=ex.costs,
+        execution=ex.fill,
+        direction=ex.direction,
+        init_cash=ex.init_cash,
+        seed=exp.seed,
+        storage=ctx["storage"],
+        run_dir=ctx["run_dir"],
+        workers=exp.workers,
+        scheduler=exp.scheduler,
+        warm_start=list(warm or []) or None,
+        pruner=exp.budget.pruner,
+        timeout=exp.budget.timeout,
+        progress=ctx["progress"],
+        features=feats,
+        periods_per_year=ex.periods_per_year,
+    )

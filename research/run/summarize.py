@@ -39,6 +39,7 @@ from research.run.stages import Exploration
 __all__ = [
     "build_results",
     "leaderboard_rows",
+    "universe_section",
     "search_summary",
     "overfitting_section",
     "pareto_section",
@@ -108,10 +109,36 @@ def build_results(
         importance=to_jsonable(dict(importance)),
         pareto=pareto_section(searches) if len(plan.objectives) > 1 else None,
         explore=to_jsonable(exploration),
+        universe=universe_section(judgement, exp.ranking.metric),
         champion_trades=None if trades is None else int(len(trades)),
         storage=storage,
         timings=dict(timings),
     )
+
+
+def universe_section(judgement: Judgement, metric: str) -> Any:
+    """results.json's ``universe``: per group of a universe run, the symbol x fold OOS Sharpe,
+    each symbol's OOS Sharpe, the breadth, the book notes, and the summary across symbols
+    (rows that pass every gate, median OOS ``metric`` of the rows); None outside universe runs."""
+    groups = judgement.universe.get("groups")
+    if not groups:
+        return None
+    table = judgement.leaderboard.table.set_index("name")
+    out = []
+    for g in groups:
+        rows = table.loc[[k for k in g["keys"] if k in table.index]]
+        values = rows[metric].astype(float) if metric in rows else pd.Series(dtype=float)
+        out.append(
+            {
+                **{k: v for k, v in g.items() if k != "keys"},
+                "candidates": list(g["keys"]),
+                "n_symbols": len(g["symbols"]),
+                "n_pass": int(rows["passed"].sum()) if "passed" in rows else 0,
+                "median_oos": float(values.median()) if len(values) else None,
+                "metric": metric,
+            }
+        )
+    return to_jsonable({"groups": out})
 
 
 def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]:

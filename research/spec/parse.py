@@ -35,6 +35,7 @@ from research.spec.sections import (
     ReportSpec,
     StrategySpec,
     TrackingSpec,
+    UniverseSpec,
     WalkForwardSpec,
 )
 
@@ -402,7 +403,7 @@ def _gates(r: Reader, raw: Any, key: str) -> GateSpec:
     m = r.mapping(raw or {}, key)
     r.keys(m, key, _fields_of(GateSpec))
     kw: dict[str, Any] = {}
-    for k in ("min_dsr", "max_pbo", "max_spa_pvalue"):
+    for k in ("min_dsr", "max_pbo", "max_spa_pvalue", "min_breadth"):
         if k in m:
             kw[k] = r.opt(r.float_, m[k], f"{key}.{k}", low=0, high=1)
     if "min_stability" in m:
@@ -477,6 +478,30 @@ def _nightly(r: Reader, raw: Any, key: str) -> NightlySpec:
     return NightlySpec(**kw)
 
 
+def _universe(r: Reader, raw: Any, key: str) -> UniverseSpec:
+    from backtest.portfolio import SCHEDULES
+    from research.spec.sections import AGGREGATES, UNIVERSE_MODES
+    from strategies.allocation import ALLOCATIONS
+
+    if isinstance(raw, str):
+        raw = {"mode": raw}
+    m = r.mapping(raw or {}, key)
+    r.keys(m, key, _fields_of(UniverseSpec))
+    kw: dict[str, Any] = {}
+    if m.get("mode") is not None:
+        kw["mode"] = r.str_(m["mode"], f"{key}.mode", UNIVERSE_MODES)
+    if "aggregate" in m:
+        kw["aggregate"] = r.str_(m["aggregate"], f"{key}.aggregate", AGGREGATES)
+    if "rebalance" in m:
+        kw["rebalance"] = r.str_(m["rebalance"], f"{key}.rebalance", SCHEDULES)
+    for k in ("max_gross", "max_net"):
+        if k in m:
+            kw[k] = r.float_(m[k], f"{key}.{k}", low=0, low_open=True)
+    if "allocation" in m:
+        kw["allocation"] = r.str_(m["allocation"], f"{key}.allocation", ALLOCATIONS)
+    return UniverseSpec(**kw)
+
+
 _SECTION_READERS = {
     "budget": _budget,
     "walk_forward": _walk_forward,
@@ -487,6 +512,7 @@ _SECTION_READERS = {
     "tracking": _tracking,
     "report": _report,
     "nightly": _nightly,
+    "universe": _universe,
 }
 
 

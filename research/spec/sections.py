@@ -27,6 +27,9 @@ __all__ = [
     "TrackingSpec",
     "ReportSpec",
     "NightlySpec",
+    "UniverseSpec",
+    "UNIVERSE_MODES",
+    "AGGREGATES",
     "Experiment",
 ]
 
@@ -156,7 +159,8 @@ class GateSpec:
     ``min_dsr``: deflated Sharpe ratio (probability); ``max_pbo``: probability of backtest
     overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
     out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
-    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold;
+    ``min_breadth``: share of a universe's symbols with a positive out-of-sample Sharpe ratio.
     """
 
     min_dsr: float | None = 0.95
@@ -166,6 +170,35 @@ class GateSpec:
     max_drawdown: float | None = 0.5
     min_wfe: float | None = None
     max_spa_pvalue: float | None = None
+    min_breadth: float | None = None
+
+
+#: research modes over several symbols (``universe.mode``)
+UNIVERSE_MODES = ("per_symbol", "pooled", "portfolio")
+#: how ``pooled`` aggregates the per-symbol objective (``universe.aggregate``)
+AGGREGATES = ("mean", "median", "min", "portfolio")
+
+
+@dataclass(frozen=True)
+class UniverseSpec:
+    """Research over several symbols (``data.symbols``, a folder, a multi-symbol sample).
+
+    ``mode``: ``per_symbol`` (each symbol searched on its own: one leaderboard row per symbol x
+    strategy x optimizer), ``pooled`` (one parameter set for every symbol; the objective is
+    ``aggregate`` of the per-symbol metrics, or the metric of the book when ``portfolio``) or
+    ``portfolio`` (a multi-asset strategy's weights, one book with shared cash). None: one
+    symbol only (a single-symbol strategy on several symbols is refused). ``rebalance``,
+    ``max_gross``, ``max_net``: the book's schedule and exposure limits
+    (:class:`backtest.portfolio.BookSettings`); ``allocation``: how ``pooled`` turns per-symbol
+    positions into book weights (:func:`strategies.allocation.allocate`).
+    """
+
+    mode: str | None = None
+    aggregate: str = "mean"
+    rebalance: str = "bar"
+    max_gross: float = 1.0
+    max_net: float = 1.0
+    allocation: str = "equal"
 
 
 @dataclass(frozen=True)
@@ -231,6 +264,7 @@ class Experiment:
     costs: CostSpec = field(default_factory=CostSpec)
     gates: GateSpec = field(default_factory=GateSpec)
     ranking: RankingSpec = field(default_factory=RankingSpec)
+    universe: UniverseSpec = field(default_factory=UniverseSpec)
     storage: str | None = None
     workers: int = 1
     scheduler: str | None = None

@@ -50,8 +50,9 @@ def test_failure_messages_name_value_and_threshold(row, message):
 
 
 def test_every_enabled_gate_is_checked_in_table_order():
-    gates = Gates(min_wfe=0.2, max_spa_pvalue=0.1)
+    gates = Gates(min_wfe=0.2, max_spa_pvalue=0.1, min_breadth=0.5)
     row = {
+        "breadth": 0.8,
         "dsr": 0.99,
         "pbo": 0.6,
         "stability": 0.7,

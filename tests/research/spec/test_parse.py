@@ -206,6 +206,7 @@ def test_defaults_document_every_section():
         "costs",
         "gates",
         "ranking",
+        "universe",
         "storage",
         "workers",
         "scheduler",
