@@ -75,7 +75,7 @@ def _eval_only(bars: Any, strategy: str, res: Any) -> None:
     params = _trial_params(res)
     folds = res.trials["fold"].to_numpy()
     for f in res.folds:
-        sets = [p for p, k in zip(params, folds) if k == f.fold]
+        sets = [p for p, k in zip(params, folds) if k == f.fold and _valid(cls, p)]
         a, b = f.train_range.start, f.train_range.stop
         sub = bars.iloc[:b]
         evaluate_batch(
@@ -145,6 +145,17 @@ def main() -> None:
                 json.dump({"rows": rows, "loadavg_start": load0}, fh, indent=2)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _valid(cls: Any, params: dict[str, Any]) -> bool:
+    """Whether the set passes the strategy's constraints (the search evaluates only those)."""
+    from data_loaders.errors import ParameterError
+
+    try:
+        cls(**params)
+    except ParameterError:
+        return False
+    return True
 
 
 def _trial_params(res: Any) -> list[dict[str, Any]]:
