@@ -15,6 +15,17 @@ fold's on its training window, through the batch path alone (``eval-only``), so 
 experiment CPU / eval-only CPU shows what the search adds around the kernel (proposing,
 recording, the out-of-sample judgement of each fold's pick).
 
+Last measured (2026-12-02, 2 cores shared with other jobs, load average 8-9: the wall rates are
+the machine's contention, the CPU rates what one core sustains)::
+
+    sma_cross     tpe  384 trials  wall  9.36 s  CPU 1.30 s  per hour  385 (wall)  2778 (CPU)  x33.9
+    sma_cross     ga   384 trials  wall  4.16 s  CPU 0.66 s  per hour  865 (wall)  5470 (CPU)  x23.0
+    donchian_atr  tpe  384 trials  wall 26.46 s  CPU 3.06 s  per hour  136 (wall)  1176 (CPU)  x17.9
+    donchian_atr  ga   384 trials  wall 13.71 s  CPU 0.88 s  per hour  263 (wall)  4097 (CPU)   x5.0
+
+Reading: the kernel is a small part of an experiment (``x``: experiment CPU over eval-only CPU);
+the rest is the optimizer's proposals (TPE), recording every trial and each fold's judgement.
+
 Usage: ``python benchmarks/bench_throughput.py [--strategies sma_cross,donchian_atr]
 [--optimizers tpe,ga,random] [--repeat 1] [--json FILE]``.
 """
