@@ -51,6 +51,7 @@ class Execution:
             triggers a margin call (0: off).
         notional: fixed notional (cash) a target of 1 means; None: a fraction of equity.
         whole_units: round order sizes down to whole units.
+        participation: largest share of a bar's volume one order may trade (0: no limit).
     """
 
     costs: Costs = field(default_factory=Costs)
@@ -62,11 +63,14 @@ class Execution:
     maintenance_margin: float = 0.0
     notional: float | None = None
     whole_units: bool = False
+    participation: float = 0.0
 
     def __post_init__(self) -> None:
         from backtest.financing import MarginSettings
 
-        MarginSettings(self.max_leverage, self.maintenance_margin, self.notional)
+        MarginSettings(
+            self.max_leverage, self.maintenance_margin, self.notional, self.participation
+        )
         if not isinstance(self.whole_units, bool | np.bool_):
             raise ParameterError(f"`whole_units` must be true or false, got {self.whole_units!r}")
 
@@ -74,7 +78,8 @@ class Execution:
         """``costs, execution, direction, init_cash``: the keyword arguments of
         :func:`backtest.run_backtest` and :func:`backtest.evaluate_batch`; plus, only when set
         away from their defaults, ``max_leverage, maintenance_margin, notional, whole_units``
-        and (with leverage, margin, notional or financing rates) ``periods_per_year``."""
+        and (with financing rates or fees beyond vectorbt's) ``rates_per_year`` (this
+        ``periods_per_year``: the bars per year of the annual rates)."""
         out: dict[str, Any] = {
             "costs": self.costs,
             "execution": self.fill,
@@ -86,10 +91,11 @@ class Execution:
             "maintenance_margin": (self.maintenance_margin, 0.0),
             "notional": (self.notional, None),
             "whole_units": (bool(self.whole_units), False),
+            "participation": (self.participation, 0.0),
         }
         out.update({k: v for k, (v, default) in extra.items() if v != default})
-        if len(out) > 4 or self.costs.financed:
-            out["periods_per_year"] = self.periods_per_year
+        if self.costs.extended:
+            out["rates_per_year"] = self.periods_per_year
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +110,7 @@ class Execution:
             "maintenance_margin": self.maintenance_margin,
             "notional": self.notional,
             "whole_units": bool(self.whole_units),
+            "participation": self.participation,
         }
 
 

@@ -43,10 +43,16 @@ class LedgerRun:
 class _Book:
     """Cash, position and the open exit trade of one account."""
 
-    def __init__(self, cash: float, fees: float, fixed: float, slip: float, gran: float,
-                 lev: float, notional: float | None) -> None:  # fmt: skip
+    def __init__(self, cash: float, costs, gran: float, lev: float, notional: float | None) -> None:
         self.cash, self.pos = cash, 0.0
-        self.fees, self.fixed, self.slip, self.gran = fees, fixed, slip, gran
+        self.fees, self.fixed, self.slip, self.gran = (
+            costs.fees,
+            costs.fixed_fees,
+            costs.slippage,
+            gran,
+        )
+        self.sell_fees = costs.fees if costs.sell_fees is None else costs.sell_fees
+        self.min_fee = costs.min_fee
         self.lev, self.notional = lev, notional
         self.trades: list[dict] = []
         self.open: dict | None = None
@@ -64,18 +70,26 @@ class _Book:
             fill = price * (1 + self.slip)
             size = self._round(want)
             power = self.cash + (self.lev - 1) * equity
-            if size * fill * (1 + self.fees) + self.fixed > power * (1 + _TOL):
-                size = self._round((power - self.fixed) / (1 + self.fees) / fill)
+            if size * fill + self._fee(size * fill, self.fees) > power * (1 + _TOL):
+                size = (power - self.fixed) / (1 + self.fees) / fill
+                if size * fill * self.fees < self.min_fee:  # the minimum fee binds
+                    size = (power - self.fixed - self.min_fee) / fill
+                size = self._round(size)
+            rate = self.fees
         else:
             fill = price * (1 - self.slip)
             size = -self._round(-want)
+            rate = self.sell_fees
         if abs(size) < 1e-8 * (1 - _TOL):
             return
-        paid = abs(size) * fill * self.fees + self.fixed
+        paid = self._fee(abs(size) * fill, rate)
         self.cash -= size * fill + paid
         self.pos = 0.0 if _near(self.pos + size, 0.0) else self.pos + size
         self.fees_paid += paid
         self._book_trade(size, fill, paid, bar, reason)
+
+    def _fee(self, value: float, rate: float) -> float:
+        return max(self.min_fee, value * rate) + self.fixed
 
     def _round(self, size: float) -> float:
         return size if math.isnan(self.gran) else size // self.gran * self.gran
@@ -135,12 +149,13 @@ def run_ledger(
     notional: float | None,
     periods_per_year: float,
     funding: np.ndarray,
+    participation: float = 0.0,
+    volume: np.ndarray | None = None,
 ) -> LedgerRun:
     """Simulate clipped ``targets`` (``(n,)``) on one symbol; the rules of
     :mod:`backtest.financing`."""
     n = len(close)
-    book = _Book(init_cash, costs.fees, costs.fixed_fees, costs.slippage,
-                 1.0 if whole_units else math.nan, max_leverage, notional)  # fmt: skip
+    book = _Book(init_cash, costs, 1.0 if whole_units else math.nan, max_leverage, notional)
     borrow = costs.borrow_rate / periods_per_year
     credit = costs.cash_rate / periods_per_year
     debit = costs.debit_rate / periods_per_year
@@ -152,9 +167,17 @@ def run_ledger(
         if blocked is not None and decided != blocked:
             blocked = None
         if dead < 0 and blocked is None and decided != held:
-            changes[i] += abs(decided - held)
-            book.order(decided, price, i, "signal")
-            held = decided
+            goal = decided
+            if participation > 0:  # at most participation * volume units; the rest carried
+                worth = book.cash + book.pos * price
+                base = worth if notional is None else notional
+                move = decided * base / price - book.pos
+                cap = participation * volume[i]
+                if worth > 0 and abs(move) > cap:
+                    goal = (book.pos + math.copysign(cap, move)) * price / base
+            changes[i] += abs(goal - held)
+            book.order(goal, price, i, "signal")
+            held = goal
         if dead < 0:
             if book.pos < 0:
                 book.cash -= borrow * -book.pos * close[i]
@@ -190,6 +213,12 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
     from backtest.engine import TRADE_COLUMNS, BacktestResult
     from backtest.financing import funding_per_bar
 
+    if margin.participation and "volume" not in bars.columns:
+        from data_loaders.errors import DataValidationError
+
+        raise DataValidationError(
+            "run_backtest: `participation` needs a `volume` column in the bars"
+        )
     index = bars.index
     o = bars["open"].to_numpy(np.float64)
     c = bars["close"].to_numpy(np.float64)
@@ -198,6 +227,8 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
         init_cash=init_cash, whole_units=whole_units, max_leverage=margin.max_leverage,
         maintenance_margin=margin.maintenance_margin, notional=margin.notional,
         periods_per_year=float(periods_per_year), funding=funding_per_bar(funding, index, len(c)),
+        participation=margin.participation,
+        volume=bars["volume"].to_numpy(np.float64) if margin.participation else None,
     )  # fmt: skip
     prev = np.concatenate(([init_cash], run.equity[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):

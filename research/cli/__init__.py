@@ -5,8 +5,10 @@ Each sub-command lives in its own module ``research/cli/_<name>.py`` exposing
 libraries are imported inside the command handlers, so ``research --help`` and light commands
 start fast.
 
-Exit status: 0 on success, 1 on a failed check, 2 on bad input or usage. Any
-:class:`~data_loaders.errors.ResearchError` becomes one line on stderr, without a traceback.
+Exit status: 0 on success, 1 on a failed check, 2 on bad input or usage, 3 when the work was
+done and recorded but a follow-up step failed (``research nightly``: the targets or the notify
+command; one line on stderr each). Any :class:`~data_loaders.errors.ResearchError` becomes one
+line on stderr, without a traceback.
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_CHECK_FAILED", "EXIT_USAGE"]
+__all__ = [
+    "main",
+    "build_parser",
+    "EXIT_OK",
+    "EXIT_CHECK_FAILED",
+    "EXIT_USAGE",
+    "EXIT_FOLLOW_UP_FAILED",
+]
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+#: the work was done and recorded, a follow-up failed (nightly targets or notify command)
+EXIT_FOLLOW_UP_FAILED = 3
 #: 128 + SIGPIPE, what shell tools return when the reader of their output goes away
 EXIT_BROKEN_PIPE = 141
 

@@ -1,7 +1,8 @@
 """``research nightly EXPERIMENT.yaml [--dry-run]``: champion/challenger re-optimization.
 
 Exit status: 0 when the night ran (promoted or kept), 1 when another nightly run of the same
-experiment holds the lock (nothing done), 2 on bad input. See ``docs/nightly.md`` for cron and
+experiment holds the lock (nothing done), 2 on bad input, 3 when the decision was taken and
+recorded but the targets or the ``nightly.notify`` command failed (one line on stderr each). See ``docs/nightly.md`` for cron and
 systemd set-ups.
 """
 
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
+    from research.cli import EXIT_FOLLOW_UP_FAILED
     from research.run.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
 
     try:
@@ -52,4 +54,7 @@ def _nightly(args: argparse.Namespace) -> int:
         print(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
         print(decision.summary())
-    return 0
+    failed = decision.handoff_failed
+    for line in failed:
+        print(f"research nightly: {line}", file=sys.stderr)
+    return EXIT_FOLLOW_UP_FAILED if failed else 0
