@@ -56,6 +56,13 @@ from backtest._exits_nb import (
     exit_reset_nb,
     new_state_nb,
 )
+from backtest._margin_nb import (
+    accrue_nb,
+    blocked_nb,
+    margin_call_nb,
+    margin_order_nb,
+    participation_nb,
+)
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -72,6 +79,10 @@ __all__ = [
     "target_order_nb",
     "trade_pnl_nb",
     "simulate_block_nb",
+    "block_state_nb",
+    "simulate_tile_nb",
+    "block_finish_nb",
+    "TILE",
 ]
 
 #: columns per parallel work item (one 64-byte cache line of float64 targets per bar)
@@ -373,16 +384,23 @@ def _order_nb(
     slippage: float,
     granularity: float,
     min_size: float,
+    fx: np.ndarray | None,
 ) -> tuple[float, float]:
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
-    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``."""
+    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
+    A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
     h[j, H_CHANGE] += abs(t - last_tgt)
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
-    )
+    if fx is not None:
+        filled, cash, pos, size, fill_price, fees_paid = margin_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
+        )
+    else:
+        filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
+            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
+        )
     if filled:
         h[j, H_N_ORDERS] += 1
         h[j, H_FEES] += fees_paid
@@ -434,6 +452,7 @@ def _exit_intrabar_fill_nb(
     min_size: float,
     reasons_out: np.ndarray,
     c0: int,
+    fx: np.ndarray | None,
 ) -> tuple[float, float, float]:
     """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
@@ -441,11 +460,49 @@ def _exit_intrabar_fill_nb(
         return cash, pos, last_tgt
     cash, pos = _order_nb(
         h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size,
+        granularity, min_size, fx,
     )  # fmt: skip
     if reasons_out.shape[0] > 0:
         reasons_out[c0 + j, why] += 1
     return cash, pos, 0.0
+
+
+@njit(cache=True)
+def _margin_call_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    j: int,
+    i: int,
+    cash: float,
+    pos: float,
+    price: float,
+    last_tgt: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    fx: np.ndarray,
+    fs: np.ndarray,
+    reasons_out: np.ndarray,
+    c0: int,
+) -> tuple[float, float, float, float]:
+    """Margin call at bar ``i``'s close: the position closes at the close with fees and
+    slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
+    Returns ``(cash, pos, target, equity)``."""
+    fs[j] = last_tgt
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size, fx,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, R_MARGIN] += 1
+    eq = cash + pos * price
+    if eq <= 0.0:
+        h[j, H_LIQUIDATED_AT] = i
+        return 0.0, 0.0, 0.0, 0.0
+    return cash, pos, 0.0, eq
 
 
 # hot per-column state, saved between tiles (see _simulate_block_nb)
@@ -507,6 +564,8 @@ def simulate_block_nb(
     atr: np.ndarray,
     xp: np.ndarray,
     reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
 ) -> None:
     """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
 
@@ -533,6 +592,13 @@ def simulate_block_nb(
             ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
         reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
             trades closed for each exit reason, or a ``(0, 0)`` array.
+        fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
+            layout), or None for none (the plain path: numba prunes every ``fx is not None``
+            branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
+            direction clip scaled by the leverage (its fee schedule: buy and sell rates, minimum
+            fee, see :func:`backtest._margin_nb.margin_order_nb`). funding: the ``(n_bars, 2)``
+            ``market`` array of :mod:`backtest._margin_nb` (funding rates, volume), or
+            ``(0, 2)``.
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -547,6 +613,47 @@ def simulate_block_nb(
     unchanged close) has ``r == 0.0`` exactly and skips the metric updates it cannot change.
     """
     w = c1 - c0
+    has_exits = xp.shape[0] > 0
+    h, ts, tc, xs, fs = block_state_nb(w, init_cash, start, has_exits)
+    buf = np.empty((w, TILE))
+    shift = 1 if next_open else 0
+    for t0 in range(start, stop, TILE):
+        t1 = min(t0 + TILE, stop)
+        if not transposed:
+            for i in range(t0, t1):
+                src = i - shift
+                if src >= 0:
+                    for j in range(w):
+                        buf[j, i - t0] = targets[src, c0 + j]
+                else:  # no decision before the first bar: the flat start target
+                    for j in range(w):
+                        buf[j, i - t0] = 0.0
+            simulate_tile_nb(
+                buf, False, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi, fees,
+                fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
+                out_col0, high, low, atr, xp, reasons_out, fx, funding,
+            )  # fmt: skip
+        else:
+            simulate_tile_nb(
+                targets, True, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi,
+                fees, fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
+                out_col0, high, low, atr, xp, reasons_out, fx, funding,
+            )  # fmt: skip
+    block_finish_nb(h, ts, tc, c0, start, stop, close, risk_free, ppy, out)
+
+
+@njit(cache=True, nogil=True)
+def block_state_nb(
+    w: int, init_cash: float, start: int, has_exits: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The state of ``w`` columns before bar ``start``: flat, ``init_cash``, empty sums.
+
+    ``(h, ts, tc, xs, fs)``: hot per-column state (``H_*``), open-trade state (``TS_*``), trade
+    counters (``TC_*``), exit-layer state (``(w, N_XS)``, or ``(0, N_XS)`` without exits) and
+    the target in force at a margin call (NaN: none). With the bar reached they are everything
+    a simulation needs to go on: copies of them saved after bar ``k`` and passed back to
+    :func:`simulate_tile_nb` resume the simulation at bar ``k + 1`` exactly as one pass would.
+    """
     h = np.zeros((w, N_HOT))
     for j in range(w):
         h[j, H_CASH] = init_cash
@@ -560,162 +667,230 @@ def simulate_block_nb(
         h[j, H_LIQUIDATED_AT] = -1.0
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
-    buf = np.empty((w, TILE))
+    xs = new_state_nb(w if has_exits else 0)
+    fs = np.full(w, np.nan)  # target in force at a margin call, per column
+    return h, ts, tc, xs, fs
+
+
+@njit(cache=True, nogil=True)
+def simulate_tile_nb(
+    tgt: np.ndarray,
+    transposed: bool,
+    c0: int,
+    t0: int,
+    t1: int,
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    xs: np.ndarray,
+    fs: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+    next_open: bool,
+    lo: float,
+    hi: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    start: int,
+    risk_free: float,
+    returns_out: np.ndarray,
+    out_col0: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    atr: np.ndarray,
+    xp: np.ndarray,
+    reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
+) -> None:
+    """Advance columns ``c0 : c0 + len(h)`` over bars ``[t0, t1)`` (at most :data:`TILE`),
+    updating the state of :func:`block_state_nb` in place.
+
+    ``tgt`` is a ``(w, TILE)`` buffer whose ``[j, i - t0]`` is the target read at bar ``i``
+    (the one decided at ``i - 1`` with next-open fills, at ``i`` with close fills; 0.0 before
+    the first bar), or, when ``transposed``, the ``(n_cols, n_bars)`` targets themselves read at
+    ``[c0 + j, i - shift]``. ``start`` is the first bar of the window (returns rows are
+    ``i - start``); other arguments as :func:`simulate_block_nb`.
+    """
+    w = h.shape[0]
     write_returns = returns_out.shape[0] > 0
     has_exits = xp.shape[0] > 0
     count_reasons = reasons_out.shape[0] > 0
-    xs = new_state_nb(w if has_exits else 0)
-    xpb = xp[c0:c1] if has_exits else xp
+    xpb = xp[c0 : c0 + w] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
+    lim = max(hi, -lo)  # targets read must lie in [-lim, lim]
     rf_zero = risk_free == 0.0
-
-    for t0 in range(start, stop, TILE):
-        t1 = min(t0 + TILE, stop)
-        if not transposed:
-            for i in range(t0, t1):
+    for j in range(w):
+        cash = h[j, H_CASH]
+        pos = h[j, H_POS]
+        last_tgt = h[j, H_TGT]
+        prev = h[j, H_PREV_EQ]
+        s = h[j, H_SUM]
+        s2 = h[j, H_SUM_SQ]
+        growth = h[j, H_GROWTH]
+        peak = h[j, H_PEAK]
+        mdd = h[j, H_MDD]
+        down_sq = h[j, H_DOWN_SQ]
+        up = h[j, H_OMEGA_UP]
+        dn = h[j, H_OMEGA_DOWN]
+        r_min = h[j, H_MIN]
+        r_max = h[j, H_MAX]
+        xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
+        for i in range(t0, t1):
+            if transposed:
                 src = i - shift
-                if src >= 0:
-                    for j in range(w):
-                        buf[j, i - t0] = targets[src, c0 + j]
-                else:  # no decision before the first bar: the flat start target
-                    for j in range(w):
-                        buf[j, i - t0] = 0.0
-        for j in range(w):
-            cash = h[j, H_CASH]
-            pos = h[j, H_POS]
-            last_tgt = h[j, H_TGT]
-            prev = h[j, H_PREV_EQ]
-            s = h[j, H_SUM]
-            s2 = h[j, H_SUM_SQ]
-            growth = h[j, H_GROWTH]
-            peak = h[j, H_PEAK]
-            mdd = h[j, H_MDD]
-            down_sq = h[j, H_DOWN_SQ]
-            up = h[j, H_OMEGA_UP]
-            dn = h[j, H_OMEGA_DOWN]
-            r_min = h[j, H_MIN]
-            r_max = h[j, H_MAX]
-            xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
-            for i in range(t0, t1):
-                if transposed:
-                    src = i - shift
-                    t = targets[c0 + j, src] if src >= 0 else 0.0
+                t = tgt[c0 + j, src] if src >= 0 else 0.0
+            else:
+                t = tgt[j, i - t0]
+            if (
+                has_exits
+                and not next_open  # the bar's range, before the order at the close
+                and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
+                and i >= xc[C_LIVE]
+            ):
+                cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                    xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
+                    fixed_fees, slippage, granularity, min_size, reasons_out, c0, fx,
+                )  # fmt: skip
+                xc = exit_cache_nb(xs, xpb, j)
+            go = t != last_tgt
+            if fx is not None:  # after a margin call, until the target changes
+                if blocked_nb(fs, j, t, lo, hi):
+                    go = False
+            if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
+                go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
+            if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
+                if not (t >= -lim and t <= lim):  # NaN or out of range
+                    h[j, H_N_INVALID] += 1
+                    if h[j, H_FIRST_INVALID] < 0:
+                        h[j, H_FIRST_INVALID] = i - shift
                 else:
-                    t = buf[j, i - t0]
-                if (
-                    has_exits
-                    and not next_open  # the bar's range, before the order at the close
-                    and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
-                    and i >= xc[C_LIVE]
-                ):
-                    cash, pos, last_tgt = _exit_intrabar_fill_nb(
-                        xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
-                        fixed_fees, slippage, granularity, min_size, reasons_out, c0,
-                    )  # fmt: skip
-                    xc = exit_cache_nb(xs, xpb, j)
-                go = t != last_tgt
-                if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
-                    go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
-                if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
-                    if not (t >= -1.0 and t <= 1.0):  # NaN or out of range
-                        h[j, H_N_INVALID] += 1
-                        if h[j, H_FIRST_INVALID] < 0:
-                            h[j, H_FIRST_INVALID] = i - shift
-                    else:
-                        t = min(max(t, lo), hi)
-                        why = -1
+                    t = min(max(t, lo), hi)
+                    why = -1
+                    if has_exits:
+                        t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
+                    if fx is not None:  # a volume participation limit (backtest.financing)
+                        t = participation_nb(fx, funding, i, t, cash, pos, prices[i])
+                    if t != last_tgt:
+                        cash, pos = _order_nb(
+                            h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
+                            fixed_fees, slippage, granularity, min_size, fx,
+                        )  # fmt: skip
+                        last_tgt = t
                         if has_exits:
-                            t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
-                        if t != last_tgt:
-                            cash, pos = _order_nb(
-                                h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
-                                fixed_fees, slippage, granularity, min_size,
-                            )  # fmt: skip
-                            last_tgt = t
-                            if has_exits:
-                                a = atr[i - shift] if i >= shift else np.nan
-                                closed = exit_on_target_nb(
-                                    xs, xpb, j, t, prices[i], i, a, next_open
-                                )
-                                if why < 0:
-                                    why = closed
-                                if why >= 0 and count_reasons:
-                                    reasons_out[c0 + j, why] += 1
-                        if has_exits:
-                            xc = exit_cache_nb(xs, xpb, j)
-                if has_exits:
-                    if next_open:  # the bar's range after the open: hits, then trail/break-even
-                        if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
-                            cash, pos, last_tgt = _exit_intrabar_fill_nb(
-                                xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
-                                fees, fixed_fees, slippage, granularity, min_size, reasons_out,
-                                c0,
-                            )  # fmt: skip
-                            exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
-                            xc = exit_cache_nb(xs, xpb, j)
-                    elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
+                            a = atr[i - shift] if i >= shift else np.nan
+                            closed = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
+                            if why < 0:
+                                why = closed
+                            if why >= 0 and count_reasons:
+                                reasons_out[c0 + j, why] += 1
+                    if has_exits:
+                        xc = exit_cache_nb(xs, xpb, j)
+            if has_exits:
+                if next_open:  # the bar's range after the open: hits, then trail/break-even
+                    if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
+                        cash, pos, last_tgt = _exit_intrabar_fill_nb(
+                            xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
+                            fees, fixed_fees, slippage, granularity, min_size, reasons_out,
+                            c0, fx,
+                        )  # fmt: skip
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
-                # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
-                eq = cash + pos * close[i]
-                if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
-                    cash, pos, last_tgt = _close_out_nb(h, ts, tc, j, i, pos, close[i], last_tgt)
-                    eq = 0.0
-                    if count_reasons:
-                        reasons_out[c0 + j, R_MARGIN] += 1
+                elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
+                    exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
+                    xc = exit_cache_nb(xs, xpb, j)
+            if fx is not None:  # financing charged at the close (backtest.financing)
+                cash = accrue_nb(fx, funding, i, cash, pos, close[i])
+            # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
+            eq = cash + pos * close[i]
+            if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
+                cash, pos, last_tgt = _close_out_nb(h, ts, tc, j, i, pos, close[i], last_tgt)
+                eq = 0.0
+                if count_reasons:
+                    reasons_out[c0 + j, R_MARGIN] += 1
+                if has_exits:
+                    exit_reset_nb(xs, j)
+                    xc = exit_cache_nb(xs, xpb, j)
+            elif fx is not None:
+                if margin_call_nb(fx, eq, pos, close[i]):
+                    cash, pos, last_tgt, eq = _margin_call_nb(
+                        h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
+                        slippage, granularity, min_size, fx, fs, reasons_out, c0,
+                    )  # fmt: skip
                     if has_exits:
                         exit_reset_nb(xs, j)
                         xc = exit_cache_nb(xs, xpb, j)
-                if eq == prev and prev > 0 and rf_zero:
-                    # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
-                    # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
-                    if write_returns:
-                        returns_out[i - start, out_col0 + c0 + j] = 0.0
-                    r_min = min(r_min, 0.0)
-                    r_max = max(r_max, 0.0)
-                    continue
-                if prev > 0:
-                    r = (eq - prev) / prev
-                elif prev == 0:  # vectorbt's get_return_nb
-                    r = 0.0 if eq == 0 else np.inf * np.sign(eq)
-                else:
-                    r = -(eq - prev) / prev
-                prev = eq
+            if eq == prev and prev > 0 and rf_zero:
+                # unchanged equity (flat, or an unchanged close): r == 0.0 exactly, which
+                # leaves every sum, the growth, peak and drawdown bit-for-bit unchanged
                 if write_returns:
-                    returns_out[i - start, out_col0 + c0 + j] = r
-                # the operations of _metrics_nb.acc_update_nb, sums instead of Welford
-                s += r
-                s2 += r * r
-                r_min = min(r_min, r)
-                r_max = max(r_max, r)
-                growth *= 1.0 + r
-                peak = max(peak, growth)
-                mdd = min(mdd, (growth - peak) / peak)  # branchless: faster than a test
-                loss = min(r, 0.0)
-                down_sq += loss * loss
-                if rf_zero:  # r - 0.0 == r: the same sums, one min fewer
-                    up += max(r, 0.0)
-                    dn -= loss
-                else:
-                    excess = r - risk_free
-                    up += max(excess, 0.0)
-                    dn -= min(excess, 0.0)
-            h[j, H_CASH] = cash
-            h[j, H_POS] = pos
-            h[j, H_TGT] = last_tgt
-            h[j, H_PREV_EQ] = prev
-            h[j, H_SUM] = s
-            h[j, H_SUM_SQ] = s2
-            h[j, H_GROWTH] = growth
-            h[j, H_PEAK] = peak
-            h[j, H_MDD] = mdd
-            h[j, H_DOWN_SQ] = down_sq
-            h[j, H_OMEGA_UP] = up
-            h[j, H_OMEGA_DOWN] = dn
-            h[j, H_MIN] = r_min
-            h[j, H_MAX] = r_max
+                    returns_out[i - start, out_col0 + c0 + j] = 0.0
+                r_min = min(r_min, 0.0)
+                r_max = max(r_max, 0.0)
+                continue
+            if prev > 0:
+                r = (eq - prev) / prev
+            elif prev == 0:  # vectorbt's get_return_nb
+                r = 0.0 if eq == 0 else np.inf * np.sign(eq)
+            else:
+                r = -(eq - prev) / prev
+            prev = eq
+            if write_returns:
+                returns_out[i - start, out_col0 + c0 + j] = r
+            # the operations of _metrics_nb.acc_update_nb, sums instead of Welford
+            s += r
+            s2 += r * r
+            r_min = min(r_min, r)
+            r_max = max(r_max, r)
+            growth *= 1.0 + r
+            peak = max(peak, growth)
+            mdd = min(mdd, (growth - peak) / peak)  # branchless: faster than a test
+            loss = min(r, 0.0)
+            down_sq += loss * loss
+            if rf_zero:  # r - 0.0 == r: the same sums, one min fewer
+                up += max(r, 0.0)
+                dn -= loss
+            else:
+                excess = r - risk_free
+                up += max(excess, 0.0)
+                dn -= min(excess, 0.0)
+        h[j, H_CASH] = cash
+        h[j, H_POS] = pos
+        h[j, H_TGT] = last_tgt
+        h[j, H_PREV_EQ] = prev
+        h[j, H_SUM] = s
+        h[j, H_SUM_SQ] = s2
+        h[j, H_GROWTH] = growth
+        h[j, H_PEAK] = peak
+        h[j, H_MDD] = mdd
+        h[j, H_DOWN_SQ] = down_sq
+        h[j, H_OMEGA_UP] = up
+        h[j, H_OMEGA_DOWN] = dn
+        h[j, H_MIN] = r_min
+        h[j, H_MAX] = r_max
 
+
+@njit(cache=True, nogil=True)
+def block_finish_nb(
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    c0: int,
+    start: int,
+    stop: int,
+    close: np.ndarray,
+    risk_free: float,
+    ppy: float,
+    out: np.ndarray,
+) -> None:
+    """Reduce the state after bar ``stop - 1`` to rows ``c0 : c0 + len(h)`` of ``out``
+    (a window ``[start, stop)``). Modifies ``h`` and ``tc`` (the last target's exposure, the open
+    trade): pass copies to go on simulating from the same state."""
+    w = h.shape[0]
     n = stop - start
     last_close = close[stop - 1]
     for j in range(w):

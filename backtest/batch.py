@@ -32,6 +32,8 @@ from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
 from backtest.execution import check_settings
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
+from backtest.financing import MarginSettings, funding_per_bar, margin_settings, market_array
+from backtest.fused import FusedSignal
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
 
@@ -50,7 +52,9 @@ _BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
 #: bytes of positions one chunk may hold when the chunk size is chosen automatically
 CHUNK_BYTES = 128 * 2**20
 
-PositionsSource = np.ndarray | pd.DataFrame | Callable[[int, int], Any] | Iterable[Any]
+PositionsSource = (
+    np.ndarray | pd.DataFrame | Callable[[int, int], Any] | Iterable[Any] | FusedSignal
+)
 
 
 @dataclass
@@ -127,7 +131,15 @@ def _chunks(
     chunk_size: int | None,
     index: pd.Index | None = None,
 ) -> tuple[Iterator[np.ndarray], int | None]:
-    """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known."""
+    """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known.
+    A :class:`backtest.fused.FusedSignal` is one chunk of its own."""
+    if isinstance(positions, FusedSignal):
+        if positions.n_bars != n_bars:
+            raise DataValidationError(
+                f"evaluate_batch: the fused signal is defined on {positions.n_bars} bars and "
+                f"the prices have {n_bars}; they must match"
+            )
+        return iter([positions]), int(positions.n_sets)
     if isinstance(positions, np.ndarray | pd.DataFrame | pd.Series):
         arr = _as_chunk(positions, n_bars, "positions", index)
         return iter([arr]), arr.shape[1]
@@ -176,10 +188,11 @@ def _n_threads(n_threads: int | None) -> int:
 def _simulate_chunk(
     open_: np.ndarray,
     close: np.ndarray,
-    chunk: np.ndarray,
+    chunk: np.ndarray | FusedSignal,
     *args: Any,
 ) -> np.ndarray:
-    """Run :func:`backtest._sim_nb.simulate_block_nb` over the chunk's column blocks.
+    """Run :func:`backtest._sim_nb.simulate_block_nb` (or a fused signal's kernel) over the
+    chunk's column blocks.
 
     The kernel sees one memory layout: a C-ordered chunk as is, an F-ordered one transposed
     (so each layout does not compile its own kernel); anything else is copied to C order.
@@ -187,9 +200,12 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, high, low, atr_arr, xp, reasons, n_threads = args
-    n_cols = chunk.shape[1]
-    if chunk.flags.c_contiguous:
+    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, n_threads = args
+    fused = isinstance(chunk, FusedSignal)
+    n_cols = chunk.n_sets if fused else chunk.shape[1]
+    if fused:
+        targets, transposed = None, False
+    elif chunk.flags.c_contiguous:
         targets, transposed = chunk, False
     elif chunk.flags.f_contiguous:
         targets, transposed = chunk.T, True
@@ -215,10 +231,17 @@ def _simulate_chunk(
     out = np.empty((n_cols, N_OUT), dtype=np.float64)
 
     def block(c0: int) -> None:
+        if fused:
+            chunk.kernel(
+                *chunk.args, open_, close, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi, fees,
+                fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
+                high, low, atr_arr, xp, reasons, fx, funding,
+            )  # fmt: skip
+            return
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-            high, low, atr_arr, xp, reasons,
+            high, low, atr_arr, xp, reasons, fx, funding,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -270,6 +293,13 @@ def evaluate_batch(
     low: Any = None,
     exits: Exits | Sequence[Exits] | None = None,
     index: pd.Index | None = None,
+    max_leverage: float = 1.0,
+    maintenance_margin: float = 0.0,
+    notional: float | None = None,
+    funding: Any = None,
+    rates_per_year: float | None = None,
+    participation: float = 0.0,
+    volume: Any = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -285,7 +315,10 @@ def evaluate_batch(
               bool dtype: int8/float32 matrices save memory), or
             * a callable ``positions(c0, c1) -> array (n_bars, c1 - c0)`` producing the columns
               ``c0:c1`` on demand (needs ``n_sets``), or
-            * an iterable of ``(n_bars, k)`` chunks.
+            * an iterable of ``(n_bars, k)`` chunks, or
+            * a :class:`backtest.fused.FusedSignal` (a built-in strategy's
+              ``fused_signal``): the signals are computed inside the simulation pass, no
+              positions matrix is built; results equal the matrix path's.
         costs: fees and slippage; ``Costs()`` when None.
         execution: ``"next-open"`` or ``"close"``.
         direction: ``"both"``, ``"longonly"`` or ``"shortonly"`` (clips the targets).
@@ -311,6 +344,12 @@ def evaluate_batch(
         index: the bars' index (default: that of ``open_`` when it is a Series). Positions given
             as a Series/DataFrame (or chunks of them) must carry exactly this index; see
             :func:`backtest.checks.check_aligned`.
+        max_leverage, maintenance_margin, notional: leverage (targets in ``[-L, L]``), margin
+            call and fixed-notional sizing; funding: a funding-rate series (perpetuals). Rules
+            and the financing rates of ``costs``: :mod:`backtest.financing`.
+        rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
+        participation, volume: at most ``participation * volume[i]`` units per strategy order,
+            the rest carried to the next bar (:mod:`backtest.financing`).
 
     Returns:
         :class:`BatchResult`.
@@ -324,6 +363,8 @@ def evaluate_batch(
             closed out (:mod:`backtest.closeout`; see :attr:`BatchResult.liquidated_at`).
     """
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
+    margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
+    lo, hi = lo * margin.max_leverage, hi * margin.max_leverage
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
         raise ParameterError(
@@ -354,6 +395,10 @@ def evaluate_batch(
     high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
         exits, high, low, open_arr, close_arr, total
     )
+    funding_arr = funding_per_bar(funding, index, n_bars)
+    rpy = ppy if rates_per_year is None else float(rates_per_year)
+    fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
+    market = market_array(funding_arr, volume, margin, n_bars)
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
@@ -364,7 +409,7 @@ def evaluate_batch(
     parts: list[np.ndarray] = []
     col0 = 0
     for chunk in chunks:
-        k = chunk.shape[1]
+        k = chunk.n_sets if isinstance(chunk, FusedSignal) else chunk.shape[1]
         if returns_all is not None:
             if col0 + k > returns_all.shape[1]:
                 raise DataValidationError(
@@ -382,7 +427,7 @@ def evaluate_batch(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
             float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
-            reasons_chunk, n_threads,
+            reasons_chunk, fx if len(fx) else None, market, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:
@@ -390,7 +435,8 @@ def evaluate_batch(
             bar = int(out[j, O_FIRST_INVALID])
             raise DataValidationError(
                 f"evaluate_batch: positions set {col0 + j} at bar {bar} must be a target exposure "
-                f"in [-1, 1], got {float(chunk[bar, j])!r}"
+                f"in [{-margin.max_leverage:g}, {margin.max_leverage:g}], got "
+                f"{float(chunk[bar, j])!r}"
             )
         parts.append(out)
         col0 += k

@@ -110,6 +110,8 @@ class BacktestResult:
             None: :attr:`positions_in_force` derives it from the positions).
         order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
             an intrabar exit in one bar count twice); the ``turnover`` metric sums it.
+        close_prices: the close prices when there is no vectorbt ``portfolio`` (the reference
+            loop of :mod:`backtest.ledger`), else None.
     """
 
     equity: pd.Series
@@ -127,6 +129,7 @@ class BacktestResult:
     liquidated_at: Any = None
     in_force: pd.Series | None = field(default=None, repr=False)
     order_changes: np.ndarray | None = field(default=None, repr=False)
+    close_prices: pd.Series | None = field(default=None, repr=False)
 
     @property
     def final_equity(self) -> float:
@@ -248,8 +251,9 @@ def _check_bars(frame: Any, where: str) -> None:
             )
 
 
-def _targets(positions: Any, close: pd.DataFrame, multi: bool) -> pd.DataFrame:
-    """Positions as a float DataFrame shaped like ``close``, validated to lie in [-1, 1]."""
+def _targets(positions: Any, close: pd.DataFrame, multi: bool, limit: float = 1.0) -> pd.DataFrame:
+    """Positions as a float DataFrame shaped like ``close``, validated to lie in
+    ``[-limit, limit]`` (the leverage)."""
     if isinstance(positions, pd.DataFrame):
         if not multi and positions.shape[1] == 1:
             positions = positions.iloc[:, 0]
@@ -290,13 +294,13 @@ def _targets(positions: Any, close: pd.DataFrame, multi: bool) -> pd.DataFrame:
                 )
         frame = pd.DataFrame({close.columns[0]: values}, index=close.index)
     arr = frame.to_numpy()
-    bad = ~((arr >= -1.0) & (arr <= 1.0))
+    bad = ~((arr >= -limit) & (arr <= limit))
     if bad.any():
         row, col = np.argwhere(bad)[0]
         where = f"positions[{frame.columns[col]!r}]" if multi else "positions"
         raise DataValidationError(
-            f"run_backtest: {where} at {frame.index[row]} must be a target exposure in [-1, 1], "
-            f"got {float(arr[row, col])!r}"
+            f"run_backtest: {where} at {frame.index[row]} must be a target exposure in "
+            f"[{-limit:g}, {limit:g}], got {float(arr[row, col])!r}"
         )
     return frame
 
@@ -416,6 +420,12 @@ def run_backtest(
     init_cash: float = 100_000.0,
     whole_units: bool = False,
     exits: Any = None,
+    max_leverage: float = 1.0,
+    maintenance_margin: float = 0.0,
+    notional: float | None = None,
+    funding: Any = None,
+    rates_per_year: float | None = None,
+    participation: float = 0.0,
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -431,6 +441,14 @@ def run_backtest(
         exits: a :class:`backtest.Exits` exit layer (stops, targets, trailing, time stop) around
             the positions, one symbol only; the bars need ``high`` and ``low``. Rules in
             :mod:`backtest.exits`; the trades record their ``exit_reason``.
+        max_leverage, maintenance_margin, notional, funding: leverage (targets in
+            ``[-L, L]``), margin call, fixed-notional sizing and a funding-rate series; with
+            these or the financing rates of ``costs`` on, one symbol runs through the reference
+            loop of :mod:`backtest.ledger` (rules: :mod:`backtest.financing`; no ``portfolio``).
+        rates_per_year: bars per year turning the annual financing rates of ``costs`` into
+            per-bar rates (None: 252).
+        participation: largest share of a bar's ``volume`` (a column of the bars) one order
+            may trade; the rest is carried to the next bar (:mod:`backtest.financing`).
 
     Returns:
         :class:`BacktestResult`.
@@ -441,9 +459,12 @@ def run_backtest(
             bars, or a target that is NaN or outside ``[-1, 1]`` (the message names the bar).
     """
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
+    from backtest.financing import MarginSettings
 
+    margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
     open_, close, multi = _frames(bars)
-    targets = _targets(positions, close, multi).clip(lo, hi)
+    targets = _targets(positions, close, multi, margin.max_leverage)
+    targets = targets.clip(lo * margin.max_leverage, hi * margin.max_leverage)
     from backtest.checks import check_price_scale
 
     for sym in close.columns:
@@ -451,6 +472,16 @@ def run_backtest(
             np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
             whole_units, "run_backtest", index=close.index.append(close.index),
         )  # fmt: skip
+    if margin.active or costs.extended or funding is not None:
+        from backtest.ledger import ledger_backtest
+
+        if exits is not None or multi:
+            raise ParameterError(
+                "run_backtest: leverage, margin, notional, financing and funding apply to one "
+                "symbol without `exits` on the reference path (use evaluate_batch with exits)"
+            )
+        return ledger_backtest(bars, targets, costs, execution, direction, init_cash,
+                               whole_units, margin, funding, rates_per_year or 252.0)  # fmt: skip
     if exits is not None:
         return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
                                whole_units, multi)  # fmt: skip

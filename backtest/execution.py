@@ -5,7 +5,9 @@ Conventions are those of :func:`backtest.run_backtest` / :func:`backtest.evaluat
 ``fill="next-open"`` fills the target decided at a bar's close at the next bar's open,
 ``"close"`` at the same bar's close; ``direction`` is ``both``, ``longonly`` or ``shortonly``;
 ``periods_per_year`` annualises every metric (bars per year, see
-:func:`data_loaders.bars.bars_per_year`).
+:func:`data_loaders.bars.bars_per_year`) and turns the annual financing rates of
+:class:`backtest.Costs` into per-bar rates. Leverage, maintenance margin, fixed notional and
+whole units follow the rules of :mod:`backtest.financing`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ class Execution:
         fill: ``next-open`` (default) or ``close``: the ``execution=`` argument of the engines.
         direction: ``both`` (default), ``longonly`` or ``shortonly``.
         init_cash: starting cash.
-        periods_per_year: annualisation of the metrics (bars per year).
+        periods_per_year: annualisation of the metrics and financing rates (bars per year).
+        max_leverage: largest gross exposure ``L >= 1``; targets lie in ``[-L, L]`` (1: none).
+        maintenance_margin: equity below this fraction of the gross position value at a close
+            triggers a margin call (0: off).
+        notional: fixed notional (cash) a target of 1 means; None: a fraction of equity.
+        whole_units: round order sizes down to whole units.
+        participation: largest share of a bar's volume one order may trade (0: no limit).
     """
 
     costs: Costs = field(default_factory=Costs)
@@ -51,15 +59,58 @@ class Execution:
     direction: str = "both"
     init_cash: float = 100_000.0
     periods_per_year: float = 252.0
+    max_leverage: float = 1.0
+    maintenance_margin: float = 0.0
+    notional: float | None = None
+    whole_units: bool = False
+    participation: float = 0.0
+
+    def __post_init__(self) -> None:
+        from backtest.financing import MarginSettings
+
+        MarginSettings(
+            self.max_leverage, self.maintenance_margin, self.notional, self.participation
+        )
+        if not isinstance(self.whole_units, bool | np.bool_):
+            raise ParameterError(f"`whole_units` must be true or false, got {self.whole_units!r}")
 
     def engine_kwargs(self) -> dict[str, Any]:
         """``costs, execution, direction, init_cash``: the keyword arguments of
-        :func:`backtest.run_backtest` and :func:`backtest.evaluate_batch`."""
-        return {
+        :func:`backtest.run_backtest` and :func:`backtest.evaluate_batch`; plus, only when set
+        away from their defaults, ``max_leverage, maintenance_margin, notional, whole_units``
+        and (with financing rates or fees beyond vectorbt's) ``rates_per_year`` (this
+        ``periods_per_year``: the bars per year of the annual rates)."""
+        out: dict[str, Any] = {
             "costs": self.costs,
             "execution": self.fill,
             "direction": self.direction,
             "init_cash": self.init_cash,
+        }
+        extra = {
+            "max_leverage": (self.max_leverage, 1.0),
+            "maintenance_margin": (self.maintenance_margin, 0.0),
+            "notional": (self.notional, None),
+            "whole_units": (bool(self.whole_units), False),
+            "participation": (self.participation, 0.0),
+        }
+        out.update({k: v for k, (v, default) in extra.items() if v != default})
+        if self.costs.extended:
+            out["rates_per_year"] = self.periods_per_year
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting as a plain JSON-ready dict (for ``run.json``)."""
+        return {
+            "costs": self.costs.to_dict(),
+            "fill": self.fill,
+            "direction": self.direction,
+            "init_cash": self.init_cash,
+            "periods_per_year": self.periods_per_year,
+            "max_leverage": self.max_leverage,
+            "maintenance_margin": self.maintenance_margin,
+            "notional": self.notional,
+            "whole_units": bool(self.whole_units),
+            "participation": self.participation,
         }
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "buy_and_hold",
     "monthly_returns",
     "rolling_sharpe",
+    "sharpe_window",
     "price_figure",
     "equity_figure",
     "drawdown_figure",
@@ -110,9 +111,17 @@ def rolling_sharpe(
         raise ParameterError(f"rolling Sharpe `window` must be >= 2 bars, got {window!r}")
     r = returns.astype(np.float64)
     roll = r.rolling(int(window), min_periods=int(window))
-    std = roll.std(ddof=1)
+    # a constant window has zero deviation; pandas' running variance leaves ~1e-18 there
+    flat = roll.max() == roll.min()
+    std = roll.std(ddof=1).mask(flat)
     out = roll.mean() / std.where(std > 0) * np.sqrt(float(periods_per_year))
     return out.rename("rolling_sharpe")
+
+
+def sharpe_window(periods: int, periods_per_year: float) -> int:
+    """Default rolling-Sharpe window for ``periods`` bars: half a year of bars, at least 20 and
+    at most a third of the data (never below 2)."""
+    return int(max(2, min(max(20, round(periods_per_year / 2)), max(2, periods // 3))))
 
 
 def price_figure(

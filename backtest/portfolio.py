@@ -66,6 +66,7 @@ __all__ = [
     "prepare_book",
     "run_book",
     "run_books",
+    "returns_table",
     "vectorbt_book",
 ]
 
@@ -354,17 +355,25 @@ def run_books(
     with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
         list(pool.map(work, range(len(bounds) - 1)))
     prev = np.vstack([np.full((1, k), inputs.settings.init_cash), equity[:-1]])
-    returns = np.asfortranarray(equity / prev - 1.0)
-    ppy = float(inputs.settings.periods_per_year)
-    table = np.column_stack(
-        [np.vstack([returns_metrics_nb(returns[:, b], 0.0, ppy) for b in range(k)]), stats]
-    )
     labels = list(names) if names is not None else list(range(k))
+    table = returns_table(equity / prev - 1.0, inputs.settings.periods_per_year)
+    table.index = labels
+    table[list(STAT_NAMES)] = stats
     return BooksResult(
         equity=pd.DataFrame(equity, index=uni.index, columns=labels),
-        metrics=pd.DataFrame(table, index=labels, columns=[*RETURNS_METRICS, *STAT_NAMES]),
+        metrics=table,
         notes=inputs.notes + tuple(notes),
     )
+
+
+def returns_table(returns: np.ndarray, periods_per_year: float) -> pd.DataFrame:
+    """The returns metrics of the batch path (``backtest._metrics_nb.RETURNS_METRICS``, the
+    conventions of :mod:`backtest.metrics`, risk-free 0) of each column of per-bar ``returns``
+    ``(n, k)``: one row per column."""
+    r = np.asfortranarray(returns, dtype=np.float64)
+    ppy = float(periods_per_year)
+    rows = [returns_metrics_nb(r[:, b], 0.0, ppy) for b in range(r.shape[1])]
+    return pd.DataFrame(np.vstack(rows), columns=list(RETURNS_METRICS))
 
 
 def vectorbt_book(result: BookResult) -> Any:

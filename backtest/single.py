@@ -42,10 +42,12 @@ def backtest_metrics(
         bars["open"].to_numpy(np.float64),
         bars["close"].to_numpy(np.float64),
         pos,
-        **execution.engine_kwargs(),
+        **{
+            **execution.engine_kwargs(),
+            "periods_per_year": execution.periods_per_year,
+            "whole_units": bool(whole_units or execution.whole_units),
+        },
         start=start,
-        periods_per_year=execution.periods_per_year,
-        whole_units=whole_units,
         return_returns=True,
     )
     row = {k: result.metrics[k].iloc[0] for k in result.metrics.columns}

@@ -187,14 +187,9 @@ def _is_text(column: pd.Series) -> bool:
 # the page
 # --------------------------------------------------------------------------------------------
 def _closes(result: BacktestResult) -> pd.DataFrame:
-    close = result.portfolio.close
+    close = result.close_prices if result.portfolio is None else result.portfolio.close
     frame = close.to_frame() if isinstance(close, pd.Series) else close
     return frame.loc[result.equity.index]
-
-
-def _window(periods: int, periods_per_year: float) -> int:
-    """Rolling-Sharpe window: half a year of bars, at least 20 and at most a third of the data."""
-    return int(max(2, min(max(20, round(periods_per_year / 2)), max(2, periods // 3))))
 
 
 def figure_div(fig: go.Figure, div_id: str) -> str:
@@ -281,7 +276,7 @@ def tearsheet_html(
 
     title = title or "Backtest tearsheet"
     v = _view(result, start, periods_per_year)
-    window = rolling_window or _window(len(v.returns), periods_per_year)
+    window = rolling_window or plots.sharpe_window(len(v.returns), periods_per_year)
     body = f'<div class="metrics">{metrics_table_html(v.metrics)}</div>'
     note = f"Annualised with {periods_per_year:g} bars per year; fills: {result.execution}."
     sections = [_section("metrics", "Metrics", body, note)]
@@ -386,7 +381,7 @@ def tearsheet_figure(
 
     closes = _closes(result)
     sym = closes.columns[0]
-    window = rolling_window or _window(len(result.returns), periods_per_year)
+    window = rolling_window or plots.sharpe_window(len(result.returns), periods_per_year)
     parts = [
         plots.price_figure(
             closes[sym].rename(str(sym)), result.trades[result.trades["symbol"] == sym]

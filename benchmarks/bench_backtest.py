@@ -5,8 +5,11 @@ fills at the next bar's open, all equity in fractional units, 100,000 initial ca
 
 Paths:
 
-* ``batch``   the project's fast path: ``SmaCross.batch_positions`` (each distinct SMA once) +
-              ``backtest.evaluate_batch`` (fused numba simulation + metrics kernel);
+* ``batch``   the project's fast path: ``SmaCross.fused_signal`` (the SMAs advanced tile by tile
+              inside the simulation pass, no positions matrix) + ``backtest.evaluate_batch``
+              (fused numba simulation + metrics kernel);
+* ``matrix``  the positions-matrix path of user strategies: ``SmaCross.batch_positions`` (each
+              distinct SMA once, a float64 ``(n_bars, 90)`` matrix) + ``evaluate_batch``;
 * ``vectorbt`` the project's vectorbt path: the same positions through
               ``backtest.engine.targets_portfolio`` (vectorbt ``Portfolio.from_orders``, the
               configuration of ``run_backtest``) for all 90 columns in one call, then final
@@ -16,8 +19,9 @@ Paths:
               ``buy(size=0.9999)`` (its largest equity fraction; 1.0 would mean one unit) and
               ``FractionalBacktest`` (fractional units down to 1e-8); on 1M bars a sub-grid is
               run and extrapolated to 90 sets;
-* ``fused``   a hand-written fused numba loop in this file (SMAs once, then per set: signal,
-              fill, equity, Sharpe/drawdown sums in one pass), the practical limit.
+* ``fused``   the reference: a hand-written numba loop in this file, one independent pass per
+              set (threads across sets) keeping both SMAs as running sums, with the signal,
+              the fill, fees, equity and Sharpe/drawdown sums in that pass: the practical limit.
 
 Every path runs in its own subprocess. Cold = an empty ``NUMBA_CACHE_DIR`` (every kernel
 compiles, vectorbt's too); cached = the first call of a new process on the filled cache; warm =
@@ -31,12 +35,28 @@ positions produced in column chunks on demand, and ``research backtest`` on dail
 empty numba cache, then warm).
 
 Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``;
+``--kernel [--quick]`` runs only fused, batch, matrix and vectorbt on 300,000 minute bars and
+prints batch/fused and vectorbt/batch (about 4 minutes, most of it vectorbt);
 ``--exits [--quick]`` measures the exit layer instead (see ``benchmarks/bench_exits.py``).
 (``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid; about
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
 vectorbt on 1M bars).
 
-Last measured (full run, 2 cores shared with four other jobs, load average 1.5-2.0; wall times
+Last measured, ``--kernel`` (2 cores shared with ~7 jobs, load average 9-10, so wall times are
+~4x the CPU times)::
+
+    fused     warm 0.7078 s (cpu 0.178 s), peak RSS 308 MB
+    batch     warm 1.0916 s (cpu 0.283 s), peak RSS 399 MB
+    matrix    warm 0.9541 s (cpu 0.284 s), peak RSS 537 MB
+    vectorbt  warm 103.4921 s (cpu 25.263 s), peak RSS 4164 MB
+    batch/fused: wall 1.54x, cpu 1.60x (target <= 1.5x); matrix path/fused 1.35x
+    vectorbt/batch: 94.8x (vectorbt/matrix path 108.5x)
+    final equity, batch vs matrix 0.0e+00, batch vs vectorbt 0.0e+00, batch vs fused 0.0e+00
+
+Single-threaded, same load, best of 3 process-CPU times in one process: reference 0.170 s,
+batch (fused signals) 0.246 s (1.45x), matrix path 0.311 s (1.84x).
+
+Earlier full run (before the fused signals and the one-pass reference, 2 cores shared with four other jobs, load average 1.5-2.0; wall times
 move by up to 2x, and by more for millisecond calls, with the load)::
 
     path      data   cold 1st s cached 1st s   warm s sim-only s    cpu s      bt/s  x fused x fused cpu  peak MB
@@ -118,31 +138,22 @@ def current_rss_mb() -> float:
 
 # --- the hand-written fused loop (the practical limit) ---------------------------------------------
 def _fused_kernels():
+    """The reference: one independent pass per parameter set (threads across sets), the two SMAs
+    kept as running sums, the signal, the fill at the next open, fees, equity and the Sharpe and
+    drawdown sums all in that pass. No positions matrix, no shared indicator table."""
     from numba import njit, prange
 
-    @njit(cache=True)
-    def rolling_means(close, windows):
-        n = close.shape[0]
-        out = np.full((windows.shape[0], n), np.nan)
-        for k in range(windows.shape[0]):
-            w = windows[k]
-            acc = 0.0
-            for i in range(n):
-                acc += close[i]
-                if i >= w:
-                    acc -= close[i - w]
-                if i >= w - 1:
-                    out[k, i] = acc / w
-        return out
-
     @njit(cache=True, parallel=True)
-    def sma_grid(open_, close, ma, fast_idx, slow_idx, fee, init_cash, ppy):
+    def sma_grid(open_, close, fast, slow, fee, init_cash, ppy):
         n = close.shape[0]
-        m = fast_idx.shape[0]
+        m = fast.shape[0]
         out = np.empty((m, 3))  # final equity, sharpe, max drawdown
         for j in prange(m):
-            f = fast_idx[j]
-            s = slow_idx[j]
+            f = fast[j]
+            s = slow[j]
+            sum_f = 0.0
+            sum_s = 0.0
+            want = False  # decided at the previous close
             cash = init_cash
             units = 0.0
             held = False
@@ -152,22 +163,28 @@ def _fused_kernels():
             peak = init_cash
             mdd = 0.0
             for i in range(n):
-                if i > 0:
-                    want = ma[f, i - 1] > ma[s, i - 1]  # decided at the previous close
-                    if want != held:
-                        price = open_[i]
-                        if want:  # all cash in, fees on top
-                            size = cash / (1.0 + fee) / price
-                            # vectorbt's default min_size (1e-8 units) up to its 1e-12 tolerance
-                            if size >= 1e-8 - 1e-12:
-                                units = size
-                                cash = 0.0
-                        elif units > 0.0:
-                            proceeds = units * price
-                            cash += proceeds - proceeds * fee
-                            units = 0.0
-                        held = want
-                eq = cash + units * close[i]
+                if want != held:  # fill at this bar's open
+                    price = open_[i]
+                    if want:  # all cash in, fees on top
+                        size = cash / (1.0 + fee) / price
+                        # vectorbt's default min_size (1e-8 units) up to its 1e-12 tolerance
+                        if size >= 1e-8 - 1e-12:
+                            units = size
+                            cash = 0.0
+                    elif units > 0.0:
+                        proceeds = units * price
+                        cash += proceeds - proceeds * fee
+                        units = 0.0
+                    held = want
+                c = close[i]
+                sum_f += c
+                sum_s += c
+                if i >= f:
+                    sum_f -= close[i - f]
+                if i >= s:
+                    sum_s -= close[i - s]
+                want = i >= s - 1 and sum_f / f > sum_s / s
+                eq = cash + units * c
                 r = (eq - prev) / prev
                 prev = eq
                 total += r
@@ -183,7 +200,7 @@ def _fused_kernels():
             out[j, 2] = mdd
         return out
 
-    return rolling_means, sma_grid
+    return sma_grid
 
 
 # --- the peer's strategy (module level: backtesting.py pickles it to its worker processes) ---------
@@ -251,7 +268,10 @@ def _calls(run, n_warm: int) -> dict:
     return {"first": records[0], "warm": warm, "result": result}
 
 
-def worker_batch(bars: Any, sets: list[dict], ppy: float) -> dict:
+def worker_batch(bars: Any, sets: list[dict], ppy: float, fused: bool = True) -> dict:
+    """The project's batch path: ``SmaCross.fused_signal`` (signals inside the simulation pass)
+    through ``evaluate_batch``; with ``fused=False`` the positions-matrix path
+    (``batch_positions`` then ``evaluate_batch``), the path of user strategies."""
     from backtest.batch import evaluate_batch
     from backtest.costs import Costs
     from strategies.registry import get_strategy
@@ -259,9 +279,10 @@ def worker_batch(bars: Any, sets: list[dict], ppy: float) -> dict:
     cls = get_strategy("sma_cross")
     open_ = bars["open"].to_numpy(np.float64)
     close = bars["close"].to_numpy(np.float64)
+    make = cls.fused_signal if fused else cls.batch_positions
 
     def run():
-        pos, t_sig = _timed(lambda: cls.batch_positions(bars, sets))
+        pos, t_sig = _timed(lambda: make(bars, sets))
         res, t_sim = _timed(
             lambda: evaluate_batch(
                 open_, close, pos, costs=Costs(fees=FEES), init_cash=INIT_CASH, periods_per_year=ppy
@@ -274,6 +295,10 @@ def worker_batch(bars: Any, sets: list[dict], ppy: float) -> dict:
     out["final_equity"] = res.metrics["final_equity"].tolist()
     out["sharpe"] = res.metrics["sharpe_ratio"].tolist()
     return out
+
+
+def worker_matrix(bars: Any, sets: list[dict], ppy: float) -> dict:
+    return worker_batch(bars, sets, ppy, fused=False)
 
 
 def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
@@ -304,7 +329,8 @@ def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
         return result, {"signals_s": t_sig, "simulate_s": t_sim}
 
     # one 90-column call on 1M bars is several GB and ~half a minute: once is enough there
-    out = _calls(run, n_warm=0 if len(bars) > 200_000 else 2)
+    # (the first call compiles vectorbt on an empty cache: one warm call on 300k bars)
+    out = _calls(run, n_warm=0 if len(bars) > 400_000 else (1 if len(bars) > 200_000 else 2))
     final, sharpe = out.pop("result")
     out["import_s"] = t_import
     out["final_equity"] = np.asarray(final).tolist()
@@ -313,22 +339,15 @@ def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
 
 
 def worker_fused(bars: Any, sets: list[dict], ppy: float) -> dict:
-    rolling_means, sma_grid = _fused_kernels()
+    sma_grid = _fused_kernels()
     open_ = bars["open"].to_numpy(np.float64)
     close = bars["close"].to_numpy(np.float64)
-    windows = np.array(
-        sorted({p["fast"] for p in sets} | {p["slow"] for p in sets}), dtype=np.int64
-    )
-    row = {int(w): k for k, w in enumerate(windows)}
-    fast_idx = np.array([row[p["fast"]] for p in sets], dtype=np.int64)
-    slow_idx = np.array([row[p["slow"]] for p in sets], dtype=np.int64)
+    fast = np.array([p["fast"] for p in sets], dtype=np.int64)
+    slow = np.array([p["slow"] for p in sets], dtype=np.int64)
 
     def run():
-        ma, t_sig = _timed(lambda: rolling_means(close, windows))
-        res, t_sim = _timed(
-            lambda: sma_grid(open_, close, ma, fast_idx, slow_idx, FEES, INIT_CASH, ppy)
-        )
-        return res, {"signals_s": t_sig, "simulate_s": t_sim}
+        res, t_sim = _timed(lambda: sma_grid(open_, close, fast, slow, FEES, INIT_CASH, ppy))
+        return res, {"signals_s": 0.0, "simulate_s": t_sim}
 
     out = _calls(run, n_warm=warm_calls(bars))
     res = out.pop("result")
@@ -410,6 +429,7 @@ def worker_batch1000(bars: Any, sets: list[dict], ppy: float) -> dict:
 
 WORKERS = {
     "batch": worker_batch,
+    "matrix": worker_matrix,
     "vectorbt": worker_vectorbt,
     "fused": worker_fused,
     "peer": worker_peer,
@@ -495,6 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-bars", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--n-sets", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument(
+        "--kernel",
+        action="store_true",
+        help="only batch vs the fused reference vs vectorbt on 300,000 minute bars",
+    )
+    parser.add_argument(
         "--exits", action="store_true", help="only the exit layer (benchmarks/bench_exits.py)"
     )
     args = parser.parse_args(argv)
@@ -506,6 +531,9 @@ def main(argv: list[str] | None = None) -> int:
         from bench_exits import main as exits_main
 
         return exits_main(["--minute-bars", str(100_000 if args.quick else 300_000)])
+
+    if args.kernel:
+        return kernel_ratios(100_000 if args.quick else 300_000)
 
     n_minute = 100_000 if args.quick else 1_000_000
     n_big = 200 if args.quick else 1000
@@ -522,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
             (f"{path}/daily/cold", f"{path}: cold (empty numba cache)", (path, "daily", 0))
         )
         steps.append((f"{path}/daily/cached", f"{path}: cached", (path, "daily", 0)))
-    for path in ("fused", "batch", "vectorbt"):
+    for path in ("fused", "batch", "matrix", "vectorbt"):
         steps.append(
             (f"{path}/minute", f"{path}: {n_minute:,} minute bars", (path, "minute", n_minute))
         )
@@ -561,6 +589,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def kernel_ratios(n_bars: int) -> int:
+    """Batch (fused signals), batch (positions matrix), the hand-written fused reference and
+    vectorbt on ``n_bars`` minute bars, each in its own process on one shared numba cache (the
+    first call compiles; the best warm call counts). Prints batch/fused and vectorbt/batch."""
+    n_grid = len(grid())
+    r: dict[str, Any] = {}
+    print(f"SMA-cross grid: {n_grid} sets on {n_bars:,} synthetic minute bars, 0.1 % fee, "
+          f"next-open fills; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
+        for path in ("fused", "batch", "matrix", "vectorbt"):
+            r[path] = spawn(path, "minute", n_bars, cache)
+            w = r[path]["warm"]
+            print(f"  {path:<9} warm {w['total_s']:.4f} s (cpu {w['cpu_s']:.3f} s), "
+                  f"peak RSS {r[path]['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
+    t = {k: v["warm"]["total_s"] for k, v in r.items()}
+    c = {k: v["warm"]["cpu_s"] for k, v in r.items()}
+    print(f"batch/fused: wall {t['batch'] / t['fused']:.2f}x, cpu {c['batch'] / c['fused']:.2f}x "
+          f"(target <= 1.5x); matrix path/fused {t['matrix'] / t['fused']:.2f}x")  # fmt: skip
+    print(f"vectorbt/batch: {t['vectorbt'] / t['batch']:.1f}x "
+          f"(vectorbt/matrix path {t['vectorbt'] / t['matrix']:.1f}x)")  # fmt: skip
+    print(f"final equity, batch vs matrix {rel_diff(r['batch']['final_equity'], r['matrix']['final_equity']):.1e}, "
+          f"batch vs vectorbt {rel_diff(r['batch']['final_equity'], r['vectorbt']['final_equity']):.1e}, "
+          f"batch vs fused {rel_diff(r['batch']['final_equity'], r['fused']['final_equity']):.1e}")  # fmt: skip
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+    return 0
+
+
 def report(r: dict, n_grid: int, n_minute: int, n_big: int, no_peer: bool) -> None:
     print()
     header = (f"{'path':<9} {'data':<6} {'cold 1st s':>10} {'cached 1st s':>12} {'warm s':>8} "
@@ -580,7 +635,7 @@ def report(r: dict, n_grid: int, n_minute: int, n_big: int, no_peer: bool) -> No
     for path in ("fused", "batch", "vectorbt"):
         cold = f"{r[f'{path}/daily/cold']['first']['total_s']:.2f}"
         row(path, "daily", cold, r[f"{path}/daily/cached"], fused_daily)
-    for path in ("fused", "batch", "vectorbt"):
+    for path in ("fused", "batch", "matrix", "vectorbt"):
         row(path, "minute", "", r[f"{path}/minute"], fused_minute)
     if not no_peer:
         d = r["peer/daily"]

@@ -12,6 +12,9 @@
   served only to a request with exactly that key (a damaged or foreign file at the entry's
   path is a miss, and the next fetch replaces it). Online sources put the end of an open range
   (the last complete bar) in the key, so a later request asks the source again.
+* Bounded: after each write the least recently used entries (served or written last) are
+  deleted until the cache holds at most ``$QR_CACHE_MAX_DATA`` (default 2 GB); see
+  :mod:`data_loaders.lru` and ``research cache``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from data_loaders.errors import ParameterError, ResearchError
+from data_loaders.lru import enforce_cap, touch
 
 __all__ = ["ENV_VAR", "default_cache_dir", "BarCache", "cached_bars"]
 
@@ -127,6 +131,7 @@ class BarCache:
         if meta.get("key") != self.key(source, params):
             return None
         df = table.to_pandas()
+        touch(path)  # last use, for the size cap's least-recently-used eviction
         df.attrs = {
             k: tuple(v) if isinstance(v, list) else v for k, v in meta.get("attrs", {}).items()
         }
@@ -162,6 +167,7 @@ class BarCache:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        enforce_cap("data", data_root=self.directory, keep=[path])
         return path
 
     def clear(self) -> int:

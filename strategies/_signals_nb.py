@@ -13,6 +13,8 @@ __all__ = [
     "ma_cross_fill_f_nb",
     "ma_cross_fill_c_nb",
     "sma_cross_fill_nb",
+    "sma_advance_nb",
+    "sma_state_at_nb",
     "stop_state_machine_nb",
     "pairs_state_machine_nb",
 ]
@@ -119,36 +121,83 @@ def sma_cross_fill_nb(
     scratch = np.empty((k, tile))
     for t0 in range(0, n, tile):
         t1 = min(t0 + tile, n)
-        for r in range(k):
-            w = windows[r]
-            period = max(resync, w)
-            total = totals[r]
-            row = scratch[r]
-            i = t0
-            while i < t1 and i < w - 1:  # warm-up
-                row[i - t0] = np.nan
-                i += 1
-            sync = next_sync[r]
-            while i < t1:
-                if i == sync:
-                    total = 0.0
-                    for q in range(i - w + 1, i + 1):
-                        total += close[q]
-                    row[i - t0] = total / w
-                    sync += period
-                    i += 1
-                stop = min(t1, sync)
-                for ii in range(i, stop):  # running sum between exact re-sums
-                    total += close[ii] - close[ii - w]
-                    row[ii - t0] = total / w
-                i = max(i, stop)
-            next_sync[r] = sync
-            totals[r] = total
+        sma_advance_nb(close, windows, totals, next_sync, scratch, t0, t1, resync)
         for j in range(m):
             f = scratch[fast_idx[j]]
             s = scratch[slow_idx[j]]
             for i in range(t0, t1):
                 out[i, j] = 1.0 if f[i - t0] > s[i - t0] else 0.0
+
+
+@njit(cache=True, nogil=True)
+def sma_advance_nb(
+    close: np.ndarray,
+    windows: np.ndarray,
+    totals: np.ndarray,
+    next_sync: np.ndarray,
+    scratch: np.ndarray,
+    t0: int,
+    t1: int,
+    resync: int,
+) -> None:
+    """Moving averages of bars ``[t0, t1)`` into ``scratch[r, :t1 - t0]``, one row per window.
+
+    The running state (``totals``: each window's sum at bar ``t0 - 1``; ``next_sync``: its next
+    exact re-sum bar) is updated in place, so successive calls walk the bars in order with the
+    arithmetic of :func:`sma_cross_fill_nb` (NaN during the warm-up). Start a walk at bar 0 with
+    ``totals = 0`` and ``next_sync = windows - 1``, or anywhere with :func:`sma_state_at_nb`.
+    """
+    for r in range(windows.shape[0]):
+        w = windows[r]
+        period = max(resync, w)
+        total = totals[r]
+        row = scratch[r]
+        i = t0
+        while i < t1 and i < w - 1:  # warm-up
+            row[i - t0] = np.nan
+            i += 1
+        sync = next_sync[r]
+        while i < t1:
+            if i == sync:
+                total = 0.0
+                for q in range(i - w + 1, i + 1):
+                    total += close[q]
+                row[i - t0] = total / w
+                sync += period
+                i += 1
+            stop = min(t1, sync)
+            for ii in range(i, stop):  # running sum between exact re-sums
+                total += close[ii] - close[ii - w]
+                row[ii - t0] = total / w
+            i = max(i, stop)
+        next_sync[r] = sync
+        totals[r] = total
+
+
+@njit(cache=True, nogil=True)
+def sma_state_at_nb(
+    close: np.ndarray, windows: np.ndarray, first: int, resync: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(totals, next_sync)`` of :func:`sma_advance_nb` for a walk starting at bar ``first``:
+    the state a walk from bar 0 holds there (the last exact re-sum, then the running sum)."""
+    k = windows.shape[0]
+    totals = np.zeros(k)
+    next_sync = windows - 1
+    last = first - 1
+    for r in range(k):
+        w = windows[r]
+        if last < w - 1:
+            continue
+        period = max(resync, w)
+        s = w - 1 + (last - (w - 1)) // period * period
+        total = 0.0
+        for q in range(s - w + 1, s + 1):
+            total += close[q]
+        for ii in range(s + 1, last + 1):
+            total += close[ii] - close[ii - w]
+        totals[r] = total
+        next_sync[r] = s + period
+    return totals, next_sync
 
 
 @njit(cache=True)

@@ -222,6 +222,20 @@ class Strategy:
             out[:, j] = np.asarray(strat.positions(bars, features), dtype=np.float64)
         return out
 
+    @classmethod
+    def fused_signal(
+        cls,
+        bars: Any,
+        param_sets: Sequence[Mapping[str, Any]],
+        features: pd.DataFrame | None = None,
+    ) -> Any:
+        """A :class:`backtest.fused.FusedSignal` computing these sets' targets inside the batch
+        simulation pass (same results as :meth:`batch_positions`, no positions matrix), or None
+        when the strategy (or these bars, e.g. with a NaN close) has none: then callers use
+        :meth:`batch_positions`. None by default; built-ins with incremental signals override it.
+        """
+        return None
+
     @staticmethod
     def _batch_out(n_bars: int, n_sets: int, out: np.ndarray | None) -> np.ndarray:
         """Validate a caller's ``out`` buffer or allocate a Fortran-ordered one."""

@@ -14,6 +14,8 @@ with status 70 (see :mod:`research.crashlog`; ``--debug`` prints the traceback i
 Progress lines written to stderr are held back until the run has passed its checks (the run flow
 records its folder with :func:`research.crashlog.set_run_folder`) or :data:`HOLD_SECONDS` have
 passed, and dropped if the command fails before: an early error is the only line.
+Status 3 means the work was done and recorded but a follow-up step failed (``research
+nightly``: the targets or the notify command; one line on stderr each).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "EXIT_INTERRUPTED",
     "EXIT_BROKEN_PIPE",
+    "EXIT_FOLLOW_UP_FAILED",
     "HOLD_SECONDS",
 ]
 
@@ -54,6 +57,8 @@ EXIT_LOCKED = 75
 EXIT_TIMEOUT = 124
 #: 128 + SIGINT
 EXIT_INTERRUPTED = 130
+#: the work was done and recorded, a follow-up failed (nightly targets or notify command)
+EXIT_FOLLOW_UP_FAILED = 3
 #: 128 + SIGPIPE, what shell tools return when the reader of their output goes away
 EXIT_BROKEN_PIPE = 141
 
@@ -66,6 +71,10 @@ EXIT_STATUSES: tuple[tuple[int, str], ...] = (
         "(run --strict)",
     ),
     (EXIT_USAGE, "bad input or usage: spec, data, strategy, argument or file (one line)"),
+    (
+        EXIT_FOLLOW_UP_FAILED,
+        "the work was done and recorded, a follow-up failed (nightly targets or notify command)",
+    ),
     (
         EXIT_INTERNAL,
         "internal error: one line naming the exception and where; traceback in a log file "
@@ -89,6 +98,8 @@ COMMAND_MODULES = (
     "_data",
     "_report",
     "_nightly",
+    "_calibrate",
+    "_cache",
 )
 
 

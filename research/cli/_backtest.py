@@ -210,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
         from backtest.engine import run_backtest
 
         result = run_backtest(
-            bars, positions, **setup.engine_kwargs(), whole_units=args.whole_units
+            bars, positions, **{**setup.engine_kwargs(), "whole_units": args.whole_units}
         )
         metrics = dict(result.metrics(periods_per_year=ppy))
         metrics["final_equity"] = result.final_equity

@@ -3,7 +3,9 @@
 Exit status: 0 when the night ran (promoted or kept), 75 (``EXIT_LOCKED``) when another nightly
 run of the same experiment holds the lock (nothing done), 124 when it was stopped by its time
 limit (``nightly.timeout`` / ``--timeout``), 2 on bad input, 70 on an internal error (see the
-table in :mod:`research.cli`). See ``docs/nightly.md`` for cron and
+table in :mod:`research.cli`), 3 when the decision was taken and recorded but the targets or
+the ``nightly.notify`` command failed (one line on stderr each). See ``docs/nightly.md`` for
+cron and
 systemd set-ups.
 """
 
@@ -87,7 +89,7 @@ def _timeout_of(args: argparse.Namespace) -> float | None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
-    from research.cli import EXIT_LOCKED, EXIT_TIMEOUT
+    from research.cli import EXIT_FOLLOW_UP_FAILED, EXIT_LOCKED, EXIT_TIMEOUT
     from research.run.nightly import NightlyLocked, run_nightly
 
     limit = _timeout_of(args)
@@ -114,4 +116,7 @@ def _nightly(args: argparse.Namespace) -> int:
         print(json.dumps(decision.to_dict(), indent=2, default=str))
     else:
         print(decision.summary())
-    return 0
+    failed = decision.handoff_failed
+    for line in failed:
+        print(f"research nightly: {line}", file=sys.stderr)
+    return EXIT_FOLLOW_UP_FAILED if failed else 0

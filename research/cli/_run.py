@@ -112,6 +112,9 @@ def _run(args: argparse.Namespace) -> int:
         allow_changed_code=args.allow_changed_code,
     )
     print(result.summary())
+    from data_loaders.lru import enforce_cap
+
+    enforce_cap("numba")  # compiled kernels beyond $QR_CACHE_MAX_NUMBA go, oldest first
     if args.strict and not result.passed:
         return 1
     return 0

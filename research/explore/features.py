@@ -37,6 +37,7 @@ import pandas as pd
 
 from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError, DataTooShortError, ParameterError, did_you_mean
+from data_loaders.lru import CacheArea, cache_cap, evict, touch
 from research.explore import statistical as st
 from research.explore.spec import FeaturesSpec, spec_hash
 
@@ -391,7 +392,9 @@ def build_features(
         bars: one symbol's bars (see the bars contract).
         spec: the ``features`` section of the exploration spec.
         reference: a second symbol's bars for the ``reference`` features (optional).
-        cache_dir: folder of the Parquet cache; ``None`` computes without caching.
+        cache_dir: folder of the Parquet cache; ``None`` computes without caching. After a
+            write the least recently used entries are deleted until the folder's entries
+            hold at most ``$QR_CACHE_MAX_EXPLORE`` (default 4 GB; :mod:`data_loaders.lru`).
 
     Returns:
         A :class:`FeatureSet`; ``data`` has one float64 column per feature.
@@ -402,8 +405,11 @@ def build_features(
         if path.exists():
             cached = _read_cache(path)
             if cached is not None:
+                touch(path)  # last use, for the size cap's least-recently-used eviction
                 return cached
     fs = _compute(bars, spec, reference)
     if path is not None:
         _write_cache(path, fs)
+        area = CacheArea("explore", (path.parent,), ("features-*.parquet",))
+        evict(area, cache_cap("explore"), keep=[path])
     return fs

@@ -5,7 +5,8 @@ so ``research report RUN_DIR`` rebuilds it at any time. It is one self-contained
 plotly.js inlined once in the head, every figure a ``<div>`` with its data; it opens offline.
 
 Order: the verdict first (champion, its out-of-sample numbers, which gates passed), then the
-leaderboard, equity vs buy-and-hold, drawdowns, per-fold in-sample vs out-of-sample, optimization
+leaderboard, equity vs buy-and-hold, drawdowns, a universe run's symbol x fold view, the lead candidate's price chart with its
+trades, its monthly returns table and rolling Sharpe, per-fold in-sample vs out-of-sample, optimization
 history, hyperparameter importance with the OLS table, contour and parallel-coordinate plots, the
 Pareto front (several objectives), the overfitting panel, exploration findings and the champion's
 trades.
@@ -19,11 +20,13 @@ from typing import Any
 
 import pandas as pd
 
+from data_loaders.atomic import atomic_write_text
+from research.report._champion import ChampionSections
 from research.report._details import DetailSections
 from research.report._html import when
 from research.report._sections import OutcomeSections
+from research.report._universe import UniverseSections
 from research.run.results import RunResults
-from research.run.store import atomic_write_text
 
 __all__ = ["build_report", "render_report", "load_run_data"]
 
@@ -58,6 +61,7 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
         "benchmark": read("benchmark"),
         "trials": read("trials"),
         "trades": read("champion_trades"),
+        "prices": read("champion_prices"),
     }
 
 
@@ -85,6 +89,9 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         ctx.verdict(),
         ctx.leaderboard(),
         ctx.equity(),
+        ctx.universe(),
+        ctx.price(),
+        ctx.returns_table(),
         ctx.folds(),
         ctx.history(),
         ctx.importance(),
@@ -111,7 +118,17 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         version=cv.get("package") or "",
         code_version=cv.get("git") or cv.get("package") or "unknown",
         run_dir=str(run_dir),
+        timings=_stage_line(r.get("timings") or {}),
     )
+
+
+def _stage_line(timings: Mapping[str, Any]) -> str:
+    """The footer's timing line: wall seconds of each top-level stage of the run (sub-stages,
+    named ``stage/part``, and the report's own time are in ``run.json``)."""
+    parts = [
+        f"{k} {v:.2f} s" for k, v in timings.items() if "/" not in k and isinstance(v, int | float)
+    ]
+    return "; ".join(parts)
 
 
 class _Attr(dict):
@@ -122,7 +139,7 @@ class _Attr(dict):
         return _Attr(v) if isinstance(v, Mapping) else v
 
 
-class ReportContext(OutcomeSections, DetailSections):
+class ReportContext(OutcomeSections, ChampionSections, DetailSections, UniverseSections):
     """What every section reads: the run (typed), its JSON, the series, the report options."""
 
     def __init__(self, data: Mapping[str, Any], report_cfg: Mapping[str, Any]) -> None:

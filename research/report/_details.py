@@ -4,10 +4,8 @@ exploration, trades, config (each method returns one section dict or None)."""
 from __future__ import annotations
 
 import json
-import math
 
-import pandas as pd
-
+from backtest.tearsheet import trades_table_html
 from research.report._html import (
     esc,
     fmt,
@@ -165,35 +163,11 @@ class DetailSections:
         t = self.d.get("trades")
         if t is None or t.empty or self.run.verdict.lead is None:
             return None
-        shown = t.head(self.max_trades)
-        cols = list(shown.columns)
-        rows = []
-        for _, row in shown.iterrows():
-            cells = []
-            for c in cols:
-                v = row[c]
-                if isinstance(v, pd.Timestamp):
-                    cells.append(
-                        esc(
-                            v.strftime("%Y-%m-%d %H:%M")
-                            if v.hour or v.minute
-                            else v.strftime("%Y-%m-%d")
-                        )
-                    )
-                elif isinstance(v, float) and c.lower() in {"return", "return_pct"}:
-                    cells.append(fmt(v, "total_return"))
-                elif isinstance(v, float):
-                    cells.append(f"{v:,.2f}" if math.isfinite(v) else fmt(None))
-                else:
-                    cells.append(esc(v))
-            rows.append(cells)
-        note = (
-            f"Trades of {self.run.verdict.lead.candidate} over the out-of-sample span ({len(t)} in all"
-        ).rstrip() + (f", first {self.max_trades} shown)" if len(t) > self.max_trades else ")")
+        note = f"Trades of {self.run.verdict.lead.candidate} over the out-of-sample span ({len(t)} in all)."
         return self.section(
             "trades",
             f"Trades of the {self.lead}",
-            html_table([esc(c) for c in cols], rows, left=(0, 1), scroll=True),
+            trades_table_html(t, limit=self.max_trades),
             note,
         )
 

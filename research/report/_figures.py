@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from backtest.plots import FIGURE_TEMPLATE, growth
+
 __all__ = [
-    "TEMPLATE",
     "equity_figure",
     "drawdown_figure",
     "fold_figure",
@@ -31,32 +32,16 @@ __all__ = [
     "stability_figure",
 ]
 
-_PALETTE = ["#1f5fa8", "#d1495b", "#2e8b57", "#edae49", "#6a4c93", "#00798c", "#8c564b", "#555"]
-
-#: a compact template (plotly's default one inlines ~10 kB of JSON into every figure)
-TEMPLATE = go.layout.Template(
-    layout=dict(
-        font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=12, color="#222"),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        colorway=_PALETTE,
-        margin=dict(l=60, r=20, t=40, b=45),
-        xaxis=dict(gridcolor="#eee", zerolinecolor="#ccc", linecolor="#999"),
-        yaxis=dict(gridcolor="#eee", zerolinecolor="#ccc", linecolor="#999"),
-        legend=dict(orientation="h", y=-0.18),
-        hovermode="closest",
-    )
-)
+_PALETTE = list(FIGURE_TEMPLATE.layout.colorway)
 
 
 def _fig(**layout: Any) -> go.Figure:
+    """An empty figure on the project's template (:data:`backtest.plots.FIGURE_TEMPLATE`);
+    the report's figures hover on the nearest point rather than on the whole x position."""
     fig = go.Figure()
-    fig.update_layout(template=TEMPLATE, height=layout.pop("height", 380), **layout)
+    layout.setdefault("hovermode", "closest")
+    fig.update_layout(template=FIGURE_TEMPLATE, height=layout.pop("height", 380), **layout)
     return fig
-
-
-def _equity(returns: pd.Series) -> pd.Series:
-    return (1.0 + returns.fillna(0.0)).cumprod()
 
 
 def equity_figure(
@@ -73,7 +58,7 @@ def equity_figure(
         return None
     fig = _fig(title="Out-of-sample equity (growth of 1, log scale)", height=420)
     for i, col in enumerate(cols):
-        eq = _equity(oos_returns[col])
+        eq = growth(oos_returns[col])
         fig.add_trace(
             go.Scatter(
                 x=eq.index,
@@ -84,7 +69,7 @@ def equity_figure(
             )
         )
     if benchmark is not None:
-        eq = _equity(benchmark)
+        eq = growth(benchmark)
         fig.add_trace(
             go.Scatter(
                 x=eq.index, y=eq.values, name="buy and hold", line=dict(color="#777", dash="dot")
@@ -108,7 +93,7 @@ def drawdown_figure(
     ):
         if r is None:
             continue
-        eq = _equity(r)
+        eq = growth(r)
         dd = eq / eq.cummax() - 1.0
         fig.add_trace(
             go.Scatter(x=dd.index, y=dd.values, name=name, fill="tozeroy", line=dict(color=color))

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backtest.metric_table import PERCENT
+from backtest.tearsheet import figure_div
 from research.judge.gates import GATES
 
 __all__ = [
@@ -126,15 +127,8 @@ def html_table(
 
 
 def plot_div(fig: Any, div_id: str) -> str:
-    if fig is None:
-        return ""
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        config={"displaylogo": False, "responsive": True},
-        default_width="100%",
-    ).replace("<div>", '<div class="plot">', 1)
+    """:func:`backtest.tearsheet.figure_div` of ``fig``, or nothing when ``fig`` is None."""
+    return "" if fig is None else figure_div(fig, div_id)
 
 
 # --------------------------------------------------------------------------------------------

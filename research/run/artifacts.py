@@ -5,6 +5,9 @@
 * ``series/benchmark.parquet``: buy-and-hold returns over the same span (``buy_and_hold``).
 * ``series/trials.parquet``: every trial of every search (:func:`trials_table`).
 * ``series/champion_trades.parquet``: the focus candidate's trades (:func:`champion_trades`).
+* ``series/champion_prices.parquet``: the closes the focus candidate traded over the stitched
+  out-of-sample span, one column per symbol named as the trades' ``symbol`` column
+  (:func:`champion_prices`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from backtest.execution import Execution
 from research._json import finite, to_jsonable
 from research.judge import Judgement, SearchOutcome, window_backtest
 
-__all__ = ["write_artifacts", "trials_table", "champion_trades", "TRIALS_COLUMNS"]
+__all__ = [
+    "write_artifacts",
+    "trials_table",
+    "champion_trades",
+    "champion_prices",
+    "TRIALS_COLUMNS",
+]
 
 #: the columns of ``series/trials.parquet``
 TRIALS_COLUMNS = (
@@ -45,6 +54,7 @@ def write_artifacts(
     judgement: Judgement,
     searches: Sequence[SearchOutcome],
     trades: pd.DataFrame | None,
+    prices: pd.DataFrame | None = None,
 ) -> None:
     """Write ``leaderboard.csv`` and ``series/*.parquet`` into ``run_dir``."""
     series = run_dir / "series"
@@ -54,6 +64,8 @@ def write_artifacts(
     trials_table(searches).to_parquet(series / "trials.parquet")
     if trades is not None:
         trades.to_parquet(series / "champion_trades.parquet")
+    if prices is not None:
+        prices.to_parquet(series / "champion_prices.parquet")
     judgement.leaderboard.to_csv(run_dir / "leaderboard.csv")
 
 
@@ -119,6 +131,18 @@ def champion_trades(s: SearchOutcome, execution: Execution) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
     return out[[c for c in columns if c in out.columns]]
+
+
+def champion_prices(s: SearchOutcome, index: pd.Index) -> pd.DataFrame:
+    """Closes of the bars ``s`` trades at the timestamps of ``index`` (the stitched
+    out-of-sample span): one column per symbol of a dict of bars, else one column named like
+    the engine's trades (the frame's ``attrs["symbol"]``, or ``"close"``)."""
+    bars = s.bars
+    if isinstance(bars, dict):
+        close = pd.DataFrame({str(k): v["close"] for k, v in bars.items()})
+    else:
+        close = bars[["close"]].rename(columns={"close": bars.attrs.get("symbol") or "close"})
+    return close[close.index.isin(index)].astype("float64")
 
 
 def _nan(v: object) -> float:

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from data_loaders.atomic import atomic_write_text
 from data_loaders.errors import ResearchError
 from research._json import to_jsonable
-from research.run.store import atomic_write_text
 
 __all__ = [
     "NightlyLocked",

@@ -17,7 +17,7 @@ import pandas as pd
 from data_loaders.bars import bars_index
 from data_loaders.errors import ConfigError, DataTooShortError, did_you_mean
 
-__all__ = ["load_experiment_data"]
+__all__ = ["load_experiment_data", "resolve_source"]
 
 
 def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
@@ -32,7 +32,7 @@ def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
     from data_loaders import load_bars, resample_bars
 
     d = exp.data
-    bars = load_bars(_resolve_source(exp), tz=d.tz, adjust=d.adjust)
+    bars = load_bars(resolve_source(exp), tz=d.tz, adjust=d.adjust)
     if d.symbols:
         bars = _pick_symbols(bars, d.symbols, d.source, f"{exp.path or '<spec>'}: data.symbols")
     if isinstance(bars, Mapping) and len(bars) == 1:
@@ -44,7 +44,7 @@ def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
     return _cut(bars, d.start, d.end, d.source)
 
 
-def _resolve_source(exp: Any) -> str:
+def resolve_source(exp: Any) -> str:
     """``data.source`` as given, or beside the spec file when only found there."""
     from data_loaders.sources import list_sources
 

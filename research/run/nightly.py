@@ -18,14 +18,20 @@ One night:
 6. append the decision and its reasons to ``runs/<experiment>/champion_history.jsonl`` and, when
    promoted, replace ``runs/<experiment>/champion.json``. Both files are written atomically
    (temporary file, fsync, ``os.replace``; the history is rewritten whole the same way), so a
-   crash leaves the previous version intact, never half a file.
+   crash leaves the previous version intact, never half a file;
+7. hand off (:mod:`research.run.handoff`): write ``targets.json`` / ``targets.csv`` (the
+   champion's exposure per symbol for the next bar; ``nightly.refit`` chooses the fit window of
+   a learning strategy, recorded in the history), then run ``nightly.notify`` with the night's
+   summary on its standard input. When ``data.source`` is a data store folder, step 2 first
+   updates it incrementally (:func:`data_loaders.store.update_store`).
 
 A night that was killed (or stopped by ``nightly.timeout``) leaves its run folder unfinished and
 its data snapshot beside it (:mod:`research.run.pending`); the next night resumes that folder
 on that snapshot, keeping every completed trial, before any fresh night starts.
 
 ``dry_run=True`` does all the computing in a temporary folder and returns the decision without
-writing anything under ``runs/`` (no run folder, no champion, no history, no lock file).
+writing anything under ``runs/`` (no run folder, no champion, no history, no lock file, no
+targets, no notification, no data store update).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from research.run.champion import (
 )
 from research.run.compare import list_runs
 from research.run.data import load_experiment_data
+from research.run.handoff import hand_off, night_summary, notify, refresh_data
 from research.run.pending import clear_pending, load_pending, save_pending
 from research.run.pipeline import RunResult, run_experiment
 from research.run.store import atomic_write_json
@@ -103,6 +110,18 @@ class NightlyDecision:
     warm_start: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
     time: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    #: what :func:`research.run.handoff.hand_off` did (targets, refit, data update, error)
+    handoff: dict[str, Any] = field(default_factory=dict)
+    #: the notify command's outcome (None: no ``nightly.notify``, or a dry run)
+    notify: dict[str, Any] | None = None
+
+    @property
+    def handoff_failed(self) -> list[str]:
+        """One line per hand-off step that failed (targets, notify); empty when all went well."""
+        out = [self.handoff["error"]] if self.handoff.get("error") else []
+        if self.notify is not None and not self.notify.get("ok"):
+            out.append(self.notify["message"])
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +137,8 @@ class NightlyDecision:
             "run_dir": self.run_dir,
             "warm_start": self.warm_start,
             "dry_run": self.dry_run,
+            "handoff": self.handoff,
+            "notify": self.notify,
         }
 
     def summary(self) -> str:
@@ -144,6 +165,14 @@ class NightlyDecision:
         lines.extend(f"  - {r}" for r in self.reasons)
         if self.run_dir:
             lines.append(f"  run folder: {self.run_dir}")
+        t = self.handoff.get("targets")
+        if t:
+            held = ", ".join(f"{r['symbol']} {r['target']:+.4g}" for r in t["targets"])
+            lines.append(f"  targets for the next bar: {held} (data to {t['data_timestamp']})")
+        for u in (self.handoff.get("data_update") or {}).get("updates", []):
+            lines.append(f"  data: {u['message']}")
+        if self.notify is not None:
+            lines.append(f"  notify: {self.notify['message']}")
         return "\n".join(lines)
 
 
@@ -209,10 +238,12 @@ def _night(
 ) -> NightlyDecision:
     metric = exp.ranking.metric
     champion = read_champion(runs_root, exp.name)
+    update = None
     pending = None if dry_run else load_pending(runs_root, exp.name)
     if pending is not None:  # a killed night: resume its folder on its data snapshot
         bars = pending.bars
     elif bars is None:
+        update = None if dry_run else refresh_data(exp)
         bars = load_experiment_data(exp)
     start, n_bars_total = recent_window(exp, bars)
     index = bars_index(bars)
@@ -251,7 +282,8 @@ def _night(
         dry_run=dry_run,
     )
     if not dry_run:
-        _record(exp, runs_root, out, result)
+        _record(exp, runs_root, out, result, bars, start, update)
+        out.notify = _notify(exp, runs_root, out)
         clear_pending(runs_root, exp.name)
     return out
 
@@ -320,8 +352,17 @@ def _judged(exp: Any, row: Mapping[str, Any], bars: Any, start: int, source: str
     }
 
 
-def _record(exp: Any, runs_root: Path, out: NightlyDecision, result: RunResult) -> None:
-    """Replace ``champion.json`` on promotion; append the decision to the history."""
+def _record(
+    exp: Any,
+    runs_root: Path,
+    out: NightlyDecision,
+    result: RunResult,
+    bars: Any,
+    start: int,
+    update: dict[str, Any] | None,
+) -> None:
+    """Replace ``champion.json`` on promotion, write the targets, append the decision (with
+    the hand-off: refit choice, targets, data update) to the history."""
     if out.promoted and out.challenger is not None:
         record = {
             **out.challenger,
@@ -333,7 +374,26 @@ def _record(exp: Any, runs_root: Path, out: NightlyDecision, result: RunResult) 
             "window": out.window,
         }
         atomic_write_json(champion_path(runs_root, exp.name), record)
+    out.handoff = hand_off(
+        exp, runs_root, bars, window_start=start, time=out.time, data_update=update
+    )
     append_history(runs_root, exp.name, out.to_dict())
+
+
+def _notify(exp: Any, runs_root: Path, out: NightlyDecision) -> dict[str, Any] | None:
+    """Run ``nightly.notify`` with the night's summary (None when there is no command)."""
+    if not exp.nightly.notify:
+        return None
+    folder = champion_path(runs_root, exp.name).parent
+    paths = {
+        "run_dir": out.run_dir,
+        "report": str(Path(out.run_dir) / "report.html") if out.run_dir else None,
+        "champion": str(champion_path(runs_root, exp.name)),
+        "history": str(history_path(runs_root, exp.name)),
+        "targets_json": str(folder / "targets.json") if out.handoff.get("targets") else None,
+        "targets_csv": str(folder / "targets.csv") if out.handoff.get("targets") else None,
+    }
+    return notify(exp.nightly.notify, night_summary(out.to_dict(), paths))
 
 
 # --------------------------------------------------------------------------------------------

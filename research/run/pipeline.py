@@ -29,6 +29,7 @@ import pandas as pd
 
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable
+from research._timing import StageTimes
 from research.crashlog import set_run_folder
 from research.judge import (
     Judgement,
@@ -38,9 +39,11 @@ from research.judge import (
     judge,
     stability_grid,
 )
+from research.judge.trial_count import OOSBudget
 from research.optimize.identity import library_versions, strategy_files
 from research.optimize.storage import safe_url
-from research.run.artifacts import champion_trades, write_artifacts
+from research.run.artifacts import champion_prices, champion_trades, write_artifacts
+from research.run.budget import budget_for_run
 from research.run.data import load_experiment_data
 from research.run.lookahead import check_run_lookahead
 from research.run.plan import RunPlan, plan_run
@@ -102,7 +105,12 @@ class RunResult:
         r = self.results
         metric = r.ranking_metric
         lines = [f"{r.experiment} run {r.run_id}" + (" (resumed)" if self.resumed else "")]
-        lines += [r.verdict.message, ""]
+        lines.append(r.verdict.message)
+        top = r.leaderboard[0] if r.leaderboard else None
+        if top is not None and not top.passed and top.explanations:
+            lines.append(f"Why {top.candidate} is not champion:")
+            lines += [f"  - {why}" for why in top.explanations]
+        lines.append("")
         lines.append(
             f"{'#':>2}  {'candidate':<28} {'OOS ' + metric:>18}  {'DSR':>5}  {'PBO':>5}  gates"
         )
@@ -163,8 +171,8 @@ def run_experiment(
     if bars is None:
         clock.say(f"loading {exp.data.source}")
         bars = load_experiment_data(exp)
+        clock.lap("load")
     plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
-    clock.lap("data")
     lookahead = check_run_lookahead(exp, plan, bars, clock.say)
     if not allow_changed_code:
         check_stale_studies(exp, plan, bars, warm_start or {})
@@ -180,13 +188,17 @@ def run_experiment(
             allow_changed_code=allow_changed_code,
         )  # fmt: skip
         clock.lap("search")
-        judgement = judge_step(exp, plan, searches, clock)
+        judgement = judge_step(
+            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, exp.name, plan, bars)
+        )
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus
         grid = focus_grid(focus, plan, exp.ranking.metric, importance)
+        clock.lap("stability grid")
         trades = champion_trades(focus, plan.execution) if focus is not None else None
-        clock.lap("stability and trades")
-        write_artifacts(run.path, judgement, searches, trades)
+        clock.lap("trades")
+        prices = champion_prices(focus, judgement.oos_returns.index) if focus is not None else None
+        write_artifacts(run.path, judgement, searches, trades, prices)
         clock.lap("write")
         results = build_results(
             exp, run.run_id, plan, bars, searches, judgement, importance=importance, grid=grid,
@@ -195,13 +207,16 @@ def run_experiment(
         )  # fmt: skip
         results = replace(results, lookahead=to_jsonable(lookahead))
         results.write(run.path)
+        clock.lap("results")
         write_report(run, exp, clock)
         mlflow_id = track(run, exp, out_dir, runs_root, clock)
-        write_run_record(run, seconds=round(clock.elapsed(), 2))
+        write_run_record(run, seconds=round(clock.elapsed(), 2), **clock.record())
         finish_run(run)
     except BaseException:
         release_run(run)  # the marker stays: rerunning the command resumes
         raise
+    finally:
+        clock.close()
     clock.say(f"done in {clock.elapsed():.1f} s")
     table = judgement.leaderboard.table
     return RunResult(run.path, results, table, run.resumed, clock.elapsed(), mlflow_id)
@@ -273,6 +288,7 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
         storage=safe_url(storage_url),
         libraries=library_versions(),
         strategy_files=_user_strategy_files(exp),
+        trade_layers=to_jsonable(plan.layers_record()),
     )
     clock.lap("setup")
     return storage_url
@@ -291,8 +307,15 @@ def explore_step(
     return out
 
 
-def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Clock) -> Judgement:
-    """:func:`research.judge.judge` with the spec's gates and ranking."""
+def judge_step(
+    exp: Any,
+    plan: RunPlan,
+    searches: list[SearchOutcome],
+    clock: Clock,
+    budget: OOSBudget | None = None,
+) -> Judgement:
+    """:func:`research.judge.judge` with the spec's gates and ranking; ``budget``: the earlier
+    looks at the same out-of-sample data (:func:`research.run.budget.budget_for_run`)."""
     clock.say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")
     with evaluation_time_limit(exp.budget.trial_timeout):
         judgement = judge(
@@ -303,8 +326,9 @@ def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Cl
             direction=plan.direction,
             top_k=exp.ranking.top_k,
             seed=exp.seed,
+            budget=budget,
         )
-    clock.lap("analysis")
+    clock.lap("judge")
     return judgement
 
 
@@ -349,6 +373,7 @@ def write_report(run: RunDir, exp: Any, clock: Clock) -> None:
     started = time.perf_counter()
     build_report(run.path)
     write_run_record(run, report_seconds=round(time.perf_counter() - started, 3))
+    clock.lap("report")
 
 
 def track(
@@ -360,34 +385,61 @@ def track(
     from research.run.tracking import log_run
 
     clock.say("logging to MLflow")
-    return log_run(
+    mlflow_id = log_run(
         run.path,
         uri=exp.tracking.uri,
         experiment=exp.tracking.experiment,
         runs_root=Path(runs_root) if out_dir is None else run.path.parent.parent,
     )
+    clock.lap("tracking")
+    return mlflow_id
 
 
 class Clock:
-    """Stage timings (``results.json``'s ``timings``) and one progress line per stage on stderr
-    (the searches draw their own bars on a terminal)."""
+    """Stage timings and one progress line per stage on stderr (the searches draw their own
+    bars on a terminal).
+
+    :meth:`lap` closes a top-level stage (wall and CPU seconds since the previous lap); code
+    below the pipeline adds sub-stages (``search/<strategy>/<optimizer>``, ``judge/pbo``, ...)
+    with :func:`research._timing.stage` while the clock is open. ``timings`` (wall seconds of
+    every stage, sub-stages included) goes in ``results.json``; :meth:`record` (wall and CPU
+    seconds per stage, the process's CPU seconds so far) in ``run.json``.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = self._mark = time.perf_counter()
-        self.timings: dict[str, float] = {}
+        self._cpu_mark = time.process_time()
+        self.times = StageTimes()
+        self._token = self.times.activate()
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds per stage name (3 decimals), in the order the stages first ran."""
+        return {k: round(v, 3) for k, v in self.times.wall.items()}
 
     def say(self, text: str) -> None:
         if self.enabled:
             print(f"[{self.elapsed():6.1f}s] {text}", file=sys.stderr, flush=True)
 
     def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.timings[name] = round(self.timings.get(name, 0.0) + now - self._mark, 3)
-        self._mark = now
+        now, cpu = time.perf_counter(), time.process_time()
+        self.times.add(name, now - self._mark, cpu - self._cpu_mark)
+        self._mark, self._cpu_mark = now, cpu
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+    def record(self) -> dict[str, Any]:
+        """``run.json`` entries: ``stage_seconds`` and ``cpu_seconds`` (user + system seconds of
+        the process since it started, imports included)."""
+        return {"stage_seconds": self.times.to_json(), "cpu_seconds": round(time.process_time(), 2)}
+
+    def close(self) -> None:
+        """Stop collecting sub-stages (idempotent)."""
+        if self._token is not None:
+            self.times.deactivate(self._token)
+            self._token = None
 
 
 def _num(v: Any, digits: int = 3) -> str:

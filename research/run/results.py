@@ -117,6 +117,7 @@ class LeaderboardRow:
     passed: bool
     failed_gates: str
     notes: str
+    explanations: tuple[str, ...] = ()
 
     def metric(self, name: str) -> float | None:
         """An out-of-sample metric, None when absent or not finite."""
@@ -235,7 +236,7 @@ class RunResults:
     ranking_metric: str
     ranking_direction: str
     objectives: tuple[Objective, ...]
-    gates: Mapping[str, float | None]
+    gates: Mapping[str, float | str | None]
     verdict: Verdict
     leaderboard: tuple[LeaderboardRow, ...]
     benchmark: Benchmark
@@ -246,6 +247,7 @@ class RunResults:
     importance: Mapping[str, Json]
     pareto: Json = None
     explore: Json = None
+    universe: Json = None
     champion_trades: int | None = None
     storage: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)

@@ -20,9 +20,10 @@ import pandas as pd
 from data_loaders.bars import bars_index, first_frame
 from data_loaders.errors import ConfigError, ResearchError
 from research._json import finite
+from research._timing import stage
 from research.judge import SearchOutcome
 from research.run.plan import RunPlan
-from research.spec.build import strategy_bars
+from research.run.universe import SearchJob, search_jobs
 
 __all__ = [
     "Exploration",
@@ -118,48 +119,120 @@ def search_stage(
     say: Say,
     allow_changed_code: bool = False,
 ) -> list[SearchOutcome]:
-    """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major)."""
-    from research.optimize import walk_forward_optimize
-    from research.spec import resolve_strategy
-
-    metrics = [o.metric for o in plan.objectives]
-    pairs = [(s, o) for s in exp.strategies for o in exp.optimizers]
+    """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major);
+    under ``universe.mode: per_symbol`` one per symbol as well (:mod:`research.run.universe`)."""
+    ctx = {
+        "say": say, "storage": storage, "run_dir": run_dir, "warm_start": warm_start,
+        "progress": progress, "allow_changed_code": allow_changed_code,
+    }  # fmt: skip
     src = exp.path or "<spec>"
     out = []
-    for n, (s, o) in enumerate(pairs, 1):
+    jobs = []
+    for s in exp.strategies:
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        cls = resolve_strategy(s, key=key)
-        sbars = strategy_bars(cls, bars, key)
-        feats, mode = features_for(s, sbars, exploration, key)
-        say(
-            f"[{n}/{len(pairs)}] searching {s.label} with {o.name}: {len(plan.folds)} folds x "
-            f"{exp.budget.n_trials} trials"
-        )
-        started = time.perf_counter()
-        res = walk_forward_optimize(
-            cls, sbars, **search_args(exp, plan, s, o, feats, storage, run_dir, warm_start),
-            allow_changed_code=allow_changed_code, progress=progress,
-        )  # fmt: skip
-        _check_not_all_failed(res.trials, f"{src}: {s.label} with {o.name}")
-        oos = finite(res.oos_metrics().get(metrics[0]))
-        say(
-            f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
-            f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
-        )
-        out.append(
-            SearchOutcome(
-                key=f"{s.label}/{o.name}",
-                label=s.label,
-                ref=s.name,
-                optimizer=o.name,
-                strategy_cls=cls,
-                result=res,
-                bars=sbars,
-                features=feats,
-                features_mode=mode,
-            )
-        )
+        found = search_jobs(exp, s, plan.strategies[s.label], bars, key)
+        # strategy-major, then optimizer, then symbol (per_symbol)
+        jobs += [(s, o, job, key) for o in exp.optimizers for job in found]
+    for n, (s, o, job, key) in enumerate(jobs, 1):
+        out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out
+
+
+def _search_one(
+    exp: Any,
+    plan: RunPlan,
+    exploration: Exploration | None,
+    s: Any,
+    o: Any,
+    job: SearchJob,
+    key: str,
+    n: int,
+    total: int,
+    ctx: dict[str, Any],
+) -> SearchOutcome:
+    """One walk-forward search (strategy entry ``s`` x optimizer ``o`` x ``job``)."""
+    say = ctx["say"]
+    metrics = [o.metric for o in plan.objectives]
+    cls, sbars = job.strategy_cls, job.bars
+    feats, mode = features_for(s, sbars, exploration, key)
+    on = f" on {job.symbol}" if job.symbol else ""
+    say(
+        f"[{n}/{total}] searching {s.label}{on} with {o.name}: {len(plan.folds)} folds x "
+        f"{exp.budget.n_trials} trials"
+    )
+    started = time.perf_counter()
+    with stage(f"search/{s.label}/{o.name}"):
+        res = _optimize(exp, plan, o, job, feats, ctx, ctx["warm_start"].get(s.label))
+    _check_not_all_failed(res.trials, f"{exp.path or '<spec>'}: {s.label}{on} with {o.name}")
+    oos = finite(res.oos_metrics().get(metrics[0]))
+    say(
+        f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
+        f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
+    )
+    prefix = f"{job.symbol}:" if job.symbol else ""
+    return SearchOutcome(
+        key=f"{prefix}{s.label}/{o.name}",
+        label=s.label,
+        ref=s.name,
+        optimizer=o.name,
+        strategy_cls=cls,
+        result=res,
+        bars=sbars,
+        features=feats,
+        features_mode=mode,
+        symbol=job.symbol,
+    )
+
+
+def _optimize(
+    exp: Any, plan: RunPlan, o: Any, job: SearchJob, feats: Any, ctx: dict[str, Any], warm: Any
+) -> Any:
+    """:func:`research.optimize.walk_forward_optimize` of one search job."""
+    from research.optimize import walk_forward_optimize
+
+    args = search_args(exp, plan, o, feats, ctx["storage"], ctx["run_dir"], warm)
+    return walk_forward_optimize(
+        job.strategy_cls, job.bars, **args,
+        allow_changed_code=ctx["allow_changed_code"], progress=ctx["progress"],
+    )  # fmt: skip
+
+
+def search_args(
+    exp: Any, plan: RunPlan, o: Any, feats: Any, storage: Any, run_dir: Any, warm: Any
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`research.optimize.walk_forward_optimize` for optimizer
+    ``o`` of the spec (all but the class, the bars, progress and the changed-code flag)."""
+    from research.optimize.derived import expression_metric
+
+    ex = plan.execution
+    objectives = [
+        expression_metric(ob.expression, ob.metric) if ob.expression else ob.metric
+        for ob in exp.objectives
+    ]
+    return dict(
+        splitter=plan.splitter,
+        optimizer=o.name,
+        optimizer_options=o.options or None,
+        n_trials=exp.budget.n_trials,
+        objective=objectives,
+        directions=[ob.direction for ob in plan.objectives],
+        guardrails=exp.guardrails,
+        costs=ex.costs,
+        execution=ex.fill,
+        direction=ex.direction,
+        init_cash=ex.init_cash,
+        seed=exp.seed,
+        storage=storage,
+        run_dir=run_dir,
+        workers=exp.workers,
+        scheduler=exp.scheduler,
+        warm_start=list(warm or []) or None,
+        pruner=exp.budget.pruner,
+        timeout=exp.budget.timeout,
+        trial_timeout=exp.budget.trial_timeout,
+        features=feats,
+        periods_per_year=ex.periods_per_year,
+    )
 
 
 def _check_not_all_failed(trials: pd.DataFrame, what: str) -> None:
@@ -175,57 +248,14 @@ def _check_not_all_failed(trials: pd.DataFrame, what: str) -> None:
     raise StrategyError(f"{what}: every one of the {len(trials)} trials failed: {top}{more}")
 
 
-def search_args(
-    exp: Any,
-    plan: RunPlan,
-    s: Any,
-    o: Any,
-    feats: pd.DataFrame | None,
-    storage: str,
-    run_dir: Path,
-    warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
-) -> dict[str, Any]:
-    """The keyword arguments of :func:`research.optimize.walk_forward_optimize` for strategy
-    ``s`` x optimizer ``o`` of the spec (all but the class, bars, progress and code flag)."""
-    ex = plan.execution
-    return dict(
-        splitter=plan.splitter,
-        optimizer=o.name,
-        optimizer_options=o.options or None,
-        n_trials=exp.budget.n_trials,
-        objective=[ob.metric for ob in plan.objectives],
-        directions=[ob.direction for ob in plan.objectives],
-        guardrails=exp.guardrails,
-        costs=ex.costs,
-        execution=ex.fill,
-        direction=ex.direction,
-        init_cash=ex.init_cash,
-        seed=exp.seed,
-        storage=storage,
-        run_dir=run_dir,
-        workers=exp.workers,
-        scheduler=exp.scheduler,
-        warm_start=list(warm_start.get(s.label) or []) or None,
-        pruner=exp.budget.pruner,
-        timeout=exp.budget.timeout,
-        trial_timeout=exp.budget.trial_timeout,
-        features=feats,
-        periods_per_year=ex.periods_per_year,
-    )
-
-
 def check_stale_studies(
-    exp: Any,
-    plan: RunPlan,
-    bars: Any,
-    warm_start: Mapping[str, Sequence[Mapping[str, Any]]],
+    exp: Any, plan: RunPlan, bars: Any, warm_start: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> None:
     """Before the run folder exists: with a shared ``storage:``, refuse (ConfigError) when a
     study this run would reopen holds trials made by other code (see
     :func:`research.optimize.walkforward.check_study_code`). Strategies fed explored features
     are checked when their search starts."""
     from research.optimize.walkforward import check_study_code
-    from research.spec import resolve_strategy
 
     if not exp.storage:
         return
@@ -234,8 +264,8 @@ def check_stale_studies(
         if s.features not in (None, "none"):
             continue
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        cls = resolve_strategy(s, key=key)
-        sbars = strategy_bars(cls, bars, key)
-        for o in exp.optimizers:
-            args = search_args(exp, plan, s, o, None, exp.storage, Path("."), warm_start)
-            check_study_code(cls, sbars, **args)
+        for job in search_jobs(exp, s, plan.strategies[s.label], bars, key):
+            for o in exp.optimizers:
+                warm = warm_start.get(s.label)
+                args = search_args(exp, plan, o, None, exp.storage, Path("."), warm)
+                check_study_code(job.strategy_cls, job.bars, **args)

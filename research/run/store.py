@@ -33,12 +33,12 @@ import fcntl
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_loaders.atomic import atomic_write_text
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable
 from research._version import code_version
@@ -102,38 +102,8 @@ class RunDir:
 
 
 # --------------------------------------------------------------------------------------------
-# atomic writes
+# atomic writes (the one implementation is data_loaders.atomic; re-exported here)
 # --------------------------------------------------------------------------------------------
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, fsync, then
-    ``os.replace`` (and an fsync of the folder), so a reader or a crash never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else _default_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _default_mode() -> int:
-    """``0o666`` minus the process umask (what ``open(path, "w")`` would give)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def atomic_write_json(path: str | Path, data: Any) -> None:
     """:func:`atomic_write_text` of ``data`` as indented JSON (NaN/inf written as null)."""
     atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")

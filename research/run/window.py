@@ -19,9 +19,20 @@ from data_loaders.errors import ConfigError, DataTooShortError
 from research._json import finite
 from research.judge import evaluate_sets
 from research.run.stages import explore_stage
-from research.spec.build import build_execution, experiment_bars_per_year, strategy_bars
+from research.spec.build import (
+    build_execution,
+    experiment_bars_per_year,
+    layered_strategy,
+    strategy_bars,
+)
 
-__all__ = ["recent_window", "evaluate_params"]
+__all__ = [
+    "recent_window",
+    "evaluate_params",
+    "strategy_class",
+    "train_window",
+    "window_features",
+]
 
 
 def recent_window(exp: Any, bars: Any) -> tuple[int, int]:
@@ -62,23 +73,12 @@ def evaluate_params(
     leaderboard row: None, or the feature columns (recomputed by the spec's exploration with its
     screening window ending before ``start``).
     """
-    from research.spec import StrategySpec, resolve_strategy
-
-    spec = next((s for s in exp.strategies if s.name == strategy_ref), None)
-    spec = spec or StrategySpec(name=strategy_ref)
-    cls = resolve_strategy(replace(spec, space={}), key=f"strategy {strategy_ref!r}")
+    cls = strategy_class(exp, strategy_ref, bars)
     sbars = strategy_bars(cls, bars, f"strategy {strategy_ref!r}")
     index = bars_index(bars)
     stop = len(index) if stop is None else int(stop)
-    feats = _window_features(exp, bars, start, strategy_ref, features_mode)
-    fit = None
-    if cls.needs_fit:
-        size = parse_size(exp.walk_forward.train, "walk_forward.train")
-        if isinstance(size, int):
-            a = max(0, start - size)
-        else:
-            a = int(index.searchsorted(index[start] - size, side="left"))
-        fit = (a, start)
+    feats = window_features(exp, bars, start, strategy_ref, features_mode)
+    fit = train_window(exp, index, start) if cls.needs_fit else None
     execution = build_execution(exp, experiment_bars_per_year(exp, bars))
     (res,) = evaluate_sets(
         execution, cls, [dict(params)], (int(start), stop), bars=sbars, fit=fit, features=feats
@@ -88,9 +88,34 @@ def evaluate_params(
     return {k: finite(v) for k, v in res.metrics[0].items() if _numeric(v)}
 
 
-def _window_features(
+def strategy_class(exp: Any, strategy_ref: str, bars: Any) -> Any:
+    """The strategy class of ``strategy_ref`` (a registry name or ``path.py:Class``), resolved
+    with the spec's entry for it when there is one, in its exits and sizing
+    (:func:`research.spec.build.layered_strategy`, annualised on ``bars``)."""
+    from research.spec import StrategySpec
+
+    spec = next((s for s in exp.strategies if s.name == strategy_ref), None)
+    spec = spec or StrategySpec(name=strategy_ref)
+    ppy = experiment_bars_per_year(exp, bars)
+    return layered_strategy(exp, replace(spec, space={}), ppy, key=f"strategy {strategy_ref!r}")
+
+
+def train_window(exp: Any, index: pd.Index, stop: int) -> tuple[int, int]:
+    """``(a, stop)``: the ``walk_forward.train`` bars just before bar ``stop`` (in bars, or a
+    duration back from the bar at ``stop``; clipped at the first bar)."""
+    size = parse_size(exp.walk_forward.train, "walk_forward.train")
+    if isinstance(size, int):
+        return max(0, stop - size), int(stop)
+    if stop < len(index):
+        return int(index.searchsorted(index[stop] - size, side="left")), int(stop)
+    return int(index.searchsorted(index[-1] - size, side="right")), int(stop)
+
+
+def window_features(
     exp: Any, bars: Any, start: int, strategy_ref: str, features_mode: Any
 ) -> pd.DataFrame | None:
+    """The feature columns ``features_mode`` names, recomputed by the spec's exploration with
+    its screening window ending before bar ``start`` (None when the strategy takes none)."""
     if not features_mode:
         return None
     cols = [features_mode] if isinstance(features_mode, str) else list(features_mode)

@@ -8,7 +8,9 @@ search, the judging and the reports use.
   :func:`data_loaders.bars.bars_per_year` of the bars;
 * :func:`build_gates` -> :class:`research.judge.gates.Gates` (``gates:``, same signs);
 * :func:`ranking_direction` -> ``maximize``/``minimize`` of ``ranking.metric``;
-* :func:`strategy_bars` -> the bars a strategy trades.
+* :func:`strategy_bars` -> the bars a strategy trades;
+* :func:`layered_strategy` -> a strategy class with its ``exits:`` / ``sizing:`` layers
+  (:func:`research.optimize.layers.with_layers`; searched values join its space).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "build_gates",
     "ranking_direction",
     "strategy_bars",
+    "layered_strategy",
 ]
 
 
@@ -90,17 +93,62 @@ def ranking_direction(exp: Experiment) -> str:
     return DEFAULT_DIRECTIONS.get(exp.ranking.metric, "maximize")
 
 
-def strategy_bars(cls: Any, bars: Any, key: str) -> Any:
-    """The bars ``cls`` trades: all symbols for a multi-asset strategy, else the first one.
+def strategy_bars(cls: Any, bars: Any, key: str, mode: str | None = None) -> Any:
+    """The bars ``cls`` trades under ``universe.mode`` (``mode``): one frame, or the dict of
+    every symbol (a multi-asset strategy; ``per_symbol`` / ``pooled``, which the search stage
+    splits or pools, see :mod:`research.run.universe`).
+
+    A single-symbol strategy on several symbols without a ``universe.mode`` is refused: it
+    would trade the first symbol and silently drop the rest.
 
     Raises:
-        ConfigError: a multi-asset strategy given one symbol (``key`` names the spec entry).
+        ConfigError: naming the spec entry (``key``) and the way out.
     """
+    multi = isinstance(bars, Mapping)
+    if mode in ("per_symbol", "pooled"):
+        if cls.multi_asset:
+            raise ConfigError(
+                f"{key}: {cls.label()} trades several symbols itself; universe.mode {mode!r} "
+                "runs a single-symbol strategy on each symbol (use universe.mode: portfolio)"
+            )
+        if not multi:
+            raise ConfigError(
+                f"{key}: universe.mode {mode!r} needs several symbols; give data.source with "
+                "several symbols (a folder, sample:sp500_20) or data.symbols"
+            )
+        return bars
     if cls.multi_asset:
-        if not isinstance(bars, Mapping):
+        if not multi:
             raise ConfigError(
                 f"{key}: {cls.label()} trades several symbols; give data.source with several "
                 "symbols (a folder, sample:stocks) and pick them with data.symbols"
             )
         return bars
+    if mode == "portfolio":
+        raise ConfigError(
+            f"{key}: universe.mode 'portfolio' needs a multi-asset strategy (e.g. xs_momentum); "
+            f"{cls.label()} trades one symbol (use universe.mode: pooled or per_symbol)"
+        )
+    if multi and len(bars) > 1:
+        raise ConfigError(
+            f"{key}: {cls.label()} trades one symbol but the data hold {len(bars)} "
+            f"({', '.join(list(bars)[:5])}{', ...' if len(bars) > 5 else ''}); set "
+            "universe.mode: per_symbol or pooled, or pick one symbol with data.symbols"
+        )
     return first_frame(bars)
+
+
+def layered_strategy(exp: Experiment, spec: Any, periods_per_year: float, *, key: str) -> Any:
+    """The strategy class of ``spec`` (space overrides applied) wrapped in its exit and sizing
+    layers (its own ``exits``/``sizing`` or the spec's global ones).
+
+    Raises:
+        ConfigError: an unknown strategy, a bad override, or layers around a multi-asset
+            strategy (``key`` names the spec entry).
+    """
+    from research.optimize.layers import with_layers
+    from research.spec.layers import build_layers
+    from research.spec.validate import resolve_strategy
+
+    cls = resolve_strategy(spec, key=key)
+    return with_layers(cls, build_layers(exp, spec, periods_per_year, key=key), key=key)

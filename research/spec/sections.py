@@ -16,6 +16,8 @@ __all__ = [
     "DataSpec",
     "ExploreSection",
     "StrategySpec",
+    "ExitSpec",
+    "SizingSpec",
     "OptimizerSpec",
     "BudgetSpec",
     "WalkForwardSpec",
@@ -23,10 +25,14 @@ __all__ = [
     "GuardrailSpec",
     "CostSpec",
     "GateSpec",
+    "DSR_TRIALS",
     "RankingSpec",
     "TrackingSpec",
     "ReportSpec",
     "NightlySpec",
+    "UniverseSpec",
+    "UNIVERSE_MODES",
+    "AGGREGATES",
     "Experiment",
 ]
 
@@ -66,18 +72,73 @@ class ExploreSection:
 
 
 @dataclass(frozen=True)
+class ExitSpec:
+    """The exit layer around a strategy (``exits:``; :mod:`backtest.exits` gives the fill rules).
+
+    Each level (``stop_loss``, ``stop_loss_atr``, ``take_profit``, ``take_profit_atr``,
+    ``trailing_stop``, ``trailing_stop_atr``, ``time_stop``, ``break_even``) is off (null), a
+    fixed value, or searched: ``{low, high, log, step}`` (missing keys from
+    :func:`strategies.exit_space`'s defaults; ``{}`` = the default range) or a list of choices.
+    Searched levels join the strategy's space as ``exit_<name>``. ``atr_window`` (fixed: one ATR
+    per batch), ``intrabar`` (``conservative``: stop first when a bar touches stop and target;
+    ``optimistic`` flatters) and ``reentry`` (``after-reset``: no re-entry until the signal turns
+    off and on again; ``immediate``) are settings.
+    """
+
+    stop_loss: Any = None
+    stop_loss_atr: Any = None
+    take_profit: Any = None
+    take_profit_atr: Any = None
+    trailing_stop: Any = None
+    trailing_stop_atr: Any = None
+    time_stop: Any = None
+    break_even: Any = None
+    atr_window: int = 14
+    intrabar: str = "conservative"
+    reentry: str = "after-reset"
+
+
+@dataclass(frozen=True)
+class SizingSpec:
+    """Position sizing (``sizing:``; :mod:`backtest.sizing`).
+
+    ``method``: ``fixed_fraction`` (the target exposure as a fraction of equity, default),
+    ``vol_target`` (scale to ``target_vol`` annualised volatility from the last ``window``
+    close-to-close returns, capped at ``max_leverage``) or ``kelly`` (``fraction`` of the Kelly
+    bet estimated on the strategy's last ``window`` unit returns, capped at ``cap``).
+    ``target_vol``, ``window``, ``max_leverage``, ``fraction`` and ``cap`` may be searched like
+    exit levels (``sizing_<name>`` in the space). ``whole_units`` rounds orders down to whole
+    units.
+    """
+
+    method: str = "fixed_fraction"
+    target_vol: Any = 0.15
+    window: Any = 20
+    max_leverage: Any = 1.0
+    fraction: Any = 0.5
+    cap: Any = 1.0
+    whole_units: bool = False
+
+
+@dataclass(frozen=True)
 class StrategySpec:
     """One strategy to search: ``name`` is a registry name or ``path/file.py:ClassName``.
 
     ``label`` names it in the leaderboard (default: ``name``, or ``ClassName`` for a file). ``space`` overrides the declared
     space (see the module docstring). ``features``: none, ``explore`` (the selected set of the
     exploration, computed per training window) or an explicit list of feature columns.
+    ``mode``: this entry's ``universe.mode`` when it differs from the section's (e.g. the same
+    strategy ``pooled`` and ``per_symbol`` side by side in one run).
+    ``exits`` / ``sizing`` replace the spec's global sections for this strategy.
     """
 
     name: str
     label: str = ""
     space: dict = field(default_factory=dict)
     features: str | tuple[str, ...] | None = None
+    mode: str | None = None
+    exits: ExitSpec | None = None
+    sizing: SizingSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -123,21 +184,26 @@ class WalkForwardSpec:
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    """One objective: a metric of :data:`METRICS` and ``maximize``/``minimize``."""
+    """One objective: a metric of :data:`METRICS`, ``psr`` (probabilistic Sharpe ratio of the
+    window's returns) or an ``expression`` over them (``metric`` is then its name), and
+    ``maximize``/``minimize``."""
 
     metric: str = "sharpe_ratio"
     direction: str = "maximize"
+    expression: str | None = None
 
 
 @dataclass(frozen=True)
 class GuardrailSpec:
     """Constraints every trial must meet during the search (infeasible trials are not picked).
 
-    ``max_drawdown`` is a positive fraction (0.5: no drawdown deeper than 50%)."""
+    ``max_drawdown`` is a positive fraction (0.5: no drawdown deeper than 50%). ``rules``:
+    expressions over metric names that must be true (``"n_trades >= 20 and psr > 0.6"``)."""
 
     min_trades: int | None = None
     max_drawdown: float | None = None
     max_turnover: float | None = None
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,23 +218,67 @@ class CostSpec:
     init_cash: float = 100_000.0
 
 
+#: what the deflated Sharpe ratio counts as trials (``gates.dsr_trials``; docs/gates.md)
+DSR_TRIALS = ("candidates", "all_trials", "effective")
+
+
 @dataclass(frozen=True)
 class GateSpec:
-    """Thresholds a candidate must pass to be picked (none disables a gate).
+    """Thresholds a candidate must pass to be picked (``None`` disables a gate).
 
     ``min_dsr``: deflated Sharpe ratio (probability); ``max_pbo``: probability of backtest
     overfitting; ``min_stability``: neighbourhood / pick performance ratio; ``min_trades``:
     out-of-sample trades; ``max_drawdown``: positive fraction; ``min_wfe``: walk-forward
-    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold.
+    efficiency (OOS / IS); ``max_spa_pvalue``: Hansen's SPA p-value against buy-and-hold;
+    ``min_breadth``: share of a universe's symbols with a positive out-of-sample Sharpe ratio.
+    ``dsr_trials``: what the deflated Sharpe ratio counts as trials (one of
+    :data:`DSR_TRIALS`): ``candidates`` (the candidates compared out of sample plus every
+    earlier look at the same out-of-sample data, the default), ``all_trials`` (every in-sample
+    trial of every fold) or ``effective`` (correlation clusters of the candidates).
+
+    The defaults are the calibrated gate set of docs/gates.md (measured on the quickstart-size
+    search: 0 false champions in 84 null runs, 80 % power at an out-of-sample Sharpe of about
+    1.3): PBO and SPA are reported but not gated. :class:`research.judge.gates.Gates` inherits
+    these fields, so the defaults live here only.
     """
 
     min_dsr: float | None = 0.95
-    max_pbo: float | None = 0.5
+    max_pbo: float | None = None
     min_stability: float | None = 0.5
     min_trades: int | None = 10
     max_drawdown: float | None = 0.5
-    min_wfe: float | None = None
+    min_wfe: float | None = 0.2
     max_spa_pvalue: float | None = None
+    min_breadth: float | None = None
+    dsr_trials: str = "candidates"
+
+
+#: research modes over several symbols (``universe.mode``)
+UNIVERSE_MODES = ("per_symbol", "pooled", "portfolio")
+#: how ``pooled`` aggregates the per-symbol objective (``universe.aggregate``)
+AGGREGATES = ("mean", "median", "min", "portfolio")
+
+
+@dataclass(frozen=True)
+class UniverseSpec:
+    """Research over several symbols (``data.symbols``, a folder, a multi-symbol sample).
+
+    ``mode``: ``per_symbol`` (each symbol searched on its own: one leaderboard row per symbol x
+    strategy x optimizer), ``pooled`` (one parameter set for every symbol; the objective is
+    ``aggregate`` of the per-symbol metrics, or the metric of the book when ``portfolio``) or
+    ``portfolio`` (a multi-asset strategy's weights, one book with shared cash). None: one
+    symbol only (a single-symbol strategy on several symbols is refused). ``rebalance``,
+    ``max_gross``, ``max_net``: the book's schedule and exposure limits
+    (:class:`backtest.portfolio.BookSettings`); ``allocation``: how ``pooled`` turns per-symbol
+    positions into book weights (:func:`strategies.allocation.allocate`).
+    """
+
+    mode: str | None = None
+    aggregate: str = "mean"
+    rebalance: str = "bar"
+    max_gross: float = 1.0
+    max_net: float = 1.0
+    allocation: str = "equal"
 
 
 @dataclass(frozen=True)
@@ -207,7 +317,12 @@ class NightlySpec:
     ``n_trials`` per fold (default: ``budget.n_trials``); ``window``: the most recent
     out-of-sample window both are judged on (default: ``walk_forward.test``); ``min_improvement``:
     how much the challenger's ``ranking.metric`` must beat the champion's on that window;
-    ``warm_start``: how many best trials of the last study seed the search; ``timeout``: seconds
+    ``warm_start``: how many best trials of the last study seed the search. ``refit``: fit a
+    learning strategy's promoted parameters again on the most recent ``walk_forward.train``
+    bars (ending at the newest bar) before computing the targets, instead of the training
+    window before the judging window (rule-based strategies have nothing to fit).
+    ``notify``: a shell command that receives the night's summary as one JSON object on its
+    standard input (see ``docs/nightly.md``). ``timeout``: seconds
     after which the night is stopped (exit 124; its unfinished run folder stays), none: no limit.
     """
 
@@ -216,6 +331,8 @@ class NightlySpec:
     min_improvement: float = 0.0
     warm_start: int = 5
     timeout: float | None = None
+    refit: bool = False
+    notify: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +355,11 @@ class Experiment:
     objectives: tuple[ObjectiveSpec, ...] = (ObjectiveSpec(),)
     guardrails: GuardrailSpec = field(default_factory=GuardrailSpec)
     costs: CostSpec = field(default_factory=CostSpec)
+    exits: ExitSpec = field(default_factory=ExitSpec)
+    sizing: SizingSpec = field(default_factory=SizingSpec)
     gates: GateSpec = field(default_factory=GateSpec)
     ranking: RankingSpec = field(default_factory=RankingSpec)
+    universe: UniverseSpec = field(default_factory=UniverseSpec)
     storage: str | None = None
     workers: int = 1
     scheduler: str | None = None

@@ -99,6 +99,34 @@ class SmaCross(Strategy):
                 list(pool.map(fill, range(n_threads)))
         return out
 
+    @classmethod
+    def fused_signal(
+        cls,
+        bars: pd.DataFrame,
+        param_sets: Sequence[Mapping[str, Any]],
+        features: pd.DataFrame | None = None,
+    ) -> Any:
+        """The sets' SMA crossover computed inside the simulation pass
+        (:func:`strategies._fused_nb.sma_cross_block_nb`); None with a NaN close, and for a
+        subclass that overrides ``positions`` or ``batch_positions`` (its own rule wins)."""
+        from backtest.fused import FusedSignal
+        from strategies._fused_nb import sma_cross_block_nb
+
+        own = SmaCross.__dict__
+        if (
+            cls.positions is not own["positions"]
+            or cls.batch_positions.__func__ is not own["batch_positions"].__func__
+        ):
+            return None
+        bars = single_bars(bars, cls.label())
+        sets = [cls(**params) for params in param_sets]
+        close = bars["close"].to_numpy(dtype=np.float64)
+        if not sets or np.isnan(close).any():
+            return None
+        fast = np.array([s.fast for s in sets], dtype=np.int64)
+        slow = np.array([s.slow for s in sets], dtype=np.int64)
+        return FusedSignal(sma_cross_block_nb, (fast, slow, RESYNC), len(sets), len(close))
+
 
 #: cells (bars x sets) from which a Fortran-ordered batch is filled by several threads
 _PARALLEL_CELLS = 1 << 22

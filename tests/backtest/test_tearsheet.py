@@ -91,7 +91,9 @@ def test_plot_and_notebook_repr(single, tmp_path):
     result = single[2]
     fig = result.plot()
     names = {tr.name for tr in fig.data}
-    assert {"strategy", "buy and hold", "entry long", "exit", "rolling Sharpe"} <= names
+    assert {"strategy", "buy and hold", "entry long", "rolling Sharpe"} <= names
+    reasons = set(result.trades.loc[result.trades["status"] == "closed", "exit_reason"])
+    assert {f"exit: {r}" for r in reasons} <= names and reasons  # exits by reason
     equity = next(tr for tr in fig.data if tr.name == "strategy" and tr.fill is None)
     assert np.allclose(np.asarray(equity.y, dtype=float), result.equity.to_numpy())
     snippet = result._repr_html_()

@@ -189,3 +189,24 @@ def test_cache_round_trip(tmp_path, bars) -> None:
     other.iloc[-1, other.columns.get_loc("volume")] += 1.0  # other data -> other key
     assert not build_features(other, spec, cache_dir=tmp_path).from_cache
     assert len(list(tmp_path.glob("features-*.parquet"))) == 2
+
+
+def test_cache_keeps_under_its_cap_evicting_the_least_recently_used(
+    tmp_path, bars, monkeypatch
+) -> None:
+    import os
+
+    spec = load_spec(SMALL).features
+    build_features(bars, spec, cache_dir=tmp_path)
+    (first,) = tmp_path.glob("features-*.parquet")
+    size = first.stat().st_size
+    os.utime(first, (1000, 1000))
+    keep = tmp_path / "notes.txt"
+    keep.write_text("not a cache entry")
+    monkeypatch.setenv("QR_CACHE_MAX_EXPLORE", str(size + size // 2))  # room for one entry
+    other = bars.copy()
+    other.iloc[-1, other.columns.get_loc("volume")] += 1.0
+    build_features(other, spec, cache_dir=tmp_path)
+    (left,) = tmp_path.glob("features-*.parquet")
+    assert left != first and not first.exists() and keep.exists()
+    assert build_features(other, spec, cache_dir=tmp_path).from_cache

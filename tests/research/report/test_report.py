@@ -3,10 +3,12 @@ self-contained (opens offline), and rendered without script errors in headless C
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,6 +106,8 @@ def test_sections_in_order_verdict_first(failed, champion, pareto):
         "verdict",
         "leaderboard",
         "equity",
+        "price",
+        "monthly",
         "folds",
         "history",
         "importance",
@@ -227,7 +231,12 @@ def test_trades_of_the_champion_and_exploration_findings(champion):
     rows = _rows(secs["trades"])
     assert len(rows) == len(trades)
     assert rows[0][0] == str(trades["fold"].iloc[0])
-    assert rows[-1][-1] == f"{trades['return'].iloc[-1]:.1%}"
+    head = re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", secs["trades"])
+    assert head == list(trades.columns)
+    last = re.findall(r"<tr>(.*?)</tr>", secs["trades"], re.S)[-1]
+    cells = re.findall(r"<td[^>]*>", last)
+    value = re.search(r'data-value="([^"]*)"', cells[head.index("return")]).group(1)
+    assert float(value) == trades["return"].iloc[-1]
     ex = champion.results.to_json()["explore"]
     assert ex["selected"] and (champion.run_dir / "explore" / "findings.json").is_file()
     # the LightGBM search got exactly the exploration's selection as its features
@@ -245,6 +254,79 @@ def test_trades_of_the_champion_and_exploration_findings(champion):
     text = html.unescape(secs["explore"])
     assert ", ".join(ex["selected"]) in text
     assert str(ex["summary"]["features screened"]) in text
+
+
+def _figure_data(text: str, div_id: str) -> list[dict]:
+    """The traces plotly.newPlot receives for ``div_id`` (typed arrays decoded)."""
+    start = text.index(f'Plotly.newPlot(                        "{div_id}",')
+    data, _ = json.JSONDecoder().raw_decode(text, text.index("[", start))
+    for trace in data:
+        for key in ("x", "y"):
+            v = trace.get(key)
+            if isinstance(v, dict) and "bdata" in v:
+                trace[key] = np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return data
+
+
+def test_price_chart_carries_the_champions_trades_by_exit_reason(champion):
+    text = (champion.run_dir / "report.html").read_text()
+    sec = _sections(text)["price"]
+    trades = pd.read_parquet(champion.run_dir / "series" / "champion_trades.parquet")
+    prices = pd.read_parquet(champion.run_dir / "series" / "champion_prices.parquet")
+    oos = pd.read_parquet(champion.run_dir / "series" / "oos_returns.parquet")
+    assert list(prices.index) == list(oos.index)  # the stitched out-of-sample span
+    assert 'id="fig-price-0"' in sec and "Price and trades of the champion" in sec
+    traces = {t["name"]: t for t in _figure_data(text, "fig-price-0")}
+    sym = prices.columns[0]
+    assert np.allclose(np.asarray(traces[sym]["y"], float), prices[sym].to_numpy())
+    closed = trades[trades["status"] == "closed"]
+    for reason, group in closed.groupby("exit_reason"):
+        ys = np.asarray(traces[f"exit: {reason}"]["y"], float)
+        assert np.allclose(np.sort(ys), np.sort(group["exit_price"].to_numpy(float)))
+    longs = trades[trades["direction"] == "long"]
+    assert len(traces["entry long"]["y"]) == len(longs) > 0
+
+
+def test_monthly_table_and_rolling_sharpe_equal_an_independent_computation(champion):
+    text = (champion.run_dir / "report.html").read_text()
+    sec = _sections(text)["monthly"]
+    name = champion.champion["candidate"]
+    r = pd.read_parquet(champion.run_dir / "series" / "oos_returns.parquet")[name].fillna(0.0)
+    # months compounded by hand, one calendar month at a time
+    expected: dict[tuple[int, int], float] = {}
+    for stamp, value in r.items():
+        key = (stamp.year, stamp.month)
+        expected[key] = (1.0 + expected.get(key, 0.0)) * (1.0 + value) - 1.0
+    body = re.search(r"<tbody>(.*?)</tbody>", sec, re.S).group(1)
+    shown: dict[tuple[int, int], float] = {}
+    years: dict[int, float] = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        year = int(re.search(r'<td class="l">(\d{4})</td>', tr).group(1))
+        tags = re.findall(r"<td[^>]*>", tr)[1:]
+        cells = [(re.findall(r'data-value="([^"]*)"', tag) or [""])[0] for tag in tags]
+        assert len(cells) == 13
+        for month, v in enumerate(cells[:12], start=1):
+            if v != "nan":  # a month without bars
+                shown[(year, month)] = float(v)
+        years[year] = float(cells[12])
+    assert shown.keys() == expected.keys()
+    assert all(shown[k] == pytest.approx(expected[k], abs=1e-12) for k in expected)
+    total = np.prod([1.0 + y for y in years.values()]) - 1.0
+    oos_metrics = champion.results.to_json()["verdict"]["champion"]["oos_metrics"]
+    assert total == pytest.approx(oos_metrics["total_return"], rel=1e-9)
+    # rolling Sharpe: mean / std(ddof=1) * sqrt(bars per year) over a trailing window
+    ppy = champion.results.to_json()["data"]["periods_per_year"]
+    window = int(re.search(r"Rolling Sharpe ratio \((\d+) bars", text).group(1))
+    (trace,) = _figure_data(text, "fig-rolling-sharpe")
+    x = r.to_numpy()
+    with np.errstate(invalid="ignore"):  # a flat window: 0 / 0, no Sharpe ratio
+        want = [
+            np.mean(x[i - window + 1 : i + 1]) / np.std(x[i - window + 1 : i + 1], ddof=1)
+            for i in range(window - 1, len(x))
+        ]
+    got = np.asarray(trace["y"], float)
+    assert np.isnan(got[: window - 1]).all()
+    assert np.allclose(got[window - 1 :], np.asarray(want) * np.sqrt(ppy), equal_nan=True)
 
 
 def test_pareto_front_when_several_objectives(pareto):
@@ -282,6 +364,8 @@ def test_report_renders_in_headless_chromium_without_script_errors(champion, tmp
     rendered = re.findall(r'id="(fig-[a-z0-9-]+)" class="plotly-graph-div js-plotly-plot"', dom)
     assert sorted(rendered) == sorted(figures)  # plotly drew every figure
     assert dom.count('class="main-svg"') >= len(figures)
+    assert {"fig-price-0", "fig-rolling-sharpe"} <= set(rendered)
+    assert '<table class="monthly-table">' in dom
 
 
 @pytest.mark.browser

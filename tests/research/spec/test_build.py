@@ -73,6 +73,10 @@ def test_strategy_bars():
     class One:
         multi_asset = False
 
+        @staticmethod
+        def label():
+            return "sma_cross"
+
     class Many:
         multi_asset = True
 
@@ -80,11 +84,33 @@ def test_strategy_bars():
         def label():
             return "pairs"
 
-    a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
-    assert strategy_bars(One, {"A": a, "B": b}, "k") is a
+    a = pd.DataFrame({"x": [1]})
+    assert strategy_bars(One, {"A": a}, "k") is a
     assert strategy_bars(Many, {"A": a}, "k") == {"A": a}
     with pytest.raises(ConfigError, match=r"^strategies\[0\]: pairs trades several symbols"):
         strategy_bars(Many, a, "strategies[0]")
+
+
+def test_strategy_bars_refuses_one_symbol_strategy_on_many_symbols_without_a_mode():
+    class One:
+        multi_asset = False
+
+        @staticmethod
+        def label():
+            return "sma_cross"
+
+    a, b = pd.DataFrame({"x": [1]}), pd.DataFrame({"x": [2]})
+    with pytest.raises(
+        ConfigError,
+        match=r"^s\[0\]: sma_cross trades one symbol but the data "
+        r"hold 2 \(A, B\); set universe.mode: per_symbol or pooled",
+    ):
+        strategy_bars(One, {"A": a, "B": b}, "s[0]")
+    assert strategy_bars(One, {"A": a, "B": b}, "k", "pooled") == {"A": a, "B": b}
+    with pytest.raises(ConfigError, match="needs several symbols"):
+        strategy_bars(One, a, "k", "per_symbol")
+    with pytest.raises(ConfigError, match="needs a multi-asset strategy"):
+        strategy_bars(One, {"A": a, "B": b}, "k", "portfolio")
 
 
 def test_old_import_paths_still_work():
