@@ -202,12 +202,13 @@ class DetailSections:
 
 
 def exit_reason_table(trades: Any) -> str:
-    """HTML table of the closed trades by exit reason: count, share, mean and total return
-    (empty when the trades carry no ``exit_reason``)."""
+    """HTML table of the closed trades by exit reason: count, share, mean return, winners
+    (empty when the trades carry no ``exit_reason`` or every trade closed on the signal, i.e.
+    without an exit layer)."""
     if "exit_reason" not in trades.columns:
         return ""
     closed = trades[trades["exit_reason"].notna() & (trades["exit_reason"].astype(str) != "")]
-    if closed.empty:
+    if closed.empty or set(closed["exit_reason"].astype(str)) == {"signal"}:
         return ""
     rows = []
     for reason, grp in closed.groupby(closed["exit_reason"].astype(str), sort=False):
