@@ -2,16 +2,17 @@
 
 ``tests/fixtures/leaderboards/<name>.csv`` holds the ``leaderboard.csv`` of
 ``research run experiments/<name>.yaml`` (the spec's own seed) recorded at commit 7a507bc,
-before the run flow was regrouped into ``research/judge`` and ``research/run`` (``exits_search``
-was recorded when it was added, with the exit and sizing layers). This script
+before the run flow was regrouped into ``research/judge`` and ``research/run``
+(``universe_momentum``, ``universe_pooled`` and ``exits_search``: recorded when they were
+added, 2026-12). This script
 reruns each experiment in a temporary folder and compares the files byte for byte, printing the
 first differing line of any mismatch.
 
-    python benchmarks/check_leaderboards.py                 # all six (about 6 min on 2 cores)
+    python benchmarks/check_leaderboards.py                 # all eight (about 8 min on 2 cores)
     python benchmarks/check_leaderboards.py quickstart      # some of them
 
 Exit status 0 when every leaderboard is identical, 1 otherwise. (A script rather than a test:
-the six runs take minutes. ``tests/research/run/test_pipeline.py`` keeps a quick check of the
+the runs take minutes. ``tests/research/run/test_pipeline.py`` keeps a quick check of the
 same kind on a small run.)
 """
 

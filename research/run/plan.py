@@ -107,12 +107,13 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
     classes = {}
     for i, s in enumerate(exp.strategies):
         key = f"{src}: strategies[{i}]"
-        strategy_bars(resolve_strategy(s, key=key), bars, key, exp.universe.mode)
+        mode = s.mode or exp.universe.mode
+        strategy_bars(resolve_strategy(s, key=key), bars, key, mode)
         classes[s.label] = layered_strategy(exp, s, ppy, key=key)
-        if layers_of(classes[s.label]) is not None and exp.universe.mode in ("pooled", "portfolio"):
+        if layers_of(classes[s.label]) is not None and mode in ("pooled", "portfolio"):
             raise ConfigError(
                 f"{key}: exits and sizing apply to single-symbol searches; universe.mode "
-                f"{exp.universe.mode!r} trades a book (use per_symbol, or drop exits/sizing)"
+                f"{mode!r} trades a book (use per_symbol, or drop exits/sizing)"
             )
     execution = build_execution(exp, ppy)
     symbols = list(bars) if isinstance(bars, Mapping) else [bars.attrs.get("symbol") or ""]

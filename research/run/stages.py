@@ -122,11 +122,9 @@ def search_stage(
     jobs = []
     for s in exp.strategies:
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        for job in search_jobs(exp, plan.strategies[s.label], bars, key):
-            jobs += [(s, o, job, key) for o in exp.optimizers]
-    if exp.universe.mode == "per_symbol":  # strategy-major, then optimizer, then symbol
-        order = {id(s): i for i, s in enumerate(exp.strategies)}
-        jobs.sort(key=lambda j: (order[id(j[0])], exp.optimizers.index(j[1])))
+        found = search_jobs(exp, s, plan.strategies[s.label], bars, key)
+        # strategy-major, then optimizer, then symbol (per_symbol)
+        jobs += [(s, o, job, key) for o in exp.optimizers for job in found]
     for n, (s, o, job, key) in enumerate(jobs, 1):
         out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out

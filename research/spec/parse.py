@@ -253,6 +253,10 @@ def _strategies(r: Reader, raw: Any) -> tuple[StrategySpec, ...]:
             for k, reader in (("exits", read_exits), ("sizing", read_sizing))
             if m.get(k) is not None
         }
+        if m.get("mode") is not None:
+            from research.spec.sections import UNIVERSE_MODES
+
+            layers["mode"] = r.str_(m["mode"], f"{key}.mode", UNIVERSE_MODES)
         out.append(
             StrategySpec(
                 name=name, label=label, space=copy.deepcopy(space), features=features, **layers

@@ -126,6 +126,8 @@ class StrategySpec:
     ``label`` names it in the leaderboard (default: ``name``, or ``ClassName`` for a file). ``space`` overrides the declared
     space (see the module docstring). ``features``: none, ``explore`` (the selected set of the
     exploration, computed per training window) or an explicit list of feature columns.
+    ``mode``: this entry's ``universe.mode`` when it differs from the section's (e.g. the same
+    strategy ``pooled`` and ``per_symbol`` side by side in one run).
     ``exits`` / ``sizing`` replace the spec's global sections for this strategy.
     """
 
@@ -133,6 +135,7 @@ class StrategySpec:
     label: str = ""
     space: dict = field(default_factory=dict)
     features: str | tuple[str, ...] | None = None
+    mode: str | None = None
     exits: ExitSpec | None = None
     sizing: SizingSpec | None = None
 
