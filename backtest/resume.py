@@ -56,6 +56,15 @@ class SimState:
     def n_sets(self) -> int:
         return len(self.arrays[0])
 
+    @staticmethod
+    def stack(states: list[SimState]) -> SimState:
+        """One state of the sets of ``states`` (in order); they must share start and stop."""
+        first = states[0]
+        if any(st.start != first.start or st.stop != first.stop for st in states):
+            raise ParameterError("SimState.stack: the states must share their start and stop")
+        arrays = tuple(np.concatenate([st.arrays[k] for st in states]) for k in range(5))
+        return SimState(first.start, first.stop, arrays)
+
     def take(self, sets: Any) -> SimState:
         """The state of the sets at positions ``sets`` (e.g. the survivors of a rung)."""
         idx = np.asarray(sets, dtype=np.int64)
