@@ -197,6 +197,16 @@ def part_pruning(bars: Any, trials: int, seeds: int, tmp: str) -> list[dict[str,
     for row in rows:
         row["bars_vs_no_pruning"] = row["bars"] / base["bars"]
         row["saved"] = 1.0 - row["bars"] / row["full_bars"]
+        # simulated-bars ratio at equal quality, per seed: the no-pruning run's bars over the
+        # bars this run needed to reach the no-pruning run's final best (each fold); and the
+        # stricter one against the bars no-pruning itself needed to first reach that best
+        own = base["bars_to_baseline_best_each"]
+        row["equal_quality_ratio_each"] = [
+            1.0 / x if x > 0 else float("inf") for x in row["bars_to_baseline_best_each"]
+        ]
+        row["equal_quality_strict_each"] = [
+            b / x if x > 0 else float("inf") for b, x in zip(own, row["bars_to_baseline_best_each"])
+        ]
         print(_fmt_prune(row), flush=True)
     return rows
 
@@ -222,7 +232,11 @@ def _fmt_prune(r: dict[str, Any]) -> str:
         f"no-pruning final best, per seed, as a share of no-pruning's bars: {reach}  "
         f"full evaluations {r['full_evals']:4.0f}/{r['evaluated']:.0f}  pruned "
         f"{r['pruned']:4.0f}  IS best {r['is_best']:.3f}  OOS Sharpe {r['oos_sharpe']:.3f}  "
-        f"wall {r['wall_s']:.1f} s (eval {r['eval_s']:.1f} s)"
+        f"wall {r['wall_s']:.1f} s (eval {r['eval_s']:.1f} s)\n"
+        f"    simulated-bars ratio at equal quality (no-pruning bars / bars to reach its final "
+        f"best), per seed: {', '.join(f'{x:.2f}x' for x in r['equal_quality_ratio_each'])}; "
+        f"against the bars no-pruning itself needed to reach it: "
+        f"{', '.join(f'{x:.2f}x' for x in r['equal_quality_strict_each'])}"
     )
 
 
