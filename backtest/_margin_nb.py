@@ -10,7 +10,12 @@ independent reference implementation the tests compare against.
 ``FX_MM`` maintenance margin (fraction of gross position value, 0 = off), ``FX_BORROW`` borrow
 fee per bar on short notional, ``FX_CREDIT`` interest per bar on positive cash, ``FX_DEBIT``
 interest per bar on negative cash, ``FX_BASE`` fixed notional (NaN: fraction of equity),
-``FX_FUNDING`` 1.0 when a funding-rate series is given.
+``FX_FUNDING`` 1.0 when a funding-rate series is given, ``FX_SELL_FEES`` proportional fee of
+sells, ``FX_MIN_FEE`` minimum proportional fee per order (cash).
+
+numba's on-disk cache keys a compiled function by its own file only: :mod:`backtest._sim_nb`
+inlines these functions, so a change here must come with a change to ``_sim_nb.py`` (or a
+cleared cache), or the kernel keeps the old code.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ __all__ = [
     "FX_DEBIT",
     "FX_BASE",
     "FX_FUNDING",
+    "FX_SELL_FEES",
+    "FX_MIN_FEE",
     "N_FX",
     "margin_order_nb",
     "accrue_nb",
@@ -33,8 +40,10 @@ __all__ = [
     "blocked_nb",
 ]
 
-FX_LEV, FX_MM, FX_BORROW, FX_CREDIT, FX_DEBIT, FX_BASE, FX_FUNDING = range(7)
-N_FX = 7
+FX_LEV, FX_MM, FX_BORROW, FX_CREDIT, FX_DEBIT, FX_BASE, FX_FUNDING, FX_SELL_FEES, FX_MIN_FEE = (
+    range(9)
+)
+N_FX = 9
 _TOL = 1e-9
 
 
@@ -60,7 +69,9 @@ def margin_order_nb(
     :mod:`backtest.financing`): ``target * base / price`` units where ``base`` is the equity at
     ``price`` (or the fixed notional); a buy may spend up to ``cash + (max_leverage - 1) *
     equity`` (cash may go negative: a loan), fees included, and is reduced to fit; a sell is
-    not limited. Returns ``(filled, cash, position, signed_size, fill_price, fees_paid)``."""
+    not limited. Fees: ``max(min_fee, rate * size * fill) + fixed_fees`` with ``rate`` = ``fees``
+    for buys and ``FX_SELL_FEES`` for sells. Returns ``(filled, cash, position, signed_size,
+    fill_price, fees_paid)``."""
     value = cash + position * price
     if value <= 0:
         return False, cash, position, np.nan, np.nan, np.nan
@@ -73,14 +84,17 @@ def margin_order_nb(
         power = cash + (fx[FX_LEV] - 1.0) * value
         if not np.isnan(granularity):
             size = size // granularity * granularity
-        need = size * fill * (1.0 + fees) + fixed_fees
+        lowest = fx[FX_MIN_FEE]
+        need = size * fill + max(lowest, size * fill * fees) + fixed_fees
         if need > power and not _close(need, power):
             size = (power - fixed_fees) / (1.0 + fees) / fill
+            if size * fill * fees < lowest:  # the minimum fee binds
+                size = (power - fixed_fees - lowest) / fill
             if not np.isnan(granularity):
                 size = size // granularity * granularity
         if size < min_size and not _close(size, min_size):
             return False, cash, position, np.nan, np.nan, np.nan
-        paid = size * fill * fees + fixed_fees
+        paid = max(lowest, size * fill * fees) + fixed_fees
         return True, cash - size * fill - paid, position + size, size, fill, paid
     fill = price * (1.0 - slippage)
     size = -size
@@ -88,7 +102,7 @@ def margin_order_nb(
         size = size // granularity * granularity
     if size < min_size and not _close(size, min_size):
         return False, cash, position, np.nan, np.nan, np.nan
-    paid = size * fill * fees + fixed_fees
+    paid = max(fx[FX_MIN_FEE], size * fill * fx[FX_SELL_FEES]) + fixed_fees
     new_position = position - size
     if _close(new_position, 0.0):
         new_position = 0.0

@@ -589,7 +589,8 @@ def simulate_block_nb(
         fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
             layout), or None for none (the plain path: numba prunes every ``fx is not None``
             branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
-            direction clip scaled by the leverage. funding: ``(n_bars,)`` funding rate charged
+            direction clip scaled by the leverage (its fee schedule: buy and sell rates, minimum
+            fee, see :func:`backtest._margin_nb.margin_order_nb`). funding: ``(n_bars,)`` funding rate charged
             at each bar's close (0 where none), or a ``(0,)`` array.
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order

@@ -297,6 +297,7 @@ def evaluate_batch(
     maintenance_margin: float = 0.0,
     notional: float | None = None,
     funding: Any = None,
+    rates_per_year: float | None = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -344,6 +345,7 @@ def evaluate_batch(
         max_leverage, maintenance_margin, notional: leverage (targets in ``[-L, L]``), margin
             call and fixed-notional sizing; funding: a funding-rate series (perpetuals). Rules
             and the financing rates of ``costs``: :mod:`backtest.financing`.
+        rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
 
     Returns:
         :class:`BatchResult`.
@@ -390,7 +392,8 @@ def evaluate_batch(
         exits, high, low, open_arr, close_arr, total
     )
     funding_arr = funding_per_bar(funding, index, n_bars)
-    fx = margin_settings(margin, costs, ppy, len(funding_arr) > 0)
+    rpy = ppy if rates_per_year is None else float(rates_per_year)
+    fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []

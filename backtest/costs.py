@@ -12,10 +12,23 @@ same as vectorbt's ``Portfolio.from_orders``):
 A buy never spends more than the available cash: when the requested size plus fees does not fit,
 the size is reduced so that ``size * fill_price * (1 + fees) + fixed_fees == cash``.
 
-Financing (annual rates, charged per bar at each close as ``rate / periods_per_year``, simple;
+Financing (annual rates, charged per bar at each close as ``rate / rates_per_year``, simple;
 see :mod:`backtest.financing`): ``borrow_rate`` on the notional of a short position,
 ``cash_rate`` credited on a positive cash balance, ``debit_rate`` charged on a negative one
 (borrowed cash when leveraged). All 0 by default, which leaves the engines' arithmetic unchanged.
+
+Spread and fee schedule:
+
+* ``spread_bps`` is the quoted bid-ask spread; each fill pays half of it, on top of the slippage
+  (a buy fills at ``price * (1 + (slippage_bps + spread_bps / 2) / 10_000)``, a sell at
+  ``price * (1 - ...)``), on every engine path. Per symbol: give each symbol's backtest its own
+  :class:`Costs`.
+* ``sell_fees`` (None: ``fees``) is the proportional fee of sells; ``fees`` then applies to buys.
+* ``min_fee`` is the smallest proportional fee of a filled order (cash):
+  ``max(min_fee, rate * traded value) + fixed_fees``; a buy reduced to fit the cash pays it too.
+
+With financing rates, ``sell_fees`` or ``min_fee`` set, :func:`backtest.run_backtest` runs the
+reference loop of :mod:`backtest.ledger` (vectorbt has no such settings).
 """
 
 from __future__ import annotations
@@ -40,6 +53,9 @@ class Costs:
         borrow_rate: annual fee on short notional (``0.02`` = 2 % a year), in ``[0, 10)``.
         cash_rate: annual interest earned on positive cash, in ``[0, 10)``.
         debit_rate: annual interest paid on negative cash (a leveraged long), in ``[0, 10)``.
+        spread_bps: quoted bid-ask spread in basis points (half paid per fill), ``[0, 10_000)``.
+        sell_fees: proportional fee of sells (None: ``fees``), in ``[0, 1)``.
+        min_fee: minimum proportional fee per filled order (cash), ``>= 0``.
 
     Raises:
         ParameterError: a value is negative, not finite or out of its range.
@@ -51,6 +67,9 @@ class Costs:
     borrow_rate: float = 0.0
     cash_rate: float = 0.0
     debit_rate: float = 0.0
+    spread_bps: float = 0.0
+    sell_fees: float | None = None
+    min_fee: float = 0.0
 
     def __post_init__(self) -> None:
         checks = (
@@ -60,7 +79,9 @@ class Costs:
             ("borrow_rate", self.borrow_rate, 10.0),
             ("cash_rate", self.cash_rate, 10.0),
             ("debit_rate", self.debit_rate, 10.0),
-        )
+            ("spread_bps", self.spread_bps, 10_000.0),
+            ("min_fee", self.min_fee, math.inf),
+        ) + ((("sell_fees", self.sell_fees, 1.0),) if self.sell_fees is not None else ())
         for name, value, upper in checks:
             try:
                 number = float(value)
@@ -73,13 +94,19 @@ class Costs:
 
     @property
     def slippage(self) -> float:
-        """Slippage as a fraction of price (``slippage_bps / 10_000``), as vectorbt takes it."""
-        return self.slippage_bps / 10_000.0
+        """Adverse fill-price move as a fraction of price, as vectorbt takes it: the slippage plus
+        half the spread, ``(slippage_bps + spread_bps / 2) / 10_000``."""
+        return (self.slippage_bps + self.spread_bps / 2.0) / 10_000.0
 
     @property
     def financed(self) -> bool:
         """True when any financing rate is non-zero."""
         return bool(self.borrow_rate or self.cash_rate or self.debit_rate)
+
+    @property
+    def extended(self) -> bool:
+        """True when a setting beyond vectorbt's (financing, ``sell_fees``, ``min_fee``) is on."""
+        return self.financed or self.sell_fees is not None or self.min_fee > 0
 
     def to_dict(self) -> dict[str, float]:
         """The parameters as a plain dict (for run records and JSON); the financing rates only
@@ -89,4 +116,10 @@ class Costs:
             out.update(
                 borrow_rate=self.borrow_rate, cash_rate=self.cash_rate, debit_rate=self.debit_rate
             )
+        if self.spread_bps:
+            out["spread_bps"] = self.spread_bps
+        if self.sell_fees is not None:
+            out["sell_fees"] = self.sell_fees
+        if self.min_fee:
+            out["min_fee"] = self.min_fee
         return out

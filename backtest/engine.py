@@ -424,7 +424,7 @@ def run_backtest(
     maintenance_margin: float = 0.0,
     notional: float | None = None,
     funding: Any = None,
-    periods_per_year: float = 252.0,
+    rates_per_year: float | None = None,
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -444,7 +444,8 @@ def run_backtest(
             ``[-L, L]``), margin call, fixed-notional sizing and a funding-rate series; with
             these or the financing rates of ``costs`` on, one symbol runs through the reference
             loop of :mod:`backtest.ledger` (rules: :mod:`backtest.financing`; no ``portfolio``).
-        periods_per_year: bars per year turning the annual financing rates into per-bar rates.
+        rates_per_year: bars per year turning the annual financing rates of ``costs`` into
+            per-bar rates (None: 252).
 
     Returns:
         :class:`BacktestResult`.
@@ -468,7 +469,7 @@ def run_backtest(
             np.concatenate([open_[sym].to_numpy(), close[sym].to_numpy()]), init_cash,
             whole_units, "run_backtest", index=close.index.append(close.index),
         )  # fmt: skip
-    if margin.active or costs.financed or funding is not None:
+    if margin.active or costs.extended or funding is not None:
         from backtest.ledger import ledger_backtest
 
         if exits is not None or multi:
@@ -477,7 +478,7 @@ def run_backtest(
                 "symbol without `exits` on the reference path (use evaluate_batch with exits)"
             )
         return ledger_backtest(bars, targets, costs, execution, direction, init_cash,
-                               whole_units, margin, funding, periods_per_year)  # fmt: skip
+                               whole_units, margin, funding, rates_per_year or 252.0)  # fmt: skip
     if exits is not None:
         return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
                                whole_units, multi)  # fmt: skip

@@ -74,7 +74,8 @@ class Execution:
         """``costs, execution, direction, init_cash``: the keyword arguments of
         :func:`backtest.run_backtest` and :func:`backtest.evaluate_batch`; plus, only when set
         away from their defaults, ``max_leverage, maintenance_margin, notional, whole_units``
-        and (with leverage, margin, notional or financing rates) ``periods_per_year``."""
+        and (with financing rates or fees beyond vectorbt's) ``rates_per_year`` (this
+        ``periods_per_year``: the bars per year of the annual rates)."""
         out: dict[str, Any] = {
             "costs": self.costs,
             "execution": self.fill,
@@ -88,8 +89,8 @@ class Execution:
             "whole_units": (bool(self.whole_units), False),
         }
         out.update({k: v for k, (v, default) in extra.items() if v != default})
-        if len(out) > 4 or self.costs.financed:
-            out["periods_per_year"] = self.periods_per_year
+        if self.costs.extended:
+            out["rates_per_year"] = self.periods_per_year
         return out
 
     def to_dict(self) -> dict[str, Any]:

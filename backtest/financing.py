@@ -15,7 +15,8 @@ is on. With every setting at its default the engines run their plain vectorbt ar
   the equity at a close is ``<= 0`` the book is closed out instead (:mod:`backtest.closeout`).
 * **Financing** (:class:`backtest.Costs` ``borrow_rate``, ``cash_rate``, ``debit_rate``,
   annual): charged at each close, in this order, with the per-bar rate
-  ``annual / periods_per_year`` (simple, not compounded): a short pays
+  ``annual / rates_per_year`` (the engines' argument; :class:`backtest.Execution` passes its
+  ``periods_per_year``; simple, not compounded): a short pays
   ``borrow_rate * |position| * close``; then positive cash earns ``cash_rate * cash`` and
   negative cash pays ``debit_rate * |cash|`` (short-sale proceeds sit in cash and earn the cash
   rate: set it to 0 to model no rebate).
@@ -44,7 +45,9 @@ from backtest._margin_nb import (
     FX_DEBIT,
     FX_FUNDING,
     FX_LEV,
+    FX_MIN_FEE,
     FX_MM,
+    FX_SELL_FEES,
     N_FX,
 )
 from data_loaders.errors import DataValidationError, ParameterError
@@ -84,7 +87,7 @@ def margin_settings(
 ) -> np.ndarray:
     """The kernel's ``fx`` array (:mod:`backtest._margin_nb` layout), or an empty one when no
     setting is on (the plain path)."""
-    if not (settings.active or costs.financed or has_funding):
+    if not (settings.active or costs.extended or has_funding):
         return np.empty(0)
     fx = np.zeros(N_FX)
     fx[FX_LEV] = settings.max_leverage
@@ -94,6 +97,8 @@ def margin_settings(
     fx[FX_DEBIT] = costs.debit_rate / periods_per_year
     fx[FX_BASE] = np.nan if settings.notional is None else settings.notional
     fx[FX_FUNDING] = 1.0 if has_funding else 0.0
+    fx[FX_SELL_FEES] = costs.fees if costs.sell_fees is None else costs.sell_fees
+    fx[FX_MIN_FEE] = costs.min_fee
     return fx
 
 

@@ -43,10 +43,16 @@ class LedgerRun:
 class _Book:
     """Cash, position and the open exit trade of one account."""
 
-    def __init__(self, cash: float, fees: float, fixed: float, slip: float, gran: float,
-                 lev: float, notional: float | None) -> None:  # fmt: skip
+    def __init__(self, cash: float, costs, gran: float, lev: float, notional: float | None) -> None:
         self.cash, self.pos = cash, 0.0
-        self.fees, self.fixed, self.slip, self.gran = fees, fixed, slip, gran
+        self.fees, self.fixed, self.slip, self.gran = (
+            costs.fees,
+            costs.fixed_fees,
+            costs.slippage,
+            gran,
+        )
+        self.sell_fees = costs.fees if costs.sell_fees is None else costs.sell_fees
+        self.min_fee = costs.min_fee
         self.lev, self.notional = lev, notional
         self.trades: list[dict] = []
         self.open: dict | None = None
@@ -64,18 +70,26 @@ class _Book:
             fill = price * (1 + self.slip)
             size = self._round(want)
             power = self.cash + (self.lev - 1) * equity
-            if size * fill * (1 + self.fees) + self.fixed > power * (1 + _TOL):
-                size = self._round((power - self.fixed) / (1 + self.fees) / fill)
+            if size * fill + self._fee(size * fill, self.fees) > power * (1 + _TOL):
+                size = (power - self.fixed) / (1 + self.fees) / fill
+                if size * fill * self.fees < self.min_fee:  # the minimum fee binds
+                    size = (power - self.fixed - self.min_fee) / fill
+                size = self._round(size)
+            rate = self.fees
         else:
             fill = price * (1 - self.slip)
             size = -self._round(-want)
+            rate = self.sell_fees
         if abs(size) < 1e-8 * (1 - _TOL):
             return
-        paid = abs(size) * fill * self.fees + self.fixed
+        paid = self._fee(abs(size) * fill, rate)
         self.cash -= size * fill + paid
         self.pos = 0.0 if _near(self.pos + size, 0.0) else self.pos + size
         self.fees_paid += paid
         self._book_trade(size, fill, paid, bar, reason)
+
+    def _fee(self, value: float, rate: float) -> float:
+        return max(self.min_fee, value * rate) + self.fixed
 
     def _round(self, size: float) -> float:
         return size if math.isnan(self.gran) else size // self.gran * self.gran
@@ -139,8 +153,7 @@ def run_ledger(
     """Simulate clipped ``targets`` (``(n,)``) on one symbol; the rules of
     :mod:`backtest.financing`."""
     n = len(close)
-    book = _Book(init_cash, costs.fees, costs.fixed_fees, costs.slippage,
-                 1.0 if whole_units else math.nan, max_leverage, notional)  # fmt: skip
+    book = _Book(init_cash, costs, 1.0 if whole_units else math.nan, max_leverage, notional)
     borrow = costs.borrow_rate / periods_per_year
     credit = costs.cash_rate / periods_per_year
     debit = costs.debit_rate / periods_per_year

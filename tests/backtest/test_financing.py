@@ -92,12 +92,12 @@ def test_margin_call_fill_pays_fees():
 
 
 def test_borrow_fee_and_cash_interest_on_a_short():
-    # per-bar rates with periods_per_year=10: borrow 1 %, cash 0.5 %. Bar 0 (flat): cash 1,000
+    # per-bar rates with rates_per_year=10: borrow 1 %, cash 0.5 %. Bar 0 (flat): cash 1,000
     # earns 5. Bar 1: short 1,005 / 100 = 10.05 units at 100 (cash 2,010); at the close the
     # borrow fee is 0.01 * 10.05 * 100, then the cash earns 0.5 %; equity = cash - 10.05 * 100.
     bars = _bars([100, 100, 100], [100, 100, 100])
     costs = Costs(fees=0.0, borrow_rate=0.1, cash_rate=0.05)
-    kw = dict(costs=costs, init_cash=1000, periods_per_year=10)
+    kw = dict(costs=costs, init_cash=1000, rates_per_year=10)
     ref, row, _ = _both(bars, [-1, -1, -1], **kw)
     cash = 1000 * 1.005
     units = cash / 100
@@ -114,7 +114,7 @@ def test_debit_interest_on_borrowed_cash():
     # L=2: 2,000 units at 100 on 100,000 (cash -100,000); 1 % per bar debit at each close
     bars = _bars([100, 100, 100], [100, 100, 100])
     costs = Costs(fees=0.0, debit_rate=0.1, cash_rate=0.5)
-    ref, row, _ = _both(bars, [2, 2, 2], costs=costs, max_leverage=2, periods_per_year=10)
+    ref, row, _ = _both(bars, [2, 2, 2], costs=costs, max_leverage=2, rates_per_year=10)
     eq0 = 100_000 * 1.05  # flat on bar 0: cash earns 5 %
     cash = eq0 - 2 * eq0
     eq = [eq0]
@@ -169,7 +169,7 @@ def test_execution_carries_the_settings():
     ex = Execution(max_leverage=2.0, whole_units=True, costs=Costs(cash_rate=0.02))
     kw = ex.engine_kwargs()
     assert kw["max_leverage"] == 2.0 and kw["whole_units"] is True
-    assert kw["periods_per_year"] == 252.0 and "notional" not in kw
+    assert kw["rates_per_year"] == 252.0 and "notional" not in kw
     assert set(Execution().engine_kwargs()) == {"costs", "execution", "direction", "init_cash"}
     assert ex.to_dict()["costs"]["cash_rate"] == 0.02
     assert Costs().to_dict() == {"fees": 0.001, "fixed_fees": 0.0, "slippage_bps": 0.0}
@@ -238,3 +238,35 @@ def test_fixed_notional_matches_vectorbt_target_value(sp500):
         direction="both", lock_cash=False,
     )  # fmt: skip
     np.testing.assert_allclose(ref.equity.to_numpy(), pf.value().to_numpy(), rtol=1e-9)
+
+
+def test_half_spread_per_side_on_every_path():
+    # 20 bps quoted spread: a buy fills at 100 * 1.001; 1,000 units do not fit 100,000 of cash,
+    # so the buy is reduced to 100,000 / 100.1 units (the plain vectorbt path and the kernel)
+    bars = _bars([100, 100, 110], [100, 105, 110])
+    costs = Costs(fees=0.0, spread_bps=20)
+    assert costs.slippage == pytest.approx(0.001)
+    ref, row, _ = _both(bars, [1, 1, 1], costs=costs)
+    assert ref.portfolio is not None  # the spread alone keeps the vectorbt path
+    assert ref.trades.entry_price.iloc[0] == pytest.approx(100.1)
+    assert ref.final_equity == pytest.approx(100_000 / 100.1 * 110, rel=1e-12)
+    assert row.final_equity == pytest.approx(100_000 / 100.1 * 110, rel=1e-12)
+
+
+def test_minimum_fee_and_asymmetric_fees():
+    bars = _bars([100, 100, 110, 110], [100, 100, 110, 110])
+    # 5 units bought at 100 (fee 0.5 -> the 5 minimum), sold at 110 (fee 0.55 -> 5)
+    costs = Costs(fees=0.001, min_fee=5.0)
+    ref, row, _ = _both(bars, [0.5, 0.5, 0, 0], costs=costs, init_cash=1000)
+    assert ref.final_equity == pytest.approx(1000 - 500 - 5 + 550 - 5, rel=1e-12)
+    assert row.final_equity == pytest.approx(1040, rel=1e-12) and row.fees_paid == pytest.approx(10)
+    # a buy of all the cash pays the minimum fee too: (1,000 - 5) / 100 units
+    ref, row, _ = _both(bars, [1, 1, 1, 1], costs=costs, init_cash=1000)
+    assert ref.trades["size"].iloc[0] == pytest.approx(9.95) and row.fees_paid == pytest.approx(5)
+    # 0.1 % on buys, 0.3 % on sells: 500 units at 100 (fee 50), sold at 110 (fee 165)
+    costs = Costs(fees=0.001, sell_fees=0.003)
+    ref, row, _ = _both(bars, [0.5, 0.5, 0, 0], costs=costs)
+    want = 100_000 - 50 + 500 * 10 - 165
+    assert ref.final_equity == pytest.approx(want, rel=1e-12)
+    assert row.final_equity == pytest.approx(want, rel=1e-12)
+    assert list(ref.trades.fees) == pytest.approx([215.0])

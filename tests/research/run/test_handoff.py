@@ -227,3 +227,21 @@ def test_refit_chooses_the_fit_window_of_a_learning_strategy(refit):
     assert got.fit_window == (bars.index[a].isoformat(), bars.index[b - 1].isoformat())
     assert got.refit is refit and got.champion_id == "20261201-023000-nightly:lgbm_direction/tpe"
     assert got.data_timestamp == bars.index[-1].isoformat()
+
+
+def test_targets_that_cannot_be_computed_are_reported_not_raised(tmp_path):
+    """A champion whose strategy fails on the newest bars: one line in ``error``, no files."""
+    from research.run.handoff import hand_off
+
+    exp = parse_experiment(_runs.spec(name="broken", strategies=["sma_cross"]))
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    champion = {"strategy_ref": "sma_cross", "candidate": "sma_cross/tpe", "params": {"fast": 5}}
+    champion["params"]["nonsense"] = 1  # an unknown parameter: the strategy refuses it
+    (folder / "champion.json").write_text(json.dumps(champion))
+    bars = SAMPLE.loc["2015-01-01":"2016-12-31"]
+    out = hand_off(exp, tmp_path, bars, window_start=len(bars) - 100, time="t")
+    assert out["error"].startswith("targets of sma_cross/tpe failed: ")
+    assert "nonsense" in out["error"] and "\n" not in out["error"]
+    assert sorted(p.name for p in folder.iterdir()) == ["champion.json"]
+    assert out["refit"] is False and out["champion"]["params"] == champion["params"]
