@@ -10,8 +10,8 @@ simulates only the new bars ``[state.stop, stop)``, and the metrics equal those 
 of the window costs the extra 2/9 of the bars, not 1/3. Indicator state is not saved: the
 positions are the strategy's (causal) positions on the bars, recomputed or reused by the caller.
 
-Plain path only: next-open or close fills, costs, direction, whole units; no exit layer,
-leverage or financing, no per-bar returns (use :func:`backtest.evaluate_batch` for those).
+Plain path only: next-open or close fills, fees, fixed fees, slippage and spread, direction,
+whole units; no exit layer, leverage, financing, sell-side or minimum fees, no per-bar returns (use :func:`backtest.evaluate_batch` for those).
 """
 
 from __future__ import annotations
@@ -109,6 +109,11 @@ def simulate_resumable(
         DataValidationError: positions of the wrong shape, or an invalid target (names set, bar).
     """
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
+    if costs.extended:
+        raise ParameterError(
+            "simulate_resumable: financing rates, sell fees and minimum fees need "
+            "backtest.evaluate_batch (the resumable kernel is the plain path)"
+        )
     o = np.ascontiguousarray(open_, dtype=np.float64)
     c = np.ascontiguousarray(close, dtype=np.float64)
     pos = np.ascontiguousarray(np.asarray(positions, dtype=np.float64))

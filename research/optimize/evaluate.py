@@ -170,7 +170,8 @@ _RESUMABLE = frozenset({"costs", "execution", "direction", "init_cash", "whole_u
 
 
 def _resumable(ctx: EvalContext) -> bool:
-    return set(ctx.execution.engine_kwargs()) <= _RESUMABLE
+    kw = ctx.execution.engine_kwargs()
+    return set(kw) <= _RESUMABLE and not kw["costs"].extended
 
 
 def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:

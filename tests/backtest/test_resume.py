@@ -65,3 +65,5 @@ def test_a_state_that_does_not_continue_the_window_is_refused(bars, targets):
         simulate_resumable(o, c, targets, start=10, stop=900, state=state)
     with pytest.raises(ParameterError, match="reached 500"):
         simulate_resumable(o, c, targets, start=0, stop=400, state=state)
+    with pytest.raises(ParameterError, match="need backtest.evaluate_batch"):
+        simulate_resumable(o, c, targets, start=0, stop=400, costs=Costs(cash_rate=0.02))
