@@ -2,15 +2,16 @@
 
 ``tests/fixtures/leaderboards/<name>.csv`` holds the ``leaderboard.csv`` of
 ``research run experiments/<name>.yaml`` (the spec's own seed) recorded at commit 7a507bc,
-before the run flow was regrouped into ``research/judge`` and ``research/run``. This script
+before the run flow was regrouped into ``research/judge`` and ``research/run``
+(``universe_momentum`` and ``universe_pooled``: recorded when they were added, 2026-12). This script
 reruns each experiment in a temporary folder and compares the files byte for byte, printing the
 first differing line of any mismatch.
 
-    python benchmarks/check_leaderboards.py                 # all five (about 5 min on 2 cores)
+    python benchmarks/check_leaderboards.py                 # all seven (about 7 min on 2 cores)
     python benchmarks/check_leaderboards.py quickstart      # some of them
 
 Exit status 0 when every leaderboard is identical, 1 otherwise. (A script rather than a test:
-the five runs take minutes. ``tests/research/run/test_pipeline.py`` keeps a quick check of the
+the runs take minutes. ``tests/research/run/test_pipeline.py`` keeps a quick check of the
 same kind on a small run.)
 """
 

@@ -36,7 +36,7 @@ from research.judge.checks import (
 from research.judge.gates import Gates
 from research.judge.leaderboard import Leaderboard, LeaderboardEntry, build_leaderboard
 from research.judge.reevaluate import SearchOutcome, buy_and_hold
-from research.judge.universe import universe_checks
+from research.judge.universe import benchmark_bars, universe_checks
 from research.overfitting import EffectiveTrials
 
 __all__ = ["Judgement", "judge", "ranking_score"]
@@ -124,7 +124,8 @@ def judge(
         )
     with stage("judge/spa"):
         oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
-        bench = buy_and_hold(execution, searches[0].bars, span).reindex(oos.index).fillna(0.0)
+        bench = buy_and_hold(execution, benchmark_bars(searches), span)
+        bench = bench.reindex(oos.index).fillna(0.0)
         spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
     with stage("judge/universe"):
         uni = universe_checks(searches, execution)

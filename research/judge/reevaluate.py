@@ -24,6 +24,7 @@ from backtest.execution import Execution
 from data_loaders.bars import bars_index, slice_bars
 from research._json import to_jsonable
 from research.optimize.evaluate import EvalContext, EvalTask, SetResult, run_task
+from research.optimize.layers import backtest_kwargs
 
 if TYPE_CHECKING:
     from research.optimize import WalkForwardResult
@@ -108,8 +109,10 @@ def window_backtest(
     """:func:`backtest.run_backtest` of one parameter set on bars ``[start, stop)``.
 
     The window starts flat; with next-open fills the target decided at ``start - 1`` is the
-    first that can fill (the convention of the batch path). Returns ``(result, lo)``: the
-    ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1`` for next-open fills.
+    first that can fill (the convention of the batch path). A class wrapped in exits and sizing
+    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units.
+    Returns ``(result, lo)``: the ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1``
+    for next-open fills.
     """
     a, b = int(window[0]), int(window[1])
     strat = strategy_cls(**dict(params))
@@ -118,7 +121,11 @@ def window_backtest(
     head_bars, head_feats = slice_with_features(bars, features, 0, b)
     pos = strat.positions(head_bars, head_feats)
     lo = _first_fill(execution, a)
-    result = run_backtest(slice_bars(bars, lo, b), pos.iloc[lo:b], **execution.engine_kwargs())
+    result = run_backtest(
+        slice_bars(bars, lo, b),
+        pos.iloc[lo:b],
+        **{**execution.engine_kwargs(), **backtest_kwargs(strategy_cls, params)},
+    )
     return result, lo
 
 

@@ -25,7 +25,7 @@ concatenated test-window returns.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,17 @@ from backtest.execution import Execution
 from backtest.metrics import sharpe_ratio
 from research.judge.reevaluate import SearchOutcome, evaluate_sets
 
-__all__ = ["universe_checks", "breadth_of"]
+__all__ = ["universe_checks", "breadth_of", "benchmark_bars"]
+
+
+def benchmark_bars(searches: Sequence[SearchOutcome]) -> Any:
+    """The bars of the run's buy-and-hold: the universe (equal weights) when a search trades
+    several symbols or the run searched per symbol, else the first search's bars."""
+    for s in searches:
+        if isinstance(s.bars, Mapping):
+            return s.bars
+    per = {s.symbol: s.bars for s in searches if s.symbol is not None}
+    return per if len(per) > 1 else searches[0].bars
 
 
 def breadth_of(oos_sharpe: Sequence[float]) -> float | None:

@@ -28,7 +28,13 @@ from research._json import to_jsonable
 from research._version import code_version_text
 from research.optimize._base import Optimizer, Problem
 from research.optimize._search import FIDELITIES
-from research.optimize.objectives import Guardrails, Objective, resolve_objectives
+from research.optimize.derived import DerivedMetric
+from research.optimize.objectives import (
+    Guardrails,
+    Objective,
+    derived_metrics,
+    resolve_objectives,
+)
 from research.optimize.space import SearchSpace
 from research.optimize.storage import default_storage_url
 
@@ -62,6 +68,7 @@ class WalkForwardSetup:
     batch_size: int | None
     timeout: float | None
     progress: bool
+    derived: tuple[DerivedMetric, ...] = ()
 
 
 def check_arguments(
@@ -145,6 +152,7 @@ def check_arguments(
         batch_size=batch_size,
         timeout=timeout,
         progress=progress,
+        derived=derived_metrics(objectives, rails),
     )
 
 
@@ -238,8 +246,8 @@ def _config(
         "constraints": list(cls.constraints),
         "optimizer": opt.name,
         "options": opt.options_key(),
-        "objectives": [[o.metric, o.direction] for o in setup.objectives],
-        "guardrails": dataclasses.asdict(setup.guardrails),
+        "objectives": [_objective_key(o) for o in setup.objectives],
+        "guardrails": _guardrails_key(setup.guardrails),
         "costs": repr(ex.costs),
         "execution": ex.fill,
         "direction": ex.direction,
@@ -257,6 +265,25 @@ def _config(
         "warm_start": to_jsonable(list(setup.warm_start)),
         "data_fingerprint": fp,
     }
+
+
+def _guardrails_key(rails: Guardrails) -> dict[str, Any]:
+    """The guardrails in the configuration (``rules`` only when some are given, so studies made
+    before rules existed keep their names)."""
+    out = dataclasses.asdict(rails)
+    if not out.get("rules"):
+        out.pop("rules", None)
+    else:
+        out["rules"] = list(out["rules"])
+    return out
+
+
+def _objective_key(o: Objective) -> list[str]:
+    """An objective in the configuration: ``[metric, direction]``, plus what computes a derived
+    one (an expression's text, a callable's name) when it is not the metric's name."""
+    if o.derived is None or o.derived.text == o.metric:
+        return [o.metric, o.direction]
+    return [o.metric, o.direction, o.derived.text]
 
 
 def _resolve_execution(

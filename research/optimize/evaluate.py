@@ -21,6 +21,11 @@ up to which positions are computed, and the windows ``[start, stop)`` to simulat
 
 Positions are causal (the strategy contract), so positions on ``bars[:stop]`` equal those on the
 full data for every bar before ``stop``: no window ever sees a bar after its own end.
+
+A strategy class wrapped in exits and sizing (:func:`research.optimize.layers.with_layers`) is
+simulated with each set's :class:`backtest.Exits` (filled inside the bar from high/low) and its
+``whole_units``; the context's derived metrics (``psr``, expressions, callables:
+:mod:`research.optimize.derived`) are added to every window's metrics.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import pandas as pd
 
 from backtest.execution import Execution
 from data_loaders.bars import is_multi, slice_bars
+from research.optimize.derived import DerivedMetric, add_derived
+from research.optimize.layers import layer_kwargs
 
 __all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "split_task", "error_text"]
 
@@ -59,6 +66,7 @@ class EvalContext:
     bars: Any
     features: pd.DataFrame | None
     execution: Execution
+    derived: tuple[DerivedMetric, ...]
 
     def __init__(
         self,
@@ -66,6 +74,8 @@ class EvalContext:
         bars: Any,
         features: pd.DataFrame | None = None,
         execution: Execution | str | None = None,
+        *,
+        derived: tuple[DerivedMetric, ...] = (),
         **loose: Any,
     ) -> None:
         if not isinstance(execution, Execution):
@@ -80,6 +90,12 @@ class EvalContext:
         object.__setattr__(self, "bars", bars)
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "execution", execution)
+        object.__setattr__(self, "derived", tuple(derived))
+
+    @cached_property
+    def needs_returns(self) -> bool:
+        """Whether a derived metric reads the returns (the simulation then keeps them)."""
+        return any(d.needs_returns for d in self.derived)
 
     @cached_property
     def multi(self) -> bool:
@@ -215,11 +231,11 @@ def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
     bars, feats = ctx.head(task.stop)
     try:
         pos = None
-        if not task.returns:  # signals inside the simulation pass when the strategy has them
+        if not (task.returns or ctx.needs_returns):  # signals inside the simulation pass
             pos = ctx.strategy_cls.fused_signal(bars, list(task.params), feats)
         if pos is None:
             pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
-        per_window = [_simulate(ctx, task, pos, a, b) for a, b in task.windows]
+        per_window = [_simulate(ctx, task, pos, a, b, task.params) for a, b in task.windows]
     except Exception:
         return [_one_set(ctx, task, i) for i in range(len(task.params))]
     out = []
@@ -233,23 +249,41 @@ def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
 
 
 def _simulate(
-    ctx: EvalContext, task: EvalTask, pos: Any, start: int, stop: int
+    ctx: EvalContext,
+    task: EvalTask,
+    pos: Any,
+    start: int,
+    stop: int,
+    params: tuple[dict[str, Any], ...],
 ) -> tuple[list[dict[str, float]], np.ndarray | None]:
     from backtest.batch import evaluate_batch
 
     n = pos.n_bars if hasattr(pos, "n_bars") else pos.shape[0]
+    extra = layer_kwargs(ctx.strategy_cls, params, ctx.bars)
+    for key in ("high", "low"):
+        if key in extra:
+            extra[key] = extra[key][:n]
     res = evaluate_batch(
         ctx.open_[:n],
         ctx.close[:n],
         pos,
-        **{**ctx.execution.engine_kwargs(), "periods_per_year": ctx.execution.periods_per_year},
+        **{
+            **ctx.execution.engine_kwargs(),
+            "periods_per_year": ctx.execution.periods_per_year,
+            **extra,
+        },
         start=start,
         stop=stop,
-        return_returns=task.returns,
+        return_returns=task.returns or ctx.needs_returns,
     )
     names = [str(c) for c in res.metrics.columns]
     values = res.metrics.to_numpy(dtype=np.float64).tolist()
     records = [dict(zip(names, row)) for row in values]
+    for j, rec in enumerate(records):
+        if res.liquidated_at is not None and res.liquidated_at[j] >= 0:
+            rec["liquidated_at"] = float(res.liquidated_at[j])
+        if ctx.derived:
+            add_derived(rec, None if res.returns is None else res.returns[:, j], ctx.derived)
     return records, res.returns
 
 
@@ -267,7 +301,7 @@ def _one_set(ctx: EvalContext, task: EvalTask, i: int) -> SetResult:
         if ctx.multi:
             return _multi_asset(ctx, task, number, pos)
         arr = np.asarray(pos, dtype=np.float64).reshape(-1, 1)
-        per_window = [_simulate(ctx, task, arr, a, b) for a, b in task.windows]
+        per_window = [_simulate(ctx, task, arr, a, b, (params,)) for a, b in task.windows]
     except Exception as exc:  # the reason is recorded with the trial; the search goes on
         return SetResult(number, error=error_text(exc))
     res = SetResult(number, metrics=[w[0][0] for w in per_window])
@@ -296,6 +330,7 @@ def _multi_asset(ctx: EvalContext, task: EvalTask, number: int, pos: Any) -> Set
         m["final_equity"] = float(ex.init_cash * np.prod(1.0 + ret))
         for key in ("n_orders", "fees_paid"):
             m.setdefault(key, math.nan)
+        add_derived(m, ret, ctx.derived)
         metrics.append(m)
         returns.append(ret)
         positions.append(frame.iloc[a:b].to_numpy(dtype=np.float64))

@@ -114,7 +114,10 @@ def walk_forward_optimize(
         optimizer: a registry name (``tpe`` default, ``cmaes``, ``gp``, ``random``, ``grid``,
             ``nsga2``, ``ga``, ``deap_nsga2``) or an :class:`Optimizer` instance.
         n_trials: trials per fold (a finite grid caps it at its size).
-        objective: a metric (``sharpe_ratio``) or a list of metrics (multi-objective).
+        objective: a metric (``sharpe_ratio``), ``psr``, an expression over metric names
+            (``"sharpe_ratio - 0.5 * abs(max_drawdown)"``), a callable
+            ``fn(metrics, returns) -> float``, or a list of these (multi-objective); see
+            :mod:`research.optimize.derived`.
         directions: ``maximize``/``minimize`` per objective (defaults per metric).
         guardrails: :class:`Guardrails`, a mapping (``min_trades``, ``max_drawdown`` as a
             positive fraction, ``max_turnover``) or None. Infeasible trials are never picked.
@@ -188,7 +191,9 @@ def walk_forward_optimize(
         features=features,
     )
     plan = plan_studies(setup, splitter, study_name=study_name, storage=storage, run_dir=run_dir)
-    ctx = EvalContext(setup.strategy_cls, setup.bars, setup.features, setup.execution)
+    ctx = EvalContext(
+        setup.strategy_cls, setup.bars, setup.features, setup.execution, derived=setup.derived
+    )
     outcomes = []
     with Workers(ctx, workers=workers, scheduler=scheduler) as pool:
         for fold in plan.folds:

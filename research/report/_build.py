@@ -5,7 +5,7 @@ so ``research report RUN_DIR`` rebuilds it at any time. It is one self-contained
 plotly.js inlined once in the head, every figure a ``<div>`` with its data; it opens offline.
 
 Order: the verdict first (champion, its out-of-sample numbers, which gates passed), then the
-leaderboard, equity vs buy-and-hold, drawdowns, the lead candidate's price chart with its
+leaderboard, equity vs buy-and-hold, drawdowns, a universe run's symbol x fold view, the lead candidate's price chart with its
 trades, its monthly returns table and rolling Sharpe, per-fold in-sample vs out-of-sample, optimization
 history, hyperparameter importance with the OLS table, contour and parallel-coordinate plots, the
 Pareto front (several objectives), the overfitting panel, exploration findings and the champion's
@@ -25,6 +25,7 @@ from research.report._champion import ChampionSections
 from research.report._details import DetailSections
 from research.report._html import when
 from research.report._sections import OutcomeSections
+from research.report._universe import UniverseSections
 from research.run.results import RunResults
 
 __all__ = ["build_report", "render_report", "load_run_data"]
@@ -82,6 +83,7 @@ def render_report(data: Mapping[str, Any], *, run_dir: str | Path = ".") -> str:
         ctx.verdict(),
         ctx.leaderboard(),
         ctx.equity(),
+        ctx.universe(),
         ctx.price(),
         ctx.returns_table(),
         ctx.folds(),
@@ -131,7 +133,7 @@ class _Attr(dict):
         return _Attr(v) if isinstance(v, Mapping) else v
 
 
-class ReportContext(OutcomeSections, ChampionSections, DetailSections):
+class ReportContext(OutcomeSections, ChampionSections, DetailSections, UniverseSections):
     """What every section reads: the run (typed), its JSON, the series, the report options."""
 
     def __init__(self, data: Mapping[str, Any], report_cfg: Mapping[str, Any]) -> None:

@@ -126,7 +126,7 @@ def compute_targets(
     ``window_start``: first bar of the judging window (the fit ends there unless ``refit``).
     """
     ref = str(champion["strategy_ref"])
-    cls = strategy_class(exp, ref)
+    cls = strategy_class(exp, ref, bars)
     sbars = strategy_bars(cls, bars, f"strategy {ref!r}")
     index = bars_index(bars)
     stop = len(index) if refit else int(window_start)

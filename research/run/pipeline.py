@@ -244,6 +244,7 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
         spec_hash=experiment_hash(exp),
         resume_key=resume_key(exp.to_dict()),
         storage=safe_url(storage_url),
+        trade_layers=to_jsonable(plan.layers_record()),
     )
     clock.lap("setup")
     return storage_url

@@ -9,7 +9,7 @@ folder is created, so a bad spec or too little data never leaves a folder behind
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -17,13 +17,15 @@ import pandas as pd
 from backtest.execution import Execution
 from backtest.splitters import Fold, WalkForward
 from data_loaders.bars import bars_index
-from data_loaders.errors import DataTooShortError
+from data_loaders.errors import ConfigError, DataTooShortError
 from research.judge.gates import Gates, gates_from_spec
+from research.optimize.layers import layers_of
 from research.run.results import DataInfo, FoldWindow, Objective
 from research.spec.build import (
     build_execution,
     build_splitter,
     experiment_bars_per_year,
+    layered_strategy,
     ranking_direction,
     strategy_bars,
 )
@@ -43,6 +45,8 @@ class RunPlan:
         direction: ``maximize`` or ``minimize``: the ranking metric's direction.
         gates: the thresholds a champion must meet (the spec's ``gates``).
         data: what results.json records of the data (fingerprint included).
+        strategies: per strategy label, its class wrapped in its exits and sizing
+            (:func:`research.spec.build.layered_strategy`).
     """
 
     folds: tuple[Fold, ...]
@@ -52,6 +56,16 @@ class RunPlan:
     direction: str
     gates: Gates
     data: DataInfo
+    strategies: Mapping[str, Any] = field(default_factory=dict)
+
+    def layers_record(self) -> dict[str, Any]:
+        """Per strategy label, its exits, sizing and searched ranges (what ``run.json`` keeps)."""
+        from research.optimize.layers import TradeLayers
+
+        return {
+            label: (layers_of(cls) or TradeLayers()).to_dict()
+            for label, cls in self.strategies.items()
+        }
 
     def fold_windows(self, index: pd.DatetimeIndex) -> tuple[FoldWindow, ...]:
         """The folds as dates (results.json's ``folds``)."""
@@ -89,10 +103,19 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
             "windows or more data"
         )
     src = exp.path or "<spec>"
+    ppy = experiment_bars_per_year(exp, bars)
+    classes = {}
     for i, s in enumerate(exp.strategies):
         key = f"{src}: strategies[{i}]"
-        strategy_bars(resolve_strategy(s, key=key), bars, key, exp.universe.mode)
-    execution = build_execution(exp, experiment_bars_per_year(exp, bars))
+        mode = s.mode or exp.universe.mode
+        strategy_bars(resolve_strategy(s, key=key), bars, key, mode)
+        classes[s.label] = layered_strategy(exp, s, ppy, key=key)
+        if layers_of(classes[s.label]) is not None and mode in ("pooled", "portfolio"):
+            raise ConfigError(
+                f"{key}: exits and sizing apply to single-symbol searches; universe.mode "
+                f"{mode!r} trades a book (use per_symbol, or drop exits/sizing)"
+            )
+    execution = build_execution(exp, ppy)
     symbols = list(bars) if isinstance(bars, Mapping) else [bars.attrs.get("symbol") or ""]
     data = DataInfo(
         source=exp.data.source,
@@ -111,4 +134,5 @@ def plan_run(exp: Any, bars: Any) -> RunPlan:
         direction=ranking_direction(exp),
         gates=gates_from_spec(exp.gates),
         data=data,
+        strategies=classes,
     )

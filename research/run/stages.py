@@ -113,8 +113,6 @@ def search_stage(
 ) -> list[SearchOutcome]:
     """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major);
     under ``universe.mode: per_symbol`` one per symbol as well (:mod:`research.run.universe`)."""
-    from research.spec import resolve_strategy
-
     ctx = {
         "say": say, "storage": storage, "run_dir": run_dir, "warm_start": warm_start,
         "progress": progress,
@@ -124,11 +122,9 @@ def search_stage(
     jobs = []
     for s in exp.strategies:
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        for job in search_jobs(exp, resolve_strategy(s, key=key), bars, key):
-            jobs += [(s, o, job, key) for o in exp.optimizers]
-    if exp.universe.mode == "per_symbol":  # strategy-major, then optimizer, then symbol
-        order = {id(s): i for i, s in enumerate(exp.strategies)}
-        jobs.sort(key=lambda j: (order[id(j[0])], exp.optimizers.index(j[1])))
+        found = search_jobs(exp, s, plan.strategies[s.label], bars, key)
+        # strategy-major, then optimizer, then symbol (per_symbol)
+        jobs += [(s, o, job, key) for o in exp.optimizers for job in found]
     for n, (s, o, job, key) in enumerate(jobs, 1):
         out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out
@@ -184,8 +180,13 @@ def _optimize(
 ) -> Any:
     """:func:`research.optimize.walk_forward_optimize` of one search job."""
     from research.optimize import walk_forward_optimize
+    from research.optimize.derived import expression_metric
 
     ex, cls, sbars = plan.execution, job.strategy_cls, job.bars
+    objectives = [
+        expression_metric(ob.expression, ob.metric) if ob.expression else ob.metric
+        for ob in exp.objectives
+    ]
     return walk_forward_optimize(
         cls,
         sbars,
@@ -193,7 +194,7 @@ def _optimize(
         optimizer=o.name,
         optimizer_options=o.options or None,
         n_trials=exp.budget.n_trials,
-        objective=[ob.metric for ob in plan.objectives],
+        objective=objectives,
         directions=[ob.direction for ob in plan.objectives],
         guardrails=exp.guardrails,
         costs=ex.costs,

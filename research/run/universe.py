@@ -8,6 +8,9 @@
   per-symbol metrics, or the book's (``portfolio``); the candidate's returns are the book's.
 * ``portfolio``: one search of a multi-asset strategy (weights for all symbols), one book.
 
+A strategy entry's own ``mode`` overrides the section's, so one run can hold the same rule
+``pooled`` and ``per_symbol`` side by side (``experiments/universe_pooled.yaml``).
+
 ``pooled`` and ``portfolio`` searches are scored by the book path of the evaluation kernel
 (:mod:`research.optimize._book`: :func:`backtest.portfolio.run_book`, shared cash, exposure
 limits scaled proportionally and said in the notes).
@@ -22,7 +25,7 @@ from research.optimize._book import BookRules
 from research.spec.build import strategy_bars
 from strategies.pooled import pooled_strategy
 
-__all__ = ["SearchJob", "search_jobs", "search_class", "book_rules"]
+__all__ = ["SearchJob", "search_jobs", "search_class", "book_rules", "entry_universe"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +47,14 @@ def book_rules(universe: Any) -> BookRules:
     )
 
 
+def entry_universe(exp: Any, entry: Any) -> Any:
+    """The ``universe`` section that applies to a strategy entry (its own ``mode`` first)."""
+    from dataclasses import replace
+
+    mode = getattr(entry, "mode", None)
+    return exp.universe if mode is None else replace(exp.universe, mode=mode)
+
+
 def search_class(cls: Any, universe: Any) -> Any:
     """The class a ``pooled`` / ``portfolio`` search runs: ``cls`` (pooled first for
     ``pooled``) carrying the book rules; its qualified name names the rules, so a change of
@@ -62,16 +73,17 @@ def search_class(cls: Any, universe: Any) -> Any:
     )
 
 
-def search_jobs(exp: Any, cls: Any, bars: Any, key: str) -> list[SearchJob]:
-    """The searches of one strategy entry under ``exp.universe.mode`` (module docstring).
+def search_jobs(exp: Any, entry: Any, cls: Any, bars: Any, key: str) -> list[SearchJob]:
+    """The searches of one strategy entry under its ``universe.mode`` (module docstring).
 
     Raises:
         ConfigError: the strategy and the mode (or the data) do not fit, naming ``key``.
     """
-    mode = exp.universe.mode
+    universe = entry_universe(exp, entry)
+    mode = universe.mode
     sbars = strategy_bars(cls, bars, key, mode)
     if mode == "per_symbol":
         return [SearchJob(cls, frame, str(sym)) for sym, frame in sbars.items()]
     if mode in ("pooled", "portfolio"):
-        return [SearchJob(search_class(cls, exp.universe), sbars)]
+        return [SearchJob(search_class(cls, universe), sbars)]
     return [SearchJob(cls, sbars)]

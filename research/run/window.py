@@ -19,7 +19,12 @@ from data_loaders.errors import ConfigError, DataTooShortError
 from research._json import finite
 from research.judge import evaluate_sets
 from research.run.stages import explore_stage
-from research.spec.build import build_execution, experiment_bars_per_year, strategy_bars
+from research.spec.build import (
+    build_execution,
+    experiment_bars_per_year,
+    layered_strategy,
+    strategy_bars,
+)
 
 __all__ = [
     "recent_window",
@@ -68,7 +73,7 @@ def evaluate_params(
     leaderboard row: None, or the feature columns (recomputed by the spec's exploration with its
     screening window ending before ``start``).
     """
-    cls = strategy_class(exp, strategy_ref)
+    cls = strategy_class(exp, strategy_ref, bars)
     sbars = strategy_bars(cls, bars, f"strategy {strategy_ref!r}")
     index = bars_index(bars)
     stop = len(index) if stop is None else int(stop)
@@ -83,14 +88,16 @@ def evaluate_params(
     return {k: finite(v) for k, v in res.metrics[0].items() if _numeric(v)}
 
 
-def strategy_class(exp: Any, strategy_ref: str) -> Any:
+def strategy_class(exp: Any, strategy_ref: str, bars: Any) -> Any:
     """The strategy class of ``strategy_ref`` (a registry name or ``path.py:Class``), resolved
-    with the spec's entry for it when there is one."""
-    from research.spec import StrategySpec, resolve_strategy
+    with the spec's entry for it when there is one, in its exits and sizing
+    (:func:`research.spec.build.layered_strategy`, annualised on ``bars``)."""
+    from research.spec import StrategySpec
 
     spec = next((s for s in exp.strategies if s.name == strategy_ref), None)
     spec = spec or StrategySpec(name=strategy_ref)
-    return resolve_strategy(replace(spec, space={}), key=f"strategy {strategy_ref!r}")
+    ppy = experiment_bars_per_year(exp, bars)
+    return layered_strategy(exp, replace(spec, space={}), ppy, key=f"strategy {strategy_ref!r}")
 
 
 def train_window(exp: Any, index: pd.Index, stop: int) -> tuple[int, int]:

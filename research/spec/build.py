@@ -8,7 +8,9 @@ search, the judging and the reports use.
   :func:`data_loaders.bars.bars_per_year` of the bars;
 * :func:`build_gates` -> :class:`research.judge.gates.Gates` (``gates:``, same signs);
 * :func:`ranking_direction` -> ``maximize``/``minimize`` of ``ranking.metric``;
-* :func:`strategy_bars` -> the bars a strategy trades.
+* :func:`strategy_bars` -> the bars a strategy trades;
+* :func:`layered_strategy` -> a strategy class with its ``exits:`` / ``sizing:`` layers
+  (:func:`research.optimize.layers.with_layers`; searched values join its space).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "build_gates",
     "ranking_direction",
     "strategy_bars",
+    "layered_strategy",
 ]
 
 
@@ -133,3 +136,19 @@ def strategy_bars(cls: Any, bars: Any, key: str, mode: str | None = None) -> Any
             "universe.mode: per_symbol or pooled, or pick one symbol with data.symbols"
         )
     return first_frame(bars)
+
+
+def layered_strategy(exp: Experiment, spec: Any, periods_per_year: float, *, key: str) -> Any:
+    """The strategy class of ``spec`` (space overrides applied) wrapped in its exit and sizing
+    layers (its own ``exits``/``sizing`` or the spec's global ones).
+
+    Raises:
+        ConfigError: an unknown strategy, a bad override, or layers around a multi-asset
+            strategy (``key`` names the spec entry).
+    """
+    from research.optimize.layers import with_layers
+    from research.spec.layers import build_layers
+    from research.spec.validate import resolve_strategy
+
+    cls = resolve_strategy(spec, key=key)
+    return with_layers(cls, build_layers(exp, spec, periods_per_year, key=key), key=key)

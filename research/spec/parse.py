@@ -19,6 +19,7 @@ from typing import Any
 from backtest.execution import DIRECTIONS, EXECUTIONS
 from data_loaders.errors import ConfigError
 from research.optimize.objectives import DEFAULT_DIRECTIONS, METRICS
+from research.spec.layers import read_exits, read_sizing
 from research.spec.reader import Reader, short_repr
 from research.spec.sections import (
     BudgetSpec,
@@ -247,8 +248,19 @@ def _strategies(r: Reader, raw: Any) -> tuple[StrategySpec, ...]:
                     )
             else:
                 features = r.str_list(features, f"{key}.features")
+        layers = {
+            k: reader(r, m[k], f"{key}.{k}")
+            for k, reader in (("exits", read_exits), ("sizing", read_sizing))
+            if m.get(k) is not None
+        }
+        if m.get("mode") is not None:
+            from research.spec.sections import UNIVERSE_MODES
+
+            layers["mode"] = r.str_(m["mode"], f"{key}.mode", UNIVERSE_MODES)
         out.append(
-            StrategySpec(name=name, label=label, space=copy.deepcopy(space), features=features)
+            StrategySpec(
+                name=name, label=label, space=copy.deepcopy(space), features=features, **layers
+            )
         )
     labels = [s.label for s in out]
     for i, lab in enumerate(labels):
@@ -310,19 +322,39 @@ def _objectives(r: Reader, raw: Any, key: str) -> tuple[ObjectiveSpec, ...]:
     out = []
     for i, item in enumerate(raw):
         k = f"{key}[{i}]"
-        if isinstance(item, str):
-            item = {"metric": item}
-        m = r.mapping(item, k)
-        r.keys(m, k, _fields_of(ObjectiveSpec))
-        metric = r.str_(m.get("metric", "sharpe_ratio"), f"{k}.metric", METRICS)
-        direction = m.get("direction", DEFAULT_DIRECTIONS[metric])
-        direction = r.str_(direction, f"{k}.direction", ("maximize", "minimize"))
-        out.append(ObjectiveSpec(metric=metric, direction=direction))
+        out.append(_objective(r, item, k))
     metrics = [o.metric for o in out]
     for i, n in enumerate(metrics):
         if metrics.index(n) != i:
             raise r.err(f"{key}[{i}].metric", f"metric {n!r} is an objective twice")
     return tuple(out)
+
+
+def _objective(r: Reader, item: Any, k: str) -> ObjectiveSpec:
+    """One objective: a metric name, ``psr``, an expression, or a mapping of ``metric`` /
+    ``expression`` (and its ``name``) with ``direction``."""
+    from research.optimize.derived import expression_metric
+
+    if isinstance(item, str):
+        is_metric = item in METRICS or item == "psr" or item.isidentifier()
+        item = {"metric": item} if is_metric else {"expression": item}
+    m = r.mapping(item, k)
+    r.keys(m, k, _fields_of(ObjectiveSpec) | {"name"})
+    if m.get("expression") is not None:
+        text = r.str_(m["expression"], f"{k}.expression")
+        if m.get("name") is not None and m.get("metric") is not None:
+            raise r.err(k, "name an expression with `name` (or `metric`), not both")
+        label = m.get("name") if m.get("name") is not None else m.get("metric")
+        name = r.str_(label, f"{k}.name") if label is not None else text.strip()
+        expression_metric(text, name, where=f"{r.source}: {k}.expression")
+        direction = r.str_(
+            m.get("direction", "maximize"), f"{k}.direction", ("maximize", "minimize")
+        )
+        return ObjectiveSpec(metric=name, direction=direction, expression=text)
+    metric = r.str_(m.get("metric", "sharpe_ratio"), f"{k}.metric", (*METRICS, "psr"))
+    direction = m.get("direction", DEFAULT_DIRECTIONS.get(metric, "maximize"))
+    direction = r.str_(direction, f"{k}.direction", ("maximize", "minimize"))
+    return ObjectiveSpec(metric=metric, direction=direction)
 
 
 def _budget(r: Reader, raw: Any, key: str) -> BudgetSpec:
@@ -369,6 +401,13 @@ def _guardrails(r: Reader, raw: Any, key: str) -> GuardrailSpec:
         kw["max_turnover"] = r.float_(
             m["max_turnover"], f"{key}.max_turnover", low=0, low_open=True
         )
+    if m.get("rules") is not None:
+        from research.optimize.derived import expression_metric
+
+        rules = [m["rules"]] if isinstance(m["rules"], str) else m["rules"]
+        kw["rules"] = r.str_list(rules, f"{key}.rules")
+        for i, text in enumerate(kw["rules"]):
+            expression_metric(text, f"rule{i + 1}", where=f"{r.source}: {key}.rules[{i}]")
     return GuardrailSpec(**kw)
 
 
@@ -507,6 +546,8 @@ def _universe(r: Reader, raw: Any, key: str) -> UniverseSpec:
 
 
 _SECTION_READERS = {
+    "exits": read_exits,
+    "sizing": read_sizing,
     "budget": _budget,
     "walk_forward": _walk_forward,
     "guardrails": _guardrails,

@@ -16,6 +16,8 @@ __all__ = [
     "DataSpec",
     "ExploreSection",
     "StrategySpec",
+    "ExitSpec",
+    "SizingSpec",
     "OptimizerSpec",
     "BudgetSpec",
     "WalkForwardSpec",
@@ -69,18 +71,73 @@ class ExploreSection:
 
 
 @dataclass(frozen=True)
+class ExitSpec:
+    """The exit layer around a strategy (``exits:``; :mod:`backtest.exits` gives the fill rules).
+
+    Each level (``stop_loss``, ``stop_loss_atr``, ``take_profit``, ``take_profit_atr``,
+    ``trailing_stop``, ``trailing_stop_atr``, ``time_stop``, ``break_even``) is off (null), a
+    fixed value, or searched: ``{low, high, log, step}`` (missing keys from
+    :func:`strategies.exit_space`'s defaults; ``{}`` = the default range) or a list of choices.
+    Searched levels join the strategy's space as ``exit_<name>``. ``atr_window`` (fixed: one ATR
+    per batch), ``intrabar`` (``conservative``: stop first when a bar touches stop and target;
+    ``optimistic`` flatters) and ``reentry`` (``after-reset``: no re-entry until the signal turns
+    off and on again; ``immediate``) are settings.
+    """
+
+    stop_loss: Any = None
+    stop_loss_atr: Any = None
+    take_profit: Any = None
+    take_profit_atr: Any = None
+    trailing_stop: Any = None
+    trailing_stop_atr: Any = None
+    time_stop: Any = None
+    break_even: Any = None
+    atr_window: int = 14
+    intrabar: str = "conservative"
+    reentry: str = "after-reset"
+
+
+@dataclass(frozen=True)
+class SizingSpec:
+    """Position sizing (``sizing:``; :mod:`backtest.sizing`).
+
+    ``method``: ``fixed_fraction`` (the target exposure as a fraction of equity, default),
+    ``vol_target`` (scale to ``target_vol`` annualised volatility from the last ``window``
+    close-to-close returns, capped at ``max_leverage``) or ``kelly`` (``fraction`` of the Kelly
+    bet estimated on the strategy's last ``window`` unit returns, capped at ``cap``).
+    ``target_vol``, ``window``, ``max_leverage``, ``fraction`` and ``cap`` may be searched like
+    exit levels (``sizing_<name>`` in the space). ``whole_units`` rounds orders down to whole
+    units.
+    """
+
+    method: str = "fixed_fraction"
+    target_vol: Any = 0.15
+    window: Any = 20
+    max_leverage: Any = 1.0
+    fraction: Any = 0.5
+    cap: Any = 1.0
+    whole_units: bool = False
+
+
+@dataclass(frozen=True)
 class StrategySpec:
     """One strategy to search: ``name`` is a registry name or ``path/file.py:ClassName``.
 
     ``label`` names it in the leaderboard (default: ``name``, or ``ClassName`` for a file). ``space`` overrides the declared
     space (see the module docstring). ``features``: none, ``explore`` (the selected set of the
     exploration, computed per training window) or an explicit list of feature columns.
+    ``mode``: this entry's ``universe.mode`` when it differs from the section's (e.g. the same
+    strategy ``pooled`` and ``per_symbol`` side by side in one run).
+    ``exits`` / ``sizing`` replace the spec's global sections for this strategy.
     """
 
     name: str
     label: str = ""
     space: dict = field(default_factory=dict)
     features: str | tuple[str, ...] | None = None
+    mode: str | None = None
+    exits: ExitSpec | None = None
+    sizing: SizingSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -123,21 +180,26 @@ class WalkForwardSpec:
 
 @dataclass(frozen=True)
 class ObjectiveSpec:
-    """One objective: a metric of :data:`METRICS` and ``maximize``/``minimize``."""
+    """One objective: a metric of :data:`METRICS`, ``psr`` (probabilistic Sharpe ratio of the
+    window's returns) or an ``expression`` over them (``metric`` is then its name), and
+    ``maximize``/``minimize``."""
 
     metric: str = "sharpe_ratio"
     direction: str = "maximize"
+    expression: str | None = None
 
 
 @dataclass(frozen=True)
 class GuardrailSpec:
     """Constraints every trial must meet during the search (infeasible trials are not picked).
 
-    ``max_drawdown`` is a positive fraction (0.5: no drawdown deeper than 50%)."""
+    ``max_drawdown`` is a positive fraction (0.5: no drawdown deeper than 50%). ``rules``:
+    expressions over metric names that must be true (``"n_trades >= 20 and psr > 0.6"``)."""
 
     min_trades: int | None = None
     max_drawdown: float | None = None
     max_turnover: float | None = None
+    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,6 +331,8 @@ class Experiment:
     objectives: tuple[ObjectiveSpec, ...] = (ObjectiveSpec(),)
     guardrails: GuardrailSpec = field(default_factory=GuardrailSpec)
     costs: CostSpec = field(default_factory=CostSpec)
+    exits: ExitSpec = field(default_factory=ExitSpec)
+    sizing: SizingSpec = field(default_factory=SizingSpec)
     gates: GateSpec = field(default_factory=GateSpec)
     ranking: RankingSpec = field(default_factory=RankingSpec)
     universe: UniverseSpec = field(default_factory=UniverseSpec)

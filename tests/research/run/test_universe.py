@@ -93,6 +93,21 @@ def test_per_symbol_has_a_row_per_symbol_and_is_seed_stable_across_workers(tmp_p
     assert uni["median_oos"] == pytest.approx(float(np.median(mine)))
     assert uni["breadth"] == pytest.approx(np.mean(np.array(mine) > 0))
     assert np.asarray(uni["fold_sharpe"]).shape == (3, len(one.results.folds))
+    # the benchmark of a per-symbol run is the equal-weight buy-and-hold of the universe
+    bench = pd.read_parquet(one.run_dir / "series" / "benchmark.parquet").iloc[:, 0]
+    close = pd.DataFrame({s: uni_bars[s]["close"] for s in SYMBOLS})
+    span = close.loc[bench.index[0] : bench.index[-1]]
+    each = span.iloc[-1] / span.iloc[0]  # every symbol's own growth over the span
+    assert len(span) == len(bench) and each.std() > 0.05  # the symbols differ
+    assert (1 + bench).prod() == pytest.approx(each.mean(), rel=0.02)
+    # the report's universe section: summary, heatmap, per-symbol table
+    from research.report import build_report
+
+    html = build_report(one.run_dir).read_text(encoding="utf-8")
+    assert "Across the universe" in html and "fig-universe-0" in html
+    assert "folds with Sharpe &gt; 0" in html or "folds with Sharpe > 0" in html
+    for sym in SYMBOLS:
+        assert f'<td class="l">{sym}</td>' in html
 
 
 # --- pooled ----------------------------------------------------------------------------------

@@ -204,6 +204,8 @@ def test_defaults_document_every_section():
         "objectives",
         "guardrails",
         "costs",
+        "exits",
+        "sizing",
         "gates",
         "ranking",
         "universe",
