@@ -28,6 +28,7 @@ from backtest._sim_nb import (
     MIN_SIZE,
     N_OUT,
     O_FIRST_INVALID,
+    O_LIQUIDATED_AT,
     O_N_INVALID,
     OUT_NAMES,
     block_finish_nb,
@@ -102,7 +103,8 @@ def simulate_resumable(
 
     Returns:
         ``(metrics, state)``: one row per set, columns :data:`backtest.BATCH_METRICS` (the
-        whole window ``[start, stop)``), and the state after bar ``stop - 1``.
+        whole window ``[start, stop)``) and ``liquidated_at`` (as
+        :attr:`backtest.BatchResult.liquidated_at`), and the state after bar ``stop - 1``.
 
     Raises:
         ParameterError: a bad window or a state that does not continue it.
@@ -167,7 +169,8 @@ def simulate_resumable(
         {name: out[:, OUT_NAMES.index(name)] for name in BATCH_METRICS},
         index=pd.RangeIndex(n_sets, name="set"),
     )
-    for name in ("n_trades", "n_orders"):
+    metrics["liquidated_at"] = out[:, O_LIQUIDATED_AT]
+    for name in ("n_trades", "n_orders", "liquidated_at"):
         metrics[name] = metrics[name].astype(np.int64)
     new = SimState(start, stop, tuple(np.concatenate(p) for p in parts))
     return metrics, new

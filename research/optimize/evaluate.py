@@ -42,7 +42,7 @@ import pandas as pd
 from backtest.execution import Execution
 from data_loaders.bars import is_multi, slice_bars
 from research.optimize.derived import DerivedMetric, add_derived
-from research.optimize.layers import layer_kwargs
+from research.optimize.layers import layer_kwargs, layers_of
 
 __all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "split_task", "error_text"]
 
@@ -187,7 +187,8 @@ _RESUMABLE = frozenset({"costs", "execution", "direction", "init_cash", "whole_u
 
 def _resumable(ctx: EvalContext) -> bool:
     kw = ctx.execution.engine_kwargs()
-    return set(kw) <= _RESUMABLE and not kw["costs"].extended
+    plain = not ctx.derived and layers_of(ctx.strategy_cls) is None  # no exits, sizing, psr...
+    return plain and set(kw) <= _RESUMABLE and not kw["costs"].extended
 
 
 def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
@@ -212,8 +213,11 @@ def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
                 periods_per_year=ctx.execution.periods_per_year, **kw,
             )  # fmt: skip
             for k, (j, row) in enumerate(zip(idx, m.to_dict("records"))):
-                first[j] = ({n: float(v) for n, v in row.items()}, st.take([k]), e - begin)
-        later = [_simulate(ctx, task, pos, b0, b1) for b0, b1 in rest]
+                rec = {n: float(v) for n, v in row.items()}
+                if rec["liquidated_at"] < 0:  # as _simulate: only a book that was closed out
+                    del rec["liquidated_at"]
+                first[j] = (rec, st.take([k]), e - begin)
+        later = [_simulate(ctx, task, pos, b0, b1, task.params) for b0, b1 in rest]
     except Exception:
         return [_one_set(ctx, task, i) for i in range(len(task.params))]
     extra_bars = sum(b1 - b0 for b0, b1 in rest)

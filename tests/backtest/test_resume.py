@@ -40,7 +40,8 @@ def test_resumed_rungs_equal_one_pass(bars, targets, kw):
     state = None
     for stop in (start + n // 9, start + n // 3, len(bars)):  # Hyperband's 1/9, 1/3, 1 rungs
         got, state = simulate_resumable(o, c, targets, start=start, stop=stop, state=state, **kw)
-        ref = evaluate_batch(o, c, targets, start=start, stop=stop, **kw).metrics
+        full = evaluate_batch(o, c, targets, start=start, stop=stop, **kw)
+        ref = full.metrics.assign(liquidated_at=full.liquidated_at)
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
         assert state.stop == stop
     assert ref["n_orders"].min() > 10  # the sets trade across the rungs
@@ -54,7 +55,8 @@ def test_survivors_resume_alone(bars, targets):
     got, _ = simulate_resumable(
         o, c, targets[:, keep], start=0, stop=1500, state=state.take(keep), **kw
     )
-    ref = evaluate_batch(o, c, targets[:, keep], start=0, stop=1500, **kw).metrics
+    full = evaluate_batch(o, c, targets[:, keep], start=0, stop=1500, **kw)
+    ref = full.metrics.assign(liquidated_at=full.liquidated_at)
     pd.testing.assert_frame_equal(got, ref, check_exact=True)
 
 
