@@ -56,6 +56,7 @@ from backtest._margin_nb import (
     FX_SELL_FEES,
     N_FX,
 )
+from backtest.sizing import check_range
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["MarginSettings", "margin_settings", "funding_per_bar", "market_array"]
@@ -68,11 +69,13 @@ class MarginSettings:
     def __init__(
         self, max_leverage: Any, maintenance_margin: Any, notional: Any, participation: Any = 0.0
     ) -> None:
-        self.max_leverage = _number("max_leverage", max_leverage, 1.0, 100.0, lo_open=False)
-        self.maintenance_margin = _number("maintenance_margin", maintenance_margin, 0.0, 1.0,
+        self.max_leverage = check_range("max_leverage", max_leverage, 1.0, 100.0, lo_open=False)
+        self.maintenance_margin = check_range("maintenance_margin", maintenance_margin, 0.0, 1.0,
                                           lo_open=False)  # fmt: skip
-        self.notional = None if notional is None else _number("notional", notional, 0.0, math.inf)
-        self.participation = _number("participation", participation, 0.0, 1.0, lo_open=False)
+        self.notional = (
+            None if notional is None else check_range("notional", notional, 0.0, math.inf)
+        )
+        self.participation = check_range("participation", participation, 0.0, 1.0, lo_open=False)
 
     @property
     def active(self) -> bool:
@@ -82,18 +85,6 @@ class MarginSettings:
             or self.notional is not None
             or self.participation > 0
         )
-
-
-def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = True) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`{name}` must be a number, got {value!r}") from None
-    ok = math.isfinite(number) and (number > lo if lo_open else number >= lo) and number <= hi
-    if not ok:
-        left = "(" if lo_open else "["
-        raise ParameterError(f"`{name}` must be in {left}{lo:g}, {hi:g}], got {value!r}")
-    return number
 
 
 def margin_settings(

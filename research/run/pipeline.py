@@ -37,8 +37,10 @@ from research.judge import (
     judge,
     stability_grid,
 )
+from research.judge.trial_count import OOSBudget
 from research.optimize.storage import safe_url
 from research.run.artifacts import champion_prices, champion_trades, write_artifacts
+from research.run.budget import budget_for_run
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
@@ -93,7 +95,12 @@ class RunResult:
         r = self.results
         metric = r.ranking_metric
         lines = [f"{r.experiment} run {r.run_id}" + (" (resumed)" if self.resumed else "")]
-        lines += [r.verdict.message, ""]
+        lines.append(r.verdict.message)
+        top = r.leaderboard[0] if r.leaderboard else None
+        if top is not None and not top.passed and top.explanations:
+            lines.append(f"Why {top.candidate} is not champion:")
+            lines += [f"  - {why}" for why in top.explanations]
+        lines.append("")
         lines.append(
             f"{'#':>2}  {'candidate':<28} {'OOS ' + metric:>18}  {'DSR':>5}  {'PBO':>5}  gates"
         )
@@ -161,7 +168,9 @@ def run_experiment(
             warm_start=warm_start or {}, progress=progress, say=clock.say,
         )  # fmt: skip
         clock.lap("search")
-        judgement = judge_step(exp, plan, searches, clock)
+        judgement = judge_step(
+            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, exp.name, plan, bars)
+        )
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus
         grid = focus_grid(focus, plan, exp.ranking.metric, importance)
@@ -263,8 +272,15 @@ def explore_step(
     return out
 
 
-def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Clock) -> Judgement:
-    """:func:`research.judge.judge` with the spec's gates and ranking."""
+def judge_step(
+    exp: Any,
+    plan: RunPlan,
+    searches: list[SearchOutcome],
+    clock: Clock,
+    budget: OOSBudget | None = None,
+) -> Judgement:
+    """:func:`research.judge.judge` with the spec's gates and ranking; ``budget``: the earlier
+    looks at the same out-of-sample data (:func:`research.run.budget.budget_for_run`)."""
     clock.say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")
     judgement = judge(
         searches,
@@ -274,6 +290,7 @@ def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Cl
         direction=plan.direction,
         top_k=exp.ranking.top_k,
         seed=exp.seed,
+        budget=budget,
     )
     clock.lap("judge")
     return judgement

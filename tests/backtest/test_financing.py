@@ -300,3 +300,17 @@ def test_participation_matches_between_engines_on_real_bars(sp500):
     changes = int((signal.diff().fillna(signal) != 0).sum())
     assert res.metrics.n_orders.iloc[0] > changes + 100  # the limit binds: orders carried
     np.testing.assert_allclose(res.returns[:, 0], ref.returns.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_vol_target_above_one_runs_with_engine_leverage(sp500):
+    from backtest.sizing import vol_target
+
+    bars, signal = sp500
+    pos = vol_target(signal, bars.close, target_vol=0.5, max_leverage=2.0)
+    assert pos.abs().max() == pytest.approx(2.0)  # the cap binds on calm stretches
+    with pytest.raises(DataValidationError, match=r"in \[-1, 1\], got"):
+        evaluate_batch(bars.open, bars.close, pos.to_numpy())
+    res = evaluate_batch(bars.open, bars.close, pos.to_numpy(), max_leverage=2.0,
+                         return_returns=True)  # fmt: skip
+    ref = run_backtest(bars, pos, max_leverage=2.0)
+    np.testing.assert_allclose(res.returns[:, 0], ref.returns.to_numpy(), rtol=0, atol=1e-9)
