@@ -76,13 +76,24 @@ class OutcomeSections:
                     + "".join(gate_badge(k, asdict(g)) for k, g in c.gates.items())
                     + "</div>"
                 )
+            if not c.passed and c.explanations:
+                parts.append(
+                    "<p><b>Why it is not champion</b> (what would have passed):</p><ul>"
+                    + "".join(f"<li>{esc(why)}</li>" for why in c.explanations)
+                    + "</ul>"
+                )
         span = self.run.oos_span
         n_total = self.run.overfitting.get("n_trials_total")
+        counted = (self.run.overfitting.get("dsr_trials") or {}).get("note")
         note = (
             f"Out of sample = the stitched test windows of {len(self.run.folds)} "
             f"walk-forward folds ({when(span.start)} → {when(span.end)}); "
-            f"{n_total if n_total is not None else '?'} trials were tried in all, and the "
-            "deflated Sharpe ratio accounts for every one of them."
+            f"{n_total if n_total is not None else '?'} trials were tried in all; the "
+            + (
+                f"deflated Sharpe ratio counts {counted}."
+                if counted
+                else "deflated Sharpe ratio accounts for every one of them."
+            )
         )
         return self.section(
             "verdict",
@@ -269,6 +280,15 @@ class OutcomeSections:
             "expected maximum Sharpe of that many unskilled trials: "
             f"{fmt(o.get('expected_max_sharpe'))} per period.</p>"
         ]
+        count = o.get("dsr_trials") or {}
+        if count.get("n_trials") is not None:  # gates.dsr_trials (docs/gates.md)
+            budget = (count.get("budget") or {}).get("sentence")
+            parts.append(
+                f"<p>The deflated Sharpe ratio counts {esc(count.get('note'))}: the bar to beat "
+                f"is {fmt(count.get('expected_max_sharpe'))} per period"
+                + (f"; {esc(budget)}" if budget else "")
+                + ".</p>"
+            )
         stats = ("sharpe_per_period", "psr", "dsr", "pbo", "stability", "wfe", "spa_pvalue")
         rows = [
             [esc(row.candidate), *(fmt(getattr(row.stats, k)) for k in stats)]

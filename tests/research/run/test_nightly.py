@@ -39,6 +39,7 @@ RAW = _runs.spec(
         "min_stability": None,
         "max_drawdown": 0.5,
         "min_trades": 1,
+        "min_wfe": None,
     },
     guardrails={"min_trades": 1},
     nightly={"n_trials": 6, "window": 250, "warm_start": 3, "min_improvement": 0.05},
