@@ -181,11 +181,25 @@ def leaderboard_rows(
                 },
                 passed=bool(rec["passed"]),
                 failed_gates=rec.get("failed_gates") or "",
-                notes=rec.get("notes") or "",
+                notes="; ".join(n for n in (rec.get("notes"), closeout_note(s)) if n),
                 explanations=_explanations(rec, judgement, gates, periods_per_year),
             )
         )
     return rows
+
+
+def closeout_note(s: SearchOutcome) -> str:
+    """A note naming each test window whose book was closed out (equity <= 0 at a close:
+    ``liquidated_at`` of :func:`backtest.evaluate_batch`), empty when none was."""
+    index = bars_index(s.bars)
+    parts = []
+    for f in s.result.folds:
+        bar = finite((f.oos_metrics or {}).get("liquidated_at"))
+        if bar is not None and 0 <= int(bar) < len(index):
+            parts.append(f"fold {f.fold} at {index[int(bar)].date()}")
+    if not parts:
+        return ""
+    return "book closed out (equity <= 0; flat afterwards) in " + ", ".join(parts)
 
 
 def _explanations(
