@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from research.judge.trial_count import OOSBudget
 from research.report import build_report
 from research.run.budget import oos_budget, scan_run_store
+from research.run.calibration import CalibrationSummary
 from research.run.pipeline import run_experiment
 from research.spec import parse_experiment
 from tests.research import _runs
@@ -70,10 +72,21 @@ def test_reruns_of_an_experiment_spend_the_budget_and_new_data_resets_it(tmp_pat
         "this out-of-sample span has been used by 2 runs and 2 candidates; all counted"
     )
     assert second.results.leaderboard[0].stats.n_trials == 2
+    # a calibration of the experiment beside its runs (research calibrate's default --out)
+    cal = CalibrationSummary(dict(second.results.gates), 84, 0, 0.0, (0.0, 0.043), [], [], 1.3)
+    folder = second.run_dir.parent / "calibration"
+    folder.mkdir()
+    (folder / "summary.json").write_text(
+        json.dumps({**asdict(cal), "sentence": cal.sentence()}, default=str)
+    )
     build_report(second.run_dir)
     html = (second.run_dir / "report.html").read_text()
     assert "N = 1 candidate compared plus 1 earlier look at the same data" in html
     assert "this out-of-sample span has been used by 2 runs and 2 candidates; all counted" in html
+    assert (
+        "<b>Calibration:</b> with these gates, on data like yours: 0% false champions (0 of 84 "
+        "null data sets, 95% CI 0% - 4%), 80% power at an out-of-sample Sharpe of 1.30.</p>"
+    ) in html
     # each failed gate is explained in one sentence, in the terminal verdict and the report
     for row in second.results.leaderboard:
         assert len(row.explanations) == len(row.failed()) + (not row.params)
