@@ -93,9 +93,7 @@ def child(part: str, arg: str, out: str) -> None:
     else:
         spec = _spec_b(*json.loads(arg))
     started = time.perf_counter()
-    res = run_experiment(
-        parse_experiment(spec), bars=bars, out_dir=out, progress=False, new=True
-    )
+    res = run_experiment(parse_experiment(spec), bars=bars, out_dir=out, progress=False, new=True)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": _peak_mb(), "rows": len(res.leaderboard)}))
 
@@ -125,7 +123,7 @@ def part_c(n_symbols: int) -> None:
     """(c): ``n_symbols`` synthetic symbols x 2520 bars x 3 strategies, 2 workers."""
     ref = _run("c", str(max(2, n_symbols // 10)))
     big = _run("c", str(n_symbols))
-    print(f"(c) synthetic daily, 10 years, 3 strategies (2 pooled, 1 portfolio), --workers 2")
+    print("(c) synthetic daily, 10 years, 3 strategies (2 pooled, 1 portfolio), --workers 2")
     print(f"  {max(2, n_symbols // 10):4d} symbols  {ref['seconds']:7.1f} s   "
           f"peak RSS {ref['peak_mb']:6.0f} MB")  # fmt: skip
     print(
