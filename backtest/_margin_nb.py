@@ -11,7 +11,11 @@ independent reference implementation the tests compare against.
 fee per bar on short notional, ``FX_CREDIT`` interest per bar on positive cash, ``FX_DEBIT``
 interest per bar on negative cash, ``FX_BASE`` fixed notional (NaN: fraction of equity),
 ``FX_FUNDING`` 1.0 when a funding-rate series is given, ``FX_SELL_FEES`` proportional fee of
-sells, ``FX_MIN_FEE`` minimum proportional fee per order (cash).
+sells, ``FX_MIN_FEE`` minimum proportional fee per order (cash), ``FX_PARTICIPATION`` largest
+share of a bar's volume one order may trade (0: no limit).
+
+``market`` is an ``(n_bars, 2)`` float64 array: the funding rate charged at each bar's close
+(column 0) and the bar's volume (column 1), or ``(0, 2)`` when neither is used.
 
 numba's on-disk cache keys a compiled function by its own file only: :mod:`backtest._sim_nb`
 inlines these functions, so a change here must come with a change to ``_sim_nb.py`` (or a
@@ -33,17 +37,28 @@ __all__ = [
     "FX_FUNDING",
     "FX_SELL_FEES",
     "FX_MIN_FEE",
+    "FX_PARTICIPATION",
     "N_FX",
+    "participation_nb",
     "margin_order_nb",
     "accrue_nb",
     "margin_call_nb",
     "blocked_nb",
 ]
 
-FX_LEV, FX_MM, FX_BORROW, FX_CREDIT, FX_DEBIT, FX_BASE, FX_FUNDING, FX_SELL_FEES, FX_MIN_FEE = (
-    range(9)
-)
-N_FX = 9
+(
+    FX_LEV,
+    FX_MM,
+    FX_BORROW,
+    FX_CREDIT,
+    FX_DEBIT,
+    FX_BASE,
+    FX_FUNDING,
+    FX_SELL_FEES,
+    FX_MIN_FEE,
+    FX_PARTICIPATION,
+) = range(10)
+N_FX = 10
 _TOL = 1e-9
 
 
@@ -110,7 +125,7 @@ def margin_order_nb(
 
 
 @njit(cache=True)
-def accrue_nb(fx: np.ndarray, funding: np.ndarray, i: int, cash: float, pos: float, close: float):
+def accrue_nb(fx: np.ndarray, market: np.ndarray, i: int, cash: float, pos: float, close: float):
     """Cash after bar ``i``'s financing, charged at its close: borrow fee on short notional,
     interest on the cash balance (credit when positive, debit when negative), and the funding
     rate of the bar (a long pays ``rate * notional``, a short receives it)."""
@@ -121,8 +136,29 @@ def accrue_nb(fx: np.ndarray, funding: np.ndarray, i: int, cash: float, pos: flo
     elif cash < 0:
         cash += fx[FX_DEBIT] * cash
     if fx[FX_FUNDING] > 0 and pos != 0:
-        cash -= funding[i] * pos * close
+        cash -= market[i, 0] * pos * close
     return cash
+
+
+@njit(cache=True)
+def participation_nb(
+    fx: np.ndarray, market: np.ndarray, i: int, t: float, cash: float, pos: float, price: float
+) -> float:
+    """The target an order at bar ``i`` may reach when it can trade at most
+    ``participation * volume[i]`` units: ``t`` itself when the move fits, else the target of the
+    position moved by that many units toward ``t`` (the rest waits for the next bar)."""
+    share = fx[FX_PARTICIPATION]
+    if share <= 0:
+        return t
+    value = cash + pos * price
+    base = value if np.isnan(fx[FX_BASE]) else fx[FX_BASE]
+    if value <= 0:
+        return t
+    move = t * base / price - pos
+    cap = share * market[i, 1]
+    if abs(move) <= cap:
+        return t
+    return (pos + np.sign(move) * cap) * price / base
 
 
 @njit(cache=True)

@@ -56,7 +56,13 @@ from backtest._exits_nb import (
     exit_reset_nb,
     new_state_nb,
 )
-from backtest._margin_nb import accrue_nb, blocked_nb, margin_call_nb, margin_order_nb
+from backtest._margin_nb import (
+    accrue_nb,
+    blocked_nb,
+    margin_call_nb,
+    margin_order_nb,
+    participation_nb,
+)
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
 
 __all__ = [
@@ -590,8 +596,9 @@ def simulate_block_nb(
             layout), or None for none (the plain path: numba prunes every ``fx is not None``
             branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
             direction clip scaled by the leverage (its fee schedule: buy and sell rates, minimum
-            fee, see :func:`backtest._margin_nb.margin_order_nb`). funding: ``(n_bars,)`` funding rate charged
-            at each bar's close (0 where none), or a ``(0,)`` array.
+            fee, see :func:`backtest._margin_nb.margin_order_nb`). funding: the ``(n_bars, 2)``
+            ``market`` array of :mod:`backtest._margin_nb` (funding rates, volume), or
+            ``(0, 2)``.
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -766,6 +773,8 @@ def simulate_tile_nb(
                     why = -1
                     if has_exits:
                         t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
+                    if fx is not None:  # a volume participation limit (backtest.financing)
+                        t = participation_nb(fx, funding, i, t, cash, pos, prices[i])
                     if t != last_tgt:
                         cash, pos = _order_nb(
                             h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,

@@ -32,7 +32,7 @@ from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
 from backtest.execution import check_settings
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
-from backtest.financing import MarginSettings, funding_per_bar, margin_settings
+from backtest.financing import MarginSettings, funding_per_bar, margin_settings, market_array
 from backtest.fused import FusedSignal
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError, ParameterError
@@ -298,6 +298,8 @@ def evaluate_batch(
     notional: float | None = None,
     funding: Any = None,
     rates_per_year: float | None = None,
+    participation: float = 0.0,
+    volume: Any = None,
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -346,6 +348,8 @@ def evaluate_batch(
             call and fixed-notional sizing; funding: a funding-rate series (perpetuals). Rules
             and the financing rates of ``costs``: :mod:`backtest.financing`.
         rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
+        participation, volume: at most ``participation * volume[i]`` units per strategy order,
+            the rest carried to the next bar (:mod:`backtest.financing`).
 
     Returns:
         :class:`BatchResult`.
@@ -359,7 +363,7 @@ def evaluate_batch(
             closed out (:mod:`backtest.closeout`; see :attr:`BatchResult.liquidated_at`).
     """
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
-    margin = MarginSettings(max_leverage, maintenance_margin, notional)
+    margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
     lo, hi = lo * margin.max_leverage, hi * margin.max_leverage
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
@@ -394,6 +398,7 @@ def evaluate_batch(
     funding_arr = funding_per_bar(funding, index, n_bars)
     rpy = ppy if rates_per_year is None else float(rates_per_year)
     fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
+    market = market_array(funding_arr, volume, margin, n_bars)
     window = stop - start
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
@@ -422,7 +427,7 @@ def evaluate_batch(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
             float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
-            reasons_chunk, fx if len(fx) else None, funding_arr, n_threads,
+            reasons_chunk, fx if len(fx) else None, market, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:

@@ -425,6 +425,7 @@ def run_backtest(
     notional: float | None = None,
     funding: Any = None,
     rates_per_year: float | None = None,
+    participation: float = 0.0,
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -446,6 +447,8 @@ def run_backtest(
             loop of :mod:`backtest.ledger` (rules: :mod:`backtest.financing`; no ``portfolio``).
         rates_per_year: bars per year turning the annual financing rates of ``costs`` into
             per-bar rates (None: 252).
+        participation: largest share of a bar's ``volume`` (a column of the bars) one order
+            may trade; the rest is carried to the next bar (:mod:`backtest.financing`).
 
     Returns:
         :class:`BacktestResult`.
@@ -458,7 +461,7 @@ def run_backtest(
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
     from backtest.financing import MarginSettings
 
-    margin = MarginSettings(max_leverage, maintenance_margin, notional)
+    margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
     open_, close, multi = _frames(bars)
     targets = _targets(positions, close, multi, margin.max_leverage)
     targets = targets.clip(lo * margin.max_leverage, hi * margin.max_leverage)

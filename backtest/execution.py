@@ -51,6 +51,7 @@ class Execution:
             triggers a margin call (0: off).
         notional: fixed notional (cash) a target of 1 means; None: a fraction of equity.
         whole_units: round order sizes down to whole units.
+        participation: largest share of a bar's volume one order may trade (0: no limit).
     """
 
     costs: Costs = field(default_factory=Costs)
@@ -62,11 +63,14 @@ class Execution:
     maintenance_margin: float = 0.0
     notional: float | None = None
     whole_units: bool = False
+    participation: float = 0.0
 
     def __post_init__(self) -> None:
         from backtest.financing import MarginSettings
 
-        MarginSettings(self.max_leverage, self.maintenance_margin, self.notional)
+        MarginSettings(
+            self.max_leverage, self.maintenance_margin, self.notional, self.participation
+        )
         if not isinstance(self.whole_units, bool | np.bool_):
             raise ParameterError(f"`whole_units` must be true or false, got {self.whole_units!r}")
 
@@ -87,6 +91,7 @@ class Execution:
             "maintenance_margin": (self.maintenance_margin, 0.0),
             "notional": (self.notional, None),
             "whole_units": (bool(self.whole_units), False),
+            "participation": (self.participation, 0.0),
         }
         out.update({k: v for k, (v, default) in extra.items() if v != default})
         if self.costs.extended:
@@ -105,6 +110,7 @@ class Execution:
             "maintenance_margin": self.maintenance_margin,
             "notional": self.notional,
             "whole_units": bool(self.whole_units),
+            "participation": self.participation,
         }
 
 

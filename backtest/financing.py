@@ -25,6 +25,11 @@ is on. With every setting at its default the engines run their plain vectorbt ar
   the bar whose interval ``[index[k], index[k+1])`` holds its timestamp, on the position held
   at that close valued at the close: a long pays ``rate * position * close``, a short receives
   it (rates in a bar add up; rates outside the bars are ignored).
+* **Volume participation** (``participation`` ``p`` in ``(0, 1]``; 0 = off): a strategy order
+  trades at most ``p * volume`` units of its bar; when the move to the target is larger, the
+  position moves by that many units and the target in force becomes the one that position
+  represents; the **rest is carried**: the next bar orders again toward the strategy's target
+  (its turnover counts each step). Exits, margin calls and close-outs fill in full.
 * **Fixed notional** (``notional``): a target ``t`` means ``t * notional`` of exposure (cash)
   instead of ``t * equity``; the order size is ``t * notional / price`` units, subject to the
   buying power above.
@@ -47,39 +52,39 @@ from backtest._margin_nb import (
     FX_LEV,
     FX_MIN_FEE,
     FX_MM,
+    FX_PARTICIPATION,
     FX_SELL_FEES,
     N_FX,
 )
+from backtest.sizing import check_range
 from data_loaders.errors import DataValidationError, ParameterError
 
-__all__ = ["MarginSettings", "margin_settings", "funding_per_bar"]
+__all__ = ["MarginSettings", "margin_settings", "funding_per_bar", "market_array"]
 
 
 class MarginSettings:
     """Checked leverage/margin/notional settings and their kernel array (``fx``, empty when all
     settings are at their defaults)."""
 
-    def __init__(self, max_leverage: Any, maintenance_margin: Any, notional: Any) -> None:
-        self.max_leverage = _number("max_leverage", max_leverage, 1.0, 100.0, lo_open=False)
-        self.maintenance_margin = _number("maintenance_margin", maintenance_margin, 0.0, 1.0,
+    def __init__(
+        self, max_leverage: Any, maintenance_margin: Any, notional: Any, participation: Any = 0.0
+    ) -> None:
+        self.max_leverage = check_range("max_leverage", max_leverage, 1.0, 100.0, lo_open=False)
+        self.maintenance_margin = check_range("maintenance_margin", maintenance_margin, 0.0, 1.0,
                                           lo_open=False)  # fmt: skip
-        self.notional = None if notional is None else _number("notional", notional, 0.0, math.inf)
+        self.notional = (
+            None if notional is None else check_range("notional", notional, 0.0, math.inf)
+        )
+        self.participation = check_range("participation", participation, 0.0, 1.0, lo_open=False)
 
     @property
     def active(self) -> bool:
-        return self.max_leverage != 1.0 or self.maintenance_margin > 0 or self.notional is not None
-
-
-def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = True) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"`{name}` must be a number, got {value!r}") from None
-    ok = math.isfinite(number) and (number > lo if lo_open else number >= lo) and number <= hi
-    if not ok:
-        left = "(" if lo_open else "["
-        raise ParameterError(f"`{name}` must be in {left}{lo:g}, {hi:g}], got {value!r}")
-    return number
+        return (
+            self.max_leverage != 1.0
+            or self.maintenance_margin > 0
+            or self.notional is not None
+            or self.participation > 0
+        )
 
 
 def margin_settings(
@@ -99,6 +104,7 @@ def margin_settings(
     fx[FX_FUNDING] = 1.0 if has_funding else 0.0
     fx[FX_SELL_FEES] = costs.fees if costs.sell_fees is None else costs.sell_fees
     fx[FX_MIN_FEE] = costs.min_fee
+    fx[FX_PARTICIPATION] = settings.participation
     return fx
 
 
@@ -134,6 +140,26 @@ def funding_per_bar(funding: Any, index: Any, n_bars: int) -> np.ndarray:
     keep = (bar >= 0) & (times < index[-1] + step)
     out = np.zeros(n_bars)
     np.add.at(out, bar[keep], rates.to_numpy()[keep])
+    return out
+
+
+def market_array(funding: np.ndarray, volume: Any, settings: MarginSettings, n_bars: int):
+    """The kernel's ``(n_bars, 2)`` ``market`` array (funding rate, volume), ``(0, 2)`` when
+    neither is needed; ``volume`` is required (finite, >= 0) with a participation limit."""
+    if not len(funding) and not settings.participation:
+        return np.empty((0, 2))
+    out = np.zeros((n_bars, 2))
+    if len(funding):
+        out[:, 0] = funding
+    if settings.participation:
+        if volume is None:
+            raise ParameterError("`participation` needs the bars' `volume`")
+        vol = np.asarray(volume, dtype=np.float64)
+        bad = ~(np.isfinite(vol) & (vol >= 0))
+        if vol.shape != (n_bars,) or bad.any():
+            where = f"shape {vol.shape}" if vol.shape != (n_bars,) else f"bar {int(np.argmax(bad))}"
+            raise DataValidationError(f"`volume` must be ({n_bars},) finite values >= 0 ({where})")
+        out[:, 1] = vol
     return out
 
 

@@ -149,6 +149,8 @@ def run_ledger(
     notional: float | None,
     periods_per_year: float,
     funding: np.ndarray,
+    participation: float = 0.0,
+    volume: np.ndarray | None = None,
 ) -> LedgerRun:
     """Simulate clipped ``targets`` (``(n,)``) on one symbol; the rules of
     :mod:`backtest.financing`."""
@@ -165,9 +167,17 @@ def run_ledger(
         if blocked is not None and decided != blocked:
             blocked = None
         if dead < 0 and blocked is None and decided != held:
-            changes[i] += abs(decided - held)
-            book.order(decided, price, i, "signal")
-            held = decided
+            goal = decided
+            if participation > 0:  # at most participation * volume units; the rest carried
+                worth = book.cash + book.pos * price
+                base = worth if notional is None else notional
+                move = decided * base / price - book.pos
+                cap = participation * volume[i]
+                if worth > 0 and abs(move) > cap:
+                    goal = (book.pos + math.copysign(cap, move)) * price / base
+            changes[i] += abs(goal - held)
+            book.order(goal, price, i, "signal")
+            held = goal
         if dead < 0:
             if book.pos < 0:
                 book.cash -= borrow * -book.pos * close[i]
@@ -203,6 +213,12 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
     from backtest.engine import TRADE_COLUMNS, BacktestResult
     from backtest.financing import funding_per_bar
 
+    if margin.participation and "volume" not in bars.columns:
+        from data_loaders.errors import DataValidationError
+
+        raise DataValidationError(
+            "run_backtest: `participation` needs a `volume` column in the bars"
+        )
     index = bars.index
     o = bars["open"].to_numpy(np.float64)
     c = bars["close"].to_numpy(np.float64)
@@ -211,6 +227,8 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
         init_cash=init_cash, whole_units=whole_units, max_leverage=margin.max_leverage,
         maintenance_margin=margin.maintenance_margin, notional=margin.notional,
         periods_per_year=float(periods_per_year), funding=funding_per_bar(funding, index, len(c)),
+        participation=margin.participation,
+        volume=bars["volume"].to_numpy(np.float64) if margin.participation else None,
     )  # fmt: skip
     prev = np.concatenate(([init_cash], run.equity[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):

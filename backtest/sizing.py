@@ -14,8 +14,8 @@ unchanged:
 
 Scales are rounded down to a multiple of ``step`` (default 0.05) so the target changes (and the
 engine trades) only when the scale moves by a step, not on every bar. Before an estimate exists
-(``window`` returns) the exposure is 0. The engines accept targets in ``[-1, 1]``: leverage
-above 1 is refused here until the engines model margin.
+(``window`` returns) the exposure is 0. A ``max_leverage`` above 1 needs the engines'
+``max_leverage`` (:mod:`backtest.financing`) at least as large.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ import pandas as pd
 
 from data_loaders.errors import ParameterError
 
-__all__ = ["vol_target", "kelly_scale"]
+__all__ = ["vol_target", "kelly_scale", "check_range"]
 
 
-def _check(name: str, value: Any, lo: float, hi: float, lo_open: bool = True) -> float:
+def check_range(name: str, value: Any, lo: float, hi: float, lo_open: bool = True) -> float:
+    """``value`` as a float in ``(lo, hi]`` (``[lo, hi]`` when not ``lo_open``), else a one-line
+    ParameterError naming ``name``."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -82,16 +84,17 @@ def vol_target(
         close: close prices.
         target_vol: annualised volatility target (``0.10`` = 10 %), in (0, 10].
         window: returns in the estimate (>= 2).
-        max_leverage: cap of the scale, in (0, 1] (the engines take exposures in [-1, 1]).
+        max_leverage: cap of the scale, in (0, 100] (above 1: run the engines with at least
+            this ``max_leverage``).
         periods_per_year: bars per year of the annualisation.
         step: round the scale down to a multiple of this (None: no rounding).
     """
     close = close.astype(np.float64)
     positions = _as_series(positions, close)
-    target_vol = _check("target_vol", target_vol, 0.0, 10.0)
-    cap = _check("max_leverage", max_leverage, 0.0, 1.0)
+    target_vol = check_range("target_vol", target_vol, 0.0, 10.0)
+    cap = check_range("max_leverage", max_leverage, 0.0, 100.0)
     window = _window(window)
-    ppy = _check("periods_per_year", periods_per_year, 0.0, math.inf)
+    ppy = check_range("periods_per_year", periods_per_year, 0.0, math.inf)
     vol = close.pct_change().rolling(window).std(ddof=1).to_numpy() * math.sqrt(ppy)
     with np.errstate(divide="ignore"):
         scale = np.minimum(cap, target_vol / vol)
@@ -125,8 +128,8 @@ def kelly_scale(
     """
     close = close.astype(np.float64)
     positions = _as_series(positions, close)
-    fraction = _check("fraction", fraction, 0.0, 1.0)
-    cap = _check("cap", cap, 0.0, 1.0)
+    fraction = check_range("fraction", fraction, 0.0, 1.0)
+    cap = check_range("cap", cap, 0.0, 1.0)
     window = _window(window)
     unit = np.sign(positions.shift(1).fillna(0.0)) * close.pct_change()
     roll = unit.rolling(window)

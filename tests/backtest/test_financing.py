@@ -270,3 +270,47 @@ def test_minimum_fee_and_asymmetric_fees():
     assert ref.final_equity == pytest.approx(want, rel=1e-12)
     assert row.final_equity == pytest.approx(want, rel=1e-12)
     assert list(ref.trades.fees) == pytest.approx([215.0])
+
+
+def test_volume_participation_carries_the_rest():
+    # 10 units wanted, at most half of each bar's volume (10 -> 5 units): 5 units at bar 1's open
+    # (target in force 0.5), the other 5 at bar 2's; then selling 10 at bar 4 takes two bars too
+    bars = _bars([100, 100, 100, 100, 100, 100], [100, 100, 100, 100, 100, 100])
+    bars["volume"] = 10.0
+    pos = [1, 1, 1, 0, 0, 0]
+    kw = dict(costs=NO_FEES, init_cash=1000, participation=0.5)
+    ref = run_backtest(bars, pd.Series(pos, index=bars.index, dtype=float), **kw)
+    res = evaluate_batch(bars.open, bars.close, np.asarray(pos, float), volume=bars.volume, **kw)
+    np.testing.assert_allclose(ref.positions_in_force.to_numpy(), [0, 0.5, 1, 1, 0.5, 0])
+    # one exit trade per exit order (vectorbt's convention): two of 5 units, at bars 4 and 5
+    assert list(ref.trades["size"]) == [5.0, 5.0] and list(ref.trades.exit_bar) == [4, 5]
+    row = res.metrics.iloc[0]
+    assert row.n_orders == 4 and row.turnover == pytest.approx(2.0 / 6)
+    assert ref.metrics()["turnover"] == pytest.approx(2.0 / 6)
+    with pytest.raises(ParameterError, match="`participation` needs the bars' `volume`"):
+        evaluate_batch(bars.open, bars.close, np.asarray(pos, float), participation=0.5)
+
+
+def test_participation_matches_between_engines_on_real_bars(sp500):
+    bars, signal = sp500
+    kw = dict(costs=Costs(fees=0.001), participation=1e-8, max_leverage=2.0)
+    ref = run_backtest(bars, signal * 2, **kw)
+    res = evaluate_batch(bars.open, bars.close, (signal * 2).to_numpy(), volume=bars.volume,
+                         return_returns=True, **kw)  # fmt: skip
+    changes = int((signal.diff().fillna(signal) != 0).sum())
+    assert res.metrics.n_orders.iloc[0] > changes + 100  # the limit binds: orders carried
+    np.testing.assert_allclose(res.returns[:, 0], ref.returns.to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_vol_target_above_one_runs_with_engine_leverage(sp500):
+    from backtest.sizing import vol_target
+
+    bars, signal = sp500
+    pos = vol_target(signal, bars.close, target_vol=0.5, max_leverage=2.0)
+    assert pos.abs().max() == pytest.approx(2.0)  # the cap binds on calm stretches
+    with pytest.raises(DataValidationError, match=r"in \[-1, 1\], got"):
+        evaluate_batch(bars.open, bars.close, pos.to_numpy())
+    res = evaluate_batch(bars.open, bars.close, pos.to_numpy(), max_leverage=2.0,
+                         return_returns=True)  # fmt: skip
+    ref = run_backtest(bars, pos, max_leverage=2.0)
+    np.testing.assert_allclose(res.returns[:, 0], ref.returns.to_numpy(), rtol=0, atol=1e-9)

@@ -73,8 +73,8 @@ def test_sizing_is_causal_and_runs_in_the_engine(bars):
 
 def test_sizing_errors_are_one_line(bars):
     pos = _signal(bars)
-    with pytest.raises(ParameterError, match=r"`max_leverage` must be in \(0, 1\]"):
-        vol_target(pos, bars.close, target_vol=0.1, max_leverage=2)
+    with pytest.raises(ParameterError, match=r"`max_leverage` must be in \(0, 100\]"):
+        vol_target(pos, bars.close, target_vol=0.1, max_leverage=200)
     with pytest.raises(ParameterError, match="`window` must be an integer >= 2"):
         kelly_scale(pos, bars.close, window=1)
     with pytest.raises(ParameterError, match="indexed like `close`"):
