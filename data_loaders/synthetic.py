@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import sqrt as math_sqrt
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ __all__ = [
     "synthetic_bars",
     "synthetic_universe",
     "cointegrated_pair",
+    "shaped_bars",
 ]
 
 _YEAR_NS = 365.25 * 86_400 * 1e9
@@ -358,3 +360,82 @@ def cointegrated_pair(
         symbols[0]: _frame(index, a, symbols[0], seed),
         symbols[1]: _frame(index, b, symbols[1], seed),
     }
+
+
+def _stationary_bootstrap(
+    x: np.ndarray, n: int, block: float, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` draws of ``x`` by the stationary bootstrap (Politis & Romano 1994): blocks of
+    geometric length with mean ``block``, starting at uniform positions, wrapping around."""
+    starts = rng.integers(0, x.size, n)
+    new_block = rng.random(n) < 1.0 / block
+    new_block[0] = True
+    pos = np.empty(n, dtype=np.int64)
+    block_id = np.cumsum(new_block) - 1
+    first = np.flatnonzero(new_block)
+    offset = np.arange(n) - first[block_id]
+    pos[:] = (starts[first][block_id] + offset) % x.size
+    return x[pos]
+
+
+def shaped_bars(
+    like: pd.DataFrame,
+    *,
+    seed: int = 0,
+    edge: float = 0.0,
+    half_life: float = 60.0,
+    noise: str = "gaussian",
+    block_size: float = 20.0,
+    gap_scale: float = 0.1,
+    symbol: str | None = "SYN",
+) -> pd.DataFrame:
+    """Bars shaped like ``like`` (same index, same per-bar volatility), with or without an edge.
+
+    Per-bar log return ``r_t = m_t + e_t``:
+
+    * ``e_t`` is noise with mean 0 and the standard deviation ``sigma`` of ``like``'s log close
+      returns: ``noise="gaussian"`` draws i.i.d. normals (a driftless random walk);
+      ``noise="bootstrap"`` resamples ``like``'s own log returns, **demeaned**, with the
+      stationary bootstrap (mean block ``block_size`` bars), which keeps fat tails and
+      volatility clustering but removes any drift.
+    * ``m_t`` is the planted edge, a persistent trend: a zero-mean AR(1)
+      ``m_t = phi m_{t-1} + sqrt(1 - phi**2) * edge * sigma * u_t`` with
+      ``phi = 0.5 ** (1 / half_life)`` (``half_life`` in bars) and stationary standard deviation
+      ``edge * sigma``. ``edge = 0`` gives null data (no strategy has a true edge; buy-and-hold
+      has none either, since the trend averages to 0). A trend follower that is long when
+      ``m_t > 0`` earns ``E[max(m, 0)]`` per bar; the out-of-sample Sharpe of a fixed rule on
+      these bars is measured, not assumed (see :mod:`research.calibrate`).
+
+    Open, high, low and volume are built around the close path as in :func:`synthetic_bars`.
+    Seeded: the same arguments give the same bars.
+    """
+    if not isinstance(like, pd.DataFrame) or "close" not in like or len(like) < 3:
+        raise ParameterError("`like` must be a bars DataFrame with a close column and >= 3 rows")
+    _check_positive("edge", edge, strict=False)
+    _check_positive("half_life", half_life)
+    _check_positive("block_size", block_size)
+    if block_size < 1:
+        raise ParameterError(f"`block_size` must be >= 1 bar, got {block_size!r}")
+    if noise not in ("gaussian", "bootstrap"):
+        raise ParameterError(f"`noise` must be 'gaussian' or 'bootstrap', got {noise!r}")
+    real = np.diff(np.log(like["close"].to_numpy(dtype=float)))
+    real = real[np.isfinite(real)]
+    sigma = float(real.std(ddof=1))
+    n = len(like)
+    rng = np.random.default_rng(seed)
+    if noise == "gaussian":
+        e = sigma * rng.standard_normal(n)
+    else:
+        e = _stationary_bootstrap(real - real.mean(), n, block_size, rng)
+    m = np.zeros(n)
+    if edge > 0:
+        from scipy.signal import lfilter
+
+        phi = 0.5 ** (1.0 / half_life)
+        u = math_sqrt(1.0 - phi**2) * edge * sigma * rng.standard_normal(n)
+        u[0] = edge * sigma * rng.standard_normal()  # start in the stationary law
+        m = lfilter([1.0], [1.0, -phi], u)
+    log0 = float(np.log(like["close"].iloc[0]))
+    log_close = log0 + np.cumsum(m + e)
+    cols = _ohlcv(log_close, log0, np.full(n, sigma), rng, gap_scale, 1_000.0)
+    return _frame(like.index, cols, symbol, seed)

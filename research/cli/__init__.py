@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "_data",
     "_report",
     "_nightly",
+    "_calibrate",
     "_cache",
 )
 

@@ -2,6 +2,8 @@
 
 * :func:`honest_trial_sharpes`: the per-period in-sample Sharpe ratio of *every* trial of *every*
   fold of *every* search (the honest trial count behind the DSR);
+* :func:`dsr_trial_count`: the ``N`` and ``V`` the deflated Sharpe ratio of the stitched
+  out-of-sample records uses (``gates.dsr_trials``, :mod:`research.judge.trial_count`);
 * :func:`pbo_by_search`: PBO by CSCV on the ``T x K`` matrix of a search's ``K = top_k`` best
   distinct trial parameter sets, each re-evaluated over the whole out-of-sample span (batch path);
   the matrices also give the effective number of trials (:func:`effective_trials`);
@@ -27,13 +29,16 @@ import pandas as pd
 
 from backtest.execution import Execution
 from data_loaders.bars import bars_index
+from data_loaders.errors import ParameterError
 from research._json import finite, to_jsonable
 from research.judge.reevaluate import SearchOutcome, evaluate_sets, top_trial_params
+from research.judge.trial_count import TrialCount, trial_count
 from research.overfitting import (
     EffectiveTrials,
     effective_number_of_trials,
     parameter_stability,
     probability_of_backtest_overfitting,
+    sharpe_per_period,
     spa_test,
     stability_heatmap,
 )
@@ -43,6 +48,7 @@ __all__ = [
     "honest_trial_sharpes",
     "pbo_by_search",
     "effective_trials",
+    "dsr_trial_count",
     "stability_by_search",
     "spa_against_benchmark",
     "stability_grid",
@@ -135,6 +141,34 @@ def effective_trials(matrices: Mapping[str, pd.DataFrame]) -> EffectiveTrials | 
         return None
     combined = pd.concat(matrices.values(), axis=1)
     return effective_number_of_trials(combined) if combined.shape[1] >= 2 else None
+
+
+def dsr_trial_count(
+    oos: pd.DataFrame, trials_sharpes: np.ndarray | None, mode: str, prior_looks: int = 0
+) -> TrialCount | None:
+    """:func:`~research.judge.trial_count.trial_count` of the candidates' stitched out-of-sample
+    records (one column each): ``walk_forward`` record, ``prior_looks`` earlier candidates on
+    the same data. None when the inputs cannot give it (then the DSR uses the trial record)."""
+    if len(oos) < 3:
+        return None
+    sharpes = np.array([sharpe_per_period(oos[c].to_numpy()) for c in oos.columns])
+    sharpes = sharpes[np.isfinite(sharpes)]
+    eff = None
+    if mode == "effective":
+        e = effective_number_of_trials(oos) if oos.shape[1] >= 2 else None
+        eff = (1.0, 0.0) if e is None else (e.n_effective, e.sharpe_variance)
+    try:
+        return trial_count(
+            mode=mode,
+            record="walk_forward",
+            candidate_sharpes=sharpes,
+            n_obs=len(oos),
+            trials_sharpes=trials_sharpes,
+            effective=eff,
+            prior_looks=prior_looks,
+        )
+    except ParameterError:
+        return None
 
 
 def stability_by_search(

@@ -1,7 +1,8 @@
 """The gates a champion must pass: one definition, one sign convention, one table.
 
-:class:`Gates` holds the thresholds (``None`` disables a gate). Its defaults are the experiment
-spec's (``gates:`` section, :class:`research.spec.GateSpec`) and :func:`gates_from_spec` is
+:class:`Gates` holds the thresholds (``None`` disables a gate). It inherits the experiment
+spec's fields and defaults (``gates:`` section, :class:`research.spec.GateSpec`: the calibrated
+set of docs/gates.md) and :func:`gates_from_spec` is
 the one place a spec section becomes a :class:`Gates`. Every threshold is written the way the
 spec writes it: ``max_drawdown`` is a **positive fraction** (0.5 = a fall of at most 50 % from the
 peak), compared with the drawdown's size ``-max_drawdown`` of :func:`backtest.metrics.compute_metrics`
@@ -15,7 +16,8 @@ row of :data:`GATES`.
 Besides the thresholds there is one *required* gate, ``tradeable``: a candidate whose last fold
 found no feasible trial has no parameters to trade now, so it fails and is never champion. It is
 always on and writes no ``gate_`` column (it has no threshold); its failure is listed last in
-``failed_gates``.
+``failed_gates``, and the leaderboard ranks such a candidate after every tradeable one (a table
+read top-down never shows it first).
 """
 
 from __future__ import annotations
@@ -26,40 +28,41 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from data_loaders.errors import ParameterError
+from research.spec.sections import DSR_TRIALS, GateSpec
 
 __all__ = ["Gates", "GateRule", "GATES", "TRADEABLE", "gates_from_spec", "evaluate_gates"]
 
 
 @dataclass(frozen=True)
-class Gates:
+class Gates(GateSpec):
     """Thresholds a champion must meet; ``None`` disables a gate.
+
+    The fields and their defaults are the spec's :class:`research.spec.GateSpec` (inherited:
+    one place for the defaults, the calibrated set of docs/gates.md).
 
     Attributes:
         min_dsr: deflated Sharpe ratio ``>=`` this (probability the edge is not luck).
-        max_pbo: probability of backtest overfitting ``<=`` this.
+        max_pbo: probability of backtest overfitting ``<=`` this (off by default: reported).
         min_stability: parameter-stability plateau score ``>=`` this.
         min_trades: out-of-sample trades ``>=`` this.
         max_drawdown: out-of-sample maximum drawdown, a positive fraction, ``<=`` this: 0.5
             allows a fall of at most 50 % from the peak.
-        min_wfe: walk-forward efficiency ``>=`` this (off by default).
-        max_spa_pvalue: SPA / Reality Check p-value ``<=`` this (off by default).
+        min_wfe: walk-forward efficiency ``>=`` this.
+        max_spa_pvalue: SPA / Reality Check p-value ``<=`` this (off by default: reported).
         min_breadth: share of a universe's symbols on which the chosen parameters earn a
             positive out-of-sample Sharpe ratio ``>=`` this (universe runs; off by default).
+        dsr_trials: the deflated Sharpe ratio's trial count (``candidates`` | ``all_trials`` |
+            ``effective``, see :mod:`research.judge.trial_count`).
 
     An enabled gate whose input was not computed fails ("not computed"): disable it explicitly.
-    Raises :class:`ParameterError` on a threshold out of its range.
+    Raises :class:`ParameterError` on a threshold out of its range or an unknown count.
     """
 
-    min_dsr: float | None = 0.95
-    max_pbo: float | None = 0.5
-    min_stability: float | None = 0.5
-    min_trades: int | None = 10
-    max_drawdown: float | None = 0.5
-    min_wfe: float | None = None
-    max_spa_pvalue: float | None = None
-    min_breadth: float | None = None
-
     def __post_init__(self) -> None:
+        if self.dsr_trials not in DSR_TRIALS:
+            raise ParameterError(
+                f"`Gates.dsr_trials` must be one of {', '.join(DSR_TRIALS)}, got {self.dsr_trials!r}"
+            )
         for rule in GATES:
             value = getattr(self, rule.name)
             if value is None or rule.bounds is None:
@@ -141,7 +144,7 @@ TRADEABLE = "no parameters to trade (the last fold found no feasible trial)"
 
 def gates_from_spec(spec: Any) -> Gates:
     """The :class:`Gates` of an experiment's ``gates`` section (same names, same signs)."""
-    return Gates(**{f.name: getattr(spec, f.name) for f in fields(Gates)})
+    return Gates(**{f.name: getattr(spec, f.name, f.default) for f in fields(Gates)})
 
 
 def evaluate_gates(

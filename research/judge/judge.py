@@ -6,7 +6,9 @@ Its out-of-sample returns are the stitched test windows, so no candidate is ever
 its parameters were chosen on. The parameters shown (and traded next) are the last fold's pick;
 a search whose last fold found no feasible trial has none and fails the ``tradeable`` gate.
 
-**Checks per candidate** (:mod:`research.judge.checks`): DSR with the honest trial count, PBO by
+**Checks per candidate** (:mod:`research.judge.checks`): DSR with the trial count of
+``gates.dsr_trials`` (:mod:`research.judge.trial_count`: by default the candidates compared out
+of sample plus the earlier looks at the same data), PBO by
 CSCV on the re-evaluated top trials, the effective number of trials, parameter stability of the
 last pick, walk-forward efficiency, Hansen's SPA p-value against buy-and-hold. The gates
 (:mod:`research.judge.gates`) decide who may be champion; :mod:`research.judge.leaderboard`
@@ -26,6 +28,7 @@ from backtest.execution import Execution
 from research._json import finite
 from research._timing import stage
 from research.judge.checks import (
+    dsr_trial_count,
     effective_trials,
     honest_trial_sharpes,
     oos_span,
@@ -36,6 +39,7 @@ from research.judge.checks import (
 from research.judge.gates import Gates
 from research.judge.leaderboard import Leaderboard, LeaderboardEntry, build_leaderboard
 from research.judge.reevaluate import SearchOutcome, buy_and_hold
+from research.judge.trial_count import OOSBudget, TrialCount
 from research.judge.universe import benchmark_bars, universe_checks
 from research.overfitting import EffectiveTrials
 
@@ -57,6 +61,9 @@ class Judgement:
         oos_returns: stitched out-of-sample returns, one column per candidate.
         benchmark: buy-and-hold returns over the same span.
         span: ``(start, stop)`` bar positions of the out-of-sample span.
+        trial_count: the deflated Sharpe ratio's ``N`` and ``V`` (``gates.dsr_trials``), or
+            None when the trial record was used instead.
+        budget: the earlier looks at the same out-of-sample data (None: not counted).
         universe: per-symbol out-of-sample Sharpe and breadth of a universe run
             (:func:`research.judge.universe.universe_checks`; empty otherwise).
     """
@@ -71,6 +78,8 @@ class Judgement:
     oos_returns: pd.DataFrame
     benchmark: pd.Series
     span: tuple[int, int]
+    trial_count: TrialCount | None = None
+    budget: OOSBudget | None = None
     universe: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,6 +110,7 @@ def judge(
     direction: str,
     top_k: int,
     seed: int,
+    budget: OOSBudget | None = None,
 ) -> Judgement:
     """Run every check on the searches and rank their walk-forward candidates.
 
@@ -111,6 +121,7 @@ def judge(
         metric, direction: the ranking metric and whether higher or lower is better.
         top_k: distinct trials per search re-evaluated for the PBO matrix.
         seed: seed of every random step (PBO points, stability neighbours, SPA bootstrap).
+        budget: earlier looks at the same out-of-sample data, added to the DSR's trial count.
     """
     ppy = execution.periods_per_year
     span = oos_span(searches)
@@ -127,12 +138,17 @@ def judge(
         bench = buy_and_hold(execution, benchmark_bars(searches), span)
         bench = bench.reindex(oos.index).fillna(0.0)
         spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
+    with stage("judge/dsr_trials"):
+        prior = 0 if budget is None else budget.n_candidates
+        count = dsr_trial_count(oos, sharpes, gates.dsr_trials, prior)
     with stage("judge/universe"):
         uni = universe_checks(searches, execution)
         breadth = uni.get("breadth", {})
     with stage("judge/leaderboard"):
         entries = [
-            _entry(s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key))
+            _entry(
+                s, sharpes, pbo.get(s.key) or {}, stability.get(s.key), spa_each.get(s.key), count
+            )
             for s in searches
         ]
         for e in entries:
@@ -155,6 +171,8 @@ def judge(
         oos_returns=oos,
         benchmark=bench,
         span=span,
+        trial_count=count,
+        budget=budget,
         universe=uni,
     )
 
@@ -165,6 +183,7 @@ def _entry(
     pbo: Mapping[str, Any],
     stability: Any,
     spa_pvalue: float | None,
+    count: TrialCount | None,
 ) -> LeaderboardEntry:
     r = s.result
     stab = None if stability is None or isinstance(stability, Exception) else stability.score
@@ -181,6 +200,7 @@ def _entry(
         spa_pvalue=spa_pvalue,
         positions=r.oos_positions,
         tradeable=r.final_params is not None,
+        dsr_count=None if count is None else (count.n_trials, count.sharpe_variance),
     )
 
 

@@ -4,12 +4,13 @@ Every candidate (a strategy with one parameter set, :class:`LeaderboardEntry`) i
 **stitched out-of-sample** returns: ranked by an out-of-sample risk-adjusted metric (annualised
 Sharpe ratio by default; any key of :func:`backtest.metrics.compute_metrics` or a function of the
 returns, higher is better), and checked by the gates of :mod:`research.judge.gates`. The table is
-sorted by the metric; the **champion is the best-ranked candidate that passes every gate**
-(including the required ``tradeable`` gate). A candidate that fails a gate is flagged
+sorted by the metric, candidates with no parameters to trade last; the **champion is the
+best-ranked candidate that passes every gate** (including the required ``tradeable`` gate). A candidate that fails a gate is flagged
 (``passed=False``, the reasons in ``failed_gates``) and is never picked silently; if none passes,
 the verdict says so and names what the top candidate failed.
 
-The trial count behind the DSR is honest: ``LeaderboardEntry.trials_sharpes`` holds the
+The trial count behind the DSR: ``LeaderboardEntry.dsr_count`` when given (the judge's
+``gates.dsr_trials`` count, :mod:`research.judge.trial_count`), else ``trials_sharpes`` holds the
 per-period Sharpe ratio of every trial of every fold of the study (raw ``N`` and their
 variance); with ``trials_returns`` the effective ``N`` of the trials' correlation clusters and
 the variance of the cluster Sharpe ratios are used instead (both counts are reported). Without
@@ -61,7 +62,10 @@ class LeaderboardEntry:
         trades, positions: optional inputs of :func:`backtest.metrics.compute_metrics`
             (trade statistics, exposure, turnover).
         tradeable: False when there are no parameters to trade now (the last walk-forward fold
-            found no feasible trial): the required ``tradeable`` gate fails.
+            found no feasible trial): the required ``tradeable`` gate fails and the candidate is
+            ranked after every tradeable one.
+        dsr_count: ``(N, V)`` the DSR uses instead of the trial record's (per-period variance),
+            from :func:`research.judge.trial_count.trial_count`; ``n_trials`` then shows ``N``.
         breadth: share of a universe's symbols with a positive out-of-sample Sharpe ratio
             (:mod:`research.judge.universe`); None outside universe runs (no ``breadth`` column).
     """
@@ -80,6 +84,7 @@ class LeaderboardEntry:
     trades: Any = None
     positions: Any = None
     tradeable: bool = True
+    dsr_count: tuple[float, float] | None = None
     breadth: float | None = None
 
 
@@ -215,6 +220,9 @@ def _row(
         n_eff if not (isinstance(n_eff, float) and math.isnan(n_eff)) else trials["n_trials"]
     )
     variance = trials["trials_sharpe_variance"]
+    if c.dsr_count is not None:  # gates.dsr_trials: the count chosen by the judge
+        n_for_dsr, variance = float(c.dsr_count[0]), float(c.dsr_count[1])
+        trials["n_trials"] = n_for_dsr
     sr, skew, kurt, n_obs = (
         moments["sharpe"],
         moments["skew"],
@@ -304,9 +312,14 @@ def build_leaderboard(
             row[f"gate_{gate}"] = ok
         row["passed"] = all(results.values()) and c.tradeable
         row["failed_gates"] = ", ".join(failed)
-    order = sorted(
+    order = sorted(  # nothing to trade never ranks above a tradeable candidate
         range(len(rows)),
-        key=lambda i: (not math.isfinite(rows[i]["score"]), -_finite(rows[i]["score"]), i),
+        key=lambda i: (
+            not candidates[i].tradeable,
+            not math.isfinite(rows[i]["score"]),
+            -_finite(rows[i]["score"]),
+            i,
+        ),
     )
     table = pd.DataFrame([rows[i] for i in order])
     table.insert(0, "rank", np.arange(1, len(table) + 1))

@@ -12,15 +12,18 @@
 * **Randomness.** DEAP's operators draw from Python's global :mod:`random`; every draw happens
   inside :func:`rng_scope`, which swaps in this optimizer's own generator state (seeded from the
   study's seed) and restores the caller's state afterwards.
-* **Checkpoints.** At the start of every generation the population, hall of fame / parents,
-  generator state and trial counter are pickled atomically to ``problem.checkpoint``. On resume
-  the checkpoint is loaded and only the current generation's recorded trials are replayed.
+* **Checkpoints.** At the start of the first generation, then of every generation that begins
+  at least :data:`CHECKPOINT_SECONDS` after the last checkpoint, the population, hall of fame /
+  parents, generator state and trial counter are pickled atomically to ``problem.checkpoint``.
+  On resume the checkpoint is loaded and only the recorded trials asked after it are replayed
+  (re-asked and told their recorded outcome, not evaluated).
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import time
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -33,6 +36,8 @@ from research.optimize.objectives import penalty_values
 __all__ = ["DeapOptimizer", "Individual", "rng_scope"]
 
 _CHECKPOINT_VERSION = 1
+#: a generation's checkpoint is written when the last one is at least this old (seconds)
+CHECKPOINT_SECONDS = 1.0
 #: violation told for a failed evaluation (worse than any constraint violation)
 _FAILED_VIOLATION = 1e6
 #: generations bred in a row without a new individual before giving up
@@ -93,6 +98,7 @@ class DeapOptimizer(Optimizer):
         self.population_: list[Individual] = []
         self.queue_: list[Individual] = []
         self.cursor_ = 0
+        self.checkpoint_at_: float | None = None
         self.n_asked_ = 0
 
     # --- individuals -------------------------------------------------------------------------
@@ -168,6 +174,11 @@ class DeapOptimizer(Optimizer):
     def _checkpoint(self) -> None:
         if self.problem_.checkpoint is None:
             return
+        now = time.monotonic()
+        last = self.checkpoint_at_
+        if last is not None and now - last < CHECKPOINT_SECONDS:
+            return  # a recent checkpoint: resuming replays the few generations since then
+        self.checkpoint_at_ = now
         state = {
             "version": _CHECKPOINT_VERSION,
             "optimizer": self.name,

@@ -12,17 +12,22 @@ One coordinator does all the asking, telling and recording; workers only evaluat
    steps where its pruner bracket can stop it (``optimizer.prune_steps``) and at the last one,
    so a trial that runs to the end costs one full window. An error or a NaN objective fails the
    trial with its reason.
-4. ``optimizer.tell`` and one storage transaction for the whole batch.
+4. ``optimizer.tell``; the told trials are written in one storage transaction once
+   :data:`FLUSH_SECONDS` have passed since the last write (or :data:`FLUSH_TRIALS` wait, or the
+   fold's budget is reached), so fast batches share a transaction instead of paying one each.
 
 **Resume.** The recorded trials are loaded first. The optimizer absorbs what it can restore as
 state (complete batches; a DEAP checkpoint); the remaining records are *replayed*: re-asked (the
 same seed and history give the same parameters, which is checked) and told their recorded
 outcome without being evaluated again. So a killed run continues exactly where it stopped: no
-recorded trial is lost, repeated or changed, and the final trials equal an uninterrupted run's.
+recorded trial is lost, repeated or changed, and the final trials equal an uninterrupted run's
+(trials told but not yet written when the process died, at most :data:`FLUSH_SECONDS` of work,
+are evaluated again).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -46,6 +51,10 @@ FIDELITIES = (None, "fractions", "folds")
 FRACTION_STEPS = (1, 2, 4, 8)
 #: inner folds of the search window with ``fidelity="folds"``
 INNER_FOLDS = 4
+#: told trials are written at least this often (seconds) ...
+FLUSH_SECONDS = 1.0
+#: ... or as soon as this many wait
+FLUSH_TRIALS = 1024
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,7 @@ class _Live:
     bars: int = 0
     last_step: int = 0
     outcome: Outcome | None = None
+    sim_state: Any = None  # backtest.resume.SimState of its prefix window (fractions + pruning)
     steps: frozenset[int] | None = None  # steps to evaluate at (None: every step)
 
 
@@ -194,53 +204,74 @@ def run_search(
     counts = _Counts.of(trials, problem.objectives)
     synced: dict[str, Any] = store.study_system_attrs()
     told = absorbed
+    pending: list[Any] = []  # told, not yet written (at most FLUSH_SECONDS old)
+    flushed = time.perf_counter()
     progress.update(told, counts.pruned, counts.failed, counts.best)
-    while told < target:
-        if deadline is not None and time.monotonic() > deadline and told >= len(records):
-            break
-        t0 = time.perf_counter()
-        cands = optimizer.ask(min(batch_size, target - told))
-        out.ask_seconds += time.perf_counter() - t0
-        lives = _evaluate(cands, replay, problem, plan, guardrails, optimizer, workers, out)
-        outcomes = []
-        for live in lives:
-            if live.record is not None:
-                outcome = _recorded_outcome(live.record)
-            else:
-                outcome = live.outcome
-                outcome.user_attrs = _user_attrs(
-                    live, outcome, batch, len(cands), problem, base_attrs, fold, plan
+    try:
+        while told < target:
+            if deadline is not None and time.monotonic() > deadline and told >= len(records):
+                break
+            t0 = time.perf_counter()
+            cands = optimizer.ask(min(batch_size, target - told))
+            out.ask_seconds += time.perf_counter() - t0
+            lives = _evaluate(cands, replay, problem, plan, guardrails, optimizer, workers, out)
+            outcomes = []
+            for live in lives:
+                if live.record is not None:
+                    outcome = _recorded_outcome(live.record)
+                else:
+                    outcome = live.outcome
+                    outcome.user_attrs = _user_attrs(
+                        live, outcome, batch, len(cands), problem, base_attrs, fold, plan
+                    )
+                outcomes.append(outcome)
+            t0 = time.perf_counter()
+            frozen = optimizer.tell(cands, outcomes)
+            out.tell_seconds += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pending += [f for f, c in zip(frozen, cands) if c.number not in replay]
+            due = len(pending) >= FLUSH_TRIALS or t0 - flushed >= FLUSH_SECONDS
+            if due or told + len(cands) >= target:
+                _flush(store, pending, optimizer, synced)
+                pending, flushed = [], time.perf_counter()
+            out.store_seconds += time.perf_counter() - t0
+            for live in lives:
+                out.evaluated_bars += (
+                    live.bars
+                    if live.record is None
+                    else int(
+                        round(
+                            live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars
+                        )
+                    )
                 )
-            outcomes.append(outcome)
-        t0 = time.perf_counter()
-        frozen = optimizer.tell(cands, outcomes)
-        out.tell_seconds += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        new = [f for f, c in zip(frozen, cands) if c.number not in replay]
-        store.write(new)
-        attrs = optimizer.study_system_attrs()
-        changed = {k: v for k, v in attrs.items() if synced.get(k) != v}
-        if changed:
-            store.write_study_system_attrs(changed)
-            synced.update(changed)
-        out.store_seconds += time.perf_counter() - t0
-        for live in lives:
-            out.evaluated_bars += (
-                live.bars
-                if live.record is None
-                else int(
-                    round(live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
-                )
-            )
-        trials.extend(frozen)
-        counts.add(frozen, problem.objectives)
-        told += len(cands)
-        batch += 1
-        progress.update(told, counts.pruned, counts.failed, counts.best)
+            trials.extend(frozen)
+            counts.add(frozen, problem.objectives)
+            told += len(cands)
+            batch += 1
+            progress.update(told, counts.pruned, counts.failed, counts.best)
+    except BaseException:  # an interrupt or an error keeps what was told
+        with contextlib.suppress(Exception):
+            _flush(store, pending, optimizer, synced)
+        raise
+    t0 = time.perf_counter()
+    _flush(store, pending, optimizer, synced)  # a timeout ends the loop early
+    out.store_seconds += time.perf_counter() - t0
     evaluated = sum(1 for t in trials if t.user_attrs.get(QR_ATTR, {}).get("step", 0) > 0)
     out.full_bars = evaluated * plan.n_bars
     out.seconds = time.perf_counter() - t_start
     return out
+
+
+def _flush(store: TrialStore, pending: list[Any], optimizer: Optimizer, synced: dict) -> None:
+    """Write the told trials not yet stored (one transaction) and the optimizer's study-level
+    state entries that changed since the last write."""
+    store.write(pending)
+    attrs = optimizer.study_system_attrs()
+    changed = {k: v for k, v in attrs.items() if synced.get(k) != v}
+    if changed:
+        store.write_study_system_attrs(changed)
+        synced.update(changed)
 
 
 # --- evaluation of one batch --------------------------------------------------------------------
@@ -259,6 +290,8 @@ def _evaluate(
     pruning = problem.pruner is not None
     if plan.mode == "fractions":
         _assign_rungs(alive, plan, optimizer, pruning)
+    # growing prefixes under pruning: a promoted trial continues its saved simulation state
+    resume = plan.mode == "fractions" and pruning
     for index, step in enumerate(plan.steps):
         last = index == len(plan.steps) - 1
         fresh = [
@@ -275,12 +308,16 @@ def _evaluate(
                 stop=step.stop,
                 windows=step.windows,
                 fit=step.fit,
+                resume=tuple(lv.sim_state for lv in fresh) if resume else None,
+                keep_state=resume,
             )
             (res,), seconds = workers.run([task])
             out.eval_seconds += seconds
             results = {r.number: r for r in res}
             for lv in fresh:
-                lv.bars += task.bars_simulated
+                extra = results[lv.cand.number].extra
+                lv.sim_state = extra.get("state")
+                lv.bars += int(extra.get("bars", task.bars_simulated))
         survivors = []
         for lv in alive:
             if lv.record is not None:

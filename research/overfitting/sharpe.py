@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from scipy import stats
+from scipy import optimize, stats
 
 from data_loaders.errors import DataTooShortError, ParameterError
 from research.overfitting._inputs import as_returns_1d
@@ -23,6 +23,7 @@ __all__ = [
     "probabilistic_sharpe_ratio",
     "expected_max_sharpe",
     "deflated_sharpe_ratio",
+    "required_sharpe",
     "minimum_track_record_length",
     "minimum_backtest_length",
 ]
@@ -153,6 +154,54 @@ def deflated_sharpe_ratio(
     """
     benchmark = expected_max_sharpe(n_trials, trials_sharpe_variance)
     return probabilistic_sharpe_ratio(sharpe, n_obs, skew, kurtosis, benchmark)
+
+
+def required_sharpe(
+    min_dsr: float,
+    n_obs: int,
+    n_trials: float,
+    trials_sharpe_variance: float,
+    skew: float = 0.0,
+    kurtosis: float = 3.0,
+) -> float:
+    """Smallest per-period Sharpe ratio ``SR`` with ``DSR(SR) >= min_dsr`` (the DSR inverted).
+
+    Solves ``(SR - SR*) sqrt(n - 1) / sqrt(1 - skew SR + (kurt - 1)/4 SR^2) = Phi^-1(min_dsr)``
+    for ``SR`` above the luck benchmark ``SR* = expected_max_sharpe(N, V)`` (the DSR rises with
+    ``SR`` there). Returns ``inf`` when no Sharpe ratio reaches it (heavy negative skew).
+    Same conventions as :func:`deflated_sharpe_ratio` (per-period Sharpe and variance, raw
+    kurtosis). Used to say what would have passed the ``min_dsr`` gate.
+    """
+    if not 0.0 < min_dsr < 1.0:
+        raise ParameterError(f"`min_dsr` must be in (0, 1), got {min_dsr}")
+    if n_obs < 2:
+        raise ParameterError(f"`n_obs` must be >= 2, got {n_obs}")
+    bench = expected_max_sharpe(n_trials, trials_sharpe_variance)
+
+    def gap(sr: float) -> float:
+        try:
+            return (
+                deflated_sharpe_ratio(sr, n_obs, n_trials, trials_sharpe_variance, skew, kurtosis)
+                - min_dsr
+            )
+        except ParameterError:  # the variance factor turns non-positive: out of range
+            return math.nan
+
+    z = stats.norm.ppf(min_dsr)
+    lo = bench - abs(z) * 2.0 / math.sqrt(n_obs - 1.0) - 1e-12
+    hi = bench + abs(z) * 2.0 / math.sqrt(n_obs - 1.0) + 1e-3
+    for _ in range(60):
+        g = gap(hi)
+        if math.isnan(g):
+            return math.inf
+        if g >= 0:
+            break
+        hi = bench + 2.0 * (hi - bench)
+    else:
+        return math.inf
+    while not gap(lo) < 0:
+        lo = bench - 2.0 * (bench - lo) - 1e-6
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-12))
 
 
 def minimum_track_record_length(

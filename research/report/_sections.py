@@ -76,13 +76,25 @@ class OutcomeSections:
                     + "".join(gate_badge(k, asdict(g)) for k, g in c.gates.items())
                     + "</div>"
                 )
+            if not c.passed and c.explanations:
+                parts.append(
+                    "<p><b>Why it is not champion</b> (what would have passed):</p><ul>"
+                    + "".join(f"<li>{esc(why)}</li>" for why in c.explanations)
+                    + "</ul>"
+                )
+        parts += self._calibration()
         span = self.run.oos_span
         n_total = self.run.overfitting.get("n_trials_total")
+        counted = (self.run.overfitting.get("dsr_trials") or {}).get("note")
         note = (
             f"Out of sample = the stitched test windows of {len(self.run.folds)} "
             f"walk-forward folds ({when(span.start)} → {when(span.end)}); "
-            f"{n_total if n_total is not None else '?'} trials were tried in all, and the "
-            "deflated Sharpe ratio accounts for every one of them."
+            f"{n_total if n_total is not None else '?'} trials were tried in all; the "
+            + (
+                f"deflated Sharpe ratio counts {counted}."
+                if counted
+                else "deflated Sharpe ratio accounts for every one of them."
+            )
         )
         return self.section(
             "verdict",
@@ -91,6 +103,17 @@ class OutcomeSections:
             note,
             cls="verdict" + ("" if v.passed else " failed"),
         )
+
+    def _calibration(self) -> list[str]:
+        """The experiment's calibration (``research calibrate``), when one sits beside the run;
+        flagged when it measured other gates than this run's."""
+        cal = self.d.get("calibration") or {}
+        if not cal.get("sentence"):
+            return []
+        measured = cal.get("gates") or {}
+        same = all(measured.get(k) == v for k, v in self.run.gates.items() if k in measured)
+        caveat = "" if same else " (measured with other gates than this run's)"
+        return [f'<p class="calibration"><b>Calibration:</b> {esc(cal["sentence"])}{caveat}.</p>']
 
     # --- leaderboard ----------------------------------------------------------------------
     def leaderboard(self) -> dict | None:
@@ -269,6 +292,15 @@ class OutcomeSections:
             "expected maximum Sharpe of that many unskilled trials: "
             f"{fmt(o.get('expected_max_sharpe'))} per period.</p>"
         ]
+        count = o.get("dsr_trials") or {}
+        if count.get("n_trials") is not None:  # gates.dsr_trials (docs/gates.md)
+            budget = (count.get("budget") or {}).get("sentence")
+            parts.append(
+                f"<p>The deflated Sharpe ratio counts {esc(count.get('note'))}: the bar to beat "
+                f"is {fmt(count.get('expected_max_sharpe'))} per period"
+                + (f"; {esc(budget)}" if budget else "")
+                + ".</p>"
+            )
         stats = ("sharpe_per_period", "psr", "dsr", "pbo", "stability", "wfe", "spa_pvalue")
         rows = [
             [esc(row.candidate), *(fmt(getattr(row.stats, k)) for k in stats)]

@@ -37,8 +37,10 @@ from research.judge import (
     judge,
     stability_grid,
 )
+from research.judge.trial_count import OOSBudget
 from research.optimize.storage import safe_url
 from research.run.artifacts import champion_prices, champion_trades, write_artifacts
+from research.run.budget import budget_for_run
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
@@ -98,7 +100,12 @@ class RunResult:
         r = self.results
         metric = r.ranking_metric
         lines = [f"{r.experiment} run {r.run_id}" + (" (resumed)" if self.resumed else "")]
-        lines += [r.verdict.message, ""]
+        lines.append(r.verdict.message)
+        top = r.leaderboard[0] if r.leaderboard else None
+        if top is not None and not top.passed and top.explanations:
+            lines.append(f"Why {top.candidate} is not champion:")
+            lines += [f"  - {why}" for why in top.explanations]
+        lines.append("")
         lines.append(
             f"{'#':>2}  {'candidate':<28} {'OOS ' + metric:>18}  {'DSR':>5}  {'PBO':>5}  gates"
         )
@@ -166,7 +173,9 @@ def run_experiment(
             warm_start=warm_start or {}, progress=progress, say=clock.say,
         )  # fmt: skip
         clock.lap("search")
-        judgement = judge_step(exp, plan, searches, clock)
+        judgement = judge_step(
+            exp, plan, searches, clock, budget_for_run(run.path, run.run_id, exp.name, plan, bars)
+        )
         importance = importance_step(exp, plan, searches, clock)
         focus = judgement.focus
         grid = focus_grid(focus, plan, exp.ranking.metric, importance)
@@ -275,8 +284,15 @@ def explore_step(
     return out
 
 
-def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Clock) -> Judgement:
-    """:func:`research.judge.judge` with the spec's gates and ranking."""
+def judge_step(
+    exp: Any,
+    plan: RunPlan,
+    searches: list[SearchOutcome],
+    clock: Clock,
+    budget: OOSBudget | None = None,
+) -> Judgement:
+    """:func:`research.judge.judge` with the spec's gates and ranking; ``budget``: the earlier
+    looks at the same out-of-sample data (:func:`research.run.budget.budget_for_run`)."""
     clock.say("judging the candidates: out-of-sample re-evaluation, DSR, PBO, stability, SPA")
     judgement = judge(
         searches,
@@ -286,6 +302,7 @@ def judge_step(exp: Any, plan: RunPlan, searches: list[SearchOutcome], clock: Cl
         direction=plan.direction,
         top_k=exp.ranking.top_k,
         seed=exp.seed,
+        budget=budget,
     )
     clock.lap("judge")
     return judgement
@@ -368,7 +385,7 @@ class Clock:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = self._mark = time.perf_counter()
-        self._cpu_mark = time.process_time()
+        self._cpu_mark = self.cpu_start = time.process_time()
         self.times = StageTimes()
         self._token = self.times.activate()
 
@@ -390,9 +407,14 @@ class Clock:
         return time.perf_counter() - self.t0
 
     def record(self) -> dict[str, Any]:
-        """``run.json`` entries: ``stage_seconds`` and ``cpu_seconds`` (user + system seconds of
-        the process since it started, imports included)."""
-        return {"stage_seconds": self.times.to_json(), "cpu_seconds": round(time.process_time(), 2)}
+        """``run.json`` entries: ``stage_seconds``, ``cpu_seconds`` (user + system seconds of
+        the process since it started, imports included) and ``startup_cpu_seconds`` (those
+        spent before the run began: interpreter start-up and imports)."""
+        return {
+            "stage_seconds": self.times.to_json(),
+            "cpu_seconds": round(time.process_time(), 2),
+            "startup_cpu_seconds": round(self.cpu_start, 2),
+        }
 
     def close(self) -> None:
         """Stop collecting sub-stages (idempotent)."""

@@ -117,6 +117,7 @@ class LeaderboardRow:
     passed: bool
     failed_gates: str
     notes: str
+    explanations: tuple[str, ...] = ()
 
     def metric(self, name: str) -> float | None:
         """An out-of-sample metric, None when absent or not finite."""
@@ -232,7 +233,7 @@ class RunResults:
     ranking_metric: str
     ranking_direction: str
     objectives: tuple[Objective, ...]
-    gates: Mapping[str, float | None]
+    gates: Mapping[str, float | str | None]
     verdict: Verdict
     leaderboard: tuple[LeaderboardRow, ...]
     benchmark: Benchmark

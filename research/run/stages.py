@@ -185,10 +185,11 @@ def _search_one(
     started = time.perf_counter()
     with stage(f"search/{s.label}/{o.name}"):
         res = _optimize(exp, plan, o, job, feats, ctx, ctx["warm_start"].get(s.label))
-    oos = finite(res.oos_metrics().get(metrics[0]))
+    shown = metrics[0] if metrics[0] in res.oos_metrics() else "sharpe_ratio"
+    oos = finite(res.oos_metrics().get(shown))
     say(
         f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
-        f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
+        f"OOS {shown} {'n/a' if oos is None else f'{oos:.3f}'}"
     )
     prefix = f"{job.symbol}:" if job.symbol else ""
     return SearchOutcome(

@@ -7,6 +7,7 @@ importance, exploration) become the results schema; every helper here builds one
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,8 +20,9 @@ from data_loaders.bars import bars_index
 from research._json import finite, to_jsonable
 from research._version import code_version
 from research.judge import Judgement, SearchOutcome
+from research.judge.explain import explain_row
 from research.judge.gates import Gates
-from research.overfitting import expected_max_sharpe
+from research.overfitting import expected_max_sharpe, return_moments
 from research.run.plan import RunPlan
 from research.run.results import (
     Benchmark,
@@ -42,6 +44,7 @@ __all__ = [
     "universe_section",
     "search_summary",
     "overfitting_section",
+    "dsr_trials_section",
     "pareto_section",
     "explore_summary",
 ]
@@ -72,7 +75,7 @@ def build_results(
 ) -> RunResults:
     """The :class:`RunResults` of a finished run."""
     index = bars_index(bars)
-    rows = leaderboard_rows(judgement, plan.gates)
+    rows = leaderboard_rows(judgement, plan.gates, plan.execution.periods_per_year)
     champion = next((r for r in rows if r.candidate == judgement.champion_key), None)
     span = judgement.span
     bench = judgement.benchmark
@@ -141,8 +144,12 @@ def universe_section(judgement: Judgement, metric: str) -> Any:
     return to_jsonable({"groups": out})
 
 
-def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]:
-    """The leaderboard as results.json rows (table order), gates in :data:`GATES` convention."""
+def leaderboard_rows(
+    judgement: Judgement, gates: Gates, periods_per_year: float = 252.0
+) -> list[LeaderboardRow]:
+    """The leaderboard as results.json rows (table order), gates in :data:`GATES` convention,
+    each failed gate explained in one sentence (Sharpe ratios annualised by
+    ``periods_per_year``)."""
     rows = []
     for rec in judgement.leaderboard.table.to_dict("records"):
         s = judgement.searches[rec["name"]]
@@ -174,10 +181,47 @@ def leaderboard_rows(judgement: Judgement, gates: Gates) -> list[LeaderboardRow]
                 },
                 passed=bool(rec["passed"]),
                 failed_gates=rec.get("failed_gates") or "",
-                notes=rec.get("notes") or "",
+                notes="; ".join(n for n in (rec.get("notes"), closeout_note(s)) if n),
+                explanations=_explanations(rec, judgement, gates, periods_per_year),
             )
         )
     return rows
+
+
+def closeout_note(s: SearchOutcome) -> str:
+    """A note naming each test window whose book was closed out (equity <= 0 at a close:
+    ``liquidated_at`` of :func:`backtest.evaluate_batch`), empty when none was."""
+    index = bars_index(s.bars)
+    parts = []
+    for f in s.result.folds:
+        bar = finite((f.oos_metrics or {}).get("liquidated_at"))
+        if bar is not None and 0 <= int(bar) < len(index):
+            parts.append(f"fold {f.fold} at {index[int(bar)].date()}")
+    if not parts:
+        return ""
+    return "book closed out (equity <= 0; flat afterwards) in " + ", ".join(parts)
+
+
+def _explanations(
+    rec: Mapping[str, Any], judgement: Judgement, gates: Gates, periods_per_year: float
+) -> tuple[str, ...]:
+    """One sentence per failed gate of a leaderboard record (:func:`explain_row`)."""
+    if rec["passed"]:
+        return ()
+    s = judgement.searches[rec["name"]]
+    moments = return_moments(judgement.oos_returns[s.key].to_numpy())
+    count = judgement.trial_count
+    return tuple(
+        explain_row(
+            rec,
+            gates,
+            n_obs=int(moments["n_obs"]),
+            skew=float(moments["skew"]) if math.isfinite(moments["skew"]) else 0.0,
+            periods_per_year=periods_per_year,
+            n_prior=0 if count is None else count.n_prior,
+            tradeable=s.result.final_params is not None,
+        )
+    )
 
 
 def search_summary(s: SearchOutcome) -> SearchSummary:
@@ -240,11 +284,42 @@ def overfitting_section(judgement: Judgement, grid: Mapping[str, Any] | None) ->
             "expected_max_sharpe": finite(expected_max_sharpe(sharpes.size, variance))
             if enough
             else None,
+            "dsr_trials": dsr_trials_section(judgement),
             "pbo": dict(judgement.pbo),
             "spa": {"all candidates": judgement.spa_family} if judgement.spa_family else {},
             "stability": {**stability, "grid": grid},
         }
     )
+
+
+def dsr_trials_section(judgement: Judgement) -> dict[str, Any]:
+    """``overfitting.dsr_trials`` of results.json: the deflated Sharpe ratio's count (``N``,
+    ``V``, why), its luck benchmark (per-period expected maximum Sharpe of ``N`` zero-skill
+    candidates) and the out-of-sample budget sentence."""
+    count, budget = judgement.trial_count, judgement.budget
+    mode = judgement.leaderboard.gates.dsr_trials
+    if count is None:
+        return {"mode": mode, "note": "not computed: the trial record is used"}
+    out: dict[str, Any] = {
+        "mode": count.mode,
+        "record": count.record,
+        "n_trials": count.n_trials,
+        "sharpe_variance": count.sharpe_variance,
+        "n_this_run": count.n_this_run,
+        "n_prior": count.n_prior,
+        "variance_source": count.variance_source,
+        "expected_max_sharpe": finite(expected_max_sharpe(count.n_trials, count.sharpe_variance)),
+        "note": count.note,
+    }
+    if budget is not None:
+        n_this = int(count.n_this_run) if count.mode == "candidates" else 0
+        out["budget"] = {
+            "n_runs": budget.n_runs,
+            "n_candidates": budget.n_candidates,
+            "run_ids": list(budget.run_ids),
+            "sentence": budget.sentence(n_this),
+        }
+    return out
 
 
 def pareto_section(searches: Sequence[SearchOutcome]) -> dict[str, list[dict[str, Any]]]:

@@ -22,6 +22,7 @@ from research.optimize.objectives import DEFAULT_DIRECTIONS, METRICS
 from research.spec.layers import read_exits, read_sizing
 from research.spec.reader import Reader, short_repr
 from research.spec.sections import (
+    DSR_TRIALS,
     BudgetSpec,
     CostSpec,
     DataSpec,
@@ -454,6 +455,8 @@ def _gates(r: Reader, raw: Any, key: str) -> GateSpec:
     if "max_drawdown" in m:
         v = m["max_drawdown"]
         kw["max_drawdown"] = None if v is None else _positive_fraction(r, v, f"{key}.max_drawdown")
+    if "dsr_trials" in m:
+        kw["dsr_trials"] = r.str_(m["dsr_trials"], f"{key}.dsr_trials", DSR_TRIALS)
     return GateSpec(**kw)
 
 

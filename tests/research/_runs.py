@@ -27,7 +27,13 @@ TINY: dict[str, Any] = {
     "budget": {"n_trials": 6},
     "walk_forward": {"train": 500, "test": 250},
     "guardrails": {"min_trades": 2},
-    "gates": {"min_dsr": 0.5, "max_pbo": 0.6, "min_stability": 0.3, "min_trades": 3},
+    "gates": {
+        "min_dsr": 0.5,
+        "max_pbo": 0.6,
+        "min_stability": 0.3,
+        "min_trades": 3,
+        "min_wfe": None,
+    },
     "ranking": {"top_k": 4},
 }
 

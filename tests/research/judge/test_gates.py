@@ -15,14 +15,32 @@ from research.spec import GateSpec
 def test_defaults_and_fields_are_the_specs():
     assert [f.name for f in fields(Gates)] == [f.name for f in fields(GateSpec)]
     assert Gates() == gates_from_spec(GateSpec())
-    assert {r.name for r in GATES} == {f.name for f in fields(Gates)}
+    assert {r.name for r in GATES} | {"dsr_trials"} == {f.name for f in fields(Gates)}
     spec = GateSpec(max_drawdown=0.3, min_wfe=0.2, min_trades=None)
     g = gates_from_spec(spec)
     assert (g.max_drawdown, g.min_wfe, g.min_trades) == (0.3, 0.2, None)
 
 
+def test_the_defaults_are_the_calibrated_set_of_the_gates_guide():
+    # docs/gates.md: DSR 0.95 counting the candidates, stability 0.5, 10 trades, 50 % drawdown,
+    # WFE 0.2; PBO and SPA reported but not gated
+    g = Gates()
+    assert (g.min_dsr, g.dsr_trials, g.max_pbo, g.max_spa_pvalue) == (
+        0.95,
+        "candidates",
+        None,
+        None,
+    )
+    assert (g.min_stability, g.min_trades, g.max_drawdown, g.min_wfe) == (0.5, 10, 0.5, 0.2)
+    assert [r.name for r, _ in g.enabled()] == [
+        "min_dsr", "min_stability", "min_trades", "max_drawdown", "min_wfe"
+    ]  # fmt: skip
+    with pytest.raises(ParameterError, match="`Gates.dsr_trials` must be one of candidates, "):
+        Gates(dsr_trials="every")
+
+
 def test_max_drawdown_is_a_positive_fraction_against_the_drawdown_size():
-    gates = Gates(min_dsr=None, max_pbo=None, min_stability=None, min_trades=None, max_drawdown=0.5)
+    gates = Gates(min_dsr=None, min_stability=None, min_trades=None, max_drawdown=0.5, min_wfe=None)
     ok, failed = evaluate_gates({"max_drawdown": -0.49}, gates)
     assert ok == {"max_drawdown": True} and failed == []
     ok, failed = evaluate_gates({"max_drawdown": -0.55}, gates)
@@ -43,14 +61,14 @@ def test_max_drawdown_is_a_positive_fraction_against_the_drawdown_size():
 )
 def test_failure_messages_name_value_and_threshold(row, message):
     only_dsr = Gates(
-        min_dsr=0.95, max_pbo=None, min_stability=None, min_trades=None, max_drawdown=None
+        min_dsr=0.95, min_stability=None, min_trades=None, max_drawdown=None, min_wfe=None
     )
     ok, failed = evaluate_gates(row, only_dsr)
     assert ok == {"min_dsr": False} and failed == [message]
 
 
 def test_every_enabled_gate_is_checked_in_table_order():
-    gates = Gates(min_wfe=0.2, max_spa_pvalue=0.1, min_breadth=0.5)
+    gates = Gates(max_pbo=0.5, min_wfe=0.2, max_spa_pvalue=0.1, min_breadth=0.5)
     row = {
         "breadth": 0.8,
         "dsr": 0.99,
@@ -68,10 +86,10 @@ def test_every_enabled_gate_is_checked_in_table_order():
 
 
 def test_tradeable_is_required_and_listed_last_without_a_column():
-    ok, failed = evaluate_gates({"dsr": 0.1}, Gates(max_pbo=None), tradeable=False)
+    ok, failed = evaluate_gates({"dsr": 0.1}, Gates(), tradeable=False)
     assert "tradeable" not in ok
     assert failed[-1] == TRADEABLE and failed[0].startswith("DSR")
-    none = Gates(min_dsr=None, max_pbo=None, min_stability=None, min_trades=None, max_drawdown=None)
+    none = Gates(min_dsr=None, min_stability=None, min_trades=None, max_drawdown=None, min_wfe=None)
     assert evaluate_gates({}, none, tradeable=False) == ({}, [TRADEABLE])
 
 

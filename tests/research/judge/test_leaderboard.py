@@ -14,6 +14,9 @@ from data_loaders.errors import DataValidationError, ParameterError
 from research.overfitting import deflated_sharpe_ratio, effective_number_of_trials, return_moments
 from research.ranking import Candidate, Gates, build_leaderboard
 
+#: the gate set these cases exercise (PBO gated, WFE off); the defaults: tests/research/judge/test_gates.py
+PBO_GATES = Gates(max_pbo=0.5, min_wfe=None)
+
 T = 1260  # five years of daily bars
 INDEX = pd.date_range("2018-01-01", periods=T, freq="B", tz="UTC", name="time")
 
@@ -48,7 +51,9 @@ def _candidates(trials: np.ndarray, names: list[str], **extra) -> list[Candidate
 
 def test_planted_edge_ranks_first_and_is_champion():
     trials = _study(1, edge=0.0018)
-    board = build_leaderboard(_candidates(trials, ["edge", "noise_a", "noise_b", "noise_c"]))
+    board = build_leaderboard(
+        _candidates(trials, ["edge", "noise_a", "noise_b", "noise_c"]), PBO_GATES
+    )
     table = board.table
     assert list(table["rank"]) == [1, 2, 3, 4]
     assert table.iloc[0]["name"] == "edge"
@@ -67,7 +72,7 @@ def test_planted_edge_ranks_first_and_is_champion():
 
 def test_dsr_in_the_table_uses_the_effective_trial_count_and_cluster_variance():
     trials = _study(2, edge=0.0018)
-    board = build_leaderboard(_candidates(trials, ["edge"]))
+    board = build_leaderboard(_candidates(trials, ["edge"]), PBO_GATES)
     row = board.table.iloc[0]
     eff = effective_number_of_trials(trials)
     m = return_moments(trials[:, 0])
@@ -85,7 +90,7 @@ def test_pure_noise_search_is_flagged_and_no_champion_is_picked():
     sharpes = trials.mean(axis=0) / trials.std(axis=0, ddof=1)
     best = [int(j) for j in np.argsort(sharpes)[::-1][:3]]  # the search's own top three
     cands = _candidates(trials[:, best + [j for j in range(40) if j not in best]], ["a", "b", "c"])
-    board = build_leaderboard(cands)
+    board = build_leaderboard(cands, PBO_GATES)
     assert board.champion is None
     assert not board.table["passed"].any()
     assert board.verdict.startswith("No candidate passes the gates (0 of 3): the top by ")
@@ -96,7 +101,7 @@ def test_a_top_candidate_failing_a_gate_is_never_picked_silently():
     trials = _study(4, edge=0.0018)
     trials[:, 1] += 0.003  # an even stronger edge ...
     cands = _candidates(trials, ["edge", "stronger"], stronger={"stability": 0.2})
-    board = build_leaderboard(cands)  # ... but on a spike
+    board = build_leaderboard(cands, PBO_GATES)  # ... but on a spike
     assert list(board.table["name"]) == ["stronger", "edge"]
     assert board.champion.name == "edge"
     first = board.table.iloc[0]
@@ -108,13 +113,15 @@ def test_a_top_candidate_failing_a_gate_is_never_picked_silently():
 def test_gates_are_configurable_and_missing_inputs_fail_loudly():
     trials = _study(5, edge=0.0018)
     cand = _candidates(trials, ["edge"], edge={"stability": None})
-    board = build_leaderboard(cand)
+    board = build_leaderboard(cand, PBO_GATES)
     assert board.champion is None
     assert "stability (not computed; set Gates.min_stability=None to disable)" in board.verdict
-    relaxed = build_leaderboard(cand, Gates(min_stability=None, min_wfe=0.5))
+    relaxed = build_leaderboard(cand, Gates(max_pbo=0.5, min_stability=None, min_wfe=0.5))
     assert "gate_min_stability" not in relaxed.table.columns
     assert relaxed.table.iloc[0]["failed_gates"].startswith("WFE (not computed")
-    ok = build_leaderboard(cand, Gates(min_stability=None, min_trades=41, max_drawdown=None))
+    ok = build_leaderboard(
+        cand, Gates(max_pbo=0.5, min_wfe=None, min_stability=None, min_trades=41, max_drawdown=None)
+    )
     assert ok.table.iloc[0]["failed_gates"] == "trades (40 < 41)"
     with pytest.raises(ParameterError, match="`Gates.max_pbo` must be in \\[0.0, 1.0\\] or None"):
         build_leaderboard(cand, Gates(max_pbo=2.0))
@@ -176,5 +183,22 @@ def test_bad_input_is_rejected_with_named_errors():
 def test_a_value_just_past_its_threshold_is_shown_with_enough_digits():
     trials = _study(4, edge=0.0018)
     cands = _candidates(trials, ["edge"], edge={"stability": 0.4996, "pbo": 0.502})
-    row = build_leaderboard(cands).table.iloc[0]
+    row = build_leaderboard(cands, PBO_GATES).table.iloc[0]
     assert row["failed_gates"] == "PBO (0.502 > 0.500), stability (0.4996 < 0.5000)"
+
+
+def test_a_candidate_without_parameters_to_trade_is_never_rank_1():
+    # "untradeable" has the best out-of-sample Sharpe but its last fold found no feasible trial:
+    # it goes below every tradeable candidate, and the champion is the best tradeable one
+    trials = _study(1, edge=0.0018)
+    cands = _candidates(trials, ["edge", "noise_a", "noise_b"], edge={"tradeable": False})
+    board = build_leaderboard(cands, PBO_GATES)
+    table = board.table
+    by_sharpe = table.sort_values("sharpe_ratio", ascending=False)["name"].tolist()
+    assert by_sharpe[0] == "edge"  # the best score ...
+    assert table["name"].tolist()[-1] == "edge"  # ... ranked last
+    assert table["rank"].tolist() == [1, 2, 3]
+    assert [c.name for c in board.candidates] == table["name"].tolist()
+    last = table.iloc[-1]
+    assert not last["passed"] and last["failed_gates"].endswith("no feasible trial)")
+    assert board.champion is None or board.champion.name != "edge"

@@ -162,3 +162,33 @@ def test_sigkill_and_rerun_the_same_command(wfo, tmp_path):
         final = wfo(SlowSma, run_dir=run_dir / name, **kw)  # evaluates nothing: all recorded
         _same_trials(final, reference)
         assert _stored(dbs[name]) == after
+
+
+@pytest.mark.parametrize("flush_seconds", [0.0, 1e9])
+def test_told_trials_are_written_in_shared_transactions(wfo, tmp_path, monkeypatch, flush_seconds):
+    """Fast batches share a storage transaction (one per FLUSH_SECONDS, and the fold's last);
+    every trial ends up stored either way, and the search is the same."""
+    from research.optimize import _search
+    from research.optimize.storage import TrialStore
+
+    writes: list[int] = []
+    original = TrialStore.write
+
+    def counting(self, trials):
+        if trials:
+            writes.append(len(trials))
+        return original(self, trials)
+
+    monkeypatch.setattr(TrialStore, "write", counting)
+    monkeypatch.setattr(_search, "FLUSH_SECONDS", flush_seconds)
+    kw = dict(optimizer="ga", optimizer_options={"population_size": 8}, batch_size=4)
+    res = wfo(run_dir=tmp_path / "r", n_trials=16, **kw)
+    n_folds = len(res.folds)
+    assert sum(writes) == len(res.trials) == 16 * n_folds
+    if flush_seconds == 0:  # one write per batch (at most 4 trials; a generation may end one)
+        assert len(writes) >= 4 * n_folds and max(writes) == 4
+    else:  # one write per fold: nothing was due before the fold's budget was reached
+        assert writes == [16] * n_folds
+    assert _count(tmp_path / "r" / "optuna.db") == 16 * n_folds
+    monkeypatch.setattr(_search, "FLUSH_SECONDS", 0.0)
+    _same_trials(res, wfo(run_dir=tmp_path / "ref", n_trials=16, **kw))

@@ -193,3 +193,37 @@ def test_exits_around_a_multi_asset_strategy_are_refused():
     exp = parse_experiment(_runs.spec(exits={"stop_loss": 0.05}, strategies=["pairs_zscore"]))
     with pytest.raises(ConfigError, match="exits and sizing apply to one symbol"):
         layered_strategy(exp, StrategySpec(name="pairs_zscore"), 252.0, key="strategies[0]")
+
+
+def test_report_shows_exit_reasons_and_importance_ranks_the_exit_parameters(run):
+    import re
+
+    trades = pd.read_parquet(run.run_dir / "series" / "champion_trades.parquet")
+    closed = trades[trades["status"] == "closed"]
+    html = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Exit reasons</h3>" in html
+    for reason, n in closed["exit_reason"].value_counts().items():
+        row = re.search(rf'<td class="l">{reason}</td><td class="">(\d+)</td>', html)
+        assert row is not None and int(row.group(1)) == n, reason
+    results = json.loads((run.run_dir / "results.json").read_text())
+    fanova = results["importance"]["sma_cross"]["fanova"]
+    assert {"exit_stop_loss", "sizing_target_vol", "fast", "slow"} == set(fanova)
+    assert sum(fanova.values()) == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_closed_out_book_is_named_in_the_run_notes():
+    from types import SimpleNamespace
+
+    from research.run.summarize import closeout_note
+
+    bars = run_bars()
+    folds = [
+        SimpleNamespace(fold=0, oos_metrics={"sharpe_ratio": 1.0}),
+        SimpleNamespace(fold=1, oos_metrics={"liquidated_at": 600.0}),
+    ]
+    s = SimpleNamespace(bars=bars, result=SimpleNamespace(folds=folds))
+    note = closeout_note(s)
+    assert note == (
+        f"book closed out (equity <= 0; flat afterwards) in fold 1 at {bars.index[600].date()}"
+    )
+    assert closeout_note(SimpleNamespace(bars=bars, result=SimpleNamespace(folds=folds[:1]))) == ""

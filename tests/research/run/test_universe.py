@@ -75,15 +75,17 @@ def test_one_symbol_strategy_on_several_symbols_is_refused_without_a_mode(tmp_pa
 # --- per_symbol ------------------------------------------------------------------------------
 def test_per_symbol_has_a_row_per_symbol_and_is_seed_stable_across_workers(tmp_path, uni_bars):
     one = _run(tmp_path, uni_bars, "w1", universe={"mode": "per_symbol"})
-    two = _run(tmp_path, uni_bars, "w2", workers=2, universe={"mode": "per_symbol"})
+    # in a folder of its own: a run beside w1 would count w1's candidates as earlier looks
+    two = _run(tmp_path / "apart", uni_bars, "w2", workers=2, universe={"mode": "per_symbol"})
     names = sorted(one.leaderboard["name"])
     assert names == [f"{s}:sma_cross/random" for s in SYMBOLS]
     cols = ["name", "params", "sharpe_ratio", "dsr", "n_trials"]
     pd.testing.assert_frame_equal(one.leaderboard[cols], two.leaderboard[cols])
-    # the honest trial count of every row spans every symbol's searches
-    trials = json.loads((one.run_dir / "results.json").read_text())["searches"]
-    total = sum(int(s["counts"]["complete"]) for s in trials)
-    assert set(one.leaderboard["n_trials"]) == {total} and total > 5 * 3
+    # the DSR counts the candidates compared out of sample: one per symbol (gates.dsr_trials)
+    assert set(one.leaderboard["n_trials"]) == {len(SYMBOLS)}
+    results = json.loads((one.run_dir / "results.json").read_text())
+    total = sum(int(s["counts"]["complete"]) for s in results["searches"])
+    assert results["overfitting"]["n_trials_total"] == total and total > 5 * 3
     # the universe summary: each symbol's OOS Sharpe is its row's, median across symbols
     uni = one.results.universe["groups"][0]
     assert uni["mode"] == "per_symbol" and uni["symbols"] == list(SYMBOLS)
@@ -226,8 +228,10 @@ def test_breadth_counts_symbols_with_a_positive_oos_sharpe():
 
 def test_min_breadth_gate_row():
     ok, failed = evaluate_gates({"breadth": 0.4}, Gates(min_dsr=None, max_pbo=None,
-        min_stability=None, min_trades=None, max_drawdown=None, min_breadth=0.5))  # fmt: skip
+        min_stability=None, min_trades=None, max_drawdown=None, min_wfe=None,
+        min_breadth=0.5))  # fmt: skip
     assert ok == {"min_breadth": False} and failed == ["breadth (40% < 50%)"]
     ok, _ = evaluate_gates({"breadth": 0.6}, Gates(min_dsr=None, max_pbo=None,
-        min_stability=None, min_trades=None, max_drawdown=None, min_breadth=0.5))  # fmt: skip
+        min_stability=None, min_trades=None, max_drawdown=None, min_wfe=None,
+        min_breadth=0.5))  # fmt: skip
     assert ok == {"min_breadth": True}

@@ -37,7 +37,8 @@ def test_minimal_spec_gets_every_default():
     assert exp.objectives[0].metric == "sharpe_ratio"
     assert exp.objectives[0].direction == "maximize"
     assert exp.walk_forward.train == "3Y" and exp.walk_forward.test == "1Y"
-    assert exp.gates.min_dsr == 0.95 and exp.gates.max_pbo == 0.5
+    assert exp.gates.min_dsr == 0.95 and exp.gates.max_pbo is None and exp.gates.min_wfe == 0.2
+    assert exp.gates.dsr_trials == "candidates"
     assert exp.tracking.backend == "none"
 
 
@@ -85,6 +86,7 @@ def test_turnover_objective_defaults_to_minimize():
             "costs.slipage_bps: unknown key (did you mean 'slippage_bps'?)",
         ),
         ({"gates": {"min_dsr": 1.5}}, "gates.min_dsr: must be <= 1, got 1.5"),
+        ({"gates": {"dsr_trials": "candidate"}}, "gates.dsr_trials: must be one of ['candidates',"),
         ({"gates": {"max_drawdown": -0.3}}, "(write 0.3 for a 30% drawdown)"),
         (
             {"costs": {"execution": "next_open"}},
