@@ -42,7 +42,7 @@ import pandas as pd
 from backtest.execution import Execution
 from data_loaders.bars import is_multi, slice_bars
 from research.optimize.derived import DerivedMetric, add_derived
-from research.optimize.layers import layer_kwargs, layers_of
+from research.optimize.layers import engine_kwargs, layer_kwargs, layers_of
 
 __all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "split_task", "error_text"]
 
@@ -272,9 +272,8 @@ def _simulate(
         ctx.close[:n],
         pos,
         **{
-            **ctx.execution.engine_kwargs(),
+            **engine_kwargs(ctx.execution, extra),
             "periods_per_year": ctx.execution.periods_per_year,
-            **extra,
         },
         start=start,
         stop=stop,

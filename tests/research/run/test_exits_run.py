@@ -227,3 +227,29 @@ def test_a_closed_out_book_is_named_in_the_run_notes():
         f"book closed out (equity <= 0; flat afterwards) in fold 1 at {bars.index[600].date()}"
     )
     assert closeout_note(SimpleNamespace(bars=bars, result=SimpleNamespace(folds=folds[:1]))) == ""
+
+
+def test_vol_target_above_one_trades_with_that_leverage():
+    from backtest.engine import run_backtest
+    from research.judge import evaluate_sets
+
+    raw = _runs.spec(
+        strategies=["sma_cross"],
+        sizing={"method": "vol_target", "target_vol": 0.4, "max_leverage": 2.0},
+    )
+    exp = parse_experiment(raw)
+    bars = run_bars()
+    execution = build_execution(exp, 252.0)
+    cls = layered_strategy(exp, exp.strategies[0], 252.0, key="s")
+    params = {"fast": 10, "slow": 40}
+    pos = cls(**params).positions(bars.iloc[:750])
+    assert pos.max() > 1.0 and pos.max() <= 2.0
+    (res,) = evaluate_sets(execution, cls, [params], (250, 750), bars=bars, fit=None)
+    assert res.error is None
+    bt = run_backtest(
+        bars.iloc[249:750],
+        pos.iloc[249:750],
+        **execution.engine_kwargs(),
+        max_leverage=2.0,
+    )
+    assert res.metrics[0]["final_equity"] == pytest.approx(bt.equity.iloc[-1], rel=1e-9)
