@@ -150,6 +150,7 @@ class DetailSections:
                 f'<span class="params">{esc(", ".join(sel))}</span></p>'
             )
         html_ += e.get("html") or ""
+        html_ += cross_section_table(e.get("cross_section"))
         return self.section(
             "explore",
             "What the exploration found",
@@ -199,6 +200,21 @@ class DetailSections:
             f"data fingerprint {(self.r.get('data') or {}).get('fingerprint', '-')}"
             + (f"; timings: {extra}" if extra else ""),
         )
+
+
+def cross_section_table(records: Any) -> str:
+    """A universe run's cross-sectional rank ICs (``explore.cross_section``) as a table."""
+    if not records:
+        return ""
+    cols = ["factor", "horizon", "mean_ic", "t_stat", "p_adj", "ic_ir", "hit_rate", "n_dates"]
+    rows = [
+        [esc(r["factor"]), str(int(r["horizon"]))]
+        + [fmt(r[c]) for c in cols[2:7]]
+        + [str(int(r["n_dates"])), "yes" if r["significant"] else "no"]
+        for r in records
+    ]
+    head = "<h3>Cross-sectional rank ICs across the symbols (first training window)</h3>"
+    return head + html_table([*cols, "significant"], rows)
 
 
 def exit_reason_table(trades: Any) -> str:

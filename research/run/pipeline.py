@@ -44,7 +44,12 @@ from research.run.budget import budget_for_run
 from research.run.data import load_experiment_data
 from research.run.plan import RunPlan, plan_run
 from research.run.results import RunResults
-from research.run.stages import Exploration, explore_stage, search_stage
+from research.run.stages import (
+    Exploration,
+    explore_stage,
+    search_stage,
+    universe_explore_stage,
+)
 from research.run.store import (
     RunDir,
     atomic_write_text,
@@ -262,11 +267,18 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
 def explore_step(
     exp: Any, bars: Any, plan: RunPlan, run: RunDir, clock: Clock
 ) -> Exploration | None:
-    """The exploration (``explore.enabled``), its screening ending at the first training stop."""
+    """The exploration (``explore.enabled``), its screening ending at the first training stop; a
+    universe run (no strategy using explored features) ranks the symbols by cross-sectional
+    information coefficients instead (:func:`research.run.stages.universe_explore_stage`)."""
     if not exp.explore.enabled:
         return None
     need = any(s.features == "explore" for s in exp.strategies)
     train_stop = int(plan.folds[0].train.stop)
+    universe = exp.universe.mode or any(s.mode for s in exp.strategies)
+    if universe and isinstance(bars, Mapping) and not need:
+        out = universe_explore_stage(bars, train_stop, clock.say)
+        clock.lap("explore")
+        return out
     out = explore_stage(exp, bars, train_stop, run.path / "explore", clock.say, need=need)
     clock.lap("explore")
     return out

@@ -367,11 +367,31 @@ def _metrics(m: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
+def _cross_section_summary(ex: Exploration) -> dict[str, Any]:
+    """``explore`` of a universe run: the cross-sectional rank IC table (first window only)."""
+    cs = ex.cross_section
+    if cs is None:
+        return to_jsonable({"summary": {"note": ex.note}, "selected": [], "html": ""})
+    t = cs.table
+    summary = {
+        "train window ends at bar": int(cs.train_stop),
+        "factors x horizons tested": int(len(t)),
+        "significant after FDR": int(t["significant"].sum()),
+        "false-discovery rate": float(cs.fdr),
+    }
+    return to_jsonable(
+        {"summary": summary, "selected": [], "note": ex.note, "html": "",
+         "cross_section": t.to_dict("records")}
+    )  # fmt: skip
+
+
 def explore_summary(ex: Exploration | None) -> dict[str, Any] | None:
     """``explore`` of results.json: a summary table, the selected features, the rendered
     section (HTML, empty when it could not be rendered) and the folder of its files."""
     if ex is None:
         return None
+    if ex.result is None:
+        return _cross_section_summary(ex)
     from research.explore import render_explore_section
 
     f = ex.result.findings
