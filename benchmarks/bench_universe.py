@@ -23,7 +23,8 @@ outside the timed call. Times are wall-clock seconds of the simulation call (bes
 the batch, after a compile run on a small slice; one call for vectorbt after a small warm-up).
 
 Usage: ``python benchmarks/bench_universe.py [--bars 8000] [--symbols 20]`` (about 2.5 minutes,
-nearly all of it vectorbt).
+nearly all of it vectorbt). Parts (b) and (c) (whole ``research run``s over a universe, see
+``benchmarks/_universe_runs.py``): ``--part b`` and ``--part c [--symbols 500]``.
 
 Last measured (2 cores shared with ~7 other jobs, load average 8-9, so absolute times are
 inflated; the ratios are from one run)::
@@ -165,7 +166,14 @@ def main() -> None:
     ap.add_argument("--symbols", type=int, default=20)
     ap.add_argument("--child", choices=list(PATHS))
     ap.add_argument("--out")
+    ap.add_argument("--part", choices=("a", "b", "c"), default="a")
     args = ap.parse_args()
+    if args.part != "a":
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _universe_runs import part_b, part_c
+
+        part_b() if args.part == "b" else part_c(args.symbols)
+        return
     if args.child:
         child(args.child, args.bars, args.symbols, args.out)
         return

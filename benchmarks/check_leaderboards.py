@@ -3,11 +3,12 @@
 ``tests/fixtures/leaderboards/<name>.csv`` holds the ``leaderboard.csv`` of
 ``research run experiments/<name>.yaml`` (the spec's own seed) recorded at commit 7a507bc,
 before the run flow was regrouped into ``research/judge`` and ``research/run``
-(``universe_momentum`` and ``universe_pooled``: recorded when they were added, 2026-12). This script
+(``universe_momentum``, ``universe_pooled`` and ``exits_search``: recorded when they were
+added, 2026-12). This script
 reruns each experiment in a temporary folder and compares the files byte for byte, printing the
 first differing line of any mismatch.
 
-    python benchmarks/check_leaderboards.py                 # all seven (about 7 min on 2 cores)
+    python benchmarks/check_leaderboards.py                 # all eight (about 8 min on 2 cores)
     python benchmarks/check_leaderboards.py quickstart      # some of them
     python benchmarks/check_leaderboards.py --update        # record the new baselines
 

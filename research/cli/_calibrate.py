@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
     p.add_argument(
-        "--out", default="runs/calibration", metavar="DIR", help="records and summary folder"
+        "--out",
+        metavar="DIR",
+        help="records and summary folder (default runs/<experiment>/calibration: the reports "
+        "of the experiment's runs show it)",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if false champions may exceed 5%")
     p.set_defaults(handler=_calibrate)
@@ -69,5 +72,5 @@ def _calibrate(args: argparse.Namespace) -> int:
         say=lambda t: print(t, file=sys.stderr, flush=True),
     )
     print("\n".join(summary.lines()))
-    print(f"records: {args.out}/records.jsonl")
+    print(summary.sentence())
     return 1 if args.strict and summary.false_ci[1] > 0.05 else 0

@@ -2,42 +2,35 @@
 
 Exit status: 0 when the night ran (promoted or kept), 75 (``EXIT_LOCKED``) when another nightly
 run of the same experiment holds the lock (nothing done), 124 when it was stopped by its time
-limit (``nightly.timeout`` / ``--timeout``), 2 on bad input, 70 on an internal error (see the
-table in :mod:`research.cli`), 3 when the decision was taken and recorded but the targets or
-the ``nightly.notify`` command failed (one line on stderr each). See ``docs/nightly.md`` for
-cron and
-systemd set-ups.
+limit (``nightly.timeout`` / ``--timeout``), 2 on bad input, 3 when the decision was taken and
+recorded but the targets or the ``nightly.notify`` command failed (one line on stderr each), 70
+on an internal error (see the table in :mod:`research.cli`). See ``docs/nightly.md`` for cron
+and systemd set-ups.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import signal
 import sys
 from collections.abc import Iterator
 from typing import Any
 
+from research.cli._options import add_command, add_json_flag, print_json
+
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "nightly",
-        help="re-optimize, compare challenger with champion, promote if better and gated",
-        description="Load fresh data, warm-start from the champion and the last study, "
-        "re-optimize within the nightly budget, and promote the challenger only if it passes "
-        "every gate and beats the champion on the most recent out-of-sample window. Exit 75 when "
-        "another nightly run of the same experiment is in progress.",
-    )
+    p = add_command(subparsers, "nightly", _nightly)
     p.add_argument("experiment", metavar="EXPERIMENT.yaml")
     p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     p.add_argument("--runs-root", default="runs", metavar="DIR", help="default: runs")
     p.add_argument(
         "--trials", type=int, metavar="N", help="trials per fold (overrides nightly.n_trials)"
     )
-    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    add_json_flag(p, "the decision")
     p.add_argument("--progress", action="store_true", help="show progress bars")
     p.add_argument(
         "--timeout",
@@ -45,7 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="stop the night after this long, exit 124 (overrides nightly.timeout)",
     )
-    p.set_defaults(handler=_nightly)
 
 
 class NightlyTimeout(BaseException):
@@ -89,6 +81,13 @@ def _timeout_of(args: argparse.Namespace) -> float | None:
 
 
 def _nightly(args: argparse.Namespace) -> int:
+    """re-optimize, compare challenger with champion, promote if better and gated
+
+    Load fresh data, warm-start from the champion and the last study, re-optimize within the nightly
+    budget, and promote the challenger only if it passes every gate and beats the champion on the
+    most recent out-of-sample window. Exit 75 when another nightly run of the same experiment is
+    in progress, 124 past nightly.timeout / --timeout.
+    """
     from research.cli import EXIT_FOLLOW_UP_FAILED, EXIT_LOCKED, EXIT_TIMEOUT
     from research.run.nightly import NightlyLocked, run_nightly
 
@@ -113,7 +112,7 @@ def _nightly(args: argparse.Namespace) -> int:
         )
         return EXIT_TIMEOUT
     if args.json:
-        print(json.dumps(decision.to_dict(), indent=2, default=str))
+        print_json(decision.to_dict())
     else:
         print(decision.summary())
     failed = decision.handoff_failed

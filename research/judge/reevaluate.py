@@ -26,7 +26,7 @@ from backtest.execution import Execution
 from data_loaders.bars import bars_index, slice_bars
 from research._json import to_jsonable
 from research.optimize.evaluate import EvalContext, EvalTask, SetResult, run_task
-from research.optimize.layers import backtest_kwargs
+from research.optimize.layers import backtest_kwargs, engine_kwargs
 
 if TYPE_CHECKING:
     from research.optimize import WalkForwardResult
@@ -153,7 +153,7 @@ def window_backtest(
     result = run_backtest(
         slice_bars(bars, lo, b),
         pos.iloc[lo:b],
-        **{**execution.engine_kwargs(), **backtest_kwargs(strategy_cls, params)},
+        **engine_kwargs(execution, backtest_kwargs(strategy_cls, params)),
     )
     return result, lo
 

@@ -167,6 +167,7 @@ class _Live:
     bars: int = 0
     last_step: int = 0
     outcome: Outcome | None = None
+    sim_state: Any = None  # backtest.resume.SimState of its prefix window (fractions + pruning)
     steps: frozenset[int] | None = None  # steps to evaluate at (None: every step)
 
 
@@ -289,6 +290,8 @@ def _evaluate(
     pruning = problem.pruner is not None
     if plan.mode == "fractions":
         _assign_rungs(alive, plan, optimizer, pruning)
+    # growing prefixes under pruning: a promoted trial continues its saved simulation state
+    resume = plan.mode == "fractions" and pruning
     for index, step in enumerate(plan.steps):
         last = index == len(plan.steps) - 1
         fresh = [
@@ -305,12 +308,16 @@ def _evaluate(
                 stop=step.stop,
                 windows=step.windows,
                 fit=step.fit,
+                resume=tuple(lv.sim_state for lv in fresh) if resume else None,
+                keep_state=resume,
             )
             (res,), seconds = workers.run([task])
             out.eval_seconds += seconds
             results = {r.number: r for r in res}
             for lv in fresh:
-                lv.bars += task.bars_simulated
+                extra = results[lv.cand.number].extra
+                lv.sim_state = extra.get("state")
+                lv.bars += int(extra.get("bars", task.bars_simulated))
         survivors = []
         for lv in alive:
             if lv.record is not None:

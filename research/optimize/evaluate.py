@@ -43,7 +43,7 @@ from backtest.execution import Execution
 from data_loaders.bars import is_multi, slice_bars
 from data_loaders.errors import StrategyError
 from research.optimize.derived import DerivedMetric, add_derived
-from research.optimize.layers import layer_kwargs
+from research.optimize.layers import engine_kwargs, layer_kwargs, layers_of
 from strategies.guard import call_strategy, checked_positions
 
 __all__ = ["EvalContext", "EvalTask", "SetResult", "run_task", "split_task", "error_text"]
@@ -132,6 +132,11 @@ class EvalTask:
         windows: ``(start, stop)`` bar windows to simulate, each ending at or before ``stop``.
         fit: ``(start, stop)`` training slice for ``needs_fit`` strategies.
         returns: also return each window's per-bar returns and target positions.
+        resume: per set, the :class:`backtest.resume.SimState` its first window ``(a, e)``
+            reached at an earlier step (same ``a``), or None; with ``keep_state`` the batch
+            path continues from it (multi-fidelity that continues instead of restarting).
+        keep_state: return each set's state after its first window in ``extra["state"]`` and
+            the bars it actually simulated in ``extra["bars"]`` (batch path, plain execution).
     """
 
     numbers: tuple[int, ...]
@@ -140,6 +145,8 @@ class EvalTask:
     windows: tuple[tuple[int, int], ...]
     fit: tuple[int, int] | None = None
     returns: bool = False
+    resume: tuple[Any, ...] | None = None
+    keep_state: bool = False
 
     @property
     def bars_simulated(self) -> int:
@@ -169,9 +176,60 @@ def run_task(ctx: EvalContext, task: EvalTask) -> tuple[list[SetResult], float]:
         results = run_book_task(ctx, task)
     elif ctx.multi or cls.multi_asset or cls.needs_fit:
         results = [_one_set(ctx, task, i) for i in range(len(task.params))]
+    elif task.keep_state and not task.returns and _resumable(ctx):
+        results = _batch_resumed(ctx, task)
     else:
         results = _batch(ctx, task)
     return results, time.perf_counter() - t0
+
+
+#: execution settings the resumable kernel supports (backtest.resume: the plain path)
+_RESUMABLE = frozenset({"costs", "execution", "direction", "init_cash", "whole_units"})
+
+
+def _resumable(ctx: EvalContext) -> bool:
+    kw = ctx.execution.engine_kwargs()
+    plain = not ctx.derived and layers_of(ctx.strategy_cls) is None  # no exits, sizing, psr...
+    return plain and set(kw) <= _RESUMABLE and not kw["costs"].extended
+
+
+def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
+    """The batch path whose first window continues each set's saved state (sets grouped by the
+    bar their state reached); later windows (validation) are simulated whole."""
+    from backtest.resume import SimState, simulate_resumable
+
+    bars, feats = ctx.head(task.stop)
+    (a, e), rest = task.windows[0], task.windows[1:]
+    resume = task.resume or (None,) * len(task.params)
+    try:
+        pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
+        kw = ctx.execution.engine_kwargs()
+        groups: dict[int, list[int]] = {}
+        for j, st in enumerate(resume):
+            groups.setdefault(a if st is None else st.stop, []).append(j)
+        first: dict[int, tuple[dict[str, float], Any, int]] = {}
+        for begin, idx in groups.items():
+            state = None if begin == a else SimState.stack([resume[j] for j in idx])
+            m, st = simulate_resumable(
+                ctx.open_[:e], ctx.close[:e], pos[:e, idx], start=a, stop=e, state=state,
+                periods_per_year=ctx.execution.periods_per_year, **kw,
+            )  # fmt: skip
+            for k, (j, row) in enumerate(zip(idx, m.to_dict("records"))):
+                rec = {n: float(v) for n, v in row.items()}
+                if rec["liquidated_at"] < 0:  # as _simulate: only a book that was closed out
+                    del rec["liquidated_at"]
+                first[j] = (rec, st.take([k]), e - begin)
+        later = [_simulate(ctx, task, pos, b0, b1, task.params) for b0, b1 in rest]
+    except Exception:
+        return [_one_set(ctx, task, i) for i in range(len(task.params))]
+    extra_bars = sum(b1 - b0 for b0, b1 in rest)
+    out = []
+    for j, number in enumerate(task.numbers):
+        metrics, state, n = first[j]
+        res = SetResult(number, metrics=[metrics, *(w[0][j] for w in later)])
+        res.extra.update(state=state, bars=n + extra_bars)
+        out.append(res)
+    return out
 
 
 # --- batch path -------------------------------------------------------------------------------
@@ -216,9 +274,8 @@ def _simulate(
         ctx.close[:n],
         pos,
         **{
-            **ctx.execution.engine_kwargs(),
+            **engine_kwargs(ctx.execution, extra),
             "periods_per_year": ctx.execution.periods_per_year,
-            **extra,
         },
         start=start,
         stop=stop,
@@ -303,6 +360,8 @@ def split_task(task: EvalTask, parts: int) -> list[EvalTask]:
             windows=task.windows,
             fit=task.fit,
             returns=task.returns,
+            resume=None if task.resume is None else task.resume[a:b],
+            keep_state=task.keep_state,
         )
         for a, b in zip(bounds[:-1], bounds[1:])
         if b > a

@@ -42,6 +42,7 @@ __all__ = [
     "layer_kwargs",
     "backtest_kwargs",
     "layered_positions",
+    "engine_kwargs",
 ]
 
 EXIT_PREFIX = "exit_"
@@ -112,6 +113,17 @@ class TradeLayers:
         if self.sizing == "vol_target":
             return vol_target(positions, close, periods_per_year=self.periods_per_year, **kw)
         return kelly_scale(positions, close, **kw)
+
+    @property
+    def leverage(self) -> float:
+        """The largest exposure the sizing can ask for (``vol_target``'s ``max_leverage``, the
+        top of its range when searched); 1 otherwise."""
+        if self.sizing != "vol_target":
+            return 1.0
+        p = self.space.get(SIZING_PREFIX + "max_leverage")
+        if p is not None:
+            return float(max(p.choices) if hasattr(p, "choices") else p.high)
+        return float(self.sizing_options.get("max_leverage", 1.0))
 
     def to_dict(self) -> dict[str, Any]:
         """What ``run.json`` and ``results.json`` record: fixed settings and searched ranges."""
@@ -205,6 +217,21 @@ def with_layers(cls: type, layers: TradeLayers | None, *, key: str = "strategy")
     return type(cls.__name__, (cls,), attrs)
 
 
+def engine_kwargs(execution: Any, extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The execution's engine keywords with a layered class's ``extra`` (:func:`layer_kwargs` or
+    :func:`backtest_kwargs`); ``max_leverage`` is the larger of the two."""
+    out = {**execution.engine_kwargs(), **extra}
+    if "max_leverage" in extra:
+        out["max_leverage"] = max(
+            float(extra["max_leverage"]), float(execution.engine_kwargs().get("max_leverage", 1.0))
+        )
+    return out
+
+
+def _leverage(layers: TradeLayers) -> dict[str, Any]:
+    return {"max_leverage": layers.leverage} if layers.leverage > 1 else {}
+
+
 def layers_of(cls: Any) -> TradeLayers | None:
     """The :class:`TradeLayers` a class was wrapped in (None: plain strategy)."""
     return getattr(cls, "trade_layers", None)
@@ -214,8 +241,9 @@ def layer_kwargs(cls: Any, param_sets: Sequence[Mapping[str, Any]], bars: Any) -
     """Extra simulation keywords of ``param_sets`` of a (possibly wrapped) class.
 
     For :func:`backtest.evaluate_batch` with one column per set: ``exits`` (a list, one per
-    set), ``high``, ``low`` (the bars' arrays) and ``whole_units`` (only when set, so it never
-    unsets the execution's own). Empty for a plain class.
+    set), ``high``, ``low`` (the bars' arrays), ``whole_units`` (only when set, so it never
+    unsets the execution's own) and ``max_leverage`` when the sizing can exceed 1 (merge with
+    the execution's through :func:`engine_kwargs`). Empty for a plain class.
     For :func:`backtest.run_backtest` of one set, use ``exits=kwargs["exits"][0]`` and
     ``whole_units``.
     """
@@ -223,6 +251,7 @@ def layer_kwargs(cls: Any, param_sets: Sequence[Mapping[str, Any]], bars: Any) -
     if layers is None:
         return {}
     out: dict[str, Any] = {"whole_units": True} if layers.whole_units else {}
+    out.update(_leverage(layers))
     if layers.has_exits:
         out["exits"] = [layers.exits_for(p) for p in param_sets]
         out["high"] = bars["high"].to_numpy(dtype=np.float64)
@@ -236,7 +265,7 @@ def backtest_kwargs(cls: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     if layers is None:
         return {}
     out: dict[str, Any] = {"whole_units": True} if layers.whole_units else {}
-    return {**out, "exits": layers.exits_for(params)}
+    return {**out, **_leverage(layers), "exits": layers.exits_for(params)}
 
 
 def layered_positions(cls: Any, params: Mapping[str, Any], execution: Any) -> Any:
@@ -252,7 +281,7 @@ def layered_positions(cls: Any, params: Mapping[str, Any], execution: Any) -> An
     extra = backtest_kwargs(cls, params)
 
     def run(bars: Any) -> pd.Series:
-        bt = run_backtest(bars, strat.positions(bars), **{**execution.engine_kwargs(), **extra})
+        bt = run_backtest(bars, strat.positions(bars), **engine_kwargs(execution, extra))
         return bt.positions_in_force
 
     return run

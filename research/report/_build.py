@@ -14,6 +14,7 @@ trades.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
     return {
         "run": run,
         "results": results,
+        "calibration": read_calibration(run_dir),
         "config": config,
         "oos_returns": read("oos_returns"),
         "benchmark": read("benchmark"),
@@ -63,6 +65,16 @@ def load_run_data(run_dir: str | Path) -> dict[str, Any]:
         "trades": read("champion_trades"),
         "prices": read("champion_prices"),
     }
+
+
+def read_calibration(run_dir: str | Path) -> dict[str, Any] | None:
+    """The experiment's calibration beside the run (``<run>/../calibration/summary.json``,
+    written by ``research calibrate``), or None."""
+    f = Path(run_dir).parent / "calibration" / "summary.json"
+    try:
+        return json.loads(f.read_text()) if f.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:

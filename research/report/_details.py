@@ -4,6 +4,7 @@ exploration, trades, config (each method returns one section dict or None)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from backtest.tearsheet import trades_table_html
 from research.report._html import (
@@ -15,7 +16,7 @@ from research.report._html import (
 )
 from research.run.results import RunResults
 
-__all__ = ["DetailSections"]
+__all__ = ["DetailSections", "exit_reason_table"]
 
 
 class DetailSections:
@@ -149,6 +150,7 @@ class DetailSections:
                 f'<span class="params">{esc(", ".join(sel))}</span></p>'
             )
         html_ += e.get("html") or ""
+        html_ += cross_section_table(e.get("cross_section"))
         return self.section(
             "explore",
             "What the exploration found",
@@ -164,10 +166,16 @@ class DetailSections:
         if t is None or t.empty or self.run.verdict.lead is None:
             return None
         note = f"Trades of {self.run.verdict.lead.candidate} over the out-of-sample span ({len(t)} in all)."
+        reasons = exit_reason_table(t)
+        if reasons:
+            note += (
+                " Exit reasons: signal (the strategy's target), stop (stop-loss, ATR or break-even"
+                " stop), target, trail, time, margin; stops and targets fill inside the bar."
+            )
         return self.section(
             "trades",
             f"Trades of the {self.lead}",
-            trades_table_html(t, limit=self.max_trades),
+            reasons + trades_table_html(t, limit=self.max_trades),
             note,
         )
 
@@ -192,3 +200,44 @@ class DetailSections:
             f"data fingerprint {(self.r.get('data') or {}).get('fingerprint', '-')}"
             + (f"; timings: {extra}" if extra else ""),
         )
+
+
+def cross_section_table(records: Any) -> str:
+    """A universe run's cross-sectional rank ICs (``explore.cross_section``) as a table."""
+    if not records:
+        return ""
+    cols = ["factor", "horizon", "mean_ic", "t_stat", "p_adj", "ic_ir", "hit_rate", "n_dates"]
+    rows = [
+        [esc(r["factor"]), str(int(r["horizon"]))]
+        + [fmt(r[c]) for c in cols[2:7]]
+        + [str(int(r["n_dates"])), "yes" if r["significant"] else "no"]
+        for r in records
+    ]
+    head = "<h3>Cross-sectional rank ICs across the symbols (first training window)</h3>"
+    return head + html_table([*cols, "significant"], rows)
+
+
+def exit_reason_table(trades: Any) -> str:
+    """HTML table of the closed trades by exit reason: count, share, mean return, winners
+    (empty when the trades carry no ``exit_reason`` or every trade closed on the signal, i.e.
+    without an exit layer)."""
+    if "exit_reason" not in trades.columns:
+        return ""
+    closed = trades[trades["exit_reason"].notna() & (trades["exit_reason"].astype(str) != "")]
+    if closed.empty or set(closed["exit_reason"].astype(str)) == {"signal"}:
+        return ""
+    rows = []
+    for reason, grp in closed.groupby(closed["exit_reason"].astype(str), sort=False):
+        ret = grp["return"].astype(float) if "return" in grp else None
+        rows.append(
+            [
+                esc(reason),
+                str(len(grp)),
+                f"{len(grp) / len(closed):.0%}",
+                "-" if ret is None else f"{ret.mean():.2%}",
+                "-" if ret is None else f"{(ret > 0).mean():.0%}",
+            ]
+        )
+    rows.sort(key=lambda r: -int(r[1]))
+    head = ["exit reason", "trades", "share", "mean return", "winners"]
+    return "<h3>Exit reasons</h3>" + html_table(head, rows)

@@ -82,6 +82,7 @@ class OutcomeSections:
                     + "".join(f"<li>{esc(why)}</li>" for why in c.explanations)
                     + "</ul>"
                 )
+        parts += self._calibration()
         span = self.run.oos_span
         n_total = self.run.overfitting.get("n_trials_total")
         counted = (self.run.overfitting.get("dsr_trials") or {}).get("note")
@@ -103,6 +104,17 @@ class OutcomeSections:
             note,
             cls="verdict" + ("" if v.passed else " failed"),
         )
+
+    def _calibration(self) -> list[str]:
+        """The experiment's calibration (``research calibrate``), when one sits beside the run;
+        flagged when it measured other gates than this run's."""
+        cal = self.d.get("calibration") or {}
+        if not cal.get("sentence"):
+            return []
+        measured = cal.get("gates") or {}
+        same = all(measured.get(k) == v for k, v in self.run.gates.items() if k in measured)
+        caveat = "" if same else " (measured with other gates than this run's)"
+        return [f'<p class="calibration"><b>Calibration:</b> {esc(cal["sentence"])}{caveat}.</p>']
 
     # --- leaderboard ----------------------------------------------------------------------
     def leaderboard(self) -> dict | None:

@@ -68,6 +68,7 @@ from research.run.pipeline import RunResult, run_experiment
 from research.run.store import atomic_write_json
 from research.run.window import evaluate_params, recent_window
 from research.spec.build import (
+    experiment_bars_per_year,
     ranking_direction,
 )
 
@@ -261,6 +262,9 @@ def _night(
     lead = result.results.verdict.lead
     chall = _judged(exp, lead.to_json(), bars, start, "challenger") if lead else None
     champ = _judged(exp, champion, bars, start, "champion") if champion else None
+    if chall is not None:  # gates.dsr_trials for a challenger (issue 12; reported, not gated)
+        looks = len(read_history(runs_root, exp.name))
+        chall["window_dsr"] = challenger_dsr(chall, champ, n_bars_total - start, looks, bars, exp)
     verdict = decide(
         chall,
         champ,
@@ -324,6 +328,36 @@ def _rerun(
         warm_start=warm,
         runs_root=out_dir.parent.parent,
     )
+
+
+def challenger_dsr(
+    chall: Mapping[str, Any],
+    champ: Mapping[str, Any] | None,
+    n_obs: int,
+    looks: int,
+    bars: Any,
+    exp: Any,
+) -> dict[str, Any]:
+    """The challenger's deflated Sharpe ratio on the recent window, counted as a ``challenger``
+    record (:func:`research.judge.trial_count.trial_count`): ``N`` = the night's challenger and
+    champion plus ``looks`` earlier nights. Normal returns assumed (the window's skew and
+    kurtosis are not kept); Sharpe ratios from ``window_metrics`` (annualised)."""
+    from research.judge.trial_count import trial_count
+    from research.overfitting import deflated_sharpe_ratio
+
+    ppy = float(experiment_bars_per_year(exp, bars))
+    sharpes = [
+        float(r["window_metrics"]["sharpe_ratio"]) / ppy**0.5
+        for r in (chall, champ)
+        if r is not None and (r.get("window_metrics") or {}).get("sharpe_ratio") is not None
+    ]
+    if not sharpes or n_obs < 3:
+        return {"note": "not computed: no window Sharpe ratio"}
+    count = trial_count(
+        record="challenger", candidate_sharpes=sharpes, n_obs=n_obs, prior_looks=looks
+    )
+    dsr = deflated_sharpe_ratio(sharpes[0], n_obs, count.n_trials, count.sharpe_variance)
+    return {"dsr": dsr, "n_trials": count.n_trials, "note": count.note}
 
 
 def _judged(exp: Any, row: Mapping[str, Any], bars: Any, start: int, source: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from research.run.stages import (
     check_stale_studies,
     explore_stage,
     search_stage,
+    universe_explore_stage,
 )
 from research.run.store import (
     RunDir,
@@ -297,11 +298,18 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
 def explore_step(
     exp: Any, bars: Any, plan: RunPlan, run: RunDir, clock: Clock
 ) -> Exploration | None:
-    """The exploration (``explore.enabled``), its screening ending at the first training stop."""
+    """The exploration (``explore.enabled``), its screening ending at the first training stop; a
+    universe run (no strategy using explored features) ranks the symbols by cross-sectional
+    information coefficients instead (:func:`research.run.stages.universe_explore_stage`)."""
     if not exp.explore.enabled:
         return None
     need = any(s.features == "explore" for s in exp.strategies)
     train_stop = int(plan.folds[0].train.stop)
+    universe = exp.universe.mode or any(s.mode for s in exp.strategies)
+    if universe and isinstance(bars, Mapping) and not need:
+        out = universe_explore_stage(bars, train_stop, clock.say)
+        clock.lap("explore")
+        return out
     out = explore_stage(exp, bars, train_stop, run.path / "explore", clock.say, need=need)
     clock.lap("explore")
     return out
@@ -409,7 +417,7 @@ class Clock:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.t0 = self._mark = time.perf_counter()
-        self._cpu_mark = time.process_time()
+        self._cpu_mark = self.cpu_start = time.process_time()
         self.times = StageTimes()
         self._token = self.times.activate()
 
@@ -431,9 +439,14 @@ class Clock:
         return time.perf_counter() - self.t0
 
     def record(self) -> dict[str, Any]:
-        """``run.json`` entries: ``stage_seconds`` and ``cpu_seconds`` (user + system seconds of
-        the process since it started, imports included)."""
-        return {"stage_seconds": self.times.to_json(), "cpu_seconds": round(time.process_time(), 2)}
+        """``run.json`` entries: ``stage_seconds``, ``cpu_seconds`` (user + system seconds of
+        the process since it started, imports included) and ``startup_cpu_seconds`` (those
+        spent before the run began: interpreter start-up and imports)."""
+        return {
+            "stage_seconds": self.times.to_json(),
+            "cpu_seconds": round(time.process_time(), 2),
+            "startup_cpu_seconds": round(self.cpu_start, 2),
+        }
 
     def close(self) -> None:
         """Stop collecting sub-stages (idempotent)."""

@@ -28,6 +28,7 @@ from research.run.universe import SearchJob, search_jobs
 __all__ = [
     "Exploration",
     "explore_stage",
+    "universe_explore_stage",
     "features_for",
     "search_stage",
     "search_args",
@@ -41,6 +42,8 @@ Say = Callable[[str], None]
 class Exploration:
     """What the exploration stage hands on: the result, its feature matrix, the features used.
 
+    ``cross_section``: a universe run's :class:`research.explore.cross_section.CrossSectionIC`
+    (then ``result`` is None, see :func:`universe_explore_stage`).
     ``selected`` are the features that passed the false-discovery control, or (when a strategy
     needs features and none passed) the ten best-scored ones, with ``note`` saying so.
     """
@@ -49,6 +52,7 @@ class Exploration:
     features: pd.DataFrame | None = None
     selected: list[str] = field(default_factory=list)
     note: str = ""
+    cross_section: Any = None
 
 
 def explore_stage(
@@ -80,6 +84,27 @@ def explore_stage(
     if out is not None:
         write_exploration(res, out)
     return Exploration(result=res, features=res.features, selected=selected, note=note)
+
+
+#: the factors a universe run's exploration ranks the symbols by (built-in scores, defaults)
+UNIVERSE_FACTORS = ("xs_momentum", "xs_reversal", "xs_low_vol")
+
+
+def universe_explore_stage(bars: Any, train_stop: int, say: Say) -> Exploration:
+    """Cross-sectional rank ICs (:func:`research.explore.cross_section.cross_sectional_ic`) of
+    the built-in cross-sectional scores (:data:`UNIVERSE_FACTORS`, default parameters) across
+    the symbols, on the bars before ``train_stop`` (the first training window) only."""
+    from data_loaders.universe import align_universe
+    from research.explore.cross_section import cross_sectional_ic
+    from strategies.registry import get_strategy
+
+    uni = align_universe(bars, source="universe")
+    if uni.shape[1] < 3:
+        return Exploration(note=f"cross-sectional ICs need 3 symbols or more, got {uni.shape[1]}")
+    say(f"exploring across {uni.shape[1]} symbols: cross-sectional rank ICs (first window)")
+    factors = {name: get_strategy(name)().scores(uni) for name in UNIVERSE_FACTORS}
+    res = cross_sectional_ic(uni, factors, train_stop=train_stop, min_symbols=min(5, uni.shape[1]))
+    return Exploration(cross_section=res)
 
 
 def features_for(
@@ -164,10 +189,11 @@ def _search_one(
     with stage(f"search/{s.label}/{o.name}"):
         res = _optimize(exp, plan, o, job, feats, ctx, ctx["warm_start"].get(s.label))
     _check_not_all_failed(res.trials, f"{exp.path or '<spec>'}: {s.label}{on} with {o.name}")
-    oos = finite(res.oos_metrics().get(metrics[0]))
+    shown = metrics[0] if metrics[0] in res.oos_metrics() else "sharpe_ratio"
+    oos = finite(res.oos_metrics().get(shown))
     say(
         f"      {len(res.trials)} trials in {time.perf_counter() - started:.1f} s; stitched "
-        f"OOS {metrics[0]} {'n/a' if oos is None else f'{oos:.3f}'}"
+        f"OOS {shown} {'n/a' if oos is None else f'{oos:.3f}'}"
     )
     prefix = f"{job.symbol}:" if job.symbol else ""
     return SearchOutcome(

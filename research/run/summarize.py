@@ -182,7 +182,7 @@ def leaderboard_rows(
                 },
                 passed=bool(rec["passed"]),
                 failed_gates=rec.get("failed_gates") or "",
-                notes=rec.get("notes") or "",
+                notes="; ".join(n for n in (rec.get("notes"), closeout_note(s)) if n),
                 explanations=_explanations(rec, judgement, gates, periods_per_year),
             )
         )
@@ -199,6 +199,20 @@ def failure_reasons(trials: pd.DataFrame) -> list[tuple[str, int]]:
     first = reasons.map(lambda r: r.strip().splitlines()[0] if r.strip() else "no reason given")
     counts = first.value_counts(sort=True)
     return [(str(m), int(n)) for m, n in counts.items()]
+
+
+def closeout_note(s: SearchOutcome) -> str:
+    """A note naming each test window whose book was closed out (equity <= 0 at a close:
+    ``liquidated_at`` of :func:`backtest.evaluate_batch`), empty when none was."""
+    index = bars_index(s.bars)
+    parts = []
+    for f in s.result.folds:
+        bar = finite((f.oos_metrics or {}).get("liquidated_at"))
+        if bar is not None and 0 <= int(bar) < len(index):
+            parts.append(f"fold {f.fold} at {index[int(bar)].date()}")
+    if not parts:
+        return ""
+    return "book closed out (equity <= 0; flat afterwards) in " + ", ".join(parts)
 
 
 def _explanations(
@@ -367,11 +381,31 @@ def _metrics(m: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
+def _cross_section_summary(ex: Exploration) -> dict[str, Any]:
+    """``explore`` of a universe run: the cross-sectional rank IC table (first window only)."""
+    cs = ex.cross_section
+    if cs is None:
+        return to_jsonable({"summary": {"note": ex.note}, "selected": [], "html": ""})
+    t = cs.table
+    summary = {
+        "train window ends at bar": int(cs.train_stop),
+        "factors x horizons tested": int(len(t)),
+        "significant after FDR": int(t["significant"].sum()),
+        "false-discovery rate": float(cs.fdr),
+    }
+    return to_jsonable(
+        {"summary": summary, "selected": [], "note": ex.note, "html": "",
+         "cross_section": t.to_dict("records")}
+    )  # fmt: skip
+
+
 def explore_summary(ex: Exploration | None) -> dict[str, Any] | None:
     """``explore`` of results.json: a summary table, the selected features, the rendered
     section (HTML, empty when it could not be rendered) and the folder of its files."""
     if ex is None:
         return None
+    if ex.result is None:
+        return _cross_section_summary(ex)
     from research.explore import render_explore_section
 
     f = ex.result.findings

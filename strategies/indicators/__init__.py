@@ -6,20 +6,10 @@ pandas wrappers (:mod:`strategies.indicators.fast`) over numba kernels
 (:mod:`strategies.indicators._nb`) for strategies to call directly.
 """
 
+from strategies.indicators import fast
 from strategies.indicators.base import BAR_COLUMNS, FAMILIES, Indicator
 from strategies.indicators.catalog import FeatureSpec, catalog, compute_features, get_indicator
-from strategies.indicators.fast import (
-    atr,
-    donchian_high,
-    donchian_low,
-    ema,
-    psar,
-    rolling_std,
-    rolling_zscore,
-    rsi,
-    sma,
-    true_range,
-)
+from strategies.indicators.fast import *  # noqa: F403 - the fast wrappers are public here too
 
 __all__ = [
     "Indicator",
@@ -29,14 +19,5 @@ __all__ = [
     "catalog",
     "get_indicator",
     "compute_features",
-    "sma",
-    "ema",
-    "rolling_std",
-    "rolling_zscore",
-    "rsi",
-    "true_range",
-    "atr",
-    "donchian_high",
-    "donchian_low",
-    "psar",
+    *fast.__all__,
 ]

@@ -78,7 +78,7 @@ def calibrate(
     k_edge: int = 10,
     targets: Sequence[float] = DEFAULT_TARGETS,
     workers: int = 1,
-    out: str | Path = "runs/calibration",
+    out: str | Path | None = None,
     seed: int = 0,
     noise: str = "gaussian",
     half_life: float = 60.0,
@@ -89,7 +89,9 @@ def calibrate(
     """Run the calibration of ``exp`` and summarise it with its own gates (or ``gates``).
 
     Records go to ``out/records.jsonl`` (appended; rerunning with a larger ``k`` adds data
-    sets), the summary to ``out/summary.json``. ``bars``: the data to shape the synthetic sets
+    sets), the summary to ``out/summary.json`` (with its one-line ``sentence``). ``out``
+    defaults to ``runs/<experiment>/calibration``, where the report of every run of the
+    experiment in ``runs/<experiment>/`` finds it. ``bars``: the data to shape the synthetic sets
     like (default: the spec's data). Single-symbol specs only.
     """
     from data_loaders.errors import ConfigError
@@ -113,10 +115,11 @@ def calibrate(
     edges = edge_for_sharpe(like, targets, start=start, periods_per_year=ppy, half_life=half_life)
     datasets = plan_datasets(k_null, k_edge, edges, seed=seed, noise=noise, half_life=half_life)
     datasets.sort(key=lambda d: (int(d.id.rsplit("-", 1)[-1]), d.kind, d.target))
-    out = Path(out)
+    out = Path("runs") / exp.name / "calibration" if out is None else Path(out)
     records = run_datasets(exp, like, datasets, out / "records.jsonl", workers=workers, say=say)
     wanted = {d.id for d in datasets}
     records = [r for r in records if r["dataset"]["id"] in wanted]
     summary = summarise(records, gates if gates is not None else spec_gates(exp))
-    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=1, default=str))
+    doc = {"experiment": exp.name, **asdict(summary), "sentence": summary.sentence()}
+    (out / "summary.json").write_text(json.dumps(doc, indent=1, default=str))
     return summary

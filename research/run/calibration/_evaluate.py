@@ -147,6 +147,20 @@ class CalibrationSummary:
     power_by_target: list[dict[str, Any]] = field(default_factory=list)
     sharpe_at_80: float | None = None
 
+    def sentence(self) -> str:
+        """The report's line: "with these gates, on data like yours: x % false champions ..."."""
+        lo, hi = self.false_ci
+        text = (
+            f"with these gates, on data like yours: {self.false_rate:.0%} false champions "
+            f"({self.false_champions} of {self.n_null} null data sets, 95% CI {lo:.0%} - "
+            f"{hi:.0%})"
+        )
+        if self.sharpe_at_80 is not None:
+            text += f", 80% power at an out-of-sample Sharpe of {self.sharpe_at_80:.2f}"
+        else:
+            text += ", 80% power not reached on the edges measured"
+        return text
+
     def lines(self) -> list[str]:
         """A few lines for the terminal."""
         lo, hi = self.false_ci

@@ -193,3 +193,63 @@ def test_exits_around_a_multi_asset_strategy_are_refused():
     exp = parse_experiment(_runs.spec(exits={"stop_loss": 0.05}, strategies=["pairs_zscore"]))
     with pytest.raises(ConfigError, match="exits and sizing apply to one symbol"):
         layered_strategy(exp, StrategySpec(name="pairs_zscore"), 252.0, key="strategies[0]")
+
+
+def test_report_shows_exit_reasons_and_importance_ranks_the_exit_parameters(run):
+    import re
+
+    trades = pd.read_parquet(run.run_dir / "series" / "champion_trades.parquet")
+    closed = trades[trades["status"] == "closed"]
+    html = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<h3>Exit reasons</h3>" in html
+    for reason, n in closed["exit_reason"].value_counts().items():
+        row = re.search(rf'<td class="l">{reason}</td><td class="">(\d+)</td>', html)
+        assert row is not None and int(row.group(1)) == n, reason
+    results = json.loads((run.run_dir / "results.json").read_text())
+    fanova = results["importance"]["sma_cross"]["fanova"]
+    assert {"exit_stop_loss", "sizing_target_vol", "fast", "slow"} == set(fanova)
+    assert sum(fanova.values()) == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_closed_out_book_is_named_in_the_run_notes():
+    from types import SimpleNamespace
+
+    from research.run.summarize import closeout_note
+
+    bars = run_bars()
+    folds = [
+        SimpleNamespace(fold=0, oos_metrics={"sharpe_ratio": 1.0}),
+        SimpleNamespace(fold=1, oos_metrics={"liquidated_at": 600.0}),
+    ]
+    s = SimpleNamespace(bars=bars, result=SimpleNamespace(folds=folds))
+    note = closeout_note(s)
+    assert note == (
+        f"book closed out (equity <= 0; flat afterwards) in fold 1 at {bars.index[600].date()}"
+    )
+    assert closeout_note(SimpleNamespace(bars=bars, result=SimpleNamespace(folds=folds[:1]))) == ""
+
+
+def test_vol_target_above_one_trades_with_that_leverage():
+    from backtest.engine import run_backtest
+    from research.judge import evaluate_sets
+
+    raw = _runs.spec(
+        strategies=["sma_cross"],
+        sizing={"method": "vol_target", "target_vol": 0.4, "max_leverage": 2.0},
+    )
+    exp = parse_experiment(raw)
+    bars = run_bars()
+    execution = build_execution(exp, 252.0)
+    cls = layered_strategy(exp, exp.strategies[0], 252.0, key="s")
+    params = {"fast": 10, "slow": 40}
+    pos = cls(**params).positions(bars.iloc[:750])
+    assert pos.max() > 1.0 and pos.max() <= 2.0
+    (res,) = evaluate_sets(execution, cls, [params], (250, 750), bars=bars, fit=None)
+    assert res.error is None
+    bt = run_backtest(
+        bars.iloc[249:750],
+        pos.iloc[249:750],
+        **execution.engine_kwargs(),
+        max_leverage=2.0,
+    )
+    assert res.metrics[0]["final_equity"] == pytest.approx(bt.equity.iloc[-1], rel=1e-9)

@@ -207,3 +207,25 @@ def test_dry_run_writes_nothing(nights, tmp_path, capsys):
     assert decision["dry_run"] is True and decision["run_dir"] is None
     assert np.isfinite(decision["champion"]["window_metrics"]["sharpe_ratio"])
     assert snapshot() == before
+
+
+def test_the_challenger_dsr_counts_the_night_and_the_earlier_nights(nights):
+    # second night: challenger and champion compared on the window, plus 1 earlier night
+    import math
+
+    from scipy import stats
+
+    _, _, first, _, second = nights
+    assert first.challenger["window_dsr"]["n_trials"] == 1  # no champion, no history yet
+    w = second.challenger["window_dsr"]
+    assert w["n_trials"] == 3
+    assert w["note"].startswith("N = 2 candidates compared plus 1 earlier champion")
+    n = second.window["n_bars"]
+    sr = second.challenger["window_metrics"]["sharpe_ratio"] / math.sqrt(252)
+    v = 1 / (n - 1)  # two Sharpe ratios: the zero-skill sampling variance (floor)
+    g = 0.5772156649015329
+    bar = math.sqrt(v) * (
+        (1 - g) * stats.norm.ppf(1 - 1 / 3) + g * stats.norm.ppf(1 - 1 / (3 * math.e))
+    )
+    want = stats.norm.cdf((sr - bar) * math.sqrt(n - 1) / math.sqrt(1 + sr * sr / 2))
+    assert w["dsr"] == pytest.approx(want, rel=1e-9)

@@ -196,6 +196,30 @@ def test_portfolio_run_reports_per_symbol_contributions(tmp_path, uni_bars):
     assert res.leaderboard["breadth"].iloc[0] == pytest.approx(group["breadth"])
 
 
+def test_universe_exploration_ranks_symbols_on_the_first_training_window(tmp_path, uni_bars):
+    from research.report import build_report
+
+    res = _run(tmp_path, uni_bars, "explore", explore=True, universe="pooled")
+    ex = res.results.explore
+    table = pd.DataFrame(ex["cross_section"])
+    assert set(table["factor"]) == {"xs_momentum", "xs_reversal", "xs_low_vol"}
+    assert ex["summary"]["train window ends at bar"] == 300  # the first fold's training stop
+    # the same ICs computed directly on the bars before that stop
+    from data_loaders.universe import align_universe
+    from research.explore.cross_section import cross_sectional_ic
+    from strategies.registry import get_strategy
+
+    uni = align_universe(uni_bars)
+    name = "xs_reversal"
+    direct = cross_sectional_ic(
+        uni, {name: get_strategy(name)().scores(uni)}, train_stop=300, min_symbols=3
+    ).table
+    got = table[table["factor"] == name].reset_index(drop=True)
+    np.testing.assert_allclose(got["mean_ic"], direct["mean_ic"], rtol=1e-12)
+    html = build_report(res.run_dir).read_text(encoding="utf-8")
+    assert "Cross-sectional rank ICs across the symbols" in html
+
+
 # --- breadth and its gate --------------------------------------------------------------------
 def test_breadth_counts_symbols_with_a_positive_oos_sharpe():
     assert breadth_of([0.5, -0.1, float("nan"), 1.2]) == 0.5

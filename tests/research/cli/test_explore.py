@@ -14,6 +14,7 @@ import yaml
 from research.cli import main
 from research.cli._explore import data_name, default_out_dir
 from tests.conftest import make_bars
+from tests.research.explore.conftest import _single_threaded_blas  # noqa: F401 - autouse fixture
 
 LIGHT = {
     "features": {"technical": {"families": ["momentum", "volatility"], "max_per_indicator": 1}},

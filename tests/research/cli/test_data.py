@@ -10,7 +10,7 @@ import pytest
 
 from data_loaders import list_samples
 from research.cli import main
-from tests.data_loaders.conftest import GOOD_CSV
+from tests.data_loaders.conftest import GOOD_CSV, _private_cache_dir  # noqa: F401 - autouse
 
 BAD_CSV = (
     "Date,Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10.5,10.8,10,11,0\n"

@@ -123,7 +123,7 @@ def test_unknown_param_is_a_usage_error(files, capsys) -> None:
 
 def test_subprocess_exit_code_for_a_leak(files) -> None:
     strat, csv, _ = files
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     proc = subprocess.run(
         [
             sys.executable,

@@ -1,0 +1,1 @@
+"""Tests of the `research` command line, one module per command."""
