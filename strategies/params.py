@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,8 +125,24 @@ class _Numeric(Param):
         else:
             self.default = self.validate(default)
 
+    #: what a valid value is (in messages) and the type a valid value is cast to
+    _expected: str
+    _cast: Callable[[Any], Any]
+
     def _snap(self, value: float) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _accepts(number: float) -> bool:
+        raise NotImplementedError
+
+    def validate(self, value: Any) -> Any:
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or not self._accepts(value):
+            raise self._fail(self._expected, value)
+        value = self._cast(value)
+        self._check_range(value)
+        return value
 
     def _check_range(self, value: float) -> None:
         if not (self.low <= value <= self.high):
@@ -157,6 +173,7 @@ class Int(_Numeric):
     """Integer hyperparameter in ``[low, high]`` (both inclusive), optional ``step`` and ``log``."""
 
     kind = "int"
+    _expected, _cast = "an integer", int
 
     def __init__(
         self,
@@ -174,19 +191,16 @@ class Int(_Numeric):
         k = round((value - self.low) / self.step)
         return int(min(max(self.low + k * self.step, self.low), self.high))
 
-    def validate(self, value: Any) -> int:
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not is_number or not float(value).is_integer():
-            raise self._fail("an integer", value)
-        value = int(value)
-        self._check_range(value)
-        return value
+    @staticmethod
+    def _accepts(number: float) -> bool:
+        return float(number).is_integer()
 
 
 class Float(_Numeric):
     """Float hyperparameter in ``[low, high]``, optional ``step`` (discretised) and ``log`` scale."""
 
     kind = "float"
+    _expected, _cast = "a finite number", float
 
     def __init__(
         self,
@@ -205,13 +219,9 @@ class Float(_Numeric):
             value = self.low + round((value - self.low) / self.step) * self.step
         return float(min(max(value, self.low), self.high))
 
-    def validate(self, value: Any) -> float:
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not is_number or not math.isfinite(value):
-            raise self._fail("a finite number", value)
-        value = float(value)
-        self._check_range(value)
-        return value
+    @staticmethod
+    def _accepts(number: float) -> bool:
+        return math.isfinite(number)
 
 
 class Categorical(Param):

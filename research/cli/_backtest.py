@@ -22,6 +22,8 @@ import math
 import sys
 from typing import Any
 
+from research.cli._options import add_command, add_json_flag, add_strategy_options
+
 __all__ = ["register", "parse_param_values"]
 
 
@@ -41,26 +43,8 @@ def __getattr__(name: str) -> Any:
 
 def register(subparsers: Any) -> None:
     """Add the ``backtest`` command."""
-    parser = subparsers.add_parser(
-        "backtest",
-        help="backtest one strategy and parameter set on one data source, print the metrics",
-        description="Compute the strategy's target positions on the bars, simulate them "
-        "(target decided at a bar's close, filled at the next open by default; fees, slippage) "
-        "and print risk-adjusted metrics.",
-    )
-    parser.add_argument(
-        "--data", required=True, help="a .csv/.parquet file, a folder, or sample:NAME"
-    )
-    parser.add_argument(
-        "--strategy", required=True, help="a built-in name (e.g. sma_cross) or FILE.py:ClassName"
-    )
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a strategy parameter (repeat for several); others keep their defaults",
-    )
+    parser = add_command(subparsers, "backtest", _run)
+    add_strategy_options(parser)
     parser.add_argument(
         "--fees", type=float, default=0.001, help="proportional fee per order (default 0.001)"
     )
@@ -95,14 +79,13 @@ def register(subparsers: Any) -> None:
         default=0.5,
         help="for strategies that learn: fraction of bars to fit on; metrics cover the rest (default 0.5)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_flag(parser, "the metrics")
     parser.add_argument(
         "--html",
         metavar="FILE",
         default=None,
         help="also write the tearsheet (charts, monthly returns, trades; opens offline) to FILE",
     )
-    parser.set_defaults(handler=_run)
 
 
 def parse_param_values(strategy_cls: Any, items: list[str]) -> dict[str, Any]:
@@ -158,6 +141,11 @@ def _parse_value(param: Any, name: str, text: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """backtest one strategy and parameter set on one data source, print the metrics
+
+    Compute the strategy's target positions on the bars, simulate them (target decided at a bar's
+    close, filled at the next open by default; fees, slippage) and print risk-adjusted metrics.
+    """
     import numpy as np
 
     from backtest.costs import Costs

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import argparse
 
+from research.cli._options import add_command
+
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "cache",
-        help="show or clear the data, exploration and numba caches",
-        description="Show each cache's folder, entries, size and cap, or clear caches. "
-        "Caps: QR_CACHE_MAX_DATA, QR_CACHE_MAX_EXPLORE, QR_CACHE_MAX_NUMBA (e.g. 2GB, none).",
-    )
+    p = add_command(subparsers, "cache", _cache)
     p.add_argument("action", nargs="?", default="show", choices=("show", "clear", "trim"),
                    help="show (default); clear: delete entries; trim: evict down to the caps")  # fmt: skip
     p.add_argument("--what", default="all", metavar="NAME",
                    help="data, explore, numba or all (default)")  # fmt: skip
-    p.set_defaults(handler=_cache)
 
 
 def _cache(args: argparse.Namespace) -> int:
+    """show or clear the data, exploration and numba caches
+
+    Show each cache's folder, entries, size and cap, or clear caches. Caps: QR_CACHE_MAX_DATA,
+    QR_CACHE_MAX_EXPLORE, QR_CACHE_MAX_NUMBA (e.g. 2GB, none).
+    """
     from data_loaders.lru import CACHES, cache_area, cache_cap, evict, format_size
 
     names = list(CACHES) if args.what == "all" else [args.what]

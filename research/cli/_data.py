@@ -17,9 +17,10 @@ written), 2 when a source failed or the input is bad.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from research.cli._options import add_command, add_json_flag, print_json
 
 __all__ = ["register", "store_spec"]
 
@@ -35,13 +36,7 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="data_action", metavar="ACTION")
 
-    validate = actions.add_parser(
-        "validate",
-        help="check a file, folder or sample and print its summary",
-        description="Load SOURCE, check every rule of the bars contract and print a summary "
-        "(rows, range, frequency, gaps against the inferred calendar, suspected splits, repairs). "
-        "Exit 0 if valid, 2 with a one-line reason if not.",
-    )
+    validate = add_command(actions, "validate", _validate)
     validate.add_argument(
         "source", help="a .csv/.csv.gz/.parquet file, a folder of them, or sample:NAME"
     )
@@ -59,14 +54,9 @@ def register(subparsers: Any) -> None:
         metavar="LIST",
         help=f"comma-separated repairs to make and report ({_REPAIR_NAMES}); default none",
     )
-    validate.add_argument("--json", action="store_true", help="print the summary as JSON")
-    validate.set_defaults(handler=_validate)
-
-    samples = actions.add_parser(
-        "samples", help="list the bundled data sets with source and license"
-    )
-    samples.add_argument("--json", action="store_true", help="print the list as JSON")
-    samples.set_defaults(handler=_samples)
+    add_json_flag(validate, "the summary")
+    samples = add_command(actions, "samples", _samples)
+    add_json_flag(samples, "the list")
 
     _register_store(actions)
 
@@ -78,6 +68,12 @@ def register(subparsers: Any) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """check a file, folder or sample and print its summary
+
+    Load SOURCE, check every rule of the bars contract and print a summary (rows, range, frequency,
+    gaps against the inferred calendar, suspected splits, repairs). Exit 0 if valid, 2 with a
+    one-line reason if not.
+    """
     from data_loaders import validate_source
 
     result = validate_source(args.source, tz=args.tz, adjust=not args.raw, repair=args.repair)
@@ -88,7 +84,7 @@ def _validate(args: argparse.Namespace) -> int:
             if isinstance(result, dict)
             else result.to_dict()
         )
-        print(json.dumps(payload, indent=2))
+        print_json(payload)
         return 0
     if isinstance(result, dict):
         print(f"{args.source}: OK, {len(result)} symbols ({', '.join(result)})")
@@ -97,11 +93,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _samples(args: argparse.Namespace) -> int:
+    """list the bundled data sets with source and license"""
     from data_loaders import list_samples
 
     infos = list_samples()
     if args.json:
-        print(json.dumps([i.to_dict() for i in infos], indent=2))
+        print_json([i.to_dict() for i in infos])
         return 0
     for info in infos:
         where = "core dependency" if info.extra is None else f"extra [{info.extra}]"
@@ -122,13 +119,7 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _register_store(actions: Any) -> None:
-    download = actions.add_parser(
-        "download",
-        help="download online bars into a store folder (one Parquet file per symbol)",
-        description="Download SOURCE (yfinance:AAPL,MSFT or ccxt:EXCHANGE:SYMBOL) into FOLDER "
-        "with a manifest, so that `research data update FOLDER` later fetches only new bars. "
-        "A killed download is resumed by running it again or by `update`.",
-    )
+    download = add_command(actions, "download", _download)
     download.add_argument("source", help="yfinance:SYMBOL[,SYMBOL...] or ccxt:EXCHANGE:SYMBOL")
     download.add_argument("--to", required=True, metavar="FOLDER", help="the store folder")
     download.add_argument("--start", default=None, help="first date to download")
@@ -142,16 +133,9 @@ def _register_store(actions: Any) -> None:
     download.add_argument(
         "--overlap", type=int, default=3, help="stored bars re-fetched and compared on update"
     )
-    download.add_argument("--json", action="store_true", help="print the report as JSON")
-    download.set_defaults(handler=_download)
+    add_json_flag(download, "the report")
 
-    update = actions.add_parser(
-        "update",
-        help="fetch the bars after the last stored one into a store folder",
-        description="For each symbol of the store: re-fetch the last --overlap bars, check they "
-        "match (a revised history is reported and nothing written), append the new bars, validate "
-        "and replace the file atomically.",
-    )
+    update = add_command(actions, "update", _update)
     update.add_argument("folder", help="a folder made by `research data download`")
     update.add_argument("--end", default=None, help="end date, exclusive (default: now)")
     update.add_argument(
@@ -159,8 +143,7 @@ def _register_store(actions: Any) -> None:
         action="store_true",
         help="download a symbol's whole history again when the source revised it",
     )
-    update.add_argument("--json", action="store_true", help="print the report as JSON")
-    update.set_defaults(handler=_update)
+    add_json_flag(update, "the report")
 
 
 def store_spec(source: str, *, start: Any, timeframe: Any, raw: bool, overlap: int) -> Any:
@@ -194,6 +177,12 @@ def store_spec(source: str, *, start: Any, timeframe: Any, raw: bool, overlap: i
 
 
 def _download(args: argparse.Namespace) -> int:
+    """download online bars into a store folder (one Parquet file per symbol)
+
+    Download SOURCE (yfinance:AAPL,MSFT or ccxt:EXCHANGE:SYMBOL) into FOLDER with a manifest, so
+    that `research data update FOLDER` later fetches only new bars. A killed download is resumed by
+    running it again or by `update`.
+    """
     from data_loaders.store import download_store
 
     spec = store_spec(
@@ -203,6 +192,12 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
+    """fetch the bars after the last stored one into a store folder
+
+    For each symbol of the store: re-fetch the last --overlap bars, check they match (a revised
+    history is reported and nothing written), append the new bars, validate and replace the file
+    atomically.
+    """
     from data_loaders.store import update_store
 
     return _report(update_store(args.folder, end=args.end, rewrite=args.rewrite), args.json)
@@ -211,7 +206,7 @@ def _update(args: argparse.Namespace) -> int:
 def _report(report: Any, as_json: bool) -> int:
     """Print the report (problems on stderr); 0 fresh, 1 revised history, 2 a source failed."""
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     for update in report.updates:
         bad = update.status in ("revised", "failed")
         if not as_json or bad:

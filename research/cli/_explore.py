@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from research.cli._options import add_command, add_json_flag
+
 __all__ = ["register", "default_out_dir", "data_name"]
 
 #: folder of the default output folders, relative to the working directory
@@ -38,14 +40,7 @@ RUNS_ROOT = Path("runs") / "explore"
 
 def register(subparsers: Any) -> None:
     """Add the ``explore`` command."""
-    parser = subparsers.add_parser(
-        "explore",
-        help="compute features, audit the data, screen features against forward returns",
-        description="Compute technical and statistical features, audit the bars, test "
-        "stationarity, screen every feature against forward returns on the train window "
-        "(Benjamini-Hochberg corrected) and save the feature table, the selected set, the "
-        "findings and an HTML page with plots.",
-    )
+    parser = add_command(subparsers, "explore", _run)
     parser.add_argument(
         "--data", required=True, help="a .csv/.parquet file, a folder of them, or sample:NAME"
     )
@@ -86,8 +81,7 @@ def register(subparsers: Any) -> None:
         "--force", action="store_true", help="write into a non-empty --out folder, replacing files"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    parser.set_defaults(handler=_run)
+    add_json_flag(parser, "the summary")
 
 
 def data_name(source: str) -> str:
@@ -128,6 +122,12 @@ def _check_out_dir(out: Path, force: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """compute features, audit the data, screen features against forward returns
+
+    Compute technical and statistical features, audit the bars, test stationarity, screen every
+    feature against forward returns on the train window (Benjamini-Hochberg corrected) and save the
+    feature table, the selected set, the findings and an HTML page with plots.
+    """
     from data_loaders.errors import DataValidationError
 
     say = (lambda message: None) if args.quiet else _progress

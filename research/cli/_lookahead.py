@@ -14,26 +14,14 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
+from research.cli._options import add_command, add_strategy_options
+
 __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "check-lookahead",
-        help="check that a strategy's positions never use future bars",
-        description="Compute the strategy's positions on the full data and on copies cut at "
-        "many points; every position before a cut must be unchanged. Exit 0 when clean, 1 with "
-        "the first offending bar when not.",
-    )
-    p.add_argument("--strategy", required=True, help="built-in name or path/to/file.py:ClassName")
-    p.add_argument("--data", required=True, help="bars: FILE.csv|FILE.parquet|FOLDER|sample:NAME")
-    p.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="strategy hyperparameter (repeatable); others keep their defaults",
-    )
+    p = add_command(subparsers, "check-lookahead", run)
+    add_strategy_options(p)
     p.add_argument("--cuts", type=int, default=20, help="number of cut points (default 20)")
     p.add_argument(
         "--min-bars",
@@ -56,7 +44,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.5,
         help="share of the bars a learning strategy is fitted on (default 0.5)",
     )
-    p.set_defaults(handler=run)
 
 
 def _select_bars(bars: Any, strategy_cls: Any, symbols: list[str] | None, source: str) -> Any:
@@ -88,7 +75,12 @@ def _select_bars(bars: Any, strategy_cls: Any, symbols: list[str] | None, source
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handler of ``research check-lookahead``; returns the exit status."""
+    """check that a strategy's positions never use future bars
+
+    Compute the strategy's positions on the full data and on copies cut at many points; every
+    position before a cut must be unchanged. Exit 0 when clean, 1 with the first offending bar when
+    not.
+    """
     from backtest.lookahead import check_lookahead, truncate_bars
     from data_loaders import load_bars
     from data_loaders.bars import bars_index

@@ -9,33 +9,33 @@ systemd set-ups.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from research.cli._options import add_command, add_json_flag, print_json
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "nightly",
-        help="re-optimize, compare challenger with champion, promote if better and gated",
-        description="Load fresh data, warm-start from the champion and the last study, "
-        "re-optimize within the nightly budget, and promote the challenger only if it passes "
-        "every gate and beats the champion on the most recent out-of-sample window. Exit 1 when "
-        "another nightly run of the same experiment is in progress.",
-    )
+    p = add_command(subparsers, "nightly", _nightly)
     p.add_argument("experiment", metavar="EXPERIMENT.yaml")
     p.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     p.add_argument("--runs-root", default="runs", metavar="DIR", help="default: runs")
     p.add_argument(
         "--trials", type=int, metavar="N", help="trials per fold (overrides nightly.n_trials)"
     )
-    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    add_json_flag(p, "the decision")
     p.add_argument("--progress", action="store_true", help="show progress bars")
-    p.set_defaults(handler=_nightly)
 
 
 def _nightly(args: argparse.Namespace) -> int:
+    """re-optimize, compare challenger with champion, promote if better and gated
+
+    Load fresh data, warm-start from the champion and the last study, re-optimize within the nightly
+    budget, and promote the challenger only if it passes every gate and beats the champion on the
+    most recent out-of-sample window. Exit 1 when another nightly run of the same experiment is in
+    progress.
+    """
     from research.cli import EXIT_FOLLOW_UP_FAILED
     from research.run.nightly import EXIT_LOCKED, NightlyLocked, run_nightly
 
@@ -51,7 +51,7 @@ def _nightly(args: argparse.Namespace) -> int:
         print(f"research nightly: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     if args.json:
-        print(json.dumps(decision.to_dict(), indent=2, default=str))
+        print_json(decision.to_dict())
     else:
         print(decision.summary())
     failed = decision.handoff_failed

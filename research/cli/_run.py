@@ -13,19 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from research.cli._options import add_command, add_json_flag, print_json
 
 __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "run",
-        help="run an experiment: explore, search under walk-forward, rank, report",
-        description="Run the whole pipeline of an experiment YAML file and write its run folder "
-        "(default runs/<experiment>/<timestamp>/). Rerunning the same command after a crash "
-        "resumes the unfinished run.",
-    )
+    p = add_command(subparsers, "run", _run)
     p.add_argument("experiment", nargs="?", help="experiment spec (YAML)")
     p.add_argument(
         "--out", metavar="DIR", help="run folder (resumed when it holds an unfinished run)"
@@ -54,29 +49,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print every spec key with its default and exit",
     )
-    p.set_defaults(handler=_run)
 
-    p = subparsers.add_parser(
-        "runs", help="list run folders", description="List run folders, newest first."
-    )
+    p = add_command(subparsers, "runs", _runs)
     p.add_argument("--runs-root", default="runs", metavar="DIR")
     p.add_argument("--experiment", metavar="NAME", help="only this experiment")
     p.add_argument("--json", action="store_true", help="one JSON object per run")
-    p.set_defaults(handler=_runs)
 
-    p = subparsers.add_parser(
-        "compare",
-        help="what changed between two runs (parameters, metrics, gates)",
-        description="Compare two finished runs: config, data, champion parameters, "
-        "out-of-sample metrics and gate results.",
-    )
+    p = add_command(subparsers, "compare", _compare)
     p.add_argument("run_a", metavar="RUN_A")
     p.add_argument("run_b", metavar="RUN_B")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.set_defaults(handler=_compare)
+    add_json_flag(p, "the comparison")
 
 
 def _run(args: argparse.Namespace) -> int:
+    """run an experiment: explore, search under walk-forward, rank, report
+
+    Run the whole pipeline of an experiment YAML file and write its run folder (default
+    runs/<experiment>/<timestamp>/). Rerunning the same command after a crash resumes the unfinished
+    run.
+    """
     from data_loaders.errors import ConfigError
 
     if args.show_defaults:
@@ -114,6 +105,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    """list run folders
+
+    List run folders, newest first.
+    """
     from research.run.compare import format_runs, list_runs
 
     runs = list_runs(args.runs_root, args.experiment)
@@ -126,12 +121,16 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    """what changed between two runs (parameters, metrics, gates)
+
+    Compare two finished runs: config, data, champion parameters, out-of-sample metrics and gate
+    results.
+    """
     from research.run.compare import compare_runs, format_comparison
 
     diff = compare_runs(args.run_a, args.run_b)
     if args.json:
-        json.dump(diff, sys.stdout, indent=2, default=str)
-        print()
+        print_json(diff)
     else:
         print(format_comparison(diff))
     return 0

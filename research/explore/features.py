@@ -226,59 +226,34 @@ def _price_features(bars: pd.DataFrame, spec: FeaturesSpec, table: _Table) -> pd
     return pd.Series(ret, index=bars.index)
 
 
+def _rolling_std(x: pd.Series, window: int) -> pd.Series:
+    return x.rolling(window, min_periods=window).std()
+
+
 def _statistical(bars: pd.DataFrame, ret: pd.Series, spec: FeaturesSpec, table: _Table) -> None:
     s = spec.statistical
     close = bars["close"].astype(np.float64)
     add = table.add
-    for w in s.zscore_windows:
-        add(
-            f"close_z_{w}",
-            st.rolling_zscore(close, w).to_numpy(),
-            "statistical",
-            "statistical",
-            "rolling_zscore",
-            {"window": w},
-            True,
-        )
-    for w in s.moment_windows:
-        add(
-            f"ret_skew_{w}",
-            st.rolling_skew(ret, w).to_numpy(),
-            "statistical",
-            "statistical",
-            "rolling_skew",
-            {"window": w},
-            True,
-        )
-        add(
-            f"ret_kurt_{w}",
-            st.rolling_kurtosis(ret, w).to_numpy(),
-            "statistical",
-            "statistical",
-            "rolling_excess_kurtosis",
-            {"window": w},
-            True,
-        )
-    for w in s.autocorr_windows:
-        add(
-            f"ret_autocorr_{w}",
-            st.rolling_autocorr(ret, w).to_numpy(),
-            "statistical",
-            "statistical",
-            "rolling_autocorr",
-            {"window": w},
-            True,
-        )
-    for w in s.volatility_windows:
-        add(
-            f"ret_vol_{w}",
-            ret.rolling(w, min_periods=w).std().to_numpy(),
-            "statistical",
-            "statistical",
-            "rolling_std",
-            {"window": w},
-            True,
-        )
+    # (windows, [(column prefix, input, rolling function, indicator name), ...]) in column order
+    rolling = (
+        (s.zscore_windows, [("close_z", close, st.rolling_zscore, "rolling_zscore")]),
+        (
+            s.moment_windows,
+            [
+                ("ret_skew", ret, st.rolling_skew, "rolling_skew"),
+                ("ret_kurt", ret, st.rolling_kurtosis, "rolling_excess_kurtosis"),
+            ],
+        ),
+        (s.autocorr_windows, [("ret_autocorr", ret, st.rolling_autocorr, "rolling_autocorr")]),
+        (s.volatility_windows, [("ret_vol", ret, _rolling_std, "rolling_std")]),
+    )
+    for windows, stats in rolling:
+        for w in windows:
+            for prefix, x, fn, name in stats:
+                values = fn(x, w).to_numpy()
+                add(
+                    f"{prefix}_{w}", values, "statistical", "statistical", name, {"window": w}, True
+                )
     if s.regime is not None:
         label = st.volatility_regime(ret, s.regime.window, s.regime.lookback)
         add(

@@ -38,6 +38,12 @@ def test_the_budget_grows_with_reruns_on_the_same_data_and_resets_with_new_data(
     assert oos_budget(store, "fp2", span).n_candidates == 0  # new data: a fresh budget
     assert oos_budget(store, "fp1", ("2012-01-03", "2018-12-31")).n_runs == 0
     assert oos_budget(store, "fp1", span, exclude_run="r2").n_candidates == 4
+    # runs of one resolved spec (same spec hash, as in run.json) are one look, and not a look at
+    # all for a rerun of that same spec
+    same = [{**_results(f"s{i}", "fp1", *span, 3), "_spec_hash": "h"} for i in range(2)]
+    assert oos_budget(same, "fp1", span).n_candidates == 3
+    assert oos_budget(same, "fp1", span, spec_hash="h").n_runs == 0
+    assert oos_budget(same, "fp1", span, spec_hash="other").n_runs == 1
     store.append(_results("r3", "fp1", *span, 5, exp="other"))  # another experiment, same data
     assert oos_budget(store, "fp1", span).n_candidates == 15  # any experiment
     assert oos_budget(store, "fp1", span, experiment="e").n_candidates == 10
@@ -65,7 +71,12 @@ def test_reruns_of_an_experiment_spend_the_budget_and_new_data_resets_it(tmp_pat
     first = run_experiment(parse_experiment(raw), runs_root=tmp_path, progress=False)
     c1 = first.results.overfitting["dsr_trials"]
     assert (c1["mode"], c1["n_trials"], c1["n_prior"]) == ("candidates", 1, 0)
-    second = run_experiment(parse_experiment(raw), runs_root=tmp_path, progress=False, new=True)
+    # the very same spec again reproduces the same candidates: not another look, same leaderboard
+    again = run_experiment(parse_experiment(raw), runs_root=tmp_path, progress=False, new=True)
+    assert again.results.overfitting["dsr_trials"]["n_prior"] == 0
+    assert again.results.leaderboard == first.results.leaderboard
+    edited = dict(raw, budget={"n_trials": 4})  # an edited spec is another look at the same data
+    second = run_experiment(parse_experiment(edited), runs_root=tmp_path, progress=False, new=True)
     c2 = second.results.overfitting["dsr_trials"]
     assert (c2["n_trials"], c2["n_prior"]) == (2, 1)
     assert c2["budget"]["sentence"] == (
