@@ -259,6 +259,7 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
         resume_key=resume_key(exp.to_dict()),
         storage=safe_url(storage_url),
         trade_layers=to_jsonable(plan.layers_record()),
+        execution=to_jsonable(plan.execution.to_dict()),
     )
     clock.lap("setup")
     return storage_url
