@@ -35,6 +35,16 @@ inflated; the ratios are from one run)::
       vbt_signals    35.067 s   x  39.1 vs batch   peak RSS    2201 MB (before the call 460 MB)
       equity batch vs vbt_orders: max relative difference 2.22e-15
       equity batch vs vbt_signals (different sizing, for reference): 1.10e-01
+
+Parts (b) and (c), last measured 2026-12-02 (``--part b``: load average about 4; ``--part c``:
+load average 8, the machine shared with other jobs, so the 500-symbol time is inflated)::
+
+    (b) per_symbol, sample:sp500_20 2008-2018, sma_cross + rsi_reversion, TPE 16/fold
+      1 symbol          9.3 s   peak RSS    548 MB
+      20 symbols       34.1 s   x  3.7 vs 1 symbol   peak RSS    616 MB   (40 leaderboard rows)
+    (c) synthetic daily, 10 years, 3 strategies (2 pooled, 1 portfolio), --workers 2
+        50 symbols     36.1 s   peak RSS    565 MB
+       500 symbols    250.5 s   x  6.9 vs 50 symbols   peak RSS    849 MB (3 leaderboard rows)
 """
 
 from __future__ import annotations

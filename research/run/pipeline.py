@@ -290,6 +290,7 @@ def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
         libraries=library_versions(),
         strategy_files=_user_strategy_files(exp),
         trade_layers=to_jsonable(plan.layers_record()),
+        execution=to_jsonable(plan.execution.to_dict()),
     )
     clock.lap("setup")
     return storage_url

@@ -55,7 +55,17 @@ def build_splitter(exp: Experiment) -> Any:
 def build_costs(exp: Experiment) -> Costs:
     """The :class:`backtest.costs.Costs` of ``costs``."""
     c = exp.costs
-    return Costs(fees=c.fees, fixed_fees=c.fixed_fees, slippage_bps=c.slippage_bps)
+    return Costs(
+        fees=c.fees,
+        fixed_fees=c.fixed_fees,
+        slippage_bps=c.slippage_bps,
+        borrow_rate=c.borrow_rate,
+        cash_rate=c.cash_rate,
+        debit_rate=c.debit_rate,
+        spread_bps=c.spread_bps,
+        sell_fees=c.sell_fees,
+        min_fee=c.min_fee,
+    )
 
 
 def experiment_bars_per_year(exp: Experiment, bars: Any) -> float:
@@ -75,6 +85,11 @@ def build_execution(exp: Experiment, periods_per_year: float) -> Execution:
         direction=c.direction,
         init_cash=c.init_cash,
         periods_per_year=float(periods_per_year),
+        max_leverage=c.max_leverage,
+        maintenance_margin=c.maintenance_margin,
+        notional=c.notional,
+        whole_units=c.whole_units,
+        participation=c.participation,
     )
 
 

@@ -449,6 +449,25 @@ def _costs(r: Reader, raw: Any, key: str) -> CostSpec:
         kw["direction"] = r.str_(m["direction"], f"{key}.direction", tuple(DIRECTIONS))
     if "init_cash" in m:
         kw["init_cash"] = r.float_(m["init_cash"], f"{key}.init_cash", low=0, low_open=True)
+    bounds = {
+        "min_fee": {"low": 0},
+        "spread_bps": {"low": 0, "high": 5000},
+        "borrow_rate": {"low": 0, "high": 10},
+        "cash_rate": {"low": 0, "high": 10},
+        "debit_rate": {"low": 0, "high": 10},
+        "max_leverage": {"low": 1, "high": 100},
+        "maintenance_margin": {"low": 0, "high": 1},
+        "participation": {"low": 0, "high": 1},
+    }
+    for k, kwargs in bounds.items():
+        if k in m:
+            kw[k] = r.float_(m[k], f"{key}.{k}", **kwargs)
+    if "sell_fees" in m:
+        kw["sell_fees"] = r.opt(r.float_, m["sell_fees"], f"{key}.sell_fees", low=0, high=0.5)
+    if "notional" in m:
+        kw["notional"] = r.opt(r.float_, m["notional"], f"{key}.notional", low=0, low_open=True)
+    if "whole_units" in m:
+        kw["whole_units"] = r.bool_(m["whole_units"], f"{key}.whole_units")
     return CostSpec(**kw)
 
 

@@ -208,7 +208,19 @@ class GuardrailSpec:
 
 @dataclass(frozen=True)
 class CostSpec:
-    """Trading costs and execution (``backtest.costs.Costs`` and engine options)."""
+    """Trading costs and execution (``backtest.costs.Costs`` and ``backtest.Execution``).
+
+    Fees: ``fees`` (proportional, buys and sells unless ``sell_fees`` is set), ``sell_fees``,
+    ``fixed_fees`` (cash per order), ``min_fee`` (cash floor of the proportional fee),
+    ``slippage_bps`` and ``spread_bps`` (the full quoted spread; half is paid per fill).
+    Financing, annual rates accrued per bar: ``borrow_rate`` (short notional), ``cash_rate``
+    (positive cash), ``debit_rate`` (borrowed cash). Execution: ``execution`` (fill timing),
+    ``direction``, ``init_cash``, ``max_leverage`` (gross exposure limit, 1 = none),
+    ``maintenance_margin`` (margin call below this fraction of the position value, 0 = off),
+    ``notional`` (cash a target of 1 means; null = a fraction of equity), ``whole_units`` and
+    ``participation`` (largest share of a bar's volume per order, 0 = no limit). The rules are
+    those of :mod:`backtest.financing` and :class:`backtest.costs.Costs`.
+    """
 
     fees: float = 0.001
     fixed_fees: float = 0.0
@@ -216,6 +228,17 @@ class CostSpec:
     execution: str = "next-open"
     direction: str = "both"
     init_cash: float = 100_000.0
+    sell_fees: float | None = None
+    min_fee: float = 0.0
+    spread_bps: float = 0.0
+    borrow_rate: float = 0.0
+    cash_rate: float = 0.0
+    debit_rate: float = 0.0
+    max_leverage: float = 1.0
+    maintenance_margin: float = 0.0
+    notional: float | None = None
+    whole_units: bool = False
+    participation: float = 0.0
 
 
 #: what the deflated Sharpe ratio counts as trials (``gates.dsr_trials``; docs/gates.md)

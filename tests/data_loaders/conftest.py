@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -14,6 +15,13 @@ GOOD_CSV = """Date,Open,High,Low,Close,Volume
 2020-01-03,10.5,11.5,10,11,0
 2020-01-06,11,12,10.5,11.5,300
 """
+
+
+def yfinance_history() -> pd.DataFrame:
+    """``Ticker.history`` of AAPL, November 2012, as yfinance returns it (New York times)."""
+    raw = pd.read_csv(FIXTURES / "yfinance_AAPL_1d_2012-11.csv", index_col="Date")
+    raw.index = pd.to_datetime(raw.index, utc=True).tz_convert("America/New_York").rename("Date")
+    return raw
 
 
 @pytest.fixture

@@ -26,19 +26,13 @@ from data_loaders.store import (
     update_store,
 )
 from research.cli import main
-from tests.data_loaders.conftest import FIXTURES
-
-
-def _history() -> pd.DataFrame:
-    raw = pd.read_csv(FIXTURES / "yfinance_AAPL_1d_2012-11.csv", index_col="Date")
-    raw.index = pd.to_datetime(raw.index, utc=True).tz_convert("America/New_York").rename("Date")
-    return raw
+from tests.data_loaders.conftest import FIXTURES, yfinance_history
 
 
 class FakeTicker:
     """``yfinance.Ticker`` serving ``FakeTicker.history_frame`` within ``[start, end)``."""
 
-    history_frame = _history()
+    history_frame = yfinance_history()
     calls: list[dict] = []
 
     def __init__(self, symbol: str):
@@ -59,7 +53,7 @@ class FakeTicker:
 @pytest.fixture
 def yf(monkeypatch):
     yfinance = pytest.importorskip("yfinance")
-    FakeTicker.history_frame = _history()
+    FakeTicker.history_frame = yfinance_history()
     FakeTicker.calls = []
     monkeypatch.setattr(yfinance, "Ticker", FakeTicker)
     return FakeTicker
@@ -67,7 +61,7 @@ def yf(monkeypatch):
 
 def _expected(start: str, end: str) -> np.ndarray:
     """Adjusted OHLCV of the recording in [start, end), computed here from the CSV."""
-    h = _history()
+    h = yfinance_history()
     dates = h.index.strftime("%Y-%m-%d")
     h = h[(dates >= start) & (dates < end)]
     f = h["Adj Close"] / h["Close"]
@@ -119,7 +113,7 @@ def test_revised_history_is_reported_in_one_line_and_nothing_is_written(yf, tmp_
     download_store(SPEC, store, end="2012-11-16")
     path = store / "AAPL.parquet"
     stored = path.read_bytes()
-    revised = _history()
+    revised = yfinance_history()
     revised.loc[revised.index[9], "Close"] *= 1.01  # 2012-11-14: inside the 3-bar overlap
     yf.history_frame = revised
     report = update_store(store, end="2012-12-01")
@@ -189,7 +183,7 @@ def test_new_bars_breaking_the_contract_are_refused(yf, tmp_path):
     store = tmp_path / "s"
     download_store(SPEC, store, end="2012-11-16")
     stored = (store / "AAPL.parquet").read_bytes()
-    bad = _history()
+    bad = yfinance_history()
     bad.loc[bad.index[15], "High"] = bad["Low"].iloc[15] * 0.5  # high below low on 2012-11-23
     yf.history_frame = bad
     with pytest.raises(DataValidationError, match="2012-11-2"):
@@ -268,7 +262,7 @@ def test_cli_download_update_and_revised_exit_status(yf, tmp_path, capsys):
     assert main(["data", "update", store, "--end", "2012-12-01", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["ok"] and payload["updates"][0]["new_bars"] == 10
-    revised = _history()
+    revised = yfinance_history()
     revised.loc[revised.index[20], "Volume"] += 1
     yf.history_frame = revised
     assert main(["data", "update", store]) == 1

@@ -22,20 +22,14 @@ from data_loaders import (
     load_ccxt,
     load_yfinance,
 )
-from tests.data_loaders.conftest import FIXTURES
+from tests.data_loaders.conftest import FIXTURES, yfinance_history
 
 # ---------------------------------------------------------------------------------------------
 # yfinance
 # ---------------------------------------------------------------------------------------------
 
 
-def _history_fixture() -> pd.DataFrame:
-    raw = pd.read_csv(FIXTURES / "yfinance_AAPL_1d_2012-11.csv", index_col="Date")
-    raw.index = pd.to_datetime(raw.index, utc=True).tz_convert("America/New_York").rename("Date")
-    return raw
-
-
-HISTORY = _history_fixture()
+HISTORY = yfinance_history()
 NOV = {"start": "2012-11-01", "end": "2012-12-01"}
 
 

@@ -72,6 +72,10 @@ def test_run_json_and_config_record_exits_and_sizing(run):
     }
     assert set(layers["searched"]) == {"exit_stop_loss", "sizing_target_vol"}
     config = yaml.safe_load((run.run_dir / "config.yaml").read_text())
+    execution = record["execution"]  # the costs/execution section as the engines received it
+    assert execution["costs"]["fees"] == config["costs"]["fees"]
+    assert (execution["fill"], execution["max_leverage"]) == (config["costs"]["execution"], 1.0)
+    config = yaml.safe_load((run.run_dir / "config.yaml").read_text())
     assert config["sizing"]["method"] == "vol_target"
     assert config["exits"]["stop_loss"] == {"low": 0.01, "high": 0.08}
 

@@ -119,3 +119,47 @@ def test_old_import_paths_still_work():
 
     assert old.ExploreSpec is ExploreSection and old.spec_hash is experiment_hash
     assert old.load_experiment.__module__ == "research.spec.parse"
+
+
+def test_financing_leverage_and_order_limits_come_from_the_costs_section():
+    exp = _exp(
+        costs={
+            "fees": 0.001,
+            "sell_fees": 0.002,
+            "min_fee": 1.5,
+            "spread_bps": 4,
+            "borrow_rate": 0.03,
+            "cash_rate": 0.01,
+            "debit_rate": 0.05,
+            "max_leverage": 2,
+            "maintenance_margin": 0.25,
+            "notional": 10_000,
+            "whole_units": True,
+            "participation": 0.1,
+        }
+    )
+    ex = build_execution(exp, 252)
+    assert ex.costs == Costs(
+        fees=0.001, sell_fees=0.002, min_fee=1.5, spread_bps=4.0,
+        borrow_rate=0.03, cash_rate=0.01, debit_rate=0.05,
+    )  # fmt: skip
+    assert (ex.max_leverage, ex.maintenance_margin, ex.notional) == (2.0, 0.25, 10_000.0)
+    assert ex.whole_units is True and ex.participation == 0.1
+    kw = ex.engine_kwargs()
+    assert kw["max_leverage"] == 2.0 and kw["rates_per_year"] == 252.0
+    assert ex.to_dict()["costs"]["borrow_rate"] == 0.03  # what run.json records
+
+
+@pytest.mark.parametrize(
+    ("costs", "message"),
+    [
+        ({"max_leverage": 0.5}, "costs.max_leverage: must be >= 1"),
+        ({"borrow_rate": -0.01}, "costs.borrow_rate: must be >= 0"),
+        ({"participation": 2}, "costs.participation: must be <= 1"),
+        ({"whole_units": "yes"}, "costs.whole_units"),
+        ({"borow_rate": 0.01}, "borrow_rate"),  # did you mean
+    ],
+)
+def test_bad_execution_settings_name_the_key(costs, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        _exp(costs=costs)
