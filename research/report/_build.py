@@ -165,6 +165,3 @@ class ReportContext(OutcomeSections, ChampionSections, DetailSections, UniverseS
         self.champion = self.run.verdict.champion
         #: how the lead candidate is named in figures: only a gate-passing one is the champion
         self.lead = "champion" if self.champion else "best candidate, fails a gate"
-
-    def section(self, id_: str, title: str, html_: str, note: str = "", cls: str = "") -> dict:
-        return {"id": id_, "title": title, "html": html_, "note": note, "cls": cls}

@@ -12,8 +12,8 @@ import pandas as pd
 
 from backtest import plots
 from backtest.tearsheet import monthly_table_html
+from research.report._context import SectionsBase
 from research.report._html import plot_div
-from research.run.results import RunResults
 
 __all__ = ["ChampionSections", "MAX_PRICE_CHARTS"]
 
@@ -21,12 +21,8 @@ __all__ = ["ChampionSections", "MAX_PRICE_CHARTS"]
 MAX_PRICE_CHARTS = 4
 
 
-class ChampionSections:
+class ChampionSections(SectionsBase):
     """Mixin of :class:`research.report._build.ReportContext`."""
-
-    run: RunResults
-    d: dict
-    lead: str
 
     def _lead_returns(self) -> pd.Series | None:
         oos = self.d.get("oos_returns")

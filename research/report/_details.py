@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from backtest.tearsheet import trades_table_html
+from research.report._context import SectionsBase
 from research.report._html import (
     esc,
     fmt,
@@ -14,22 +15,12 @@ from research.report._html import (
     plot_div,
     round_sig,
 )
-from research.run.results import RunResults
 
 __all__ = ["DetailSections", "exit_reason_table"]
 
 
-class DetailSections:
+class DetailSections(SectionsBase):
     """Mixin of :class:`research.report._build.ReportContext`."""
-
-    run: RunResults
-    r: dict
-    d: dict
-    top_n: int
-    max_trades: int
-    metric: str
-    board: list
-    lead: str
 
     # --- importance -----------------------------------------------------------------------
     def importance(self) -> dict | None:
@@ -78,8 +69,8 @@ class DetailSections:
     def landscape(self) -> dict | None:
         from research.report import _figures as F
 
-        trials = self.d.get("trials")
-        if trials is None or trials.empty:
+        trials = self.saved_trials()
+        if trials is None:
             return None
         obj = (self.r.get("objectives") or [{"metric": self.metric}])[0]["metric"]
         imp = self.r.get("importance") or {}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from research.report._context import SectionsBase
 from research.report._html import (
     SHOWN_METRICS,
     esc,
@@ -17,22 +18,12 @@ from research.report._html import (
     plot_div,
     when,
 )
-from research.run.results import RunResults
 
 __all__ = ["OutcomeSections", "lookahead_note"]
 
 
-class OutcomeSections:
+class OutcomeSections(SectionsBase):
     """Mixin of :class:`research.report._build.ReportContext`."""
-
-    run: RunResults
-    r: dict
-    d: dict
-    top_n: int
-    max_trades: int
-    metric: str
-    board: list
-    lead: str
 
     # --- verdict --------------------------------------------------------------------------
     def verdict(self) -> dict:
@@ -268,8 +259,8 @@ class OutcomeSections:
     def history(self) -> dict | None:
         from research.report import _figures as F
 
-        trials = self.d.get("trials")
-        if trials is None or trials.empty:
+        trials = self.saved_trials()
+        if trials is None:
             return None
         run = self.run
         obj = run.objectives[0].metric if run.objectives else self.metric

@@ -17,6 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from backtest.plots import FIGURE_TEMPLATE
+from research.report._context import SectionsBase
 from research.report._html import esc, fmt, html_table, plot_div
 
 __all__ = ["UniverseSections", "symbol_fold_heatmap"]
@@ -49,10 +50,8 @@ def symbol_fold_heatmap(group: Mapping[str, Any]) -> go.Figure | None:
     return fig
 
 
-class UniverseSections:
+class UniverseSections(SectionsBase):
     """Mixin of :class:`research.report._build.ReportContext`."""
-
-    r: dict
 
     def universe(self) -> dict | None:
         groups = (self.r.get("universe") or {}).get("groups") or []
