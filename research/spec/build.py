@@ -16,6 +16,7 @@ search, the judging and the reports use.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from backtest.costs import Costs
@@ -55,17 +56,7 @@ def build_splitter(exp: Experiment) -> Any:
 def build_costs(exp: Experiment) -> Costs:
     """The :class:`backtest.costs.Costs` of ``costs``."""
     c = exp.costs
-    return Costs(
-        fees=c.fees,
-        fixed_fees=c.fixed_fees,
-        slippage_bps=c.slippage_bps,
-        borrow_rate=c.borrow_rate,
-        cash_rate=c.cash_rate,
-        debit_rate=c.debit_rate,
-        spread_bps=c.spread_bps,
-        sell_fees=c.sell_fees,
-        min_fee=c.min_fee,
-    )
+    return Costs(**{f.name: getattr(c, f.name) for f in fields(Costs)})
 
 
 def experiment_bars_per_year(exp: Experiment, bars: Any) -> float:

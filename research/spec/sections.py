@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from backtest.costs import Costs
 from research._json import to_jsonable
 
 __all__ = [
@@ -222,18 +223,19 @@ class CostSpec:
     those of :mod:`backtest.financing` and :class:`backtest.costs.Costs`.
     """
 
-    fees: float = 0.001
-    fixed_fees: float = 0.0
-    slippage_bps: float = 0.0
+    # the cost model's fields take :class:`backtest.costs.Costs`'s defaults (one home)
+    fees: float = Costs.fees
+    fixed_fees: float = Costs.fixed_fees
+    slippage_bps: float = Costs.slippage_bps
     execution: str = "next-open"
     direction: str = "both"
     init_cash: float = 100_000.0
-    sell_fees: float | None = None
-    min_fee: float = 0.0
-    spread_bps: float = 0.0
-    borrow_rate: float = 0.0
-    cash_rate: float = 0.0
-    debit_rate: float = 0.0
+    sell_fees: float | None = Costs.sell_fees
+    min_fee: float = Costs.min_fee
+    spread_bps: float = Costs.spread_bps
+    borrow_rate: float = Costs.borrow_rate
+    cash_rate: float = Costs.cash_rate
+    debit_rate: float = Costs.debit_rate
     max_leverage: float = 1.0
     maintenance_margin: float = 0.0
     notional: float | None = None
