@@ -42,15 +42,8 @@ def build_splitter(exp: Experiment) -> Any:
     """The :class:`backtest.splitters.WalkForward` of ``walk_forward``."""
     from backtest.splitters import WalkForward
 
-    w = exp.walk_forward
-    return WalkForward(
-        train=w.train,
-        test=w.test,
-        step=w.step,
-        anchored=w.anchored,
-        purge=w.purge,
-        embargo=w.embargo,
-    )
+    w = exp.walk_forward  # its fields are WalkForward's arguments
+    return WalkForward(**{f.name: getattr(w, f.name) for f in fields(w)})
 
 
 def build_costs(exp: Experiment) -> Costs:
