@@ -435,8 +435,8 @@ def test_pairs_example_trades_two_symbols(tmp_path):
 def test_every_stage_is_timed_in_run_json_results_and_the_report_footer(run):
     record = json.loads((run.run_dir / "run.json").read_text())
     stages = record["stage_seconds"]
-    top = ["setup", "search", "judge", "importance", "stability grid", "trades", "write"]
-    top += ["results", "report"]
+    top = ["lookahead", "setup", "search", "judge", "importance", "stability grid", "trades"]
+    top += ["write", "results", "report"]
     assert [k for k in stages if "/" not in k and k != "load"] == top
     # one sub-stage per strategy x optimizer (2 x 2 in the tiny spec), and the judge's parts
     assert len([k for k in stages if k.startswith("search/")]) == 4
