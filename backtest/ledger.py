@@ -83,6 +83,8 @@ class _Book:
         if abs(size) < 1e-8 * (1 - _TOL):
             return
         paid = self._fee(abs(size) * fill, rate)
+        if size < 0 and -size * fill < paid:  # a sell whose fees exceed its proceeds (vectorbt)
+            return
         self.cash -= size * fill + paid
         self.pos = 0.0 if _near(self.pos + size, 0.0) else self.pos + size
         self.fees_paid += paid
