@@ -3,7 +3,7 @@
 Arrays in, numbers out; no pandas. :func:`order_nb` moves a position toward a target at one
 price. Its callers differ only in what they pass:
 
-* the batch kernel's plain path (:func:`backtest._sim_nb.target_order_nb`): the value is the
+* the batch kernel's plain path (``backtest._sim_nb._order_nb``): the value is the
   column's equity at the order price and buys may spend the cash;
 * the batch kernel's margin path (:func:`backtest._margin_nb.margin_order_nb`): the value is
   the equity or a fixed notional, buys may spend ``cash + (max_leverage - 1) * equity`` (a
@@ -34,6 +34,7 @@ __all__ = [
     "is_close_or_less_nb",
     "is_less_nb",
     "add_nb",
+    "floor_nb",
     "fee_nb",
     "order_nb",
 ]
@@ -84,6 +85,14 @@ def add_nb(a: float, b: float) -> float:
 
 
 # --- one order ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def floor_nb(size: float, granularity: float) -> float:
+    """``size`` rounded down to a multiple of ``granularity`` (NaN: fractional, unchanged)."""
+    if np.isnan(granularity):
+        return size
+    return size // granularity * granularity
+
+
 @njit(cache=True, nogil=True)
 def fee_nb(traded: float, rate: float, min_fee: float, fixed_fees: float) -> float:
     """Fees of one fill of traded value ``traded``: ``max(min_fee, rate * traded) + fixed_fees``
@@ -153,17 +162,12 @@ def order_nb(
         adj_price = price * (1.0 + slippage)
         if cap <= 0:
             return False, cash, position, np.nan, np.nan, np.nan
-        adj_size = size
-        if not np.isnan(granularity):
-            adj_size = adj_size // granularity * granularity
+        adj_size = floor_nb(size, granularity)
         req_cash = adj_size * adj_price
-        req_fees = fee_nb(req_cash, fees, min_fee, fixed_fees)
-        total_req_cash = req_cash + req_fees
-        if is_close_or_less_nb(total_req_cash, cap):
-            final_size = adj_size
-            fees_paid = req_fees
-            final_req_cash = total_req_cash
-        else:
+        final_size = adj_size
+        fees_paid = fee_nb(req_cash, fees, min_fee, fixed_fees)
+        final_req_cash = req_cash + fees_paid
+        if not is_close_or_less_nb(final_req_cash, cap):  # reduce the buy to fit the cap
             max_req_cash = add_nb(cap, -fixed_fees) / (1.0 + fees)
             if max_req_cash <= 0:
                 return False, cash, position, np.nan, np.nan, np.nan
@@ -172,16 +176,13 @@ def order_nb(
                 max_req_cash = add_nb(cap, -fixed_fees - min_fee)
                 if max_req_cash <= 0:
                     return False, cash, position, np.nan, np.nan, np.nan
-            max_acq_size = max_req_cash / adj_price
+            final_size = max_req_cash / adj_price
             if not np.isnan(granularity) or min_binds:
-                final_size = max_acq_size
-                if not np.isnan(granularity):
-                    final_size = final_size // granularity * granularity
+                final_size = floor_nb(final_size, granularity)
                 new_req_cash = final_size * adj_price
                 fees_paid = fee_nb(new_req_cash, fees, min_fee, fixed_fees)
                 final_req_cash = new_req_cash + fees_paid
             else:
-                final_size = max_acq_size
                 fees_paid = cap - max_req_cash
                 final_req_cash = cap
         if is_close_nb(adj_size, 0.0):
@@ -194,9 +195,7 @@ def order_nb(
 
     # sell_nb (direction both, lock_cash=False: the size is not limited)
     adj_price = price * (1.0 - slippage)
-    size_limit = -size
-    if not np.isnan(granularity):
-        size_limit = size_limit // granularity * granularity
+    size_limit = floor_nb(-size, granularity)
     if is_close_nb(size_limit, 0.0):
         return False, cash, position, np.nan, np.nan, np.nan
     if is_less_nb(size_limit, min_size):

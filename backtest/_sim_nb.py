@@ -84,7 +84,6 @@ __all__ = [
     "is_close_or_less_nb",
     "is_less_nb",
     "add_nb",
-    "target_order_nb",
     "trade_pnl_nb",
     "simulate_block_nb",
     "block_state_nb",
@@ -144,44 +143,7 @@ TS_IN_POS, TS_LONG, TS_SIZE, TS_GROSS, TS_FEES, TS_ENTRY_IDX = range(6)
 N_TRADE_STATE = 6
 
 
-# --- one order ----------------------------------------------------------------------------------------
-@njit(cache=True)
-def target_order_nb(
-    cash: float,
-    position: float,
-    target: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray | None,
-) -> tuple[bool, float, float, float, float, float]:
-    """Move ``position`` toward ``target`` x current value at ``price``: one
-    :func:`backtest._order_nb.order_nb` (vectorbt arithmetic; see it for the arguments and the
-    returned ``(filled, new_cash, new_position, signed_size, fill_price, fees_paid)``).
-
-    The valuation price is the order price, as in ``from_orders`` with ``val_price=np.inf``.
-    Without ``fx`` buys may spend the cash (which must not be negative); with ``fx`` (leverage,
-    a fixed notional, a fee schedule) the terms come from
-    :func:`backtest._margin_nb.margin_terms_nb`.
-    """
-    value = cash
-    if position != 0:
-        value += position * price
-    if fx is not None:
-        base, cap, min_fee, sell_fees = margin_terms_nb(fx, cash, value)
-    else:
-        if cash < 0 and not is_close_nb(cash, 0.0):
-            raise ValueError("cash cannot be NaN and must be greater than 0")
-        base, cap, min_fee, sell_fees = value, cash, 0.0, fees
-    return order_nb(
-        cash, position, base, target, price, fees, fixed_fees, slippage, granularity, min_size,
-        cap, min_fee, sell_fees,
-    )  # fmt: skip
-
-
+# --- exit trades ------------------------------------------------------------------------------------
 @njit(cache=True)
 def trade_pnl_nb(
     size: float,
@@ -292,9 +254,20 @@ def _order_nb(
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-        cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
-    )
+    # the valuation price is the order price, as from_orders with val_price=np.inf
+    value = cash
+    if pos != 0:
+        value += pos * price
+    if fx is not None:  # leverage, a fixed notional, a fee schedule
+        base, cap, min_fee, sell_fees = margin_terms_nb(fx, cash, value)
+    else:  # buys may spend the cash, which must not be negative
+        if cash < 0 and not is_close_nb(cash, 0.0):
+            raise ValueError("cash cannot be NaN and must be greater than 0")
+        base, cap, min_fee, sell_fees = value, cash, 0.0, fees
+    filled, cash, pos, size, fill_price, fees_paid = order_nb(
+        cash, pos, base, t, price, fees, fixed_fees, slippage, granularity, min_size, cap,
+        min_fee, sell_fees,
+    )  # fmt: skip
     if filled:
         h[j, H_N_ORDERS] += 1
         h[j, H_FEES] += fees_paid
@@ -472,7 +445,8 @@ def simulate_block_nb(
         c0, c1: the columns to simulate (at most a few dozen: the state is per column).
         next_open: fill a change of target at the next bar's open (else at this bar's close).
         lo, hi: direction clip of the targets (``[-1, 1]``, ``[0, 1]`` or ``[-1, 0]``).
-        fees, fixed_fees, slippage, granularity, min_size: see :func:`target_order_nb`.
+        fees, fixed_fees, slippage, granularity, min_size: see
+            :func:`backtest._order_nb.order_nb`.
         init_cash: starting cash of each column; the window starts flat.
         start, stop: simulate bars ``[start, stop)`` (``stop > start``); with ``next_open`` the
             target decided at ``start - 1`` is the first that can fill (at ``open_[start]``).
