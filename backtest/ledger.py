@@ -212,8 +212,8 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
     clipped ``targets`` (a one-column DataFrame); ``portfolio`` is None."""
     import pandas as pd
 
-    from backtest.engine import TRADE_COLUMNS, BacktestResult
     from backtest.financing import funding_per_bar
+    from backtest.result import TRADE_COLUMNS, BacktestResult
 
     if margin.participation and "volume" not in bars.columns:
         from data_loaders.errors import DataValidationError
