@@ -41,7 +41,7 @@ from backtest.execution import (
     direction_bounds,
 )
 from backtest.inputs import price_frames, target_frame
-from backtest.result import TRADE_COLUMNS, BacktestResult, trades_frame
+from backtest.result import TRADE_COLUMNS, BacktestResult, run_settings, trades_frame
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
@@ -243,11 +243,7 @@ def run_backtest(
         positions=out_targets,
         exposure=exposure,
         portfolio=portfolio,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
     )
     return close_out(result, close)
 
@@ -296,11 +292,7 @@ def _run_with_exits(
         positions=targets.iloc[:, 0].rename("position"),
         exposure=pd.Series(run.asset_value / run.equity, index=index, name="exposure"),
         portfolio=run.portfolio,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
         exits=exits,
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,

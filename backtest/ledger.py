@@ -213,7 +213,7 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
     import pandas as pd
 
     from backtest.financing import funding_per_bar
-    from backtest.result import TRADE_COLUMNS, BacktestResult
+    from backtest.result import TRADE_COLUMNS, BacktestResult, run_settings
 
     if margin.participation and "volume" not in bars.columns:
         from data_loaders.errors import DataValidationError
@@ -251,11 +251,7 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
         positions=targets.iloc[:, 0].rename("position"),
         exposure=pd.Series(exposure, index=index, name="exposure"),
         portfolio=None,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
         liquidated_at=None if run.liquidated_at < 0 else index[run.liquidated_at],
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,

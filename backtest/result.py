@@ -15,7 +15,7 @@ import pandas as pd
 
 from backtest.costs import Costs
 
-__all__ = ["BacktestResult", "TRADE_COLUMNS", "trades_frame"]
+__all__ = ["BacktestResult", "TRADE_COLUMNS", "run_settings", "trades_frame"]
 
 #: columns of :attr:`BacktestResult.trades`
 TRADE_COLUMNS = [
@@ -145,6 +145,19 @@ class BacktestResult:
         if self.order_changes is not None:
             out["turnover"] = float(self.order_changes.sum() / len(self.order_changes))
         return out
+
+
+def run_settings(
+    costs: Costs, execution: str, direction: str, init_cash: float, whole_units: bool
+) -> dict[str, Any]:
+    """The inputs a :class:`BacktestResult` records, as its keyword arguments."""
+    return {
+        "init_cash": init_cash,
+        "costs": costs,
+        "execution": execution,
+        "direction": direction,
+        "whole_units": bool(whole_units),
+    }
 
 
 def trades_frame(
