@@ -105,20 +105,10 @@ def fee_nb(traded: float, rate: float, min_fee: float, fixed_fees: float) -> flo
 
 @njit(cache=True, nogil=True)
 def order_nb(
-    cash: float,
-    position: float,
-    value: float,
-    target: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    cap: float,
-    min_fee: float,
-    sell_fees: float,
-) -> tuple[bool, float, float, float, float, float]:
+    cash: float, position: float, value: float, target: float, price: float, fees: float,
+    fixed_fees: float, slippage: float, granularity: float, min_size: float, cap: float,
+    min_fee: float, sell_fees: float,
+) -> tuple[bool, float, float, float, float, float]:  # fmt: skip
     """Move ``position`` to ``target * value / price`` units at ``price`` (vectorbt arithmetic).
 
     Args:
