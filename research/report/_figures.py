@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from backtest.plots import FIGURE_TEMPLATE, growth
+from research._json import finite
 
 __all__ = [
     "equity_figure",
@@ -115,7 +116,7 @@ def fold_figure(searches: Sequence[Mapping[str, Any]], metric: str) -> go.Figure
         fig.add_trace(
             go.Bar(
                 x=x,
-                y=[_num((f.get("is") or {}).get(metric)) for f in folds],
+                y=[finite((f.get("is") or {}).get(metric)) for f in folds],
                 name=f"{s['key']} IS",
                 marker=dict(color=color, opacity=0.45),
             )
@@ -123,7 +124,7 @@ def fold_figure(searches: Sequence[Mapping[str, Any]], metric: str) -> go.Figure
         fig.add_trace(
             go.Bar(
                 x=x,
-                y=[_num((f.get("oos") or {}).get(metric)) for f in folds],
+                y=[finite((f.get("oos") or {}).get(metric)) for f in folds],
                 name=f"{s['key']} OOS",
                 marker=dict(color=color),
             )
@@ -466,11 +467,3 @@ def stability_figure(grid: Mapping[str, Any] | None) -> go.Figure | None:
     fig.update_xaxes(title=grid["x"], type="category")
     fig.update_yaxes(title=grid["y"], type="category")
     return fig
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
