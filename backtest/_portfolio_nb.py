@@ -223,23 +223,11 @@ def simulate_book_nb(
 
 @njit(cache=True, nogil=True)
 def simulate_books_nb(
-    price: np.ndarray,
-    close: np.ndarray,
-    targets: np.ndarray,
-    rebalance: np.ndarray,
-    drift: float,
-    fees: np.ndarray,
-    fixed_fees: np.ndarray,
-    slippage: np.ndarray,
-    borrow: np.ndarray,
-    exit_bar: np.ndarray,
-    init_cash: float,
-    min_size: float,
-    start: int,
-    stop: int,
-    equity: np.ndarray,
-    stats: np.ndarray,
-) -> None:
+    price: np.ndarray, close: np.ndarray, targets: np.ndarray, rebalance: np.ndarray,
+    drift: float, fees: np.ndarray, fixed_fees: np.ndarray, slippage: np.ndarray,
+    borrow: np.ndarray, exit_bar: np.ndarray, init_cash: float, min_size: float, start: int,
+    stop: int, equity: np.ndarray, stats: np.ndarray,
+) -> None:  # fmt: skip
     """Books ``start..stop-1`` of a batch: ``targets`` ``(k, n, m)``, equity ``(n, k)``.
 
     Prices, closes, schedule and costs are shared by every book; each book has its own targets.
