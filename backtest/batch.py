@@ -30,6 +30,7 @@ from backtest._sim_nb import (
 )
 from backtest.checks import check_aligned, check_price_scale
 from backtest.costs import Costs
+from backtest.entries import check_order_options, order_price_matrix
 from backtest.execution import check_settings
 from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
 from backtest.financing import MarginSettings, funding_per_bar, margin_settings, market_array
@@ -200,7 +201,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, entry, n_threads = args
     fused = isinstance(chunk, FusedSignal)
     n_cols = chunk.n_sets if fused else chunk.shape[1]
     if fused:
@@ -241,7 +242,7 @@ def _simulate_chunk(
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-            high, low, atr_arr, xp, reasons, fx, funding,
+            high, low, atr_arr, xp, reasons, fx, funding, entry,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -300,6 +301,9 @@ def evaluate_batch(
     rates_per_year: float | None = None,
     participation: float = 0.0,
     volume: Any = None,
+    order_prices: Any = None,
+    order_type: str = "limit",
+    unfilled: str = "persist",
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -350,6 +354,10 @@ def evaluate_batch(
         rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
         participation, volume: at most ``participation * volume[i]`` units per strategy order,
             the rest carried to the next bar (:mod:`backtest.financing`).
+        order_prices, order_type, unfilled: limit or stop orders at prices set at each close,
+            an ``(n_bars, n_sets)`` array like the positions (NaN: a market order); needs an
+            array or a callable with ``n_sets`` for the positions (not a fused signal), fills
+            at the next open, and ``high``/``low``. Rules: :mod:`backtest.entries`.
 
     Returns:
         :class:`BatchResult`.
@@ -392,8 +400,10 @@ def evaluate_batch(
     window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
     check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
     chunks, total = _chunks(positions, n_bars, n_sets, chunk_size, index)
+    entry = _entry_input(order_prices, order_type, unfilled, execution, positions, n_bars,
+                         total, index)  # fmt: skip
     high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
-        exits, high, low, open_arr, close_arr, total
+        exits, high, low, open_arr, close_arr, total, entry is not None
     )
     funding_arr = funding_per_bar(funding, index, n_bars)
     rpy = ppy if rates_per_year is None else float(rates_per_year)
@@ -423,11 +433,14 @@ def evaluate_batch(
             ret_out, ret_col0 = empty, 0
         xp_chunk = xp[col0 : col0 + k] if len(xp) else xp
         reasons_chunk = reasons[col0 : col0 + k] if len(reasons) else reasons
+        entry_chunk = None
+        if entry is not None:
+            entry_chunk = (np.ascontiguousarray(entry[0][:, col0 : col0 + k]), *entry[1:])
         out = _simulate_chunk(
             open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
             costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
             float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
-            reasons_chunk, fx if len(fx) else None, market, n_threads,
+            reasons_chunk, fx if len(fx) else None, market, entry_chunk, n_threads,
         )  # fmt: skip
         invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
         if invalid.size:
@@ -471,20 +484,52 @@ def evaluate_batch(
     )
 
 
+def _entry_input(
+    order_prices: Any,
+    order_type: str,
+    unfilled: str,
+    execution: str,
+    positions: Any,
+    n_bars: int,
+    total: int | None,
+    index: pd.Index | None,
+) -> tuple[np.ndarray, int, bool] | None:
+    """The kernel's priced orders ``(prices, kind, cancel)`` (:mod:`backtest._entries_nb`), or
+    None without ``order_prices``."""
+    if order_prices is None:
+        return None
+    kind, cancel = check_order_options(order_type, unfilled, execution, "evaluate_batch")
+    if isinstance(positions, FusedSignal) or total is None:
+        raise ParameterError(
+            "evaluate_batch: `order_prices` need the positions as an array, or as a callable "
+            "with `n_sets` (not a fused signal or an iterable of chunks)"
+        )
+    prices = order_price_matrix(order_prices, n_bars, total, "evaluate_batch", index)
+    return prices, int(kind), bool(cancel)
+
+
 def _exit_inputs(
-    exits: Any, high: Any, low: Any, open_: np.ndarray, close: np.ndarray, total: int | None
+    exits: Any,
+    high: Any,
+    low: Any,
+    open_: np.ndarray,
+    close: np.ndarray,
+    total: int | None,
+    priced: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer."""
+    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer
+    (``high`` and ``low`` are read too with ``priced`` orders)."""
     none = np.empty(0)
-    if exits is None:
+    if exits is None and not priced:
         return none, none, none, np.empty((0, N_XP)), np.empty((0, 0))
+    what = "`exits`" if exits is not None else "`order_prices`"
     if total is None:
         raise ParameterError(
-            "evaluate_batch: `exits` needs the number of sets up front: pass positions as an "
+            f"evaluate_batch: {what} needs the number of sets up front: pass positions as an "
             "array, or as a callable with `n_sets`"
         )
     if high is None or low is None:
-        raise ParameterError("evaluate_batch: `exits` needs the bars' `high` and `low` prices")
+        raise ParameterError(f"evaluate_batch: {what} needs the bars' `high` and `low` prices")
     high_arr, low_arr = _prices(high, "high"), _prices(low, "low")
     n = len(close)
     for name, arr in (("high", high_arr), ("low", low_arr)):
@@ -499,6 +544,8 @@ def _exit_inputs(
             f"evaluate_batch: bar {k} must have low <= open, close <= high, got open={open_[k]!r} "
             f"high={high_arr[k]!r} low={low_arr[k]!r} close={close[k]!r}"
         )
+    if exits is None:
+        return high_arr, low_arr, none, np.empty((0, N_XP)), np.empty((0, 0))
     xp, window = exit_table(exits, total)
     atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
     return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))
