@@ -11,6 +11,7 @@ from backtest import Costs, Exits, check_lookahead, evaluate_batch, run_backtest
 from data_loaders import load_bars
 from data_loaders.errors import DataValidationError, ParameterError
 from strategies.base import Strategy
+from strategies.params import Int
 
 CASH = 100_000.0
 NO_FEES = Costs(fees=0.0)
@@ -213,14 +214,12 @@ class _PullbackLimit(Strategy):
     """Long above the 5-bar mean, entering with a limit 1 % under the close."""
 
     name = "pullback_limit_test"
-
-    def __init__(self, peek: bool = False, **params):
-        super().__init__(**params)
-        self.peek = peek
+    peek = False
+    window = Int(2, 20, default=5)
 
     def positions(self, bars, features=None):
         c = bars.close
-        return (c > c.rolling(5).mean()).astype(float)
+        return (c > c.rolling(self.window).mean()).astype(float)
 
     def order_prices(self, bars, features=None):
         if self.peek:  # the next bar's low: a limit that always fills at its best (lookahead)
@@ -250,8 +249,22 @@ def test_strategy_api_and_lookahead():
     from strategies.guard import decisions
 
     assert check_lookahead(decisions(strat), bars, n_cuts=8).ok
-    peek = _PullbackLimit(peek=True)
+    peek = _PeekLimit()
     rep = check_lookahead(decisions(peek), bars, n_cuts=8)
     assert not rep.ok and rep.column == "order_price" and "lookahead at bar" in rep.message
     assert rep.full_value == bars.low.iloc[rep.bad_position + 1]
     assert check_lookahead(peek.positions, bars, n_cuts=8).ok
+
+
+class _PeekLimit(_PullbackLimit):
+    name = "peek_limit_test"
+    peek = True
+
+
+def test_run_lookahead_check_covers_order_prices():
+    from research.run.lookahead import _check_one
+
+    bars = load_bars("sample:sp500").iloc[:400]
+    assert _check_one(_PullbackLimit, bars, None, 0)["status"] == "ok"
+    leak = _check_one(_PeekLimit, bars, None, 0)
+    assert leak["status"] == "leak" and "[order_price]" in leak["message"]
