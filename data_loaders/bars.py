@@ -7,6 +7,7 @@ calendar (a symbol listed later or delisted earlier simply has fewer bars; nothi
 forward-filled). The reference calendar of a dict is the **union** of its frames' timestamps
 (:func:`data_loaders.universe.align_universe` adds the per-symbol availability mask).
 
+* :func:`check_bars`: the cheap structural check of bars already valid (no value scan).
 * :func:`bars_index` / :func:`first_frame`: the reference index / the first frame.
 * :func:`slice_bars`: rows ``[start, stop)`` by position on the reference index; every frame of
   a dict keeps its own bars between those two timestamps (possibly none).
@@ -21,7 +22,18 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Bars", "bars_index", "first_frame", "slice_bars", "is_multi", "bars_per_year"]
+from data_loaders._columns import BAR_COLUMNS
+from data_loaders.errors import DataValidationError
+
+__all__ = [
+    "Bars",
+    "check_bars",
+    "bars_index",
+    "first_frame",
+    "slice_bars",
+    "is_multi",
+    "bars_per_year",
+]
 
 #: one symbol's bars, or several symbols' bars keyed by symbol
 Bars = pd.DataFrame | dict[str, pd.DataFrame]
@@ -99,3 +111,19 @@ def bars_per_year(index: pd.DatetimeIndex, default: float = 252.0) -> float:
         if abs(est - snap) <= SNAP_TOLERANCE * snap:
             return snap
     return float(round(est))
+
+
+def check_bars(bars: Any, name: str = "bars") -> pd.DataFrame:
+    """Cheap structural check that ``bars`` already follows the contract (no value scan)."""
+    if not isinstance(bars, pd.DataFrame):
+        raise DataValidationError(f"`{name}` must be a bars DataFrame, got {type(bars).__name__}")
+    if not isinstance(bars.index, pd.DatetimeIndex) or bars.index.tz is None:
+        raise DataValidationError(
+            f"`{name}` must have a tz-aware DatetimeIndex (load it with data_loaders.load_bars or validate_bars)"
+        )
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise DataValidationError(
+            f"`{name}`: missing columns {missing} (rule: bars need {list(BAR_COLUMNS)})"
+        )
+    return bars
