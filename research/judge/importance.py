@@ -326,35 +326,24 @@ def hyperparameter_importance(
     *,
     study: Any = None,
     params: Sequence[str] | None = None,
-    metric: str = "value",
-    interactions: bool = False,
-    quadratic: bool = False,
-    cov_type: str = "HC3",
-    alpha: float = 0.05,
     seed: int = 0,
+    **regression: Any,
 ) -> ImportanceReport:
     """Regression importance beside fANOVA importance.
 
     Args:
         trials: trials DataFrame; default ``study.trials_dataframe()``.
         study: optional Optuna study for the fANOVA column.
-        params, metric, interactions, quadratic, cov_type, alpha: see
-            :func:`regress_metric_on_params`.
+        params: parameter names of both (see :func:`regress_metric_on_params`).
         seed: fANOVA seed.
+        regression: the other keyword arguments of :func:`regress_metric_on_params`
+            (``metric``, ``interactions``, ``quadratic``, ``cov_type``, ``alpha``).
     """
     if trials is None:
         if study is None:
             raise ParameterError("give `trials` (a DataFrame) or `study` (an optuna.Study)")
         trials = study.trials_dataframe()
-    reg = regress_metric_on_params(
-        trials,
-        params,
-        metric,
-        interactions=interactions,
-        quadratic=quadratic,
-        cov_type=cov_type,
-        alpha=alpha,
-    )
+    reg = regress_metric_on_params(trials, params, **regression)
     fan = fanova_importance(study, params, seed=seed) if study is not None else None
     table = reg.params.rename(columns={"effect": "ols_effect", "p_value": "ols_p_value"})
     table["fanova"] = (
