@@ -23,6 +23,7 @@ from backtest.batch_inputs import (
     PositionsSource,
     column_chunks,
     default_chunk_size,
+    entry_input,
     exit_inputs,
     price_array,
 )
@@ -94,7 +95,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, entry, n_threads = args
     fused = isinstance(chunk, FusedSignal)
     n_cols = chunk.n_sets if fused else chunk.shape[1]
     if fused:
@@ -135,7 +136,7 @@ def _simulate_chunk(
         simulate_block_nb(
             open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
             fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-            high, low, atr_arr, xp, reasons, fx, funding,
+            high, low, atr_arr, xp, reasons, fx, funding, entry,
         )  # fmt: skip
 
     starts = range(0, n_cols, BLOCK)
@@ -194,6 +195,9 @@ def evaluate_batch(
     rates_per_year: float | None = None,
     participation: float = 0.0,
     volume: Any = None,
+    order_prices: Any = None,
+    order_type: str = "limit",
+    unfilled: str = "persist",
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -244,6 +248,10 @@ def evaluate_batch(
         rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
         participation, volume: at most ``participation * volume[i]`` units per strategy order,
             the rest carried to the next bar (:mod:`backtest.financing`).
+        order_prices, order_type, unfilled: limit or stop orders at prices set at each close,
+            an ``(n_bars, n_sets)`` array like the positions (NaN: a market order); needs an
+            array or a callable with ``n_sets`` for the positions (not a fused signal), fills
+            at the next open, and ``high``/``low``. Rules: :mod:`backtest.entries`.
 
     Returns:
         :class:`BatchResult`.
@@ -268,7 +276,9 @@ def evaluate_batch(
     window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
     check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
     chunks, total = column_chunks(positions, n_bars, n_sets, chunk_size, index)
-    exit_arrays = exit_inputs(exits, high, low, open_arr, close_arr, total)
+    entry = entry_input(order_prices, order_type, unfilled, execution, positions, n_bars,
+                        total, index)  # fmt: skip
+    exit_arrays = exit_inputs(exits, high, low, open_arr, close_arr, total, entry is not None)
     funding_arr = funding_per_bar(funding, index, n_bars)
     rpy = ppy if rates_per_year is None else float(rates_per_year)
     fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
@@ -279,7 +289,7 @@ def evaluate_batch(
     )  # fmt: skip
     values, returns = _run_chunks(
         chunks, total, open_arr, close_arr, settings, exit_arrays, fx if len(fx) else None,
-        market, n_threads, return_returns, margin.max_leverage,
+        market, n_threads, return_returns, margin.max_leverage, entry,
     )  # fmt: skip
     return _batch_result(values, returns, exit_arrays[4], start, stop)
 
@@ -328,6 +338,7 @@ def _run_chunks(
     n_threads: int,
     return_returns: bool,
     limit: float,
+    entry: tuple[np.ndarray, int, bool] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Simulate chunk after chunk: the kernel's ``(n_sets, N_OUT)`` rows and, when asked for,
     the ``(stop - start, n_sets)`` returns. ``settings`` are the kernel's first arguments
@@ -356,9 +367,12 @@ def _run_chunks(
             ret_out, ret_col0 = empty, 0
         xp_chunk = xp[col0 : col0 + k] if len(xp) else xp
         reasons_chunk = reasons[col0 : col0 + k] if len(reasons) else reasons
+        entry_chunk = None
+        if entry is not None:  # this chunk's columns of the priced orders
+            entry_chunk = (np.ascontiguousarray(entry[0][:, col0 : col0 + k]), *entry[1:])
         out = _simulate_chunk(
             open_arr, close_arr, chunk, *settings, ret_out, ret_col0, high_arr, low_arr, atr_arr,
-            xp_chunk, reasons_chunk, fx, market, n_threads,
+            xp_chunk, reasons_chunk, fx, market, entry_chunk, n_threads,
         )  # fmt: skip
         check_targets_read(out, chunk, "evaluate_batch", col0, limit)
         parts.append(out)
