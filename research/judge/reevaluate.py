@@ -173,13 +173,20 @@ def slice_with_features(
 
 def buy_and_hold(execution: Execution, bars: Any, window: tuple[int, int]) -> pd.Series:
     """Per-bar returns of holding the instrument (equal weights for several symbols) over the
-    window, with the same costs and fills as the candidates (bought at the window's first open)."""
+    window, with the same costs and fills as the candidates (bought at the window's first open).
+
+    Several symbols on calendars of their own (``window`` on the union calendar): one book
+    (:func:`_book_hold`) buys ``1 / m`` of each symbol at its first bar in the window, holds it,
+    and leaves it in cash once the symbol's bars end."""
     a, b = int(window[0]), int(window[1])
     engine = {**execution.engine_kwargs(), "direction": "both"}
     if isinstance(bars, Mapping):
         lo = _first_fill(execution, a)
         sub = slice_bars(bars, lo, b)
-        pos = pd.DataFrame(1.0 / len(bars), index=bars_index(sub), columns=list(sub))
+        index = bars_index(sub)
+        if not all(df.index.equals(index) for df in sub.values()):
+            return _book_hold(execution, sub, a - lo)
+        pos = pd.DataFrame(1.0 / len(bars), index=index, columns=list(sub))
         ret = run_backtest(sub, pos, **engine).returns.iloc[a - lo :]
         return pd.Series(ret.to_numpy(), index=ret.index, name="buy_and_hold")
     res = evaluate_batch(
@@ -193,6 +200,23 @@ def buy_and_hold(execution: Execution, bars: Any, window: tuple[int, int]) -> pd
         return_returns=True,
     )
     return pd.Series(res.returns[:, 0], index=bars.index[a:b], name="buy_and_hold")
+
+
+def _book_hold(execution: Execution, bars: Mapping[str, pd.DataFrame], skip: int) -> pd.Series:
+    """Returns of the equal-weight buy-and-hold book of ``bars`` (each symbol bought at its
+    first bar, ``1 / m`` of the book, then held: NaN targets keep what is held), from union row
+    ``skip`` on (:func:`backtest.portfolio.run_book`, the run's costs and fills)."""
+    from backtest.portfolio import run_book
+    from data_loaders.universe import align_universe
+    from research.optimize._book import BookRules, book_settings
+
+    uni = align_universe(bars, source="buy and hold")
+    n, m = uni.shape
+    weights = np.full((n, m), np.nan)
+    live = uni.first_bar < n
+    weights[uni.first_bar[live], np.flatnonzero(live)] = 1.0 / m
+    ret = run_book(uni, weights, book_settings(BookRules(), execution)).returns.iloc[skip:]
+    return pd.Series(ret.to_numpy(), index=ret.index, name="buy_and_hold")
 
 
 def _first_fill(execution: Execution, start: int) -> int:
