@@ -146,21 +146,52 @@ def _run(args: argparse.Namespace) -> int:
     Compute the strategy's target positions on the bars, simulate them (target decided at a bar's
     close, filled at the next open by default; fees, slippage) and print risk-adjusted metrics.
     """
-    import numpy as np
-
     from backtest.costs import Costs
-    from backtest.execution import Execution, check_settings
-    from data_loaders import load_bars
-    from data_loaders.bars import bars_index, bars_per_year, is_multi, slice_bars
-    from data_loaders.errors import DataTooShortError, ParameterError
-    from strategies.guard import call_strategy, checked_positions
-    from strategies.registry import get_strategy
+    from backtest.execution import check_settings
+    from data_loaders.bars import bars_index
+    from strategies.guard import checked_positions
 
     costs = Costs(fees=args.fees, fixed_fees=args.fixed_fees, slippage_bps=args.slippage_bps)
     check_settings(costs, args.execution, args.direction, args.init_cash)
+    strategy, bars, multi = _strategy_and_bars(args)
+    index = bars_index(bars)
+    setup = _execution(args, costs, index)
+    start = _fit(args, strategy, bars, len(index))
+    positions = checked_positions(strategy, bars)
+    metrics = _metrics(args, bars, positions, setup, start, multi)
+    context = {
+        "strategy": strategy.label(),
+        "params": strategy.params,
+        "data": args.data,
+        "start": str(index[start]),
+        "end": str(index[-1]),
+        "n_bars": int(len(index) - start),
+        "execution": args.execution,
+        "direction": args.direction,
+        "periods_per_year": setup.periods_per_year,
+        **costs.to_dict(),
+    }
+    if args.html:
+        _tearsheet(args, bars, positions, strategy, setup, start)
+    if args.json:
+        from research._json import dumps
+
+        print(dumps({**metrics, **context}))  # NaN/inf as null
+        return 0
+    _print_table(metrics, context)
+    return 0
+
+
+def _strategy_and_bars(args: argparse.Namespace) -> tuple[Any, Any, bool]:
+    """The strategy with ``--param`` values, the bars of ``--data`` and whether they hold
+    several symbols (refused when the strategy wants the other kind)."""
+    from data_loaders import load_bars
+    from data_loaders.bars import is_multi
+    from data_loaders.errors import ParameterError
+    from strategies.registry import get_strategy
+
     strategy_cls = get_strategy(args.strategy)
-    params = parse_param_values(strategy_cls, args.param)
-    strategy = strategy_cls(**params)
+    strategy = strategy_cls(**parse_param_values(strategy_cls, args.param))
     bars = load_bars(args.data)
     multi = is_multi(bars)
     if multi != bool(strategy_cls.multi_asset):
@@ -173,84 +204,88 @@ def _run(args: argparse.Namespace) -> int:
             f"strategy {strategy_cls.label()} needs {want}; --data {args.data} has "
             f"{len(bars) if multi else 1} symbol(s)"
         )
-    index = bars_index(bars)
-    ppy = args.periods_per_year or bars_per_year(index)
-    setup = Execution(
+    return strategy, bars, multi
+
+
+def _execution(args: argparse.Namespace, costs: Any, index: Any) -> Any:
+    """The :class:`backtest.execution.Execution` of the options (bars per year inferred from
+    the bar spacing unless ``--periods-per-year``)."""
+    from backtest.execution import Execution
+    from data_loaders.bars import bars_per_year
+
+    return Execution(
         costs=costs,
         fill=args.execution,
         direction=args.direction,
         init_cash=args.init_cash,
-        periods_per_year=ppy,
+        periods_per_year=args.periods_per_year or bars_per_year(index),
     )
-    start = 0
-    if strategy_cls.needs_fit:
-        if not 0.0 < args.train_fraction < 1.0:
-            raise ParameterError(f"--train-fraction must be in (0, 1), got {args.train_fraction}")
-        start = int(len(index) * args.train_fraction)
-        if start < 2 or len(index) - start < 2:
-            raise DataTooShortError(
-                f"--data {args.data} has {len(index)} bars: too few to fit and test"
-            )
-        call_strategy(strategy, "fit", slice_bars(bars, 0, start))
-    positions = checked_positions(strategy, bars)
 
-    if multi:
-        from backtest.engine import run_backtest
 
-        result = run_backtest(
-            bars, positions, **{**setup.engine_kwargs(), "whole_units": args.whole_units}
-        )
-        metrics = dict(result.metrics(periods_per_year=ppy))
-        metrics["final_equity"] = result.final_equity
-        orders = result.portfolio.orders.values
-        metrics["n_orders"] = len(orders)
-        metrics["fees_paid"] = float(orders["fees"].sum())
-    else:
+def _fit(args: argparse.Namespace, strategy: Any, bars: Any, n_bars: int) -> int:
+    """Fit a strategy that learns on the first ``--train-fraction`` of the bars; the first bar
+    the metrics cover (0 for a strategy that does not learn)."""
+    from data_loaders.bars import slice_bars
+    from data_loaders.errors import DataTooShortError, ParameterError
+    from strategies.guard import call_strategy
+
+    if not type(strategy).needs_fit:
+        return 0
+    if not 0.0 < args.train_fraction < 1.0:
+        raise ParameterError(f"--train-fraction must be in (0, 1), got {args.train_fraction}")
+    start = int(n_bars * args.train_fraction)
+    if start < 2 or n_bars - start < 2:
+        raise DataTooShortError(f"--data {args.data} has {n_bars} bars: too few to fit and test")
+    call_strategy(strategy, "fit", slice_bars(bars, 0, start))
+    return start
+
+
+def _metrics(
+    args: argparse.Namespace, bars: Any, positions: Any, setup: Any, start: int, multi: bool
+) -> dict[str, Any]:
+    """The metrics from bar ``start`` on: the fused batch kernel for one symbol, the vectorbt
+    engine (with final equity, order count and fees paid) for several."""
+    import numpy as np
+
+    if not multi:
         from backtest.single import backtest_metrics
 
-        metrics = backtest_metrics(
-            bars,
-            np.asarray(positions, dtype=np.float64),
-            setup,
-            whole_units=args.whole_units,
-            start=start,
-        )
-    context = {
-        "strategy": strategy_cls.label(),
-        "params": strategy.params,
-        "data": args.data,
-        "start": str(index[start]),
-        "end": str(index[-1]),
-        "n_bars": int(len(index) - start),
-        "execution": args.execution,
-        "direction": args.direction,
-        "periods_per_year": ppy,
-        **costs.to_dict(),
-    }
-    if args.html:
-        from backtest.tearsheet import backtest_tearsheet
+        positions = np.asarray(positions, dtype=np.float64)
+        return backtest_metrics(bars, positions, setup, whole_units=args.whole_units, start=start)
+    from backtest.engine import run_backtest
 
-        backtest_tearsheet(
-            args.html,
-            bars,
-            positions,
-            start=0 if is_multi else start,
-            periods_per_year=ppy,
-            title=f"{strategy_cls.label()} on {args.data}",
-            context={"params": strategy.params},
-            costs=costs,
-            execution=args.execution,
-            direction=args.direction,
-            init_cash=args.init_cash,
-            whole_units=args.whole_units,
-        )
-    if args.json:
-        from research._json import dumps
+    result = run_backtest(
+        bars, positions, **{**setup.engine_kwargs(), "whole_units": args.whole_units}
+    )
+    metrics = dict(result.metrics(periods_per_year=setup.periods_per_year))
+    metrics["final_equity"] = result.final_equity
+    orders = result.portfolio.orders.values
+    metrics["n_orders"] = len(orders)
+    metrics["fees_paid"] = float(orders["fees"].sum())
+    return metrics
 
-        print(dumps({**metrics, **context}))  # NaN/inf as null
-        return 0
-    _print_table(metrics, context)
-    return 0
+
+def _tearsheet(
+    args: argparse.Namespace, bars: Any, positions: Any, strategy: Any, setup: Any, start: int
+) -> None:
+    """Write the ``--html`` tearsheet."""
+    from backtest.tearsheet import backtest_tearsheet
+    from data_loaders.bars import is_multi
+
+    backtest_tearsheet(
+        args.html,
+        bars,
+        positions,
+        start=0 if is_multi else start,
+        periods_per_year=setup.periods_per_year,
+        title=f"{strategy.label()} on {args.data}",
+        context={"params": strategy.params},
+        costs=setup.costs,
+        execution=args.execution,
+        direction=args.direction,
+        init_cash=args.init_cash,
+        whole_units=args.whole_units,
+    )
 
 
 def _print_table(metrics: dict[str, Any], context: dict[str, Any]) -> None:

@@ -128,35 +128,19 @@ def _run(args: argparse.Namespace) -> int:
     feature against forward returns on the train window (Benjamini-Hochberg corrected) and save the
     feature table, the selected set, the findings and an HTML page with plots.
     """
-    from data_loaders.errors import DataValidationError
-
     say = (lambda message: None) if args.quiet else _progress
     started = time.perf_counter()
 
     # fail fast on what the user typed, before the (possibly long) load
-    import yaml
-
-    from research.explore.spec import load_spec, spec_to_dict
+    from research.explore.spec import load_spec
 
     spec = load_spec(args.spec)
     out = Path(args.out) if args.out else default_out_dir(args.data)
     _check_out_dir(out, args.force)
 
-    from data_loaders import default_cache_dir, load_bars
+    from data_loaders import default_cache_dir
 
-    bars = load_bars(args.data)  # no progress line before it: bad input gives one stderr line
-    if isinstance(bars, dict) and args.symbol is None and len(bars) == 0:
-        raise DataValidationError(f"--data {args.data}: no symbols")
-    if not isinstance(bars, dict) and args.symbol is not None:
-        symbol = bars.attrs.get("symbol")
-        if args.symbol != symbol:
-            from data_loaders.errors import ConfigError
-
-            raise ConfigError(
-                f"--symbol {args.symbol}: --data {args.data} holds one symbol ({symbol})"
-            )
-        args.symbol = None
-
+    bars = _load(args)  # no progress line before it: bad input gives one stderr line
     cache_dir = None if args.no_cache else Path(args.cache or default_cache_dir() / "explore")
 
     from research.explore import explore, write_exploration
@@ -172,18 +156,58 @@ def _run(args: argparse.Namespace) -> int:
     say(f"writing {out}")
     out.mkdir(parents=True, exist_ok=True)
     paths = write_exploration(result, out)
+    _write_spec_and_record(args, spec, result, out, paths, started)
+    summary = _summary(result, out, paths)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary, result)
+    say(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
 
+
+def _load(args: argparse.Namespace) -> Any:
+    """The bars of ``--data``; ``--symbol`` is checked against a one-symbol source and then
+    dropped (set to None) since there is nothing to pick."""
+    from data_loaders import load_bars
+    from data_loaders.errors import ConfigError, DataValidationError
+
+    bars = load_bars(args.data)
+    if isinstance(bars, dict) and args.symbol is None and len(bars) == 0:
+        raise DataValidationError(f"--data {args.data}: no symbols")
+    if not isinstance(bars, dict) and args.symbol is not None:
+        symbol = bars.attrs.get("symbol")
+        if args.symbol != symbol:
+            raise ConfigError(
+                f"--symbol {args.symbol}: --data {args.data} holds one symbol ({symbol})"
+            )
+        args.symbol = None
+    return bars
+
+
+def _write_spec_and_record(
+    args: argparse.Namespace,
+    spec: Any,
+    result: Any,
+    out: Path,
+    paths: dict[str, Path],
+    started: float,
+) -> None:
+    """Write ``spec.yaml`` (the resolved spec) and ``run.json`` (command, data, seed, code
+    version, files); both are added to ``paths``."""
+    import yaml
+
+    from research.explore.spec import spec_to_dict
     from research.runs import atomic_write_json, atomic_write_text, code_version
 
     paths["spec"] = out / "spec.yaml"
     atomic_write_text(paths["spec"], yaml.safe_dump(spec_to_dict(spec), sort_keys=False))
     paths["run"] = out / "run.json"
-    f = result.findings
     record = {
         "arguments": {k: v for k, v in vars(args).items() if k not in ("handler", "command")},
         "data": args.data,
         "symbol": result.symbol,
-        "data_fingerprint": f["data"]["fingerprint"],
+        "data_fingerprint": result.findings["data"]["fingerprint"],
         "spec_file": args.spec,
         "seed": spec.seed,
         "train_end": result.train_end.isoformat(),
@@ -194,7 +218,11 @@ def _run(args: argparse.Namespace) -> int:
     }
     atomic_write_json(paths["run"], record)
 
-    summary = {
+
+def _summary(result: Any, out: Path, paths: dict[str, Path]) -> dict[str, Any]:
+    """What the command prints: counts of bars, features, tests, survivors; the selection."""
+    f = result.findings
+    return {
         "out": str(out),
         "symbol": result.symbol,
         "n_bars": f["data"]["n_bars"],
@@ -207,12 +235,6 @@ def _run(args: argparse.Namespace) -> int:
         "audit_counts": result.audit.summary.get("counts", {}),
         "files": {k: str(p) for k, p in paths.items()},
     }
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        _print_summary(summary, result)
-    say(f"done in {time.perf_counter() - started:.1f} s")
-    return 0
 
 
 def _progress(message: str) -> None:

@@ -48,11 +48,12 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.errors import DataTooShortError
-from research.explore._nb import (
-    average_ranks_nb,
-    forward_log_returns_nb,
-    ksg_counts_nb,
-    rank_ic_stats_nb,
+from research.explore._nb import average_ranks_nb, forward_log_returns_nb, rank_ic_stats_nb
+from research.explore.information import LgbmImportance, mutual_info, mutual_info_sampled
+from research.explore.redundancy import (
+    CLUSTERMAP_MAX,
+    clustermap_corr,
+    select_representatives,
 )
 from research.explore.spec import ScreeningSpec
 
@@ -63,6 +64,7 @@ __all__ = [
     "forward_returns",
     "mutual_info",
     "TABLE_COLUMNS",
+    "CLUSTERMAP_MAX",
 ]
 
 TABLE_COLUMNS = [
@@ -78,8 +80,6 @@ TABLE_COLUMNS = [
     "mutual_info",
     "lgbm_importance",
 ]
-#: features shown in the correlation clustermap (best scores first)
-CLUSTERMAP_MAX = 60
 _MIN_BATCHES = 5
 
 
@@ -152,7 +152,7 @@ def forward_returns(
     )
 
 
-# --------------------------------------------------------------------------- ranks
+# --------------------------------------------------------------------------- the screened matrix
 
 
 def _standard_ranks(x: np.ndarray) -> np.ndarray:
@@ -200,151 +200,22 @@ def _rank_matrix(X: np.ndarray, n_jobs: int) -> np.ndarray:
     return R
 
 
-# --------------------------------------------------------------------------- per-horizon statistics
+@dataclass(frozen=True)
+class _Matrix:
+    """The screened rows of the train window: eligible feature names (``keep``) and why the
+    others were dropped, bar positions ``rows`` (every ``step``-th bar), the values ``X``, their
+    column-wise standardised ranks ``R`` and NaN-ignoring moments ``mu``, ``sd`` (1 where 0),
+    ``n_finite``."""
 
-
-def _period_bounds(n: int, n_periods: int) -> np.ndarray:
-    return np.linspace(0, n, n_periods + 1).astype(np.int64)
-
-
-def _horizon_stats(
-    R: np.ndarray,
-    X: np.ndarray,
-    mu: np.ndarray,
-    sd: np.ndarray,
-    ry: np.ndarray,
-    ys: np.ndarray,
-    batch: int,
-    periods: np.ndarray,
-) -> dict[str, np.ndarray]:
-    """Rank IC, its batch-means t-test, Pearson IC and per-period rank ICs for one label."""
-    from scipy import stats
-
-    m = R.shape[0] // batch
-    rank_ic, ic, t, period_ic = rank_ic_stats_nb(R, X, mu, sd, ry, ys, int(batch), periods)
-    return {
-        "rank_ic": rank_ic,
-        "ic": ic,
-        "t_stat": t,
-        "pvalue": np.exp(np.log(2.0) + stats.t.logsf(np.abs(t), m - 1)),
-        "period_ic": period_ic,
-    }
-
-
-def mutual_info(X: np.ndarray, y: np.ndarray, neighbors: int = 3, seed: int = 0) -> np.ndarray:
-    """k-NN (Kraskov) mutual information in nats of each column of ``X`` with ``y``.
-
-    The numbers of scikit-learn's ``mutual_info_regression(X, y, n_neighbors=neighbors,
-    random_state=seed)`` for continuous features: columns and label scaled to unit (population)
-    deviation, the same tiny seeded noise added to break ties, negative estimates clipped to 0;
-    the neighbour counts come from the numba kernel :func:`~research.explore._nb.ksg_counts_nb`
-    (about 50x faster than the k-d trees on 2,000 rows).
-
-    Args:
-        X: ``(n, k)`` finite values; y: ``(n,)`` finite values; ``n > neighbors``.
-
-    Returns:
-        ``(k,)`` mutual information estimates.
-    """
-    from scipy.special import digamma
-
-    X = np.array(X, dtype=np.float64)
-    y = np.array(y, dtype=np.float64)
-    n = X.shape[0]
-    rng = np.random.RandomState(seed)  # the generator scikit-learn draws its noise from
-    sd = X.std(axis=0)
-    X /= np.where(sd > 0, sd, 1.0)
-    X += 1e-10 * np.maximum(1.0, np.abs(X).mean(axis=0)) * rng.standard_normal(size=X.shape)
-    sy = y.std()
-    y /= sy if sy > 0 else 1.0
-    y += 1e-10 * max(1.0, float(np.abs(y).mean())) * rng.standard_normal(size=n)
-    base = digamma(n) + digamma(neighbors)
-    out = np.empty(X.shape[1])
-    for j in range(X.shape[1]):
-        nx, ny = ksg_counts_nb(np.ascontiguousarray(X[:, j]), y, int(neighbors))
-        out[j] = max(0.0, base - digamma(nx + 1).mean() - digamma(ny + 1).mean())
-    return out
-
-
-def _mutual_info(R: np.ndarray, ry: np.ndarray, rows: int, neighbors: int, seed: int) -> np.ndarray:
-    idx = np.unique(np.linspace(0, R.shape[0] - 1, min(rows, R.shape[0])).astype(np.int64))
-    return mutual_info(R[idx], ry[idx], neighbors, seed)
-
-
-class _LgbmImportance:
-    """Gain importance of LightGBM regressors of each label's rank on the same rows of ``X``.
-
-    The binned dataset is built once (the costly part: about 2 s for 50,000 x 150) and reused
-    for every horizon; only the label changes between fits.
-    """
-
-    def __init__(self, X: np.ndarray, spec: Any, seed: int) -> None:
-        self.X, self.spec, self.seed = X, spec, seed
-        self.idx = np.unique(
-            np.linspace(0, X.shape[0] - 1, min(spec.rows, X.shape[0])).astype(np.int64)
-        )
-        self._data: Any = None
-
-    def __call__(self, ry: np.ndarray) -> np.ndarray:
-        import lightgbm as lgb
-
-        spec = self.spec
-        params = {
-            "objective": "regression",
-            "num_leaves": spec.num_leaves,
-            "learning_rate": spec.learning_rate,
-            "min_data_in_leaf": max(20, len(self.idx) // 1000),
-            "bagging_fraction": 1.0,
-            "feature_fraction": 1.0,
-            "seed": self.seed,
-            "num_threads": spec.n_jobs,
-            "max_bin": 63,
-            "deterministic": True,
-            "force_col_wise": True,
-            "verbose": -1,
-        }
-        label = ry[self.idx]
-        if self._data is None:
-            X = np.ascontiguousarray(self.X[self.idx], dtype=np.float32)
-            self._data = lgb.Dataset(X, label=label, params=params, free_raw_data=True).construct()
-        else:
-            self._data.set_label(label)
-        booster = lgb.train(params, self._data, num_boost_round=spec.n_estimators)
-        imp = np.asarray(booster.feature_importance(importance_type="gain"), dtype=np.float64)
-        total = imp.sum()
-        return imp / total if total > 0 else imp
-
-
-# --------------------------------------------------------------------------- clustering, PCA
-
-
-def _linkage(C: np.ndarray) -> np.ndarray:
-    from scipy.cluster.hierarchy import linkage
-    from scipy.spatial.distance import squareform
-
-    D = 1.0 - np.abs(C)
-    np.fill_diagonal(D, 0.0)
-    D = np.clip((D + D.T) / 2, 0.0, None)
-    return linkage(squareform(D, checks=False), method="average")
-
-
-def _clusters(C: np.ndarray, threshold: float) -> np.ndarray:
-    from scipy.cluster.hierarchy import fcluster
-
-    if C.shape[0] == 1:
-        return np.ones(1, dtype=np.int64)
-    return fcluster(_linkage(C), t=1.0 - threshold, criterion="distance").astype(np.int64)
-
-
-def _corr(R: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    S = R[:, cols]
-    C = (S.T @ S).astype(np.float64) / R.shape[0]
-    d = np.sqrt(np.clip(np.diag(C), 1e-12, None))
-    C = C / d[:, None] / d[None, :]
-    return np.clip(C, -1.0, 1.0)
-
-
-# --------------------------------------------------------------------------- entry point
+    keep: list[str]
+    dropped: dict[str, str]
+    rows: np.ndarray
+    step: int
+    X: np.ndarray
+    R: np.ndarray
+    mu: np.ndarray
+    sd: np.ndarray
+    n_finite: np.ndarray
 
 
 def _eligible(
@@ -369,6 +240,147 @@ def _eligible(
         keep.append(name)
         first.append(int(np.argmax(finite)))
     return keep, first, dropped
+
+
+def _matrix(Xtrain: pd.DataFrame, h_max: int, spec: ScreeningSpec, n_jobs: int) -> _Matrix:
+    """The rows to screen: after every feature's warm-up, before the purge of ``h_max``, thinned
+    to at most ``spec.max_rows``."""
+    train_stop = len(Xtrain)
+    keep, first_valid, dropped = _eligible(Xtrain, spec.max_nan_share)
+    if not keep:
+        raise DataTooShortError(
+            f"screening: no feature is defined on enough of the train window ({train_stop} bars)"
+        )
+    start = max(first_valid)
+    stop = train_stop - h_max
+    need = _MIN_BATCHES * spec.min_batch
+    if stop - start < need:
+        raise DataTooShortError(
+            f"screening: the train window ({train_stop} bars) leaves {max(0, stop - start)} bars "
+            f"after the warm-up ({start} bars) and the purge of horizon {h_max}; need at least {need}"
+        )
+    step = max(1, math.ceil((stop - start) / spec.max_rows))
+    rows = np.arange(start, stop, step)
+    X = np.empty((rows.size, len(keep)), dtype=np.float64, order="F")
+    for j, name in enumerate(keep):
+        X[:, j] = Xtrain[name].to_numpy()[rows]
+    R = _rank_matrix(X, n_jobs)
+    mu, sd, n_finite = _column_moments(X)
+    sd[~(sd > 0)] = 1.0
+    return _Matrix(keep, dropped, rows, step, X, R, mu, sd, n_finite)
+
+
+# --------------------------------------------------------------------------- per-horizon statistics
+
+
+def _horizon_stats(
+    mat: _Matrix, ry: np.ndarray, ys: np.ndarray, batch: int, periods: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Rank IC, its batch-means t-test, Pearson IC and per-period rank ICs for one label."""
+    from scipy import stats
+
+    m = mat.R.shape[0] // batch
+    rank_ic, ic, t, period_ic = rank_ic_stats_nb(
+        mat.R, mat.X, mat.mu, mat.sd, ry, ys, int(batch), periods
+    )
+    return {
+        "rank_ic": rank_ic,
+        "ic": ic,
+        "t_stat": t,
+        "pvalue": np.exp(np.log(2.0) + stats.t.logsf(np.abs(t), m - 1)),
+        "period_ic": period_ic,
+    }
+
+
+def _horizon_frame(
+    mat: _Matrix, y: np.ndarray, batch: int, spec: ScreeningSpec, lgbm: Any, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One horizon's rows of the table (one per feature) and its per-period rank ICs."""
+    n = mat.rows.size
+    ry = _standard_ranks(y)
+    ys = (y - y.mean()) / (y.std() or 1.0)
+    hs = _horizon_stats(mat, ry, ys, batch, np.linspace(0, n, spec.n_periods + 1).astype(np.int64))
+    pic = hs.pop("period_ic")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p, sd_p = np.nanmean(pic, axis=0), np.nanstd(pic, axis=0, ddof=1)
+        ic_ir = np.where(sd_p > 0, mean_p / sd_p, np.nan)
+    same = (np.sign(pic) == np.sign(hs["rank_ic"])[None, :]).mean(axis=0)
+    k = len(mat.keep)
+    mi = (
+        mutual_info_sampled(mat.R, ry, spec.mutual_info.rows, spec.mutual_info.neighbors, seed)
+        if spec.mutual_info.enabled
+        else np.full(k, np.nan)
+    )
+    imp = lgbm(ry) if lgbm is not None else np.full(k, np.nan)
+    frame = pd.DataFrame(
+        {
+            "feature": mat.keep,
+            "n": mat.n_finite,
+            "ic": hs["ic"],
+            "rank_ic": hs["rank_ic"],
+            "t_stat": hs["t_stat"],
+            "pvalue": hs["pvalue"],
+            "ic_ir": ic_ir,
+            "same_sign": same,
+            "mutual_info": mi,
+            "lgbm_importance": imp,
+        }
+    )
+    return frame, pic
+
+
+def _horizon_table(
+    mat: _Matrix,
+    close: pd.Series,
+    horizons: list[int],
+    train_stop: int,
+    spec: ScreeningSpec,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[int, np.ndarray], list[int]]:
+    """The (feature, horizon) table with BH-adjusted p-values, the per-period rank ICs of each
+    horizon, and the horizons skipped for want of ``_MIN_BATCHES`` batches."""
+    n = mat.rows.size
+    lc = np.log(close.to_numpy(dtype=np.float64)[:train_stop])
+    frames, period_ics, skipped = [], {}, []
+    lgbm = LgbmImportance(mat.X, spec.lightgbm, seed) if spec.lightgbm.enabled else None
+    for h in horizons:
+        batch = max(math.ceil(4 * h / mat.step), spec.min_batch)
+        if n // batch < _MIN_BATCHES:
+            skipped.append(h)
+            continue
+        y = forward_log_returns_nb(lc, h, train_stop)[mat.rows]
+        frame, period_ics[h] = _horizon_frame(mat, y, batch, spec, lgbm, seed)
+        frames.append(frame.assign(horizon=h))
+    if not frames:
+        raise DataTooShortError(
+            f"screening: every horizon {horizons} needs more than the {n} bars available "
+            f"({_MIN_BATCHES} batches of at least {spec.min_batch} bars)"
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["p_adj"] = benjamini_hochberg(table["pvalue"].to_numpy())
+    table["significant"] = table["p_adj"] <= spec.fdr
+    return table.set_index(["feature", "horizon"])[TABLE_COLUMNS], period_ics, skipped
+
+
+def _scores(table: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    """One row per feature, best first: ``score = max over horizons of -log10(pvalue)``, the
+    best horizon, its ``rank_ic`` and ``ic_ir``, and whether any horizon is significant."""
+    with np.errstate(divide="ignore"):
+        neglog = -np.log10(table["pvalue"].clip(lower=1e-300))
+    best = neglog.groupby(level="feature").idxmax()
+    scores = pd.DataFrame(index=pd.Index(keep, name="feature"))
+    scores["score"] = neglog.groupby(level="feature").max()
+    scores["best_horizon"] = [best[f][1] for f in keep]
+    pick = [best[f] for f in keep]
+    scores["rank_ic"] = table.loc[pick, "rank_ic"].to_numpy()
+    scores["ic_ir"] = table.loc[pick, "ic_ir"].to_numpy()
+    scores["significant"] = table["significant"].groupby(level="feature").any()
+    return scores.sort_values(
+        ["score", "rank_ic"], ascending=[False, False], key=None, kind="stable"
+    )
+
+
+# --------------------------------------------------------------------------- entry point
 
 
 def screen_features(
@@ -418,161 +430,23 @@ def _screen(
 ) -> ScreeningResult:
     train_stop = int(min(train_stop, len(close)))
     horizons = [int(h) for h in horizons]
-    h_max = max(horizons)
-    Xtrain = features.iloc[:train_stop]
-    keep, first_valid, dropped = _eligible(Xtrain, spec.max_nan_share)
-    if not keep:
-        raise DataTooShortError(
-            f"screening: no feature is defined on enough of the train window ({train_stop} bars)"
-        )
-    start = max(first_valid)
-    stop = train_stop - h_max
-    need = _MIN_BATCHES * spec.min_batch
-    if stop - start < need:
-        raise DataTooShortError(
-            f"screening: the train window ({train_stop} bars) leaves {max(0, stop - start)} bars "
-            f"after the warm-up ({start} bars) and the purge of horizon {h_max}; need at least {need}"
-        )
-    step = max(1, math.ceil((stop - start) / spec.max_rows))
-    rows = np.arange(start, stop, step)
-    n = rows.size
-    X = np.empty((n, len(keep)), dtype=np.float64, order="F")
-    for j, name in enumerate(keep):
-        X[:, j] = Xtrain[name].to_numpy()[rows]
-    R = _rank_matrix(X, n_jobs)
-    mu, sd, n_finite = _column_moments(X)
-    sd[~(sd > 0)] = 1.0
-
-    lc = np.log(close.to_numpy(dtype=np.float64)[:train_stop])
-    periods = _period_bounds(n, spec.n_periods)
-    frames, period_ics, skipped = [], {}, []
-    lgbm = _LgbmImportance(X, spec.lightgbm, seed) if spec.lightgbm.enabled else None
-    for h in horizons:
-        batch = max(math.ceil(4 * h / step), spec.min_batch)
-        if n // batch < _MIN_BATCHES:
-            skipped.append(h)
-            continue
-        y = forward_log_returns_nb(lc, h, train_stop)[rows]
-        ry = _standard_ranks(y)
-        ys = (y - y.mean()) / (y.std() or 1.0)
-        hs = _horizon_stats(R, X, mu, sd, ry, ys, batch, periods)
-        pic = hs.pop("period_ic")
-        period_ics[h] = pic
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_p, sd_p = np.nanmean(pic, axis=0), np.nanstd(pic, axis=0, ddof=1)
-            ic_ir = np.where(sd_p > 0, mean_p / sd_p, np.nan)
-        same = (np.sign(pic) == np.sign(hs["rank_ic"])[None, :]).mean(axis=0)
-        mi = (
-            _mutual_info(R, ry, spec.mutual_info.rows, spec.mutual_info.neighbors, seed)
-            if spec.mutual_info.enabled
-            else np.full(len(keep), np.nan)
-        )
-        imp = lgbm(ry) if lgbm is not None else np.full(len(keep), np.nan)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "feature": keep,
-                    "horizon": h,
-                    "n": n_finite,
-                    "ic": hs["ic"],
-                    "rank_ic": hs["rank_ic"],
-                    "t_stat": hs["t_stat"],
-                    "pvalue": hs["pvalue"],
-                    "ic_ir": ic_ir,
-                    "same_sign": same,
-                    "mutual_info": mi,
-                    "lgbm_importance": imp,
-                }
-            )
-        )
-    if not frames:
-        raise DataTooShortError(
-            f"screening: every horizon {horizons} needs more than the {n} bars available "
-            f"({_MIN_BATCHES} batches of at least {spec.min_batch} bars)"
-        )
-    table = pd.concat(frames, ignore_index=True)
-    table["p_adj"] = benjamini_hochberg(table["pvalue"].to_numpy())
-    table["significant"] = table["p_adj"] <= spec.fdr
-    table = table.set_index(["feature", "horizon"])[TABLE_COLUMNS]
-
-    # ---- per-feature scores
-    with np.errstate(divide="ignore"):
-        neglog = -np.log10(table["pvalue"].clip(lower=1e-300))
-    best = neglog.groupby(level="feature").idxmax()
-    scores = pd.DataFrame(index=pd.Index(keep, name="feature"))
-    scores["score"] = neglog.groupby(level="feature").max()
-    scores["best_horizon"] = [best[f][1] for f in keep]
-    pick = [best[f] for f in keep]
-    scores["rank_ic"] = table.loc[pick, "rank_ic"].to_numpy()
-    scores["ic_ir"] = table.loc[pick, "ic_ir"].to_numpy()
-    scores["significant"] = table["significant"].groupby(level="feature").any()
-    scores = scores.sort_values(
-        ["score", "rank_ic"], ascending=[False, False], key=None, kind="stable"
-    )
-
-    col = {name: j for j, name in enumerate(keep)}
-    survivors = [f for f in scores.index if scores.at[f, "significant"]]
-    scores["cluster"] = 0
-    scores["selected"] = False
-    scores["reason"] = np.where(
-        scores["significant"], "", f"no horizon survives BH at fdr={spec.fdr}"
-    )
-    selected: list[str] = []
-    pca: dict[str, Any] = {
-        "features": survivors,
-        "explained_variance_ratio": [],
-        "n_components_90": 0,
-    }
-    if survivors:
-        cols = np.array([col[f] for f in survivors])
-        C = _corr(R, cols)
-        labels = _clusters(C, spec.cluster_threshold)
-        scores.loc[survivors, "cluster"] = labels
-        seen: dict[int, str] = {}
-        for f, lab in zip(survivors, labels):  # survivors are best-first
-            if lab in seen:
-                scores.at[f, "reason"] = (
-                    f"redundant with {seen[lab]} (|rank corr| >= {spec.cluster_threshold})"
-                )
-            else:
-                seen[lab] = f
-                if len(selected) < spec.max_selected:
-                    selected.append(f)
-                else:
-                    scores.at[f, "reason"] = f"beyond max_selected={spec.max_selected}"
-        scores.loc[selected, "selected"] = True
-        eig = np.sort(np.linalg.eigvalsh(C))[::-1].clip(min=0)
-        ratio = eig / eig.sum()
-        pca = {
-            "features": survivors,
-            "explained_variance_ratio": ratio.tolist(),
-            "n_components_90": int(np.searchsorted(np.cumsum(ratio), 0.9) + 1),
-        }
-
-    # ---- clustermap data: best features ordered by dendrogram leaves
-    top = list(scores.index[:CLUSTERMAP_MAX])
-    tcols = np.array([col[f] for f in top])
-    Ct = _corr(R, tcols)
-    if len(top) > 2:
-        from scipy.cluster.hierarchy import leaves_list
-
-        order = leaves_list(_linkage(Ct))
-    else:
-        order = np.arange(len(top))
-    names = [top[i] for i in order]
-    corr = pd.DataFrame(Ct[np.ix_(order, order)], index=names, columns=names)
-
+    mat = _matrix(features.iloc[:train_stop], max(horizons), spec, n_jobs)
+    table, period_ics, skipped = _horizon_table(mat, close, horizons, train_stop, spec, seed)
+    scores = _scores(table, mat.keep)
+    col = {name: j for j, name in enumerate(mat.keep)}
+    selected, survivors, pca = select_representatives(scores, mat.R, col, spec)
+    corr = clustermap_corr(scores, mat.R, col)
     best_h = scores["best_horizon"]
     period_ic = pd.DataFrame(
         {f: period_ics[int(best_h[f])][:, col[f]] for f in scores.index},
         index=pd.RangeIndex(1, spec.n_periods + 1, name="period"),
     )
-    idx = features.index
+    rows, idx = mat.rows, features.index
     sample = {
         "start": int(rows[0]),
         "stop": int(rows[-1]) + 1,
-        "step": int(step),
-        "rows": int(n),
+        "step": int(mat.step),
+        "rows": int(rows.size),
         "first_time": idx[rows[0]].isoformat(),
         "last_time": idx[rows[-1]].isoformat(),
         "train_stop": train_stop,
@@ -582,5 +456,5 @@ def _screen(
         "fdr": spec.fdr,
     }
     return ScreeningResult(
-        table, scores, selected, survivors, dropped, corr, pca, period_ic, sample
+        table, scores, selected, survivors, mat.dropped, corr, pca, period_ic, sample
     )

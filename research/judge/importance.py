@@ -131,8 +131,6 @@ def regress_metric_on_params(
     standardisation) for numeric parameters and a level ``"<inactive>"`` for categoricals;
     constant parameters are dropped (both noted in ``notes``).
     """
-    import statsmodels.api as sm
-
     if cov_type not in ("HC0", "HC1", "HC2", "HC3", "nonrobust"):
         raise ParameterError(
             f"`cov_type` must be HC0, HC1, HC2, HC3 or nonrobust, got {cov_type!r}"
@@ -143,29 +141,12 @@ def regress_metric_on_params(
     if not names:
         raise DataValidationError("the trials have no parameter columns to regress on")
     frame = trial_params(trials, names, metric)
-    y = frame["value"].to_numpy(dtype=float)
     notes: list[str] = []
     columns, owner, kinds, main_terms = _design_columns(
         frame, names, interactions, quadratic, notes
     )
     design = pd.DataFrame(columns, index=frame.index)
-    n_obs, n_terms = design.shape
-    if n_obs <= n_terms + 1:
-        raise DataTooShortError(
-            f"the regression has {n_terms + 1} coefficients and needs more trials than that, "
-            f"got {n_obs} completed trials"
-        )
-    exog = sm.add_constant(design, has_constant="add")
-    rank = int(np.linalg.matrix_rank(exog.to_numpy(dtype=float)))
-    if rank < exog.shape[1]:
-        notes.append(
-            f"design matrix is rank-deficient (rank {rank} of {exog.shape[1]} terms: some "
-            "parameters move together across the trials), so their separate effects are not "
-            "identified; sample more varied trials to separate them"
-        )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*rank-deficient.*")  # said in `notes`
-        res = sm.OLS(y, exog).fit(cov_type=cov_type)
+    res, exog = _fit_ols(frame["value"].to_numpy(dtype=float), design, cov_type, notes)
     terms = pd.DataFrame(
         {
             "coef": res.params,
@@ -184,11 +165,41 @@ def regress_metric_on_params(
         params=table,
         significant=list(table.index[table["significant"]]),
         r_squared=float(res.rsquared),
-        n_trials=int(n_obs),
+        n_trials=int(design.shape[0]),
         cov_type=cov_type,
         notes=notes,
         model=res,
     )
+
+
+def _fit_ols(
+    y: np.ndarray, design: pd.DataFrame, cov_type: str, notes: list[str]
+) -> tuple[Any, pd.DataFrame]:
+    """The OLS fit of ``y`` on ``design`` plus a constant, and that matrix; a rank-deficient
+    design is said in ``notes``.
+
+    Raises:
+        DataTooShortError: no more trials than coefficients plus one.
+    """
+    import statsmodels.api as sm
+
+    n_obs, n_terms = design.shape
+    if n_obs <= n_terms + 1:
+        raise DataTooShortError(
+            f"the regression has {n_terms + 1} coefficients and needs more trials than that, "
+            f"got {n_obs} completed trials"
+        )
+    exog = sm.add_constant(design, has_constant="add")
+    rank = int(np.linalg.matrix_rank(exog.to_numpy(dtype=float)))
+    if rank < exog.shape[1]:
+        notes.append(
+            f"design matrix is rank-deficient (rank {rank} of {exog.shape[1]} terms: some "
+            "parameters move together across the trials), so their separate effects are not "
+            "identified; sample more varied trials to separate them"
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*rank-deficient.*")  # said in `notes`
+        return sm.OLS(y, exog).fit(cov_type=cov_type), exog
 
 
 def _design_columns(

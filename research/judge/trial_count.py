@@ -182,6 +182,26 @@ def trial_count(
     Raises:
         ParameterError: an unknown mode, record or variance, or a count the inputs cannot give.
     """
+    _check_choices(mode, record, variance, prior_looks)
+    prior = int(prior_looks) if record != "in_sample" else 0  # in-sample: this run's trials only
+    cands = _finite_1d(candidate_sharpes, "candidate_sharpes")
+    trials = None if trials_sharpes is None else _finite_1d(trials_sharpes, "trials_sharpes")
+    if record == "in_sample" and mode == "candidates":
+        mode = "all_trials"  # an in-sample pick competed with every trial
+    if mode == "all_trials":
+        n_run, v, src, what = _all_trials(cands, trials, record)
+    elif mode == "effective":
+        n_run, v, src, what = _effective(effective, record, n_obs, variance)
+    else:
+        if cands.size == 0:
+            raise ParameterError("`dsr_trials: candidates` needs the candidates' Sharpe ratios")
+        v, src = _variance(cands, n_obs, variance, "candidates")
+        n_run, what = float(cands.size), "candidates compared"
+    note = _note(n_run, what, prior, record, mode, src)
+    return TrialCount(record, mode, n_run + prior, v, n_run, prior, src, note)
+
+
+def _check_choices(mode: str, record: str, variance: str, prior_looks: int) -> None:
     if mode not in DSR_TRIALS:
         raise ParameterError(f"`dsr_trials` must be one of {', '.join(DSR_TRIALS)}, got {mode!r}")
     if record not in RECORD_KINDS:
@@ -190,39 +210,41 @@ def trial_count(
         raise ParameterError(f"`variance` must be auto, observed or null, got {variance!r}")
     if int(prior_looks) < 0:
         raise ParameterError(f"`prior_looks` must be >= 0, got {prior_looks}")
-    prior = int(prior_looks)
-    cands = _finite_1d(candidate_sharpes, "candidate_sharpes")
-    trials = None if trials_sharpes is None else _finite_1d(trials_sharpes, "trials_sharpes")
-    if record == "in_sample" and mode == "candidates":
-        mode = "all_trials"  # an in-sample pick competed with every trial
-    if mode == "all_trials":
-        pool = trials if trials is not None else (cands if record == "in_sample" else None)
-        if pool is None or pool.size == 0:
-            raise ParameterError("`dsr_trials: all_trials` needs the trials' Sharpe ratios")
-        v = float(np.var(pool, ddof=1)) if pool.size > 1 else 0.0
-        n_run, src = float(pool.size), "trials"
-        what = "in-sample trials"
-    elif mode == "effective":
-        if effective is None:
-            raise ParameterError("`dsr_trials: effective` needs the effective number of trials")
-        n_run = max(1.0, float(effective[0]))
-        if record == "in_sample":
-            v, src = float(effective[1]), "clusters"
-        else:
-            floor = null_sharpe_variance(n_obs)
-            v, src = (float(effective[1]), "clusters") if effective[1] > floor else (floor, "floor")
-            if variance == "null" or (variance == "auto" and n_run < MIN_FOR_OBSERVED):
-                v, src = floor, "floor"
-        what = "independent clusters of trials"
-    else:
-        if cands.size == 0:
-            raise ParameterError("`dsr_trials: candidates` needs the candidates' Sharpe ratios")
-        n_run = float(cands.size)
-        v, src = _variance(cands, n_obs, variance, "candidates")
-        what = "candidates compared"
-    n = n_run + (prior if record != "in_sample" else 0)
+
+
+def _all_trials(
+    cands: np.ndarray, trials: np.ndarray | None, record: str
+) -> tuple[float, float, str, str]:
+    """``(N, V, V's source, what N counts)`` of ``all_trials``: every trial's Sharpe ratio."""
+    pool = trials if trials is not None else (cands if record == "in_sample" else None)
+    if pool is None or pool.size == 0:
+        raise ParameterError("`dsr_trials: all_trials` needs the trials' Sharpe ratios")
+    v = float(np.var(pool, ddof=1)) if pool.size > 1 else 0.0
+    return float(pool.size), v, "trials", "in-sample trials"
+
+
+def _effective(
+    effective: tuple[float, float] | None, record: str, n_obs: int, variance: str
+) -> tuple[float, float, str, str]:
+    """``(N, V, V's source, what N counts)`` of ``effective``: the clusters of trials (``V``
+    floored out of sample, the floor alone under ``null`` or few clusters with ``auto``)."""
+    if effective is None:
+        raise ParameterError("`dsr_trials: effective` needs the effective number of trials")
+    n_run = max(1.0, float(effective[0]))
+    what = "independent clusters of trials"
+    if record == "in_sample":
+        return n_run, float(effective[1]), "clusters", what
+    floor = null_sharpe_variance(n_obs)
+    v, src = (float(effective[1]), "clusters") if effective[1] > floor else (floor, "floor")
+    if variance == "null" or (variance == "auto" and n_run < MIN_FOR_OBSERVED):
+        v, src = floor, "floor"
+    return n_run, v, src, what
+
+
+def _note(n_run: float, what: str, prior: int, record: str, mode: str, src: str) -> str:
+    """ "N = 12 candidates compared plus 3 earlier looks at the same data; V from the ..."."""
     looks = ""
-    if record != "in_sample" and prior:
+    if prior:
         looks = (
             f" plus {prior} earlier look{'s' * (prior != 1)} at the same data"
             if record == "walk_forward"
@@ -231,8 +253,7 @@ def trial_count(
     if n_run == 1:  # "1 candidate compared", "1 independent cluster of trials"
         what = what.replace("candidates", "candidate").replace("clusters", "cluster")
         what = what.replace("in-sample trials", "in-sample trial")
-    note = f"N = {_num(n_run)} {what}{looks}; V from the {src} ({mode}, {record} record)"
-    return TrialCount(record, mode, n, v, n_run, prior if record != "in_sample" else 0, src, note)
+    return f"N = {_num(n_run)} {what}{looks}; V from the {src} ({mode}, {record} record)"
 
 
 def _num(x: float) -> str:

@@ -259,9 +259,14 @@ def _config(
     setup: WalkForwardSetup, splitter: Any, folds: Sequence[Any], batch_size: int, fp: str
 ) -> dict[str, Any]:
     """What defines the trials. Its keys and values are part of every study's name: change
-    nothing here without meaning to start new studies."""
+    nothing here without meaning to start new studies. The name also decides results: Optuna's
+    ``HyperbandPruner`` puts trial ``n`` in the bracket ``crc32(f"{study_name}_{n}")`` picks, so
+    a renamed study prunes other trials. Settings added later therefore enter only when set away
+    from their defaults (:func:`_costs_key`, :func:`_execution_extras`), which keeps the names
+    (and the pruned runs' leaderboards) of configurations that do not use them."""
     cls, ex, opt = setup.strategy_cls, setup.execution, setup.optimizer
     return {
+        **_execution_extras(ex),
         "strategy": cls.label(),
         "strategy_class": _class_name(cls),
         "space": {name: repr(p) for name, p in setup.space.params.items()},
@@ -270,7 +275,7 @@ def _config(
         "options": opt.options_key(),
         "objectives": [_objective_key(o) for o in setup.objectives],
         "guardrails": _guardrails_key(setup.guardrails),
-        "costs": repr(ex.costs),
+        "costs": _costs_key(ex.costs),
         "execution": ex.fill,
         "direction": ex.direction,
         "init_cash": float(ex.init_cash),
@@ -286,6 +291,34 @@ def _config(
         "batch_size": batch_size,
         "warm_start": to_jsonable(list(setup.warm_start)),
         "data_fingerprint": fp,
+    }
+
+
+#: the fields of Costs and Execution when study names were first derived; later fields enter the
+#: configuration only when set away from their defaults
+_COSTS_FIELDS = ("fees", "fixed_fees", "slippage_bps")
+_EXECUTION_FIELDS = ("costs", "fill", "direction", "init_cash", "periods_per_year")
+
+
+def _costs_key(costs: Costs) -> str:
+    """``repr`` of the costs without the fields added after :data:`_COSTS_FIELDS` that hold
+    their defaults: ``Costs(fees=0.0005, fixed_fees=0.0, slippage_bps=2.0)`` for plain costs,
+    ``..., borrow_rate=0.02)`` with a borrow rate."""
+    parts = [
+        f"{f.name}={getattr(costs, f.name)!r}"
+        for f in dataclasses.fields(costs)
+        if f.name in _COSTS_FIELDS or getattr(costs, f.name) != f.default
+    ]
+    return f"Costs({', '.join(parts)})"
+
+
+def _execution_extras(ex: Execution) -> dict[str, Any]:
+    """The execution settings added after :data:`_EXECUTION_FIELDS` (leverage, margin, notional,
+    whole units, participation) that are set away from their defaults."""
+    return {
+        f.name: getattr(ex, f.name)
+        for f in dataclasses.fields(ex)
+        if f.name not in _EXECUTION_FIELDS and getattr(ex, f.name) != f.default
     }
 
 

@@ -32,6 +32,7 @@ different call never mixes with it. ``n_trials`` may grow between calls (the sea
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -172,40 +173,9 @@ def walk_forward_optimize(
             storage or scheduler; an optimizer whose dependency is missing.
         DataTooShortError: folds too short for the fidelity plan.
     """
-    setup = check_arguments(
-        strategy_cls,
-        bars,
-        execution=execution,
-        costs=costs,
-        direction=direction,
-        init_cash=init_cash,
-        periods_per_year=periods_per_year,
-        optimizer=optimizer,
-        optimizer_options=optimizer_options,
-        n_trials=n_trials,
-        objective=objective,
-        directions=directions,
-        guardrails=guardrails,
-        seed=seed,
-        warm_start=warm_start,
-        inner_validation=inner_validation,
-        inner_top_k=inner_top_k,
-        fidelity=fidelity,
-        pruner=pruner,
-        reduction_factor=reduction_factor,
-        batch_size=batch_size,
-        timeout=timeout,
-        progress=progress,
-        features=features,
-    )
-    plan = plan_studies(
-        setup,
-        splitter,
-        study_name=study_name,
-        storage=storage,
-        run_dir=run_dir,
-        allow_changed_code=allow_changed_code,
-    )
+    given = dict(locals())  # the arguments, handed on by name to the steps that take them
+    setup = check_arguments(**_named(check_arguments, given))
+    plan = plan_studies(setup, **_named(plan_studies, given))
     ctx = EvalContext(
         setup.strategy_cls, setup.bars, setup.features, setup.execution, derived=setup.derived
     )
@@ -214,6 +184,11 @@ def walk_forward_optimize(
         for fold in plan.folds:
             outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
     return _assemble(setup, plan, outcomes)
+
+
+def _named(step: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``given`` that ``step`` takes as parameters (by name)."""
+    return {k: given[k] for k in inspect.signature(step).parameters if k in given}
 
 
 def check_study_code(strategy_cls: Any, bars: Any, **kwargs: Any) -> None:

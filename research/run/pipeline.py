@@ -169,15 +169,7 @@ def run_experiment(
         exp, n_trials=trials, seed=seed, workers=workers, scheduler=scheduler, storage=storage
     )
     preflight(exp, out_dir=out_dir, runs_root=runs_root)  # before the data and the folder
-    if bars is None:
-        clock.say(f"loading {exp.data.source}")
-        bars = load_experiment_data(exp)
-        clock.lap("load")
-    plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
-    lookahead = check_run_lookahead(exp, plan, bars, clock.say)
-    if not allow_changed_code:
-        check_stale_studies(exp, plan, bars, warm_start or {})
-    clock.lap("lookahead")
+    bars, plan, lookahead = load_and_plan(exp, bars, clock, warm_start or {}, allow_changed_code)
     run = prepare_run_dir(exp.name, exp.to_dict(), out=out_dir, root=runs_root, new=new)
     set_run_folder(run.path)  # crash logs go to the run folder; held progress lines are shown
     try:
@@ -193,22 +185,10 @@ def run_experiment(
             exp, plan, searches, clock, budget_for_run(run.path, run.run_id, exp.name, plan, bars)
         )
         importance = importance_step(exp, plan, searches, clock)
-        focus = judgement.focus
-        grid = focus_grid(focus, plan, exp.ranking.metric, importance)
-        clock.lap("stability grid")
-        trades = champion_trades(focus, plan.execution) if focus is not None else None
-        clock.lap("trades")
-        prices = champion_prices(focus, judgement.oos_returns.index) if focus is not None else None
-        write_artifacts(run.path, judgement, searches, trades, prices)
-        clock.lap("write")
-        results = build_results(
-            exp, run.run_id, plan, bars, searches, judgement, importance=importance, grid=grid,
-            exploration=explore_summary(exploration), trades=trades,
-            storage=safe_url(storage_url), timings=clock.timings,
+        results = results_step(
+            exp, run, plan, bars, searches, judgement, importance, clock,
+            exploration=exploration, storage_url=storage_url, lookahead=lookahead,
         )  # fmt: skip
-        results = replace(results, lookahead=to_jsonable(lookahead))
-        results.write(run.path)
-        clock.lap("results")
         write_report(run, exp, clock)
         mlflow_id = track(run, exp, out_dir, runs_root, clock)
         write_run_record(run, seconds=round(clock.elapsed(), 2), **clock.record())
@@ -266,6 +246,24 @@ def prepare_spec(exp: Any, *, storage: str | None = None, **overrides: Any) -> A
                 "pip install -e '.[tracking]' (or set tracking: none)"
             )
     return exp
+
+
+def load_and_plan(
+    exp: Any, bars: Any, clock: Clock, warm_start: Mapping[str, Any], allow_changed_code: bool
+) -> tuple[Any, RunPlan, Any]:
+    """The bars (loaded unless given), the run plan, the look-ahead check and (unless
+    ``allow_changed_code``) the check for studies made by other code: everything that can
+    refuse the run before a folder exists. Returns ``(bars, plan, lookahead record)``."""
+    if bars is None:
+        clock.say(f"loading {exp.data.source}")
+        bars = load_experiment_data(exp)
+        clock.lap("load")
+    plan = plan_run(exp, bars)  # folds, execution, objectives: raises before a folder exists
+    lookahead = check_run_lookahead(exp, plan, bars, clock.say)
+    if not allow_changed_code:
+        check_stale_studies(exp, plan, bars, warm_start)
+    clock.lap("lookahead")
+    return bars, plan, lookahead
 
 
 def record_start(run: RunDir, exp: Any, plan: RunPlan, clock: Clock) -> str:
@@ -370,6 +368,41 @@ def focus_grid(
         )
     except Exception as exc:  # noqa: BLE001 - a missing heatmap must not lose the run
         return {"note": f"not computed: {exc}"}
+
+
+def results_step(
+    exp: Any,
+    run: RunDir,
+    plan: RunPlan,
+    bars: Any,
+    searches: list[SearchOutcome],
+    judgement: Judgement,
+    importance: dict[str, Any],
+    clock: Clock,
+    *,
+    exploration: Exploration | None,
+    storage_url: str,
+    lookahead: Any,
+) -> RunResults:
+    """The focus candidate's stability grid, trades and prices; the artifacts
+    (:func:`research.run.artifacts.write_artifacts`); then ``results.json``."""
+    focus = judgement.focus
+    grid = focus_grid(focus, plan, exp.ranking.metric, importance)
+    clock.lap("stability grid")
+    trades = champion_trades(focus, plan.execution) if focus is not None else None
+    clock.lap("trades")
+    prices = champion_prices(focus, judgement.oos_returns.index) if focus is not None else None
+    write_artifacts(run.path, judgement, searches, trades, prices)
+    clock.lap("write")
+    results = build_results(
+        exp, run.run_id, plan, bars, searches, judgement, importance=importance, grid=grid,
+        exploration=explore_summary(exploration), trades=trades,
+        storage=safe_url(storage_url), timings=clock.timings,
+    )  # fmt: skip
+    results = replace(results, lookahead=to_jsonable(lookahead))
+    results.write(run.path)
+    clock.lap("results")
+    return results
 
 
 def write_report(run: RunDir, exp: Any, clock: Clock) -> None:

@@ -21,7 +21,7 @@ from research.optimize.layers import (
     SIZING_PREFIX,
     TradeLayers,
 )
-from research.spec.reader import Reader, short_repr
+from research.spec.reader import Reader, rule, short_repr
 from research.spec.sections import ExitSpec, SizingSpec, StrategySpec
 from strategies.params import Categorical, Float, Int, Param
 
@@ -101,13 +101,12 @@ def read_exits(r: Reader, raw: Any, key: str) -> ExitSpec:
             except ParameterError as exc:
                 raise r.err(f"{key}.{name}", str(exc).split(": ", 1)[-1]) from None
         kw[name] = value
-    if "atr_window" in m:
-        kw["atr_window"] = r.int_(m["atr_window"], f"{key}.atr_window", low=1)
-    if "intrabar" in m:
-        kw["intrabar"] = r.str_(m["intrabar"], f"{key}.intrabar", INTRABAR)
-    if "reentry" in m:
-        kw["reentry"] = r.str_(m["reentry"], f"{key}.reentry", REENTRY)
-    return ExitSpec(**kw)
+    rules = {
+        "atr_window": rule("int_", low=1),
+        "intrabar": rule("str_", choices=INTRABAR),
+        "reentry": rule("str_", choices=REENTRY),
+    }
+    return ExitSpec(**kw, **r.read(m, key, rules))
 
 
 def read_sizing(r: Reader, raw: Any, key: str) -> SizingSpec:
@@ -116,9 +115,7 @@ def read_sizing(r: Reader, raw: Any, key: str) -> SizingSpec:
         raw = {"method": raw}
     m = r.mapping(raw or {}, key)
     r.keys(m, key, {f.name for f in fields(SizingSpec)})
-    kw: dict[str, Any] = {}
-    if "method" in m:
-        kw["method"] = r.str_(m["method"], f"{key}.method", SIZING_METHODS)
+    kw = r.read(m, key, {"method": rule("str_", choices=SIZING_METHODS)})
     defaults = _sizing_defaults()
     for name, default in defaults.items():
         if name not in m:
@@ -130,9 +127,7 @@ def read_sizing(r: Reader, raw: Any, key: str) -> SizingSpec:
             else:
                 value = r.float_(value, f"{key}.{name}", low=0, low_open=True)
         kw[name] = value
-    if "whole_units" in m:
-        kw["whole_units"] = r.bool_(m["whole_units"], f"{key}.whole_units")
-    return SizingSpec(**kw)
+    return SizingSpec(**kw, **r.read(m, key, {"whole_units": rule("bool_")}))
 
 
 def build_layers(

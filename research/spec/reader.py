@@ -4,11 +4,29 @@ the value received (``spec.yaml: walk_forward.train: must be ...``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from data_loaders.errors import ConfigError, did_you_mean
 
-__all__ = ["Reader", "short_repr"]
+__all__ = ["Reader", "Rule", "rule", "short_repr"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one key of a section is read: the :class:`Reader` method (``"int_"``, ``"float_"``,
+    ``"str_"``, ``"bool_"``, ``"size"``, ``"fraction"``), its bounds or choices (``args``), and
+    what an explicit null means: ``"error"`` (refused by the typed reader), ``"skip"`` (the
+    default stays) or ``"keep"`` (the value is None)."""
+
+    kind: str
+    null: str = "error"
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def rule(kind: str, null: str = "error", /, **args: Any) -> Rule:
+    """``rule("int_", low=1)``: shorthand for :class:`Rule`."""
+    return Rule(kind, null, args)
 
 
 class Reader:
@@ -33,7 +51,10 @@ class Reader:
                 raise self.err(key, f"keys must be strings, got {k!r}")
         return dict(value)
 
-    def keys(self, m: Mapping, key: str, allowed: set[str]) -> None:
+    def keys(self, m: Mapping, key: str, allowed: set[str] | type) -> None:
+        """Refuse a key not in ``allowed`` (a set of names, or a dataclass: its fields)."""
+        if isinstance(allowed, type):
+            allowed = {f.name for f in fields(allowed)}
         for k in m:
             if k not in allowed:
                 full = f"{key}.{k}" if key else k
@@ -84,6 +105,37 @@ class Reader:
 
     def opt(self, fn, value: Any, key: str, **kw: Any) -> Any:
         return None if value is None else fn(value, key, **kw)
+
+    def fraction(self, value: Any, key: str) -> float:
+        """A positive fraction in (0, 1] (a drawdown limit: ``0.25`` is 25%)."""
+        v = self.float_(value, key)
+        if not 0 < v <= 1:
+            hint = f" (write {abs(v)} for a {abs(v):.0%} drawdown)" if -1 <= v < 0 else ""
+            raise self.err(key, f"must be a positive fraction in (0, 1], got {v}{hint}")
+        return v
+
+    def read(self, m: Mapping, key: str, rules: Mapping[str, Rule]) -> dict[str, Any]:
+        """The keys of ``m`` that ``rules`` names, each read by its :class:`Rule` (a key that
+        is absent, or null under ``null="skip"``, is left out so the dataclass default holds)."""
+        kw: dict[str, Any] = {}
+        for name, how in rules.items():
+            if name not in m or (m[name] is None and how.null == "skip"):
+                continue
+            if m[name] is None and how.null == "keep":
+                kw[name] = None
+                continue
+            full = f"{key}.{name}" if key else name
+            kw[name] = getattr(self, how.kind)(m[name], full, **how.args)
+        return kw
+
+    def section(
+        self, raw: Any, key: str, cls: type, rules: Mapping[str, Rule], *, nullable: bool = False
+    ) -> Any:
+        """A section read as ``cls``: a mapping (``nullable``: null is an empty one) whose keys
+        are ``cls``'s fields, each read by its rule."""
+        m = self.mapping((raw or {}) if nullable else raw, key)
+        self.keys(m, key, cls)
+        return cls(**self.read(m, key, rules))
 
     def size(self, value: Any, key: str) -> str | int:
         """A walk-forward size: positive int bars or a duration like ``3Y``, ``6M``, ``180D``

@@ -160,3 +160,27 @@ def test_postgresql_storage_records_every_trial_and_resumes(wfo, bars, tmp_path)
     )
     for study in (f"{name}.fold0", f"{name}.fold1"):
         optuna.delete_study(study_name=study, storage=open_storage(url))
+
+
+def test_settings_added_later_enter_the_study_name_only_when_set(wfo, tmp_path):
+    """Hyperband assigns brackets from the study name, so a default setting added to Costs or
+    Execution must leave the names of configurations that do not use it unchanged."""
+    from backtest import Costs
+    from backtest.execution import Execution
+
+    plain = wfo(optimizer="random", n_trials=2, costs=Costs(fees=0.0005, slippage_bps=2))
+    # the configuration's text before financing, spread, sell fees and leverage existed
+    assert plain.config["costs"] == "Costs(fees=0.0005, fixed_fees=0.0, slippage_bps=2.0)"
+    assert "max_leverage" not in plain.config
+    borrow = wfo(optimizer="random", n_trials=2, costs=Costs(fees=0.0005, borrow_rate=0.02))
+    assert borrow.config["costs"] == (
+        "Costs(fees=0.0005, fixed_fees=0.0, slippage_bps=0.0, borrow_rate=0.02)"
+    )
+    levered = wfo(
+        optimizer="random",
+        n_trials=2,
+        execution=Execution(costs=Costs(fees=0.0005, slippage_bps=2), max_leverage=2.0),
+    )
+    assert levered.config["max_leverage"] == 2.0
+    names = {r.study_names[0] for r in (plain, borrow, levered)}
+    assert len(names) == 3  # leverage used to share the unlevered run's studies
