@@ -115,32 +115,24 @@ def rule_block_nb(
     st = np.zeros((w, 4))
     st[:, _ST_X] = np.nan  # no EMA value yet
     st[:, _ST_WT] = 1.0
+    spec = (rule, rows, close, ip, fp)
     for a in range(0, first, TILE):  # the signal state before the window (targets unused)
-        _rule_tile_nb(rule, rows, close, ip, fp, c0, st, a, min(a + TILE, first), buf, 0)
+        _rule_tile_nb(spec, c0, st, a, min(a + TILE, first), buf, 0)
     for t0 in range(start, stop, TILE):
         t1, a = _tile_nb(t0, stop, shift)
         off = a + shift - t0  # 1 at bar 0 with next-open fills: no decision before it
         buf[:, :off] = 0.0
-        _rule_tile_nb(rule, rows, close, ip, fp, c0, st, a, t1 - shift, buf, off)
+        _rule_tile_nb(spec, c0, st, a, t1 - shift, buf, off)
         block_tile_nb(buf, False, c0, t0, t1, state, sim)
     block_end_nb(state, c0, sim)
 
 
 @njit(cache=True, nogil=True)
 def _rule_tile_nb(
-    rule: int,
-    rows: np.ndarray,
-    close: np.ndarray,
-    ip: np.ndarray,
-    fp: np.ndarray,
-    c0: int,
-    st: np.ndarray,
-    a: int,
-    b: int,
-    buf: np.ndarray,
-    off: int,
+    spec: tuple, c0: int, st: np.ndarray, a: int, b: int, buf: np.ndarray, off: int
 ) -> None:
-    """Targets decided at bars ``[a, b)`` into ``buf[j, off + i - a]``, advancing ``st``.
+    """Targets decided at bars ``[a, b)`` into ``buf[j, off + i - a]``, advancing ``st``;
+    ``spec``: ``(rule, rows, close, ip, fp)`` of :func:`rule_block_nb`.
 
     Per-set parameters, ``ip`` / ``fp``: ``ip[0]`` allow_short, ``ip[1]`` warmup (targets
     before it are 0), then
@@ -151,6 +143,7 @@ def _rule_tile_nb(
     * DONCHIAN: ``[entry high row, entry low row, exit high row, exit low row, ATR row (-1:
       no stop)]`` / ``[atr_mult]`` (channel rows unshifted: bar ``i`` reads ``i - 1``).
     """
+    rule, rows, close, ip, fp = spec
     for j in range(st.shape[0]):
         q = ip[c0 + j]
         short = q[0] != 0
