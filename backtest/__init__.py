@@ -30,7 +30,7 @@ _LAZY: dict[str, str] = {
     "Exits": "backtest.exits",
     "EXIT_REASONS": "backtest.exits",
     "run_backtest": "backtest.engine",
-    "BacktestResult": "backtest.engine",
+    "BacktestResult": "backtest.result",
     "targets_portfolio": "backtest.engine",
     "evaluate_batch": "backtest.batch",
     "BatchResult": "backtest.batch",
@@ -85,12 +85,13 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from backtest.batch import BATCH_METRICS, BatchResult, evaluate_batch
     from backtest.costs import Costs
-    from backtest.engine import BacktestResult, run_backtest, targets_portfolio
+    from backtest.engine import run_backtest, targets_portfolio
     from backtest.execution import Execution
     from backtest.exits import EXIT_REASONS, Exits
     from backtest.lookahead import LookaheadReport, check_lookahead
     from backtest.metric_table import METRICS, MetricInfo
     from backtest.metrics import METRIC_NAMES, compute_metrics
     from backtest.portfolio import BookResult, BookSettings, BooksResult, run_book, run_books
+    from backtest.result import BacktestResult
     from backtest.single import backtest_metrics
     from backtest.splitters import Fold, WalkForward

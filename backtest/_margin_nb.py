@@ -40,7 +40,7 @@ __all__ = [
     "FX_PARTICIPATION",
     "N_FX",
     "participation_nb",
-    "margin_order_nb",
+    "margin_terms_nb",
     "accrue_nb",
     "margin_call_nb",
     "blocked_nb",
@@ -59,69 +59,22 @@ __all__ = [
     FX_PARTICIPATION,
 ) = range(10)
 N_FX = 10
-_TOL = 1e-9
 
 
 @njit(cache=True)
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= max(_TOL * max(abs(a), abs(b)), 1e-12)
+def margin_terms_nb(fx: np.ndarray, cash: float, value: float) -> tuple[float, float, float, float]:
+    """The terms of one order with leverage (see :mod:`backtest.financing`) for
+    :func:`backtest._order_nb.order_nb`: ``(base, cap, min_fee, sell_fees)``.
 
-
-@njit(cache=True)
-def margin_order_nb(
-    cash: float,
-    position: float,
-    target: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray,
-) -> tuple[bool, float, float, float, float, float]:
-    """Move ``position`` toward ``target`` at ``price`` with leverage (see
-    :mod:`backtest.financing`): ``target * base / price`` units where ``base`` is the equity at
-    ``price`` (or the fixed notional); a buy may spend up to ``cash + (max_leverage - 1) *
-    equity`` (cash may go negative: a loan), fees included, and is reduced to fit; a sell is
-    not limited. Fees: ``max(min_fee, rate * size * fill) + fixed_fees`` with ``rate`` = ``fees``
-    for buys and ``FX_SELL_FEES`` for sells. Returns ``(filled, cash, position, signed_size,
-    fill_price, fees_paid)``."""
-    value = cash + position * price
+    The target is a fraction of ``base``, the equity ``value`` at the order price (or the fixed
+    notional; NaN, so no order, when the equity is ``<= 0``); a buy may spend up to ``cap =
+    cash + (max_leverage - 1) * equity`` (cash may go negative: a loan), fees included, and is
+    reduced to fit; a sell is not limited. Fees: ``max(min_fee, rate * size * fill) +
+    fixed_fees`` with ``rate`` = ``fees`` for buys and ``FX_SELL_FEES`` for sells."""
     if value <= 0:
-        return False, cash, position, np.nan, np.nan, np.nan
+        return np.nan, 0.0, 0.0, 0.0
     base = value if np.isnan(fx[FX_BASE]) else fx[FX_BASE]
-    size = target * base / price - position
-    if _close(size, 0.0) or size == 0.0:
-        return False, cash, position, np.nan, np.nan, np.nan
-    if size > 0:
-        fill = price * (1.0 + slippage)
-        power = cash + (fx[FX_LEV] - 1.0) * value
-        if not np.isnan(granularity):
-            size = size // granularity * granularity
-        lowest = fx[FX_MIN_FEE]
-        need = size * fill + max(lowest, size * fill * fees) + fixed_fees
-        if need > power and not _close(need, power):
-            size = (power - fixed_fees) / (1.0 + fees) / fill
-            if size * fill * fees < lowest:  # the minimum fee binds
-                size = (power - fixed_fees - lowest) / fill
-            if not np.isnan(granularity):
-                size = size // granularity * granularity
-        if size < min_size and not _close(size, min_size):
-            return False, cash, position, np.nan, np.nan, np.nan
-        paid = max(lowest, size * fill * fees) + fixed_fees
-        return True, cash - size * fill - paid, position + size, size, fill, paid
-    fill = price * (1.0 - slippage)
-    size = -size
-    if not np.isnan(granularity):
-        size = size // granularity * granularity
-    if size < min_size and not _close(size, min_size):
-        return False, cash, position, np.nan, np.nan, np.nan
-    paid = max(fx[FX_MIN_FEE], size * fill * fx[FX_SELL_FEES]) + fixed_fees
-    new_position = position - size
-    if _close(new_position, 0.0):
-        new_position = 0.0
-    return True, cash + size * fill - paid, new_position, -size, fill, paid
+    return base, cash + (fx[FX_LEV] - 1.0) * value, fx[FX_MIN_FEE], fx[FX_SELL_FEES]
 
 
 @njit(cache=True)

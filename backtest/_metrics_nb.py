@@ -313,21 +313,10 @@ def acc_fill_metrics_nb(acc: np.ndarray, risk_free: float, ppy: float, out: np.n
 
 @njit(cache=True)
 def acc_from_sums_nb(
-    n: float,
-    n_valid: float,
-    total: float,
-    total_sq: float,
-    r_min: float,
-    r_max: float,
-    growth: float,
-    peak: float,
-    mdd: float,
-    down_sq: float,
-    omega_up: float,
-    omega_down: float,
-    sortino_threshold: float = 0.0,
-    omega_threshold: float = 0.0,
-) -> np.ndarray:
+    n: float, n_valid: float, total: float, total_sq: float, r_min: float, r_max: float,
+    growth: float, peak: float, mdd: float, down_sq: float, omega_up: float, omega_down: float,
+    sortino_threshold: float = 0.0, omega_threshold: float = 0.0,
+) -> np.ndarray:  # fmt: skip
     """An accumulator from plain running sums kept in local variables by a fused kernel.
 
     For kernels that cannot afford :func:`acc_update_nb`'s Welford division on the loop-carried
@@ -596,17 +585,25 @@ def returns_metrics_2d_nb(returns: np.ndarray, risk_free: float, ppy: float) -> 
 
 # --- position and trade statistics ------------------------------------------------------------------
 @njit(cache=True)
-def exposure_nb(positions: np.ndarray) -> float:
-    """Fraction of bars whose position is non-zero (``NaN`` counts as flat); ``NaN`` if empty."""
-    n = positions.shape[0]
+def _share_nb(x: np.ndarray, positive: bool) -> float:
+    """Fraction of the elements of ``x`` that are ``> 0`` (``positive``) or non-zero (else);
+    ``NaN`` elements count, never as hits; ``NaN`` if ``x`` is empty."""
+    n = x.shape[0]
     if n == 0:
         return np.nan
     count = 0
     for i in range(n):
-        p = positions[i]
-        if p != 0.0 and not math.isnan(p):
+        v = x[i]
+        hit = v > 0.0 if positive else (v != 0.0 and not math.isnan(v))
+        if hit:
             count += 1
     return count / n
+
+
+@njit(cache=True)
+def exposure_nb(positions: np.ndarray) -> float:
+    """Fraction of bars whose position is non-zero (``NaN`` counts as flat); ``NaN`` if empty."""
+    return _share_nb(positions, False)
 
 
 @njit(cache=True)
@@ -649,17 +646,10 @@ def position_trades_nb(positions: np.ndarray, initial: float = 0.0) -> int:
     return count
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
 def win_rate_nb(pnl: np.ndarray) -> float:
     """Fraction of trades with ``pnl > 0`` among all trades (NaN pnl count, never as wins)."""
-    n = pnl.shape[0]
-    if n == 0:
-        return np.nan
-    wins = 0
-    for i in range(n):
-        if pnl[i] > 0.0:
-            wins += 1
-    return wins / n
+    return _share_nb(pnl, True)
 
 
 @njit(cache=True, error_model="numpy")

@@ -24,9 +24,10 @@ One book per parameter set. Each bar ``i`` of the union calendar, in this order:
 
 Order arithmetic is vectorbt 1.2's ``Portfolio.from_orders`` with ``size_type='targetpercent'``,
 ``cash_sharing=True``, ``call_seq='auto'``, ``direction='both'``, ``lock_cash=False``,
-``val_price`` = the order price, else the last close, and ``update_value=False`` (``execute_order_nb``, ``buy_nb``, ``sell_nb``,
-``approx_order_value_nb`` in ``vectorbt/portfolio/nb.py``), with its tolerance helpers, so with
-``borrow = 0`` equity agrees with vectorbt to 1e-9 (tested).
+``val_price`` = the order price, else the last close, and ``update_value=False``
+(``approx_order_value_nb`` in ``vectorbt/portfolio/nb.py``; one order is
+:func:`backtest._order_nb.order_nb` with the book's cash as its cap), so with ``borrow = 0``
+equity agrees with vectorbt to 1e-9 (tested).
 """
 
 from __future__ import annotations
@@ -34,11 +35,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from backtest._sim_nb import add_nb, is_close_nb, is_close_or_less_nb, is_less_nb
+from backtest._order_nb import order_nb
 
 __all__ = [
     "STAT_NAMES",
-    "book_order_nb",
     "order_targets_nb",
     "simulate_book_nb",
     "simulate_books_nb",
@@ -46,74 +46,6 @@ __all__ = [
 
 #: per-book counters returned in ``stats``
 STAT_NAMES = ("n_orders", "fees_paid", "n_rebalances", "borrow_paid", "n_pending_dropped")
-
-
-@njit(cache=True, nogil=True)
-def book_order_nb(
-    cash: float,
-    position: float,
-    value: float,
-    target: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    min_size: float,
-) -> tuple[bool, float, float, float, float]:
-    """Move ``position`` to ``target * value / price`` units (vectorbt's target-percent order).
-
-    Args:
-        cash, position: state before the order (units; negative = short).
-        value: the book value the target refers to (taken once per bar, before any order).
-        target: target weight (fraction of ``value``).
-        price: order price before slippage (> 0), also the valuation price.
-        fees, fixed_fees, slippage: proportional fee, cash per order, slippage fraction.
-        min_size: smallest accepted fill (units).
-
-    Returns:
-        ``(filled, new_cash, new_position, signed_size, fees_paid)``.
-    """
-    if is_close_nb(cash, 0.0):
-        cash = 0.0
-    if is_close_nb(position, 0.0):
-        position = 0.0
-    if is_close_nb(value, 0.0):
-        value = 0.0
-    if np.isnan(value) or value <= 0:
-        return False, cash, position, 0.0, 0.0
-    size = target * value / price - position
-    if size > 0:  # buy_nb, lock_cash=False: the cash limit is the cash
-        adj_price = price * (1.0 + slippage)
-        if cash <= 0:
-            return False, cash, position, 0.0, 0.0
-        req_cash = size * adj_price
-        req_fees = req_cash * fees + fixed_fees
-        total_req = req_cash + req_fees
-        if is_close_or_less_nb(total_req, cash):
-            final_size = size
-            fees_paid = req_fees
-            final_req = total_req
-        else:
-            max_req_cash = add_nb(cash, -fixed_fees) / (1.0 + fees)
-            if max_req_cash <= 0:
-                return False, cash, position, 0.0, 0.0
-            final_size = max_req_cash / adj_price
-            fees_paid = cash - max_req_cash
-            final_req = cash
-        if is_close_nb(size, 0.0) or is_less_nb(final_size, min_size):
-            return False, cash, position, 0.0, 0.0
-        return True, add_nb(cash, -final_req), add_nb(position, final_size), final_size, fees_paid
-    # sell_nb, direction both: not limited
-    adj_price = price * (1.0 - slippage)
-    size_limit = -size
-    if is_close_nb(size_limit, 0.0) or is_less_nb(size_limit, min_size):
-        return False, cash, position, 0.0, 0.0
-    acq_cash = size_limit * adj_price
-    fees_paid = acq_cash * fees + fixed_fees
-    final_acq = add_nb(acq_cash, -fees_paid)
-    if final_acq < 0:
-        return False, cash, position, 0.0, 0.0
-    return True, cash + final_acq, add_nb(position, -size_limit), -size_limit, fees_paid
 
 
 @njit(cache=True, nogil=True)
@@ -256,9 +188,9 @@ def simulate_book_nb(
                 j = seq[k]
                 if np.isnan(order_value[k]):
                     break
-                filled, cash, position[j], _, paid = book_order_nb(
-                    cash, position[j], value, want[j], price[i, j],
-                    fees[j], fixed_fees[j], slippage[j], min_size,
+                filled, cash, position[j], _, _, paid = order_nb(
+                    cash, position[j], value, want[j], price[i, j], fees[j], fixed_fees[j],
+                    slippage[j], np.nan, min_size, cash, 0.0, fees[j],
                 )  # fmt: skip
                 if keep_ordered:
                     ordered[i, j] = want[j]
@@ -291,23 +223,11 @@ def simulate_book_nb(
 
 @njit(cache=True, nogil=True)
 def simulate_books_nb(
-    price: np.ndarray,
-    close: np.ndarray,
-    targets: np.ndarray,
-    rebalance: np.ndarray,
-    drift: float,
-    fees: np.ndarray,
-    fixed_fees: np.ndarray,
-    slippage: np.ndarray,
-    borrow: np.ndarray,
-    exit_bar: np.ndarray,
-    init_cash: float,
-    min_size: float,
-    start: int,
-    stop: int,
-    equity: np.ndarray,
-    stats: np.ndarray,
-) -> None:
+    price: np.ndarray, close: np.ndarray, targets: np.ndarray, rebalance: np.ndarray,
+    drift: float, fees: np.ndarray, fixed_fees: np.ndarray, slippage: np.ndarray,
+    borrow: np.ndarray, exit_bar: np.ndarray, init_cash: float, min_size: float, start: int,
+    stop: int, equity: np.ndarray, stats: np.ndarray,
+) -> None:  # fmt: skip
     """Books ``start..stop-1`` of a batch: ``targets`` ``(k, n, m)``, equity ``(n, k)``.
 
     Prices, closes, schedule and costs are shared by every book; each book has its own targets.

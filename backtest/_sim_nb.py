@@ -7,10 +7,9 @@ returns.
 
 Order arithmetic replicates vectorbt 1.2's ``Portfolio.from_orders`` with
 ``size_type='targetpercent'``, ``direction='both'``, ``lock_cash=False``, ``allow_partial=True``,
-``max_size=inf``, ``min_size=1e-8``, ``val_price`` = order price, ``update_value=False`` (see
-``buy_nb``, ``sell_nb``, ``execute_order_nb`` and ``simulate_from_orders_nb`` in
-``vectorbt/portfolio/nb.py``), including its tolerance helpers (``is_close_nb`` & co., relative
-1e-9 / absolute 1e-12), so equity agrees with :func:`backtest.run_backtest` to the last bit in
+``max_size=inf``, ``min_size=1e-8``, ``val_price`` = order price, ``update_value=False`` (one
+order is :func:`backtest._order_nb.order_nb`, shared with the book engine; see
+``simulate_from_orders_nb`` in ``vectorbt/portfolio/nb.py``), so equity agrees with :func:`backtest.run_backtest` to the last bit in
 practice (tests require 1e-9). Exit-trade bookkeeping replicates ``get_exit_trades_nb`` (one trade
 per exit order, a reversal closes one trade and opens another, a position still open at the end
 of the window is one open trade valued at the last close).
@@ -60,10 +59,19 @@ from backtest._margin_nb import (
     accrue_nb,
     blocked_nb,
     margin_call_nb,
-    margin_order_nb,
+    margin_terms_nb,
     participation_nb,
 )
 from backtest._metrics_nb import RETURNS_METRICS, acc_fill_metrics_nb, acc_from_sums_nb
+from backtest._order_nb import (  # noqa: F401 - the tolerance helpers' former home
+    ABS_TOL,
+    REL_TOL,
+    add_nb,
+    is_close_nb,
+    is_close_or_less_nb,
+    is_less_nb,
+    order_nb,
+)
 
 __all__ = [
     "BLOCK",
@@ -76,7 +84,6 @@ __all__ = [
     "is_close_or_less_nb",
     "is_less_nb",
     "add_nb",
-    "target_order_nb",
     "trade_pnl_nb",
     "simulate_block_nb",
     "run_block_nb",
@@ -91,9 +98,6 @@ __all__ = [
 
 #: columns per parallel work item (one 64-byte cache line of float64 targets per bar)
 BLOCK = 8
-#: vectorbt's tolerances (``vectorbt.utils.math_``)
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
 #: smallest order size accepted (vectorbt's default ``min_size``)
 MIN_SIZE = 1e-8
 
@@ -143,150 +147,7 @@ TS_IN_POS, TS_LONG, TS_SIZE, TS_GROSS, TS_FEES, TS_ENTRY_IDX = range(6)
 N_TRADE_STATE = 6
 
 
-# --- vectorbt's tolerance helpers -------------------------------------------------------------------
-@njit(cache=True)
-def is_close_nb(a: float, b: float) -> bool:
-    """``vectorbt.utils.math_.is_close_nb`` with its default tolerances."""
-    if np.isnan(a) or np.isnan(b):
-        return False
-    if np.isinf(a) or np.isinf(b):
-        return False
-    if a == b:
-        return True
-    return abs(a - b) <= max(REL_TOL * max(abs(a), abs(b)), ABS_TOL)
-
-
-@njit(cache=True)
-def is_close_or_less_nb(a: float, b: float) -> bool:
-    """``a <= b`` up to :func:`is_close_nb`."""
-    if is_close_nb(a, b):
-        return True
-    return a < b
-
-
-@njit(cache=True)
-def is_less_nb(a: float, b: float) -> bool:
-    """``a < b`` and not :func:`is_close_nb`."""
-    if is_close_nb(a, b):
-        return False
-    return a < b
-
-
-@njit(cache=True)
-def add_nb(a: float, b: float) -> float:
-    """``a + b``, snapped to exactly 0 when the two cancel up to the tolerances."""
-    if np.sign(a) != np.sign(b):
-        if is_close_nb(abs(a), abs(b)):
-            return 0.0
-    elif is_close_nb(a + b, 0.0):
-        return 0.0
-    return a + b
-
-
-# --- one order ----------------------------------------------------------------------------------------
-@njit(cache=True)
-def target_order_nb(
-    cash: float,
-    position: float,
-    target: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-) -> tuple[bool, float, float, float, float, float]:
-    """Move ``position`` toward ``target`` x current value at ``price`` (vectorbt arithmetic).
-
-    The valuation price is the order price, as in ``from_orders`` with ``val_price=np.inf``.
-
-    Args:
-        cash, position: state before the order (units of the asset; negative = short).
-        target: target exposure, fraction of current value (``cash + position * price``).
-        price: order price before slippage (> 0).
-        fees, fixed_fees, slippage: see :class:`backtest.costs.Costs` (slippage as a fraction).
-        granularity: size step (``1.0`` for whole units) or NaN for fractional units.
-        min_size: smallest accepted fill size.
-
-    Returns:
-        ``(filled, new_cash, new_position, signed_size, fill_price, fees_paid)``; when not filled
-        the state is returned unchanged and the last three are NaN.
-    """
-    value = cash
-    if position != 0:
-        value += position * price
-    # numerical stability, as execute_order_nb
-    if is_close_nb(cash, 0.0):
-        cash = 0.0
-    if is_close_nb(position, 0.0):
-        position = 0.0
-    if is_close_nb(value, 0.0):
-        value = 0.0
-    if cash < 0:
-        raise ValueError("cash cannot be NaN and must be greater than 0")
-    if np.isnan(value) or value <= 0:
-        return False, cash, position, np.nan, np.nan, np.nan
-    size = target * value
-    size /= price
-    size -= position
-
-    if size > 0:
-        # buy_nb (lock_cash=False: the cash limit is the cash)
-        adj_price = price * (1.0 + slippage)
-        cash_limit = cash
-        if cash_limit == 0:
-            return False, cash, position, np.nan, np.nan, np.nan
-        adj_size = size
-        if not np.isnan(granularity):
-            adj_size = adj_size // granularity * granularity
-        req_cash = adj_size * adj_price
-        req_fees = req_cash * fees + fixed_fees
-        total_req_cash = req_cash + req_fees
-        if is_close_or_less_nb(total_req_cash, cash_limit):
-            final_size = adj_size
-            fees_paid = req_fees
-            final_req_cash = total_req_cash
-        else:
-            max_req_cash = add_nb(cash_limit, -fixed_fees) / (1.0 + fees)
-            if max_req_cash <= 0:
-                return False, cash, position, np.nan, np.nan, np.nan
-            max_acq_size = max_req_cash / adj_price
-            if not np.isnan(granularity):
-                final_size = max_acq_size // granularity * granularity
-                new_req_cash = final_size * adj_price
-                fees_paid = new_req_cash * fees + fixed_fees
-                final_req_cash = new_req_cash + fees_paid
-            else:
-                final_size = max_acq_size
-                fees_paid = cash_limit - max_req_cash
-                final_req_cash = cash_limit
-        if is_close_nb(adj_size, 0.0):
-            return False, cash, position, np.nan, np.nan, np.nan
-        if is_less_nb(final_size, min_size):
-            return False, cash, position, np.nan, np.nan, np.nan
-        new_cash = add_nb(cash, -final_req_cash)
-        new_position = add_nb(position, final_size)
-        return True, new_cash, new_position, final_size, adj_price, fees_paid
-
-    # sell_nb (direction both, lock_cash=False: the size is not limited)
-    adj_price = price * (1.0 - slippage)
-    size_limit = -size
-    if not np.isnan(granularity):
-        size_limit = size_limit // granularity * granularity
-    if is_close_nb(size_limit, 0.0):
-        return False, cash, position, np.nan, np.nan, np.nan
-    if is_less_nb(size_limit, min_size):
-        return False, cash, position, np.nan, np.nan, np.nan
-    acq_cash = size_limit * adj_price
-    fees_paid = acq_cash * fees + fixed_fees
-    final_acq_cash = add_nb(acq_cash, -fees_paid)
-    if final_acq_cash < 0:
-        return False, cash, position, np.nan, np.nan, np.nan
-    new_cash = cash + final_acq_cash
-    new_position = add_nb(position, -size_limit)
-    return True, new_cash, new_position, -size_limit, adj_price, fees_paid
-
-
+# --- exit trades ------------------------------------------------------------------------------------
 @njit(cache=True)
 def trade_pnl_nb(
     size: float,
@@ -397,14 +258,20 @@ def _order_nb(
     if last_tgt != 0:  # bars the previous target was in force
         h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
     h[j, H_SINCE] = i
-    if fx is not None:
-        filled, cash, pos, size, fill_price, fees_paid = margin_order_nb(
-            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size, fx
-        )
-    else:
-        filled, cash, pos, size, fill_price, fees_paid = target_order_nb(
-            cash, pos, t, price, fees, fixed_fees, slippage, granularity, min_size
-        )
+    # the valuation price is the order price, as from_orders with val_price=np.inf
+    value = cash
+    if pos != 0:
+        value += pos * price
+    if fx is not None:  # leverage, a fixed notional, a fee schedule
+        base, cap, min_fee, sell_fees = margin_terms_nb(fx, cash, value)
+    else:  # buys may spend the cash, which must not be negative
+        if cash < 0 and not is_close_nb(cash, 0.0):
+            raise ValueError("cash cannot be NaN and must be greater than 0")
+        base, cap, min_fee, sell_fees = value, cash, 0.0, fees
+    filled, cash, pos, size, fill_price, fees_paid = order_nb(
+        cash, pos, base, t, price, fees, fixed_fees, slippage, granularity, min_size, cap,
+        min_fee, sell_fees,
+    )  # fmt: skip
     if filled:
         h[j, H_N_ORDERS] += 1
         h[j, H_FEES] += fees_paid
@@ -545,7 +412,7 @@ TILE = 512
 #: * ``open_, close``: ``(n_bars,)`` float64 prices (> 0);
 #: * ``next_open``: fill a change of target at the next bar's open (else at this bar's close);
 #: * ``lo, hi``: direction clip of the targets (``[-1, 1]``, ``[0, 1]`` or ``[-1, 0]``);
-#: * ``fees, fixed_fees, slippage, granularity, min_size``: see :func:`target_order_nb`;
+#: * ``fees, fixed_fees, slippage, granularity, min_size``: see :func:`backtest._order_nb.order_nb`;
 #: * ``init_cash``: starting cash of each column; the window starts flat;
 #: * ``start, stop``: simulate bars ``[start, stop)`` (``stop > start``); with ``next_open`` the
 #:   target decided at ``start - 1`` is the first that can fill (at ``open_[start]``);
@@ -562,7 +429,7 @@ TILE = 512
 #:   layout), or None for none (the plain path: numba prunes every ``fx is not None`` branch from
 #:   its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the direction clip
 #:   scaled by the leverage (its fee schedule: buy and sell rates, minimum fee, see
-#:   :func:`backtest._margin_nb.margin_order_nb`);
+#:   :func:`backtest._margin_nb.margin_terms_nb`);
 #: * ``funding``: the ``(n_bars, 2)`` ``market`` array of :mod:`backtest._margin_nb` (funding
 #:   rates, volume), or ``(0, 2)``.
 (

@@ -11,50 +11,31 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from backtest._exits_nb import N_XP
-from backtest._sim_nb import (
-    BLOCK,
-    MIN_SIZE,
-    N_OUT,
-    O_FIRST_INVALID,
-    O_LIQUIDATED_AT,
-    O_N_INVALID,
-    OUT_NAMES,
+from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_LIQUIDATED_AT
+from backtest.batch_inputs import (
+    PositionsSource,
+    column_chunks,
+    default_chunk_size,
+    exit_inputs,
+    price_array,
 )
-from backtest.checks import check_aligned, check_price_scale
+from backtest.checks import check_price_scale
 from backtest.costs import Costs
 from backtest.execution import check_settings
-from backtest.exits import EXIT_REASONS, Exits, atr, exit_table
+from backtest.exits import EXIT_REASONS, Exits
 from backtest.financing import MarginSettings, funding_per_bar, margin_settings, market_array
 from backtest.fused import FusedSignal
-from backtest.metric_table import SEARCHABLE
+from backtest.kernel_output import BATCH_METRICS, check_targets_read, metrics_frame
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["BatchResult", "evaluate_batch", "BATCH_METRICS", "default_chunk_size"]
-
-#: columns of :attr:`BatchResult.metrics`, in order
-_NOT_METRICS = ("n_invalid", "first_invalid", "liquidated_at")
-BATCH_METRICS = tuple(n for n in OUT_NAMES if n not in _NOT_METRICS)
-if BATCH_METRICS != SEARCHABLE:  # the kernel's output layout must follow the metric table
-    raise ImportError(
-        f"backtest._sim_nb.OUT_NAMES is out of step with backtest.metric_table.SEARCHABLE: "
-        f"{BATCH_METRICS} != {SEARCHABLE}"
-    )
-_INT_COLUMNS = ("n_trades", "n_orders")
-_BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
-#: bytes of positions one chunk may hold when the chunk size is chosen automatically
-CHUNK_BYTES = 128 * 2**20
-
-PositionsSource = (
-    np.ndarray | pd.DataFrame | Callable[[int, int], Any] | Iterable[Any] | FusedSignal
-)
 
 
 @dataclass
@@ -86,93 +67,6 @@ class BatchResult:
 
     def __len__(self) -> int:
         return len(self.metrics)
-
-
-def default_chunk_size(n_bars: int, itemsize: int = 8) -> int:
-    """Columns per chunk so that one chunk of positions holds about :data:`CHUNK_BYTES`."""
-    return max(8, CHUNK_BYTES // max(1, n_bars * itemsize) // 8 * 8)
-
-
-def _prices(values: Any, name: str) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
-    if arr.ndim != 1:
-        raise DataValidationError(f"evaluate_batch: `{name}` must be 1-D, got shape {arr.shape}")
-    bad = ~(np.isfinite(arr) & (arr > 0))
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise DataValidationError(
-            f"evaluate_batch: `{name}` at bar {k} must be a finite price > 0, got {float(arr[k])!r}"
-        )
-    return arr
-
-
-def _as_chunk(chunk: Any, n_bars: int, where: str, index: pd.Index | None = None) -> np.ndarray:
-    check_aligned(chunk, index, f"evaluate_batch: {where}")
-    if isinstance(chunk, pd.DataFrame | pd.Series):
-        chunk = chunk.to_numpy()
-    arr = np.asarray(chunk)
-    if arr.dtype == np.bool_:
-        arr = arr.view(np.uint8)
-    elif not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise DataValidationError(f"evaluate_batch: {where} must be numeric, got dtype {arr.dtype}")
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    if arr.ndim != 2 or arr.shape[0] != n_bars:
-        raise DataValidationError(
-            f"evaluate_batch: {where} must have shape ({n_bars}, n_sets), got {arr.shape}"
-        )
-    return arr
-
-
-def _chunks(
-    positions: PositionsSource,
-    n_bars: int,
-    n_sets: int | None,
-    chunk_size: int | None,
-    index: pd.Index | None = None,
-) -> tuple[Iterator[np.ndarray], int | None]:
-    """Iterator of ``(n_bars, k)`` column chunks, and the total number of sets when known.
-    A :class:`backtest.fused.FusedSignal` is one chunk of its own."""
-    if isinstance(positions, FusedSignal):
-        if positions.n_bars != n_bars:
-            raise DataValidationError(
-                f"evaluate_batch: the fused signal is defined on {positions.n_bars} bars and "
-                f"the prices have {n_bars}; they must match"
-            )
-        return iter([positions]), int(positions.n_sets)
-    if isinstance(positions, np.ndarray | pd.DataFrame | pd.Series):
-        arr = _as_chunk(positions, n_bars, "positions", index)
-        return iter([arr]), arr.shape[1]
-    if callable(positions):
-        if n_sets is None or int(n_sets) < 1:
-            raise ParameterError(
-                "evaluate_batch: `n_sets` (a positive int) is required when positions is a "
-                f"callable, got {n_sets!r}"
-            )
-        total = int(n_sets)
-        size = chunk_size or default_chunk_size(n_bars)
-
-        def produce() -> Iterator[np.ndarray]:
-            for c0 in range(0, total, size):
-                c1 = min(c0 + size, total)
-                arr = _as_chunk(positions(c0, c1), n_bars, f"positions({c0}, {c1})", index)
-                if arr.shape[1] != c1 - c0:
-                    raise DataValidationError(
-                        f"evaluate_batch: positions({c0}, {c1}) must return {c1 - c0} columns, "
-                        f"got {arr.shape[1]}"
-                    )
-                yield arr
-
-        return produce(), total
-    if isinstance(positions, Iterable):
-        chunks = (
-            _as_chunk(c, n_bars, f"positions chunk {k}", index) for k, c in enumerate(positions)
-        )
-        return chunks, None
-    raise DataValidationError(
-        "evaluate_batch: positions must be an array (n_bars, n_sets), a callable "
-        f"(c0, c1) -> array, or an iterable of column chunks; got {type(positions).__name__}"
-    )
 
 
 def _n_threads(n_threads: int | None) -> int:
@@ -211,15 +105,13 @@ def _simulate_chunk(
         targets, transposed = chunk.T, True
     else:
         targets, transposed = np.ascontiguousarray(chunk), False
-    next_open, lo, hi, fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy = kernel_args[
-        :13
-    ]
+    (next_open, lo, hi, fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, ret_out,
+     ret_col0) = kernel_args  # fmt: skip
     out = np.empty((n_cols, N_OUT), dtype=np.float64)
     sim = (  # the fields backtest._sim_nb.S_*
         open_, close, bool(next_open), float(lo), float(hi), float(fees), float(fixed),
         float(slip), float(gran), float(min_size), float(cash), int(start), int(stop), float(rf),
-        float(ppy), out, kernel_args[13], int(kernel_args[14]), high, low, atr_arr, xp, reasons,
-        fx, funding,
+        float(ppy), out, ret_out, int(ret_col0), high, low, atr_arr, xp, reasons, fx, funding,
     )  # fmt: skip
 
     def block(c0: int) -> None:
@@ -357,8 +249,8 @@ def evaluate_batch(
         )
     if chunk_size is not None and (not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
         raise ParameterError(f"`chunk_size` must be a positive int, got {chunk_size!r}")
-    open_arr = _prices(open_, "open_")
-    close_arr = _prices(close, "close")
+    open_arr = price_array(open_, "open_")
+    close_arr = price_array(close, "close")
     n_bars = len(close_arr)
     if len(open_arr) != n_bars:
         raise DataValidationError(
@@ -376,8 +268,8 @@ def evaluate_batch(
         index = open_.index
     window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
     check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
-    chunks, total = _chunks(positions, n_bars, n_sets, chunk_size, index)
-    high_arr, low_arr, atr_arr, xp, reasons = _exit_inputs(
+    chunks, total = column_chunks(positions, n_bars, n_sets, chunk_size, index)
+    high_arr, low_arr, atr_arr, xp, reasons = exit_inputs(
         exits, high, low, open_arr, close_arr, total
     )
     funding_arr = funding_per_bar(funding, index, n_bars)
@@ -414,15 +306,7 @@ def evaluate_batch(
             float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
             reasons_chunk, fx if len(fx) else None, market, n_threads,
         )  # fmt: skip
-        invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
-        if invalid.size:
-            j = int(invalid[0])
-            bar = int(out[j, O_FIRST_INVALID])
-            raise DataValidationError(
-                f"evaluate_batch: positions set {col0 + j} at bar {bar} must be a target exposure "
-                f"in [{-margin.max_leverage:g}, {margin.max_leverage:g}], got "
-                f"{float(chunk[bar, j])!r}"
-            )
+        check_targets_read(out, chunk, "evaluate_batch", col0, margin.max_leverage)
         parts.append(out)
         col0 += k
     if total is not None and col0 != total:
@@ -432,13 +316,7 @@ def evaluate_batch(
     if not parts:
         raise DataValidationError("evaluate_batch: positions produced no columns")
     values = np.concatenate(parts, axis=0)
-    metrics = pd.DataFrame(
-        {
-            name: values[:, k].astype(np.int64) if name in _INT_COLUMNS else values[:, k]
-            for name, k in zip(BATCH_METRICS, _BATCH_COLUMNS)
-        },
-        index=pd.RangeIndex(len(values), name="set"),
-    )
+    metrics = metrics_frame(values)
     if return_returns and returns_all is None:
         returns_all = np.concatenate(returns_parts, axis=1)
     exit_reasons = None
@@ -454,36 +332,3 @@ def evaluate_batch(
         exit_reasons=exit_reasons,
         liquidated_at=values[:, O_LIQUIDATED_AT].astype(np.int64),
     )
-
-
-def _exit_inputs(
-    exits: Any, high: Any, low: Any, open_: np.ndarray, close: np.ndarray, total: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer."""
-    none = np.empty(0)
-    if exits is None:
-        return none, none, none, np.empty((0, N_XP)), np.empty((0, 0))
-    if total is None:
-        raise ParameterError(
-            "evaluate_batch: `exits` needs the number of sets up front: pass positions as an "
-            "array, or as a callable with `n_sets`"
-        )
-    if high is None or low is None:
-        raise ParameterError("evaluate_batch: `exits` needs the bars' `high` and `low` prices")
-    high_arr, low_arr = _prices(high, "high"), _prices(low, "low")
-    n = len(close)
-    for name, arr in (("high", high_arr), ("low", low_arr)):
-        if len(arr) != n:
-            raise DataValidationError(
-                f"evaluate_batch: `{name}` has {len(arr)} bars and `close` {n}; they must match"
-            )
-    bad = (high_arr < np.maximum(open_, close)) | (low_arr > np.minimum(open_, close))
-    if bad.any():
-        k = int(np.argmax(bad))
-        raise DataValidationError(
-            f"evaluate_batch: bar {k} must have low <= open, close <= high, got open={open_[k]!r} "
-            f"high={high_arr[k]!r} low={low_arr[k]!r} close={close[k]!r}"
-        )
-    xp, window = exit_table(exits, total)
-    atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
-    return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))

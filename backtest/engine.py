@@ -26,7 +26,6 @@ vectorbt is imported lazily (it takes several seconds to import); the fast batch
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,10 +40,13 @@ from backtest.execution import (
     check_settings,
     direction_bounds,
 )
+from backtest.inputs import price_frames, target_frame
+from backtest.result import TRADE_COLUMNS, BacktestResult, run_settings, trades_frame
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
     "BacktestResult",
+    "TRADE_COLUMNS",
     "run_backtest",
     "EXECUTIONS",
     "DIRECTIONS",
@@ -53,24 +55,6 @@ __all__ = [
     "order_targets",
     "targets_portfolio",
     "orders_portfolio",
-]
-
-
-TRADE_COLUMNS = [
-    "symbol",
-    "direction",
-    "status",
-    "entry_time",
-    "exit_time",
-    "entry_bar",
-    "exit_bar",
-    "size",
-    "entry_price",
-    "exit_price",
-    "fees",
-    "pnl",
-    "return",
-    "exit_reason",
 ]
 
 
@@ -84,266 +68,6 @@ def order_targets(targets: pd.DataFrame, execution: str) -> pd.DataFrame:
     if execution == "next-open":
         size = size.shift(1)
     return size
-
-
-@dataclass
-class BacktestResult:
-    """Outcome of :func:`run_backtest`.
-
-    Attributes:
-        equity: portfolio value marked at each close (Series; one account for several symbols).
-        returns: per-bar simple returns of ``equity``; the first is ``equity[0] / init_cash - 1``.
-        trades: one row per exit trade (vectorbt's exit trades): ``symbol, direction`` ("long" /
-            "short"), ``status`` ("closed" / "open"), ``entry_time, exit_time, entry_bar,
-            exit_bar, size`` (units, > 0), ``entry_price, exit_price`` (fill prices incl.
-            slippage; an open trade's exit price is the last close), ``fees`` (entry share +
-            exit), ``pnl`` (cash, net of fees), ``return`` (pnl / entry value),
-            ``exit_reason`` of closed trades (``signal``, or with an exit layer ``stop``,
-            ``target``, ``trail``, ``time``, ``margin``; missing for an open trade).
-        positions: the target exposures after the direction clip (Series, or DataFrame per symbol).
-        exposure: the exposure actually held at each close, ``asset value / equity`` (signed).
-        portfolio: the vectorbt ``Portfolio`` (for its full analysis API).
-        init_cash, costs, execution, direction, whole_units, exits: the inputs.
-        liquidated_at: the timestamp whose close found the equity <= 0 (None: never); see
-            :func:`backtest.closeout.close_out`.
-        in_force: with an exit layer, the target in force at each close after the exits (else
-            None: :attr:`positions_in_force` derives it from the positions).
-        order_changes: with an exit layer, the sum of ``|target change|`` per bar (an entry and
-            an intrabar exit in one bar count twice); the ``turnover`` metric sums it.
-        close_prices: the close prices when there is no vectorbt ``portfolio`` (the reference
-            loop of :mod:`backtest.ledger`), else None.
-    """
-
-    equity: pd.Series
-    returns: pd.Series
-    trades: pd.DataFrame
-    positions: pd.Series | pd.DataFrame
-    exposure: pd.Series | pd.DataFrame
-    portfolio: Any = field(repr=False)
-    init_cash: float = 100_000.0
-    costs: Costs = field(default_factory=Costs)
-    execution: str = "next-open"
-    direction: str = "both"
-    whole_units: bool = False
-    exits: Any = None
-    liquidated_at: Any = None
-    in_force: pd.Series | None = field(default=None, repr=False)
-    order_changes: np.ndarray | None = field(default=None, repr=False)
-    close_prices: pd.Series | None = field(default=None, repr=False)
-
-    @property
-    def final_equity(self) -> float:
-        """Equity at the last close."""
-        return float(self.equity.iloc[-1])
-
-    @property
-    def positions_in_force(self) -> pd.Series | pd.DataFrame:
-        """The target in force at each close: ``positions`` shifted one bar for next-open fills
-        (with an exit layer: after its exits)."""
-        if self.in_force is not None:
-            return self.in_force
-        if self.execution == "next-open":
-            return self.positions.shift(1).fillna(0.0)
-        return self.positions
-
-    def to_html(self, path: Any = None, periods_per_year: float = 252, **options: Any) -> str:
-        """The tearsheet page (:func:`backtest.tearsheet.tearsheet_html`); written to ``path`` too."""
-        from backtest.tearsheet import tearsheet_html
-        from data_loaders.atomic import atomic_write_text
-
-        text = tearsheet_html(self, periods_per_year=periods_per_year, **options)
-        if path is not None:
-            atomic_write_text(path, text)
-        return text
-
-    def plot(self, periods_per_year: float = 252) -> Any:
-        """The summary plotly figure (:func:`backtest.tearsheet.tearsheet_figure`)."""
-        from backtest.tearsheet import tearsheet_figure
-
-        return tearsheet_figure(self, periods_per_year=periods_per_year)
-
-    def _repr_html_(self) -> str:
-        from backtest.tearsheet import notebook_html
-
-        return notebook_html(self)
-
-    def metrics(self, periods_per_year: float = 252, risk_free: float = 0.0) -> dict[str, float]:
-        """Every metric of :func:`backtest.metrics.compute_metrics` for this backtest.
-
-        Returns metrics come from :attr:`returns` (of the whole account); ``n_trades, win_rate,
-        profit_factor, expectancy`` from :attr:`trades` (with several symbols every leg's trades
-        count); ``exposure`` and ``turnover`` from :attr:`positions_in_force`, passed per symbol.
-
-        Portfolio convention for several symbols: ``exposure`` is the fraction of bars on which
-        *any* symbol holds a non-zero target (a hedged pair with legs ``+0.5 / -0.5`` is
-        exposed, although its net exposure is 0), and ``turnover`` sums every symbol's
-        ``|target change|`` per bar. Signed exposures are never summed across symbols.
-
-        Args:
-            periods_per_year: bars per year used to annualise (252 for daily stock bars).
-            risk_free: per-period risk-free return (Sharpe, Omega).
-        """
-        from backtest.metrics import compute_metrics
-
-        out = compute_metrics(
-            self.returns,
-            trades=self.trades,
-            positions=self.positions_in_force,
-            periods_per_year=periods_per_year,
-            risk_free=risk_free,
-        )
-        if self.order_changes is not None:
-            out["turnover"] = float(self.order_changes.sum() / len(self.order_changes))
-        return out
-
-
-def _frames(bars: Any) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    """``(open, close, multi)`` DataFrames with one column per symbol."""
-    if isinstance(bars, Mapping):
-        if not bars:
-            raise DataValidationError(
-                "run_backtest: `bars` is an empty dict; give at least one symbol"
-            )
-        symbols = list(bars)
-        first = bars[symbols[0]]
-        for sym in symbols:
-            frame = bars[sym]
-            _check_bars(frame, f"bars[{sym!r}]")
-            if not frame.index.equals(first.index):
-                raise DataValidationError(
-                    f"run_backtest: bars[{sym!r}] index differs from bars[{symbols[0]!r}]; "
-                    "several symbols must share one index (align them first)"
-                )
-        open_ = pd.DataFrame(
-            {s: bars[s]["open"].to_numpy(np.float64) for s in symbols}, index=first.index
-        )
-        close = pd.DataFrame(
-            {s: bars[s]["close"].to_numpy(np.float64) for s in symbols}, index=first.index
-        )
-        return open_, close, True
-    _check_bars(bars, "bars")
-    symbol = bars.attrs.get("symbol") or "close"
-    open_ = pd.DataFrame({symbol: bars["open"].to_numpy(np.float64)}, index=bars.index)
-    close = pd.DataFrame({symbol: bars["close"].to_numpy(np.float64)}, index=bars.index)
-    return open_, close, False
-
-
-def _check_bars(frame: Any, where: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise DataValidationError(
-            f"run_backtest: {where} must be a DataFrame of bars, got {type(frame).__name__}"
-        )
-    missing = [c for c in ("open", "close") if c not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"run_backtest: {where} lacks column(s) {missing}; bars need open and close"
-        )
-    if len(frame) == 0:
-        raise DataValidationError(f"run_backtest: {where} has no rows")
-    for col in ("open", "close"):
-        values = frame[col].to_numpy(np.float64)
-        bad = ~(np.isfinite(values) & (values > 0))
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise DataValidationError(
-                f"run_backtest: {where} column {col!r} at {frame.index[k]} must be a finite price > 0, "
-                f"got {float(values[k])!r}"
-            )
-
-
-def _targets(positions: Any, close: pd.DataFrame, multi: bool, limit: float = 1.0) -> pd.DataFrame:
-    """Positions as a float DataFrame shaped like ``close``, validated to lie in
-    ``[-limit, limit]`` (the leverage)."""
-    if isinstance(positions, pd.DataFrame):
-        if not multi and positions.shape[1] == 1:
-            positions = positions.iloc[:, 0]
-        elif not multi:
-            raise DataValidationError(
-                f"run_backtest: positions has {positions.shape[1]} columns for one symbol; "
-                "give a Series (or a dict of bars for several symbols)"
-            )
-    if multi:
-        if not isinstance(positions, pd.DataFrame):
-            raise DataValidationError(
-                "run_backtest: several symbols need positions as a DataFrame with one column per "
-                f"symbol, got {type(positions).__name__}"
-            )
-        unknown = [c for c in positions.columns if c not in close.columns]
-        missing = [c for c in close.columns if c not in positions.columns]
-        if unknown or missing:
-            raise DataValidationError(
-                f"run_backtest: positions columns must be the symbols {list(close.columns)}; "
-                f"unknown {unknown}, missing {missing}"
-            )
-        if not positions.index.equals(close.index):
-            raise DataValidationError("run_backtest: positions index differs from the bars index")
-        frame = positions[list(close.columns)].astype(np.float64)
-    else:
-        if isinstance(positions, pd.Series):
-            if not positions.index.equals(close.index):
-                raise DataValidationError(
-                    "run_backtest: positions index differs from the bars index; "
-                    "compute positions on the same bars"
-                )
-            values = positions.to_numpy(np.float64)
-        else:
-            values = np.asarray(positions, dtype=np.float64)
-            if values.ndim != 1 or len(values) != len(close):
-                raise DataValidationError(
-                    f"run_backtest: positions must have shape ({len(close)},), got {values.shape}"
-                )
-        frame = pd.DataFrame({close.columns[0]: values}, index=close.index)
-    arr = frame.to_numpy()
-    bad = ~((arr >= -limit) & (arr <= limit))
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        where = f"positions[{frame.columns[col]!r}]" if multi else "positions"
-        raise DataValidationError(
-            f"run_backtest: {where} at {frame.index[row]} must be a target exposure in "
-            f"[{-limit:g}, {limit:g}], got {float(arr[row, col])!r}"
-        )
-    return frame
-
-
-def _trades_frame(
-    portfolio: Any, index: pd.Index, symbols: list[str], reasons: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Exit trades as a frame; ``reasons`` (``(n, 2)`` codes) marks a portfolio on two rows per bar
-    (the exit layer's grid), whose rows map to bars ``row // 2``."""
-    from backtest.exits import EXIT_REASONS
-
-    records = portfolio.trades.values
-    if len(records) == 0:
-        out = pd.DataFrame({c: [] for c in TRADE_COLUMNS})
-        out["entry_time"] = pd.DatetimeIndex([], tz=getattr(index, "tz", None))
-        out["exit_time"] = out["entry_time"]
-        return out
-    entry_idx = records["entry_idx"].astype(np.int64)
-    exit_idx = records["exit_idx"].astype(np.int64)
-    closed = records["status"] == 1
-    why = np.where(closed, "signal", None).astype(object)
-    if reasons is not None:
-        codes = reasons.ravel()[exit_idx]
-        why = np.where(closed & (codes >= 0), np.asarray(EXIT_REASONS, dtype=object)[codes], why)
-        entry_idx, exit_idx = entry_idx // 2, exit_idx // 2
-    return pd.DataFrame(
-        {
-            "symbol": np.asarray(symbols, dtype=object)[records["col"]],
-            "direction": np.where(records["direction"] == 0, "long", "short"),
-            "status": np.where(records["status"] == 1, "closed", "open"),
-            "entry_time": index[entry_idx],
-            "exit_time": index[exit_idx],
-            "entry_bar": entry_idx,
-            "exit_bar": exit_idx,
-            "size": records["size"],
-            "entry_price": records["entry_price"],
-            "exit_price": records["exit_price"],
-            "fees": records["entry_fees"] + records["exit_fees"],
-            "pnl": records["pnl"],
-            "return": records["return"],
-            "exit_reason": why,
-        }
-    )
 
 
 def targets_portfolio(
@@ -462,8 +186,8 @@ def run_backtest(
     from backtest.financing import MarginSettings
 
     margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
-    open_, close, multi = _frames(bars)
-    targets = _targets(positions, close, multi, margin.max_leverage)
+    open_, close, multi = price_frames(bars)
+    targets = target_frame(positions, close, multi, margin.max_leverage)
     targets = targets.clip(lo * margin.max_leverage, hi * margin.max_leverage)
     from backtest.checks import check_price_scale
 
@@ -515,15 +239,11 @@ def run_backtest(
     result = BacktestResult(
         equity=equity,
         returns=ret,
-        trades=_trades_frame(portfolio, close.index, symbols),
+        trades=trades_frame(portfolio, close.index, symbols),
         positions=out_targets,
         exposure=exposure,
         portfolio=portfolio,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
     )
     return close_out(result, close)
 
@@ -568,15 +288,11 @@ def _run_with_exits(
     result = BacktestResult(
         equity=pd.Series(run.equity, index=index, name="equity"),
         returns=pd.Series((run.equity - prev) / prev, index=index, name="returns"),
-        trades=_trades_frame(run.portfolio, index, [symbol], run.reasons),
+        trades=trades_frame(run.portfolio, index, [symbol], run.reasons),
         positions=targets.iloc[:, 0].rename("position"),
         exposure=pd.Series(run.asset_value / run.equity, index=index, name="exposure"),
         portfolio=run.portfolio,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
         exits=exits,
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,

@@ -7,7 +7,10 @@ is on. With every setting at its default the engines run their plain vectorbt ar
 * **Leverage** (``max_leverage`` ``L >= 1``): targets lie in ``[-L, L]`` (the direction clip
   scaled by ``L``). A buy may spend up to ``cash + (L - 1) * equity`` (equity valued at the
   order price), fees included, and is reduced to fit; the cash may go negative (a loan). A
-  sell (short) is not limited. ``L = 1`` with no other setting is the plain engine.
+  sell (short) is not limited. ``L = 1`` with no other setting is the plain engine. Orders
+  follow the plain engine's arithmetic (:func:`backtest._order_nb.order_nb`, vectorbt's, with
+  that cap and the fee schedule of :class:`backtest.Costs`): a sell whose fees exceed its
+  proceeds is not made.
 * **Maintenance margin** (``maintenance_margin`` ``m``, a fraction; 0 = off): at each close,
   after financing, when ``equity < m * |position| * close`` the position is **closed at that
   close** as a market order (fees and slippage apply); its trade's exit reason is ``margin``.

@@ -83,6 +83,8 @@ class _Book:
         if abs(size) < 1e-8 * (1 - _TOL):
             return
         paid = self._fee(abs(size) * fill, rate)
+        if size < 0 and -size * fill < paid:  # a sell whose fees exceed its proceeds (vectorbt)
+            return
         self.cash -= size * fill + paid
         self.pos = 0.0 if _near(self.pos + size, 0.0) else self.pos + size
         self.fees_paid += paid
@@ -210,8 +212,8 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
     clipped ``targets`` (a one-column DataFrame); ``portfolio`` is None."""
     import pandas as pd
 
-    from backtest.engine import TRADE_COLUMNS, BacktestResult
     from backtest.financing import funding_per_bar
+    from backtest.result import TRADE_COLUMNS, BacktestResult, run_settings
 
     if margin.participation and "volume" not in bars.columns:
         from data_loaders.errors import DataValidationError
@@ -249,11 +251,7 @@ def ledger_backtest(bars, targets, costs, execution, direction, init_cash, whole
         positions=targets.iloc[:, 0].rename("position"),
         exposure=pd.Series(exposure, index=index, name="exposure"),
         portfolio=None,
-        init_cash=init_cash,
-        costs=costs,
-        execution=execution,
-        direction=direction,
-        whole_units=bool(whole_units),
+        **run_settings(costs, execution, direction, init_cash, whole_units),
         liquidated_at=None if run.liquidated_at < 0 else index[run.liquidated_at],
         in_force=pd.Series(run.in_force, index=index, name="position"),
         order_changes=run.changes,

@@ -1,6 +1,6 @@
 """Figures and tables of one backtest, built from plain pandas objects (returns, trades, prices).
 
-Every function takes series or frames, never a :class:`~backtest.engine.BacktestResult`, so the
+Every function takes series or frames, never a :class:`~backtest.result.BacktestResult`, so the
 run report can draw the champion's price chart, monthly table and rolling Sharpe from what a run
 folder stores. Figures are ``plotly.graph_objects.Figure`` objects; tables are DataFrames.
 
@@ -13,7 +13,7 @@ Conventions:
 * The rolling Sharpe ratio is annualised, ``mean / std(ddof=1) * sqrt(periods_per_year)`` over a
   trailing window of ``window`` bars, risk-free rate 0 (the convention of
   :func:`backtest.metrics.sharpe_ratio`); a window with zero deviation gives NaN.
-* ``trades`` is the engine's trade table (:data:`backtest.engine.TRADE_COLUMNS`); when it has an
+* ``trades`` is the engine's trade table (:data:`backtest.result.TRADE_COLUMNS`); when it has an
   ``exit_reason`` column the exit markers are drawn per reason. Open trades have no exit marker.
 """
 

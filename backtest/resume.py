@@ -27,16 +27,12 @@ from backtest._sim_nb import (
     BLOCK,
     MIN_SIZE,
     N_OUT,
-    O_FIRST_INVALID,
-    O_LIQUIDATED_AT,
-    O_N_INVALID,
-    OUT_NAMES,
     block_begin_nb,
     block_end_nb,
     run_block_nb,
 )
-from backtest.batch import BATCH_METRICS
 from backtest.execution import check_settings
+from backtest.kernel_output import check_targets_read, metrics_frame
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = ["SimState", "simulate_resumable"]
@@ -161,19 +157,7 @@ def simulate_resumable(
         for k, a in enumerate(arrays):
             parts[k].append(a.copy())
         block_end_nb(arrays, c0, sim)
-    invalid = np.flatnonzero(out[:, O_N_INVALID] > 0)
-    if invalid.size:
-        j, bar = int(invalid[0]), int(out[invalid[0], O_FIRST_INVALID])
-        raise DataValidationError(
-            f"simulate_resumable: positions set {j} at bar {bar} must be a target exposure in "
-            f"[-1, 1], got {float(pos[bar, j])!r}"
-        )
-    metrics = pd.DataFrame(
-        {name: out[:, OUT_NAMES.index(name)] for name in BATCH_METRICS},
-        index=pd.RangeIndex(n_sets, name="set"),
-    )
-    metrics["liquidated_at"] = out[:, O_LIQUIDATED_AT]
-    for name in ("n_trades", "n_orders", "liquidated_at"):
-        metrics[name] = metrics[name].astype(np.int64)
+    check_targets_read(out, pos, "simulate_resumable")
+    metrics = metrics_frame(out, liquidated_at=True)
     new = SimState(start, stop, tuple(np.concatenate(p) for p in parts))
     return metrics, new

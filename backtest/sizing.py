@@ -45,12 +45,6 @@ def check_range(name: str, value: Any, lo: float, hi: float, lo_open: bool = Tru
     return number
 
 
-def _window(window: Any) -> int:
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
-        raise ParameterError(f"`window` must be an integer >= 2, got {window!r}")
-    return int(window)
-
-
 def _apply(positions: pd.Series, scale: np.ndarray, step: float | None) -> pd.Series:
     if step:
         scale = np.floor(scale / step + 1e-9) * step
@@ -58,10 +52,13 @@ def _apply(positions: pd.Series, scale: np.ndarray, step: float | None) -> pd.Se
     return (positions * scale).rename(positions.name)
 
 
-def _as_series(positions: Any, close: pd.Series) -> pd.Series:
+def _inputs(positions: Any, close: pd.Series, window: Any) -> tuple[pd.Series, pd.Series, int]:
+    """``(positions, close, window)`` checked: float Series on one index, an int window >= 2."""
     if not isinstance(positions, pd.Series) or not positions.index.equals(close.index):
         raise ParameterError("`positions` must be a Series indexed like `close`")
-    return positions.astype(np.float64)
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 2:
+        raise ParameterError(f"`window` must be an integer >= 2, got {window!r}")
+    return positions.astype(np.float64), close.astype(np.float64), int(window)
 
 
 def vol_target(
@@ -89,11 +86,9 @@ def vol_target(
         periods_per_year: bars per year of the annualisation.
         step: round the scale down to a multiple of this (None: no rounding).
     """
-    close = close.astype(np.float64)
-    positions = _as_series(positions, close)
+    positions, close, window = _inputs(positions, close, window)
     target_vol = check_range("target_vol", target_vol, 0.0, 10.0)
     cap = check_range("max_leverage", max_leverage, 0.0, 100.0)
-    window = _window(window)
     ppy = check_range("periods_per_year", periods_per_year, 0.0, math.inf)
     vol = close.pct_change().rolling(window).std(ddof=1).to_numpy() * math.sqrt(ppy)
     with np.errstate(divide="ignore"):
@@ -126,11 +121,9 @@ def kelly_scale(
         cap: largest scale, in (0, 1].
         step: round the scale down to a multiple of this (None: no rounding).
     """
-    close = close.astype(np.float64)
-    positions = _as_series(positions, close)
+    positions, close, window = _inputs(positions, close, window)
     fraction = check_range("fraction", fraction, 0.0, 1.0)
     cap = check_range("cap", cap, 0.0, 1.0)
-    window = _window(window)
     unit = np.sign(positions.shift(1).fillna(0.0)) * close.pct_change()
     roll = unit.rolling(window)
     with np.errstate(divide="ignore", invalid="ignore"):

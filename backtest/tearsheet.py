@@ -4,7 +4,7 @@ Sections, in order: the metrics table, price with the trades' entry and exit mar
 exits per ``exit_reason`` when the trades carry one), equity against buy-and-hold, drawdown,
 rolling Sharpe, exposure over time, monthly and yearly returns, the trade list.
 
-* :func:`tearsheet_html` renders a :class:`~backtest.engine.BacktestResult`;
+* :func:`tearsheet_html` renders a :class:`~backtest.result.BacktestResult`;
   :func:`write_tearsheet` writes it atomically. ``BacktestResult.to_html`` / ``.plot`` /
   ``_repr_html_`` delegate here.
 * :func:`tearsheet_figure` is the one-figure summary (price, equity, drawdown, rolling Sharpe,
@@ -35,7 +35,7 @@ from backtest import plots
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from backtest.engine import BacktestResult
+    from backtest.result import BacktestResult
 
 __all__ = [
     "tearsheet_html",

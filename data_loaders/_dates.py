@@ -25,10 +25,12 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from pandas.tseries import offsets
+from pandas.tseries.frequencies import to_offset
 
 from data_loaders.errors import DataValidationError, ParameterError
 
-__all__ = ["parse_times", "check_timezone", "TEXT_FORMATS"]
+__all__ = ["parse_times", "check_timezone", "read_offset", "TEXT_FORMATS"]
 
 #: explicit layouts tried after ISO 8601, in order (first one that parses every row wins)
 TEXT_FORMATS: tuple[str, ...] = (
@@ -84,6 +86,17 @@ def check_timezone(tz: str | None, *, key: str = "tz") -> str | None:
     close = close or [z for z in _timezones() if z.lower() == tz.lower()]
     hint = f"did you mean {close[0]!r}?" if close else "e.g. 'UTC', 'America/New_York'"
     raise ParameterError(f"`{key}`: unknown time zone {tz!r} ({hint})")
+
+
+def read_offset(rule: object, *, key: str) -> offsets.BaseOffset:
+    """``rule`` as a pandas offset (``"1D"``, ``"4h"``, ``"W-FRI"``); ParameterError naming
+    ``key`` when pandas cannot read it."""
+    try:
+        return to_offset(rule)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"`{key}`: cannot read {rule!r} as a pandas frequency ({exc})"
+        ) from None
 
 
 def _fail(source: str, column: str, rows: np.ndarray, pos: int, what: str) -> DataValidationError:

@@ -5,6 +5,7 @@ contract): a DataFrame with a tz-aware UTC ``DatetimeIndex`` and float64 ``open 
 volume`` columns, or a ``dict[symbol, DataFrame]`` for several symbols, all on one calendar
 (the first frame is the reference calendar).
 
+* :func:`check_bars`: the cheap structural check of bars already valid (no value scan).
 * :func:`bars_index` / :func:`first_frame`: the reference index / frame.
 * :func:`slice_bars`: rows ``[start, stop)`` by position (every frame of a dict cut alike).
 * :func:`bars_per_year`: the one annualisation rule of the project (``research run``,
@@ -18,7 +19,18 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Bars", "bars_index", "first_frame", "slice_bars", "is_multi", "bars_per_year"]
+from data_loaders._columns import BAR_COLUMNS
+from data_loaders.errors import DataValidationError
+
+__all__ = [
+    "Bars",
+    "check_bars",
+    "bars_index",
+    "first_frame",
+    "slice_bars",
+    "is_multi",
+    "bars_per_year",
+]
 
 #: one symbol's bars, or several symbols' bars keyed by symbol
 Bars = pd.DataFrame | dict[str, pd.DataFrame]
@@ -73,3 +85,19 @@ def bars_per_year(index: pd.DatetimeIndex, default: float = 252.0) -> float:
         if abs(est - snap) <= SNAP_TOLERANCE * snap:
             return snap
     return float(round(est))
+
+
+def check_bars(bars: Any, name: str = "bars") -> pd.DataFrame:
+    """Cheap structural check that ``bars`` already follows the contract (no value scan)."""
+    if not isinstance(bars, pd.DataFrame):
+        raise DataValidationError(f"`{name}` must be a bars DataFrame, got {type(bars).__name__}")
+    if not isinstance(bars.index, pd.DatetimeIndex) or bars.index.tz is None:
+        raise DataValidationError(
+            f"`{name}` must have a tz-aware DatetimeIndex (load it with data_loaders.load_bars or validate_bars)"
+        )
+    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
+    if missing:
+        raise DataValidationError(
+            f"`{name}`: missing columns {missing} (rule: bars need {list(BAR_COLUMNS)})"
+        )
+    return bars

@@ -23,12 +23,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pandas.tseries import offsets
-from pandas.tseries.frequencies import to_offset
 
 from data_loaders._calendar import frequency_string, infer_calendar, infer_frequency
+from data_loaders._dates import read_offset
 from data_loaders._kernels import aggregate_ohlcv
+from data_loaders.bars import check_bars
 from data_loaders.errors import ParameterError
-from data_loaders.validation import check_bars
 
 __all__ = ["resample_bars", "check_resample_rule"]
 
@@ -50,12 +50,7 @@ def _bins(
     index: pd.DatetimeIndex, rule: str, *, key: str = "rule"
 ) -> tuple[np.ndarray, np.ndarray, str, int]:
     """Per-bar bin start and end (int64 ns) for ``rule``; plus its name and minimum bin length."""
-    try:
-        off = to_offset(rule)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(
-            f"`{key}`: cannot read {rule!r} as a pandas frequency ({exc})"
-        ) from None
+    off = read_offset(rule, key=key)
     ns = index.as_unit("ns").asi8
     if isinstance(off, offsets.Tick | offsets.Day):
         step = int(pd.Timedelta(off).value)

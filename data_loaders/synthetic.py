@@ -29,9 +29,9 @@ from math import sqrt as math_sqrt
 import numpy as np
 import pandas as pd
 from pandas.tseries import offsets
-from pandas.tseries.frequencies import to_offset
 
 from data_loaders._calendar import frequency_string, infer_frequency
+from data_loaders._dates import read_offset
 from data_loaders._kernels import bridge_extremes
 from data_loaders._nb import markov_states
 from data_loaders.errors import ParameterError
@@ -74,12 +74,7 @@ def _index(n_bars: int, freq: str, start: object) -> tuple[pd.DatetimeIndex, flo
     """UTC index and bar length in years."""
     if not isinstance(n_bars, int | np.integer) or isinstance(n_bars, bool) or n_bars < 1:
         raise ParameterError(f"`n_bars` must be a positive integer, got {n_bars!r}")
-    try:
-        off = to_offset(freq)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(
-            f"`freq`: cannot read {freq!r} as a pandas frequency ({exc})"
-        ) from None
+    off = read_offset(freq, key="freq")
     try:
         ts = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:

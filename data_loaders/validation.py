@@ -14,31 +14,29 @@ numbers) into contract bars or raises :class:`DataValidationError` naming the so
 value and the rule. Nothing is changed silently: repairs happen only when asked for
 (:data:`REPAIRS`) and each one is recorded in ``attrs["repairs"]``.
 
-:func:`summarize_bars` describes valid bars: rows, range, inferred frequency and calendar, gaps
-against that calendar, suspected splits, zero-volume bars and the repairs made.
+:func:`check_bars` (:mod:`data_loaders.bars`) is the cheap structural check of bars already
+valid; the repairs live in :mod:`data_loaders.repairs`, the summary (:func:`summarize_bars`) in
+:mod:`data_loaders.summary`; all are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from data_loaders._calendar import (
-    Gap,
-    find_gaps,
     frequency_string,
-    infer_calendar,
     infer_frequency,
-    missing_slots,
 )
 from data_loaders._columns import ALIASES, BAR_COLUMNS, PRICE_COLUMNS, map_columns, normalize_header
 from data_loaders._dates import parse_times
-from data_loaders.corporate_actions import SplitFlag, apply_adjustment, detect_splits
-from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
+from data_loaders.bars import check_bars
+from data_loaders.corporate_actions import apply_adjustment
+from data_loaders.errors import DataValidationError
+from data_loaders.repairs import REPAIRS, fill_gaps, parse_repairs
+from data_loaders.summary import ValidationReport, summarize_bars
 
 __all__ = [
     "REPAIRS",
@@ -48,31 +46,6 @@ __all__ = [
     "ValidationReport",
     "summarize_bars",
 ]
-
-#: repairs a caller may ask for; none happens unless named
-REPAIRS: dict[str, str] = {
-    "sort": "sort rows by time",
-    "dedupe": "drop rows whose timestamp repeats, keeping the last of each",
-    "dropna": "drop rows with a missing or infinite price or volume",
-    "fill_gaps": "insert bars for expected slots with no bar (OHLC = previous close, volume 0)",
-    "fill_volume": "accept a file without a volume column (volume = 0)",
-}
-
-
-def parse_repairs(repair: Iterable[str] | str | None) -> tuple[str, ...]:
-    """``"sort,dedupe"`` or ``("sort", "dedupe")`` -> validated tuple of repair names."""
-    if repair is None:
-        return ()
-    items = repair.split(",") if isinstance(repair, str) else list(repair)
-    out = []
-    for item in items:
-        name = str(item).strip().lower().replace("-", "_")
-        if not name:
-            continue
-        if name not in REPAIRS:
-            raise ParameterError(f"`repair`: unknown repair {item!r}{did_you_mean(name, REPAIRS)}")
-        out.append(name)
-    return tuple(dict.fromkeys(out))
 
 
 class _Context:
@@ -311,28 +284,19 @@ def validate_bars(
             bad, "volume", f"volume {_fmt(data['volume'][bad[0]])}", "volume must be >= 0"
         )
     o, h, lo, c = (data[f] for f in PRICE_COLUMNS)
-    bad = np.flatnonzero(h < np.maximum(o, c))
-    if len(bad):
-        i = bad[0]
-        raise ctx.error(
-            bad,
-            "high",
-            f"high {_fmt(h[i])} is below max(open {_fmt(o[i])}, close {_fmt(c[i])})",
-            "high >= max(open, close)",
-        )
-    bad = np.flatnonzero(lo > np.minimum(o, c))
-    if len(bad):
-        i = bad[0]
-        raise ctx.error(
-            bad,
-            "low",
-            f"low {_fmt(lo[i])} is above min(open {_fmt(o[i])}, close {_fmt(c[i])})",
-            "low <= min(open, close)",
-        )
+    for f, broken, value, side, rule in (
+        ("high", h < np.maximum(o, c), h, "below max", "high >= max(open, close)"),
+        ("low", lo > np.minimum(o, c), lo, "above min", "low <= min(open, close)"),
+    ):
+        bad = np.flatnonzero(broken)
+        if len(bad):
+            i = bad[0]
+            detail = f"{f} {_fmt(value[i])} is {side}(open {_fmt(o[i])}, close {_fmt(c[i])})"
+            raise ctx.error(bad, f, detail, rule)
 
     frame = pd.DataFrame(data, index=ctx.index)
     if "fill_gaps" in repairs:
-        frame, note = _fill_gaps(frame)
+        frame, note = fill_gaps(frame)
         done.append(note)
 
     adjusted: bool | None = None
@@ -352,176 +316,3 @@ def validate_bars(
         "repairs": tuple(done),
     }
     return bars
-
-
-def _fill_gaps(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    calendar = infer_calendar(frame.index)
-    if calendar is None:
-        return (
-            frame,
-            "fill_gaps: no calendar for this frequency (needs >= 2 bars and a step dividing a week); nothing inserted",
-        )
-    missing = missing_slots(frame.index, calendar)
-    if not len(missing):
-        return frame, "fill_gaps: no gaps; nothing inserted"
-    n_gaps = find_gaps(frame.index, calendar).n_gaps
-    full = frame.reindex(frame.index.append(missing).sort_values())
-    prev_close = full["close"].ffill()
-    filled = full["open"].isna()
-    for col in PRICE_COLUMNS:
-        full[col] = full[col].fillna(prev_close)
-    full["volume"] = full["volume"].fillna(0.0)
-    if "adj_close" in full:
-        full["adj_close"] = full["adj_close"].ffill()
-    note = (
-        f"fill_gaps: inserted {int(filled.sum())} bars in {n_gaps} gaps "
-        f"(open = high = low = close = previous close, volume 0)"
-    )
-    return full, note
-
-
-def check_bars(bars: Any, name: str = "bars") -> pd.DataFrame:
-    """Cheap structural check that ``bars`` already follows the contract (no value scan)."""
-    if not isinstance(bars, pd.DataFrame):
-        raise DataValidationError(f"`{name}` must be a bars DataFrame, got {type(bars).__name__}")
-    if not isinstance(bars.index, pd.DatetimeIndex) or bars.index.tz is None:
-        raise DataValidationError(
-            f"`{name}` must have a tz-aware DatetimeIndex (load it with data_loaders.load_bars or validate_bars)"
-        )
-    missing = [c for c in BAR_COLUMNS if c not in bars.columns]
-    if missing:
-        raise DataValidationError(
-            f"`{name}`: missing columns {missing} (rule: bars need {list(BAR_COLUMNS)})"
-        )
-    return bars
-
-
-# ---------------------------------------------------------------------------------------------
-# summary
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    """Summary of valid bars; ``str(report)`` is the text ``research data validate`` prints."""
-
-    source: str
-    symbol: str | None
-    rows: int
-    start: pd.Timestamp | None
-    end: pd.Timestamp | None
-    frequency: str | None
-    calendar: str | None
-    expected_bars: int | None
-    missing_bars: int | None
-    n_gaps: int | None
-    largest_gaps: tuple[Gap, ...] = ()
-    suspected_splits: tuple[SplitFlag, ...] = ()
-    adjusted: bool | None = None
-    zero_volume_bars: int = 0
-    repairs: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-friendly dict."""
-        return {
-            "source": self.source,
-            "symbol": self.symbol,
-            "rows": self.rows,
-            "start": None if self.start is None else self.start.isoformat(),
-            "end": None if self.end is None else self.end.isoformat(),
-            "frequency": self.frequency,
-            "calendar": self.calendar,
-            "expected_bars": self.expected_bars,
-            "missing_bars": self.missing_bars,
-            "n_gaps": self.n_gaps,
-            "largest_gaps": [
-                {"start": g.start.isoformat(), "end": g.end.isoformat(), "missing": g.missing}
-                for g in self.largest_gaps
-            ],
-            "suspected_splits": [
-                {"time": s.time.isoformat(), "ratio": s.ratio, "split": s.split}
-                for s in self.suspected_splits
-            ],
-            "adjusted": self.adjusted,
-            "zero_volume_bars": self.zero_volume_bars,
-            "repairs": list(self.repairs),
-        }
-
-    def to_text(self) -> str:
-        """Multi-line human summary."""
-        name = f"{self.source}" + (f" [{self.symbol}]" if self.symbol else "")
-        lines = [f"{name}: OK"]
-        lines.append(f"  rows:       {self.rows:,}")
-        if self.start is not None:
-            lines.append(f"  range:      {self.start} -> {self.end}")
-        lines.append(f"  frequency:  {self.frequency or 'unknown (fewer than 2 bars)'}")
-        if self.calendar is None:
-            lines.append("  gaps:       not assessed (no weekly calendar for this frequency)")
-        else:
-            lines.append(f"  calendar:   {self.calendar}")
-            lines.append(
-                f"  gaps:       {self.n_gaps:,} gaps, {self.missing_bars:,} missing of "
-                f"{self.expected_bars:,} expected bars"
-            )
-            for g in self.largest_gaps:
-                span = f"{g.start}" if g.start == g.end else f"{g.start} -> {g.end}"
-                lines.append(f"              {span} ({g.missing} missing)")
-        adj = {
-            True: "yes (OHLC scaled by adj close / close)",
-            False: "no (raw prices kept)",
-            None: "no adjusted close in source",
-        }
-        lines.append(f"  adjusted:   {adj[self.adjusted]}")
-        if self.suspected_splits:
-            lines.append(f"  suspected splits: {len(self.suspected_splits)}")
-            lines.extend(f"              {s}" for s in self.suspected_splits)
-        else:
-            lines.append("  suspected splits: none")
-        lines.append(f"  zero-volume bars: {self.zero_volume_bars:,}")
-        if self.repairs:
-            lines.append("  repairs:")
-            lines.extend(f"              {r}" for r in self.repairs)
-        else:
-            lines.append("  repairs:    none")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-def summarize_bars(
-    bars: pd.DataFrame, *, split_tolerance: float = 0.03, n_largest_gaps: int = 5
-) -> ValidationReport:
-    """Describe contract bars: range, frequency, calendar and gaps, suspected splits, repairs.
-
-    Parameters
-    ----------
-    bars : DataFrame
-        Valid bars (from :func:`validate_bars` or a loader).
-    split_tolerance : float
-        Relative tolerance of split detection (see :func:`detect_splits`).
-    n_largest_gaps : int
-        How many of the longest gaps to list.
-    """
-    check_bars(bars)
-    idx = bars.index
-    step = infer_frequency(idx)
-    calendar = infer_calendar(idx, step) if step is not None else None
-    gaps = find_gaps(idx, calendar) if calendar is not None else None
-    return ValidationReport(
-        source=str(bars.attrs.get("source", "<DataFrame>")),
-        symbol=bars.attrs.get("symbol"),
-        rows=len(bars),
-        start=idx[0] if len(idx) else None,
-        end=idx[-1] if len(idx) else None,
-        frequency=frequency_string(step),
-        calendar=calendar.describe() if calendar is not None else None,
-        expected_bars=gaps.expected if gaps is not None else None,
-        missing_bars=gaps.missing if gaps is not None else None,
-        n_gaps=gaps.n_gaps if gaps is not None else None,
-        largest_gaps=gaps.largest(n_largest_gaps) if gaps is not None else (),
-        suspected_splits=detect_splits(bars, split_tolerance),
-        adjusted=bars.attrs.get("adjusted"),
-        zero_volume_bars=int((bars["volume"].to_numpy() == 0).sum()),
-        repairs=tuple(bars.attrs.get("repairs", ())),
-    )

@@ -84,19 +84,19 @@ def signals_to_positions(signals: Signals, index: pd.Index) -> pd.Series:
 class Strategy:
     """Base class of every strategy. Subclass it, declare parameters, implement ``positions``.
 
-    Example::
+    Example (entry/exit signals; ``strategies/builtin/sma_cross.py`` returns positions)::
 
-        class SmaCross(Strategy):
-            fast = Int(2, 100, default=10)
-            slow = Int(5, 400, default=30)
-            constraints = ("fast < slow",)
+        class Breakout(Strategy):
+            window = Int(5, 200, default=20)
 
             @property
-            def warmup(self) -> int:
-                return self.slow - 1
+            def warmup(self) -> int:  # the first bar with a full window behind it
+                return self.window
 
-            def positions(self, bars, features=None):
-                ...
+            def signals(self, bars, features=None):
+                close = bars["close"]
+                high = close.rolling(self.window).max().shift(1)
+                return Signals(entries=close > high, exits=close < close.rolling(self.window).mean())
     """
 
     #: registry name; defaults to the class name for user strategies

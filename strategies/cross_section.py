@@ -8,11 +8,7 @@ and turns the ranks into target weights (:func:`select_weights`)::
 
     class Carry(CrossSectionalStrategy):
         name = "carry"
-        lookback = Int(5, 120, default=20)
-
-        @property
-        def warmup(self) -> int:
-            return self.lookback
+        lookback = Int(5, 120, default=20)   # the warm-up: first bar with a score
 
         def score(self, close: pd.Series) -> pd.Series:
             return close.pct_change(self.lookback)
@@ -109,6 +105,12 @@ class CrossSectionalStrategy(Strategy):
     select = Categorical(("top_k", "quantile"), default="top_k")
     k = Int(1, 50, default=5, when={"select": ("top_k",)})
     quantile = Float(0.05, 0.5, default=0.2, when={"select": ("quantile",)})
+
+    @property
+    def warmup(self) -> int:
+        """The ``lookback`` parameter when the strategy has one (its first bar with a score),
+        else 0; override it when the score needs another warm-up."""
+        return int(getattr(self, "lookback", 0))
 
     def score(self, close: pd.Series) -> pd.Series:
         """One symbol's score at each of its bars (higher = more attractive), causal."""

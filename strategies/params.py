@@ -107,12 +107,13 @@ class _Numeric(Param):
         low: float,
         high: float,
         *,
-        step: float | None,
-        log: bool,
-        default: Any,
-        when: Mapping[str, Sequence[Any]] | None,
+        step: float | None = None,
+        log: bool = False,
+        default: Any = None,
+        when: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
         super().__init__(default=default, when=when)
+        low, high, step = self._cast(low), self._cast(high), self._step(step)
         self.low, self.high, self.step, self.log = low, high, step, log
         if not low < high:
             raise ParameterError(f"parameter bounds need low < high, got low={low}, high={high}")
@@ -131,6 +132,11 @@ class _Numeric(Param):
 
     def _snap(self, value: float) -> Any:
         raise NotImplementedError
+
+    @staticmethod
+    def _step(step: Any) -> Any:
+        """The step as stored (None: no step)."""
+        return step
 
     @staticmethod
     def _accepts(number: float) -> bool:
@@ -170,22 +176,15 @@ class _Numeric(Param):
 
 
 class Int(_Numeric):
-    """Integer hyperparameter in ``[low, high]`` (both inclusive), optional ``step`` and ``log``."""
+    """Integer hyperparameter in ``[low, high]`` (both inclusive), optional ``step`` (1 by default)
+    and ``log``."""
 
     kind = "int"
     _expected, _cast = "an integer", int
 
-    def __init__(
-        self,
-        low: int,
-        high: int,
-        *,
-        step: int = 1,
-        log: bool = False,
-        default: int | None = None,
-        when: Mapping[str, Sequence[Any]] | None = None,
-    ) -> None:
-        super().__init__(int(low), int(high), step=int(step), log=log, default=default, when=when)
+    @staticmethod
+    def _step(step: Any) -> int:
+        return 1 if step is None else int(step)
 
     def _snap(self, value: float) -> int:
         k = round((value - self.low) / self.step)
@@ -201,18 +200,6 @@ class Float(_Numeric):
 
     kind = "float"
     _expected, _cast = "a finite number", float
-
-    def __init__(
-        self,
-        low: float,
-        high: float,
-        *,
-        step: float | None = None,
-        log: bool = False,
-        default: float | None = None,
-        when: Mapping[str, Sequence[Any]] | None = None,
-    ) -> None:
-        super().__init__(float(low), float(high), step=step, log=log, default=default, when=when)
 
     def _snap(self, value: float) -> float:
         if self.step:

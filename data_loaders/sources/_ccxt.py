@@ -13,7 +13,7 @@ merged without a repair note. Results are cached like the yfinance source.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,33 @@ def _call(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _pages(
+    ccxt: Any,
+    ex: Any,
+    label: str,
+    fetch: Callable[[int], Any],
+    stamps: Callable[[Any], list],
+    start_ms: int,
+    end_ms: int,
+    step: int,
+    max_retries: int,
+    sleep: Callable[[float], None],
+) -> Iterator[Any]:
+    """Pages of ``fetch(since)`` forward from ``start_ms`` (with :func:`_call`'s back-off): the
+    next ``since`` is the page's last timestamp (``stamps(page)``, in ms) + ``step``. Stops at
+    ``end_ms``, at a page without timestamps, or when the exchange ignores ``since``."""
+    since = start_ms
+    while since < end_ms:
+        page = _call(ccxt, ex, label, lambda s=since: fetch(s), max_retries, sleep)
+        times = [int(t) for t in stamps(page or []) if t is not None]
+        if not times:
+            return
+        yield page
+        if max(times) < since:  # the exchange ignored `since`: no progress possible
+            return
+        since = max(times) + step
+
+
 def fetch_ohlcv_range(
     ex: Any,
     ccxt: Any,
@@ -86,27 +113,13 @@ def fetch_ohlcv_range(
     """
     label = f"ccxt:{ex.id}:{symbol}"
     step = int(ex.parse_timeframe(timeframe) * 1000)
-    pages: list[np.ndarray] = []
-    since = start_ms
-    while since < end_ms:
-        page = _call(
-            ccxt,
-            ex,
-            label,
-            lambda s=since: ex.fetch_ohlcv(symbol, timeframe, s, limit),
-            max_retries,
-            sleep,
+    pages = [
+        np.array([[np.nan if v is None else v for v in row[:6]] for row in page], dtype=np.float64)
+        for page in _pages(
+            ccxt, ex, label, lambda s: ex.fetch_ohlcv(symbol, timeframe, s, limit),
+            lambda page: [row[0] for row in page], start_ms, end_ms, step, max_retries, sleep,
         )
-        if not page:
-            break
-        arr = np.array(
-            [[np.nan if v is None else v for v in row[:6]] for row in page], dtype=np.float64
-        )
-        pages.append(arr)
-        last = int(arr[:, 0].max())
-        if last < since:  # the exchange ignored `since`: no progress possible
-            break
-        since = last + step
+    ]  # fmt: skip
     if not pages:
         return np.empty((0, 6))
     data = np.concatenate(pages)
@@ -281,23 +294,15 @@ def load_funding_rates(
         raise ParameterError(f"`start` must be before `end`, got start={start_ts}, end={end_ts}")
     start_ms, end_ms = int(start_ts.value // 1_000_000), int(end_ts.value // 1_000_000)
     rows: dict[int, float] = {}
-    since = start_ms
-    while since < end_ms:
-        page = _call(
-            ccxt, ex, label,
-            lambda s=since: ex.fetch_funding_rate_history(symbol, s, limit),
-            max_retries, sleep,
-        )  # fmt: skip
-        times = [int(r["timestamp"]) for r in page or [] if r.get("timestamp") is not None]
-        if not times:
-            break
+    pages = _pages(
+        ccxt, ex, label, lambda s: ex.fetch_funding_rate_history(symbol, s, limit),
+        lambda page: [r.get("timestamp") for r in page], start_ms, end_ms, 1, max_retries, sleep,
+    )  # fmt: skip
+    for page in pages:
         for r in page:
             if r.get("timestamp") is not None and start_ms <= int(r["timestamp"]) < end_ms:
                 rate = r.get("fundingRate")
                 rows[int(r["timestamp"])] = np.nan if rate is None else float(rate)
-        if max(times) < since:  # the exchange ignored `since`
-            break
-        since = max(times) + 1
     if not rows:
         raise OnlineSourceError(
             f"{label}: {exchange} returned no funding rates between {start_ts} and {end_ts}"

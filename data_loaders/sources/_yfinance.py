@@ -28,22 +28,20 @@ from data_loaders.validation import validate_bars
 
 __all__ = ["load_yfinance", "frame_from_history", "YFinanceSource", "INTERVALS"]
 
-#: Yahoo intervals and their length
-INTERVALS: dict[str, pd.Timedelta] = {
-    "1m": pd.Timedelta(minutes=1),
-    "2m": pd.Timedelta(minutes=2),
-    "5m": pd.Timedelta(minutes=5),
-    "15m": pd.Timedelta(minutes=15),
-    "30m": pd.Timedelta(minutes=30),
-    "60m": pd.Timedelta(hours=1),
-    "90m": pd.Timedelta(minutes=90),
-    "1h": pd.Timedelta(hours=1),
-    "1d": pd.Timedelta(days=1),
-    "5d": pd.Timedelta(days=5),
-    "1wk": pd.Timedelta(weeks=1),
-    "1mo": pd.Timedelta(days=30),
-    "3mo": pd.Timedelta(days=91),
+#: length of one unit of a Yahoo interval name (a count, then ``m``, ``h``, ``d``, ``wk``, ``mo``)
+_UNITS = {
+    "m": pd.Timedelta(minutes=1),
+    "h": pd.Timedelta(hours=1),
+    "d": pd.Timedelta(days=1),
+    "wk": pd.Timedelta(weeks=1),
+    "mo": pd.Timedelta(days=30),
 }
+
+#: Yahoo intervals and their length (a quarter, ``3mo``, counts 91 days)
+INTERVALS: dict[str, pd.Timedelta] = {
+    name: int(name.rstrip("mhdwko")) * _UNITS[name.lstrip("0123456789")]
+    for name in ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo")
+} | {"3mo": pd.Timedelta(days=91)}
 
 
 def frame_from_history(raw: pd.DataFrame, interval: str) -> pd.DataFrame:

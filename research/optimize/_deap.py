@@ -34,6 +34,7 @@ from typing import Any
 from data_loaders.errors import ParameterError
 from research.optimize._base import Candidate, Optimizer, Outcome, Problem
 from research.optimize._checkpoint import load_checkpoint, save_checkpoint
+from research.optimize._optuna import finished_trial
 from research.optimize.objectives import penalty_values
 
 __all__ = [
@@ -288,8 +289,6 @@ class DeapOptimizer(Optimizer):
         return penalty_values(self.problem_.objectives, _FAILED_VIOLATION)
 
     def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
-        from optuna.trial import TrialState, create_trial
-
         space = self.problem_.space
         frozen = []
         for cand, outcome in zip(candidates, outcomes):
@@ -300,16 +299,9 @@ class DeapOptimizer(Optimizer):
             system_attrs = {f"constraints:{k}": float(v) for k, v in outcome.constraints.items()}
             system_attrs["deap:generation"] = cand.attrs["generation"]
             system_attrs["deap:genes"] = [float(g) for g in ind]
-            complete = outcome.state == "complete"
-            trial = create_trial(
-                state=TrialState.COMPLETE if complete else TrialState.FAIL,
-                values=list(values) if complete else None,
-                params=active,
-                distributions={name: space.distribution(name) for name in active},
-                user_attrs=dict(outcome.user_attrs),
-                system_attrs=system_attrs,
-                intermediate_values=dict(outcome.intermediate),
+            state = "complete" if outcome.state == "complete" else "fail"
+            dists = {name: space.distribution(name) for name in active}
+            frozen.append(
+                finished_trial(cand.number, state, values, active, dists, outcome, system_attrs)
             )
-            trial.number = cand.number
-            frozen.append(trial)
         return frozen

@@ -40,7 +40,7 @@ from research.optimize._base import (
 from research.optimize._optuna_internals import carry_search_space_caches, hyperband_bracket_id
 from research.optimize.objectives import penalty_values
 
-__all__ = ["OptunaOptimizer", "quiet_optuna"]
+__all__ = ["OptunaOptimizer", "quiet_optuna", "finished_trial"]
 
 
 @contextlib.contextmanager
@@ -58,6 +58,37 @@ def quiet_optuna() -> Iterator[None]:
             yield
     finally:
         optuna.logging.set_verbosity(level)
+
+
+def finished_trial(
+    number: int,
+    state: str,
+    values: Sequence[float] | None,
+    params: dict[str, Any],
+    distributions: dict[str, Any],
+    outcome: Outcome,
+    system_attrs: dict[str, Any],
+) -> Any:
+    """A told trial as an Optuna ``FrozenTrial`` numbered ``number``, built without a study:
+    ``state`` ``"complete"`` (with ``values``), ``"pruned"`` or ``"fail"``; ``params`` the
+    suggested (active) parameters with their ``distributions``; user attributes and
+    intermediate values from ``outcome``."""
+    from optuna.trial import TrialState, create_trial
+
+    kind = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED}.get(
+        state, TrialState.FAIL
+    )
+    trial = create_trial(
+        state=kind,
+        values=list(values) if kind == TrialState.COMPLETE else None,
+        params=params,
+        distributions=distributions,
+        user_attrs=dict(outcome.user_attrs),
+        system_attrs=system_attrs,
+        intermediate_values=dict(outcome.intermediate),
+    )
+    trial.number = number
+    return trial
 
 
 class OptunaOptimizer(Optimizer):

@@ -1,6 +1,6 @@
 """Every use of Optuna's private modules and attributes, in one place.
 
-``pyproject.toml`` allows ``optuna>=4.0,<6``; these four reaches speed things up or save work
+``pyproject.toml`` allows ``optuna>=4.0,<6``; these reaches speed things up or save work
 and each has a fallback that keeps results exact when Optuna's internals change (only slower).
 ``tests/research/optimize/test_optuna_internals.py`` pins each one, so an Optuna upgrade that
 breaks a reach fails a test loudly instead of silently slowing the searches down:
@@ -17,6 +17,16 @@ breaks a reach fails a test loudly instead of silently slowing the searches down
 4. :func:`hyperband_bracket_id`: the bracket Optuna's ``HyperbandPruner`` gives a trial (its
    ``_pruners``, ``_try_initialization``, ``_get_bracket_id`` and the study's ``_storage``), so
    reports below a trial's next rung are skipped. Fallback: every step is evaluated.
+5. :func:`shared_alembic_script`: opening an ``RDBStorage`` makes Optuna's version manager read
+   its ~30 alembic revision files up to three times (about 0.3 s each); the process reuses one
+   ``ScriptDirectory`` (``optuna.storages._rdb.storage._VersionManager._create_alembic_script``).
+   Fallback: nothing is shared.
+6. :func:`bulk_set_study_user_attrs`: a new study's user attributes in one transaction (one row
+   each in ``study_user_attributes``) instead of one transaction per attribute. Fallback (in
+   :class:`research.optimize.storage.TrialStore`): ``set_study_user_attr`` per attribute.
+7. :func:`random_draw`: the draw of Optuna's ``RandomSampler`` for one distribution (through
+   ``optuna._transform._SearchSpaceTransform``), so random search asks without an Optuna study.
+   Fallback (in :class:`research.optimize._random.RandomOptimizer`): the Optuna ask/tell path.
 """
 
 from __future__ import annotations
@@ -32,6 +42,9 @@ __all__ = [
     "carry_search_space_caches",
     "bulk_insert_trials",
     "hyperband_bracket_id",
+    "shared_alembic_script",
+    "bulk_set_study_user_attrs",
+    "random_draw",
 ]
 
 
@@ -204,3 +217,71 @@ def _insert_rows(conn: Any, table: Any, columns: Sequence[str], rows: list[tuple
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
     conn.exec_driver_sql(sql, rows)
+
+
+#: the one alembic ``ScriptDirectory`` of the installed Optuna (filled on first use)
+_ALEMBIC_SCRIPT: list[Any] = []
+
+
+@contextlib.contextmanager
+def shared_alembic_script() -> Iterator[None]:
+    """Meanwhile, every Optuna ``RDBStorage`` opened reuses one alembic ``ScriptDirectory``.
+
+    The revision files are those of the installed Optuna package, the same for every storage
+    URL (the URL is only used when alembic runs a migration, which builds its own config), so
+    sharing them changes nothing but the time to open a storage.
+    """
+    try:
+        from optuna.storages._rdb.storage import _VersionManager
+    except ImportError:
+        yield
+        return
+    original = getattr(_VersionManager, "_create_alembic_script", None)
+    if original is None:
+        yield
+        return
+
+    def shared(self: Any) -> Any:
+        if not _ALEMBIC_SCRIPT:
+            _ALEMBIC_SCRIPT.append(original(self))
+        return _ALEMBIC_SCRIPT[0]
+
+    _VersionManager._create_alembic_script = shared
+    try:
+        yield
+    finally:
+        _VersionManager._create_alembic_script = original
+
+
+def bulk_set_study_user_attrs(storage: Any, study_id: int, attrs: dict[str, Any]) -> None:
+    """Write the user attributes of a study that has none yet, in one transaction (the JSON
+    text ``set_study_user_attr`` writes)."""
+    import json
+
+    from optuna.storages._rdb import models
+
+    if not attrs:
+        return
+    table = models.StudyUserAttributeModel.__table__
+    rows = [{"study_id": study_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+    with storage.engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+
+
+def random_draw(distribution: Any) -> Any:
+    """A function ``rng -> value`` drawing from ``distribution`` exactly as Optuna's
+    ``RandomSampler.sample_independent`` does with that generator (one ``rng.uniform`` over
+    the transformed bounds, then the inverse transform).
+
+    Raises:
+        ImportError, AttributeError: Optuna's private layout changed (callers ask through Optuna).
+    """
+    from optuna._transform import _SearchSpaceTransform
+
+    trans = _SearchSpaceTransform({"x": distribution})
+    low, high = trans.bounds[:, 0], trans.bounds[:, 1]
+
+    def draw(rng: Any) -> Any:
+        return trans.untransform(rng.uniform(low, high))["x"]
+
+    return draw

@@ -32,7 +32,11 @@ from typing import Any
 from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable as jsonable
-from research.optimize._optuna_internals import bulk_insert_trials
+from research.optimize._optuna_internals import (
+    bulk_insert_trials,
+    bulk_set_study_user_attrs,
+    shared_alembic_script,
+)
 
 __all__ = [
     "TrialStore",
@@ -84,7 +88,8 @@ def open_storage(url: str) -> Any:
     else:
         kwargs["pool_pre_ping"] = True
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        with shared_alembic_script():  # the revision files are read once per process
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
     except Exception as exc:
         raise ConfigError(
             f"cannot open the trial storage {safe_url(url)!r}: {type(exc).__name__}: {exc}"
@@ -170,8 +175,13 @@ class TrialStore:
         except KeyError:
             with quiet_optuna():
                 study_id = storage.create_new_study(wanted, self.study_name)
-            for key, value in self.attrs.items():
-                storage.set_study_user_attr(study_id, key, jsonable(value))
+            attrs = {key: jsonable(value) for key, value in self.attrs.items()}
+            try:  # one transaction (research.optimize._optuna_internals)
+                bulk_set_study_user_attrs(storage, study_id, attrs)
+            except (ImportError, AttributeError):
+                for key, value in attrs.items():
+                    storage.set_study_user_attr(study_id, key, value)
+            n_written = 0
         else:
             self.check_code(storage.get_study_user_attrs(study_id).get(_CODE_IDENTITY))
             stored = storage.get_study_user_attrs(study_id).get(_CONFIG_HASH)
@@ -184,9 +194,10 @@ class TrialStore:
                     f"configuration (hash {stored!r}, this call {self.attrs.get(_CONFIG_HASH)!r}); "
                     "pass another study_name or delete that study"
                 )
+            n_written = len(storage.get_all_trials(study_id, deepcopy=False))
         self.storage_ = storage
         self.study_id_ = study_id
-        self.n_written_ = len(storage.get_all_trials(study_id, deepcopy=False))
+        self.n_written_ = n_written
         return self
 
     def check_code(self, stored: Any) -> None:

@@ -23,10 +23,6 @@ class XsLowVol(CrossSectionalStrategy):
     name = "xs_low_vol"
     lookback = Int(10, 252, default=63)
 
-    @property
-    def warmup(self) -> int:
-        return self.lookback
-
     def score(self, close: pd.Series) -> pd.Series:
         log_ret = np.log(close).diff()
         return -log_ret.rolling(self.lookback, min_periods=self.lookback).std(ddof=1)

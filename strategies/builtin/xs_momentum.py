@@ -24,9 +24,5 @@ class XsMomentum(CrossSectionalStrategy):
     skip = Int(0, 63, default=21)
     constraints = ("skip < lookback",)
 
-    @property
-    def warmup(self) -> int:
-        return self.lookback
-
     def score(self, close: pd.Series) -> pd.Series:
         return close.shift(self.skip) / close.shift(self.lookback) - 1.0

@@ -20,9 +20,5 @@ class XsReversal(CrossSectionalStrategy):
     name = "xs_reversal"
     lookback = Int(1, 42, default=5)
 
-    @property
-    def warmup(self) -> int:
-        return self.lookback
-
     def score(self, close: pd.Series) -> pd.Series:
         return -(close / close.shift(self.lookback) - 1.0)

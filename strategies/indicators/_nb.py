@@ -1,10 +1,9 @@
-"""Numba kernels of the hot indicators: arrays in, arrays out (1-D and 2-D forms).
+"""Numba kernels of the hot indicators: arrays in, arrays out.
 
 Conventions shared by every kernel:
 
-* Inputs are float64 arrays; a 1-D kernel takes ``(n,)`` arrays and returns ``(n,)``; its 2-D form
-  (suffix ``_2d``) takes ``(n, m)`` arrays and applies the 1-D kernel to each column, returning
-  ``(n, m)``.
+* Inputs are float64 arrays; a kernel (suffix ``_1d``) takes ``(n,)`` arrays and returns
+  ``(n,)``; :mod:`strategies.indicators.fast` applies it to each column of a frame.
 * Output is ``NaN`` before the warm-up (the first index where the window is full) and wherever
   the window holds a ``NaN``; kernels never fill. The warm-up of each kernel is stated in its
   docstring as a 0-based index.
@@ -19,25 +18,17 @@ from numba import njit
 
 __all__ = [
     "rolling_mean_1d_nb",
-    "rolling_mean_2d_nb",
     "rolling_mean_windows_nb",
     "ewm_mean_1d_nb",
     "ewm_step_nb",
     "ema_1d_nb",
-    "ema_2d_nb",
     "rolling_std_1d_nb",
-    "rolling_std_2d_nb",
     "rolling_zscore_1d_nb",
-    "rolling_zscore_2d_nb",
     "rsi_1d_nb",
-    "rsi_2d_nb",
     "true_range_1d_nb",
     "atr_1d_nb",
-    "atr_2d_nb",
     "rolling_max_1d_nb",
-    "rolling_max_2d_nb",
     "rolling_min_1d_nb",
-    "rolling_min_2d_nb",
     "psar_1d_nb",
 ]
 
@@ -108,15 +99,6 @@ def rolling_mean_1d_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rolling_mean_2d_nb(x: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`rolling_mean_1d_nb`: ``(n, m)`` -> ``(n, m)``, column by column."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = rolling_mean_1d_nb(x[:, j], window)
-    return out
-
-
-@njit(cache=True)
 def rolling_mean_windows_nb(x: np.ndarray, windows: np.ndarray) -> np.ndarray:
     """Rolling means of one series for many windows: ``(n,)``, ``(k,)`` -> ``(k, n)``.
 
@@ -181,15 +163,6 @@ def ema_1d_nb(x: np.ndarray, window: int) -> np.ndarray:
     ``first_valid + window - 1`` (``window - 1`` for a series without leading NaNs).
     """
     return ewm_mean_1d_nb(x, 2.0 / (window + 1.0), window)
-
-
-@njit(cache=True)
-def ema_2d_nb(x: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`ema_1d_nb`."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = ema_1d_nb(x[:, j], window)
-    return out
 
 
 # --- rolling standard deviation and z-score ---------------------------------------------------------
@@ -295,15 +268,6 @@ def rolling_std_1d_nb(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
 
 
 @njit(cache=True)
-def rolling_std_2d_nb(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
-    """2-D form of :func:`rolling_std_1d_nb`."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = rolling_std_1d_nb(x[:, j], window, ddof)
-    return out
-
-
-@njit(cache=True)
 def rolling_zscore_1d_nb(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
     """Rolling z-score ``(x - mean) / std`` over ``window`` bars (window includes bar ``t``).
 
@@ -317,15 +281,6 @@ def rolling_zscore_1d_nb(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarra
         sd = np.sqrt(var[i])
         if sd > 0.0:
             out[i] = (x[i] - mean[i]) / sd
-    return out
-
-
-@njit(cache=True)
-def rolling_zscore_2d_nb(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:
-    """2-D form of :func:`rolling_zscore_1d_nb`."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = rolling_zscore_1d_nb(x[:, j], window, ddof)
     return out
 
 
@@ -385,15 +340,6 @@ def rsi_1d_nb(close: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
-def rsi_2d_nb(close: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`rsi_1d_nb`."""
-    out = np.empty_like(close, dtype=np.float64)
-    for j in range(close.shape[1]):
-        out[:, j] = rsi_1d_nb(close[:, j], window)
-    return out
-
-
 # --- true range and ATR -------------------------------------------------------------------------------
 @njit(cache=True)
 def true_range_1d_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
@@ -424,15 +370,6 @@ def atr_1d_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int)
     out[window - 1] = tr[:window].mean()
     for i in range(window, n):
         out[i] = (out[i - 1] * (window - 1) + tr[i]) / window
-    return out
-
-
-@njit(cache=True)
-def atr_2d_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`atr_1d_nb` (``(n, m)`` high, low and close)."""
-    out = np.empty_like(close, dtype=np.float64)
-    for j in range(close.shape[1]):
-        out[:, j] = atr_1d_nb(high[:, j], low[:, j], close[:, j], window)
     return out
 
 
@@ -478,24 +415,6 @@ def rolling_max_1d_nb(x: np.ndarray, window: int) -> np.ndarray:
 def rolling_min_1d_nb(x: np.ndarray, window: int) -> np.ndarray:
     """Rolling minimum over ``window`` bars including bar ``t`` (Donchian low). Warm-up ``window - 1``."""
     return _rolling_extreme(x, window, False)
-
-
-@njit(cache=True)
-def rolling_max_2d_nb(x: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`rolling_max_1d_nb`."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = _rolling_extreme(x[:, j], window, True)
-    return out
-
-
-@njit(cache=True)
-def rolling_min_2d_nb(x: np.ndarray, window: int) -> np.ndarray:
-    """2-D form of :func:`rolling_min_1d_nb`."""
-    out = np.empty_like(x, dtype=np.float64)
-    for j in range(x.shape[1]):
-        out[:, j] = _rolling_extreme(x[:, j], window, False)
-    return out
 
 
 # --- parabolic SAR ----------------------------------------------------------------------------------

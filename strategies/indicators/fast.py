@@ -1,7 +1,7 @@
 """Pandas-facing wrappers of the numba indicator kernels in :mod:`strategies.indicators._nb`.
 
 Each wrapper accepts a ``pd.Series`` (one symbol) or a ``pd.DataFrame`` (one column per symbol or
-per variant), converts to float64, calls the 1-D or 2-D kernel and puts the index and columns
+per variant), converts to float64, calls the 1-D kernel (on each column of a frame) and puts the index and columns
 back. Outputs are NaN before the warm-up stated in each docstring (0-based index of the first
 defined value for input without leading NaNs); nothing is filled.
 """
@@ -38,11 +38,19 @@ def _check_window(window: int, name: str = "window", minimum: int = 1) -> int:
     return int(window)
 
 
-def _apply(x: Frame, f1: Callable, f2: Callable, *args) -> Frame:
+def _per_column(kernel: Callable, arrays: tuple[np.ndarray, ...], *args) -> np.ndarray:
+    """A 1-D kernel applied to each column of ``(n, m)`` arrays: ``(n, m)``."""
+    out = np.empty(arrays[0].shape)
+    for j in range(out.shape[1]):
+        out[:, j] = kernel(*(np.ascontiguousarray(a[:, j]) for a in arrays), *args)
+    return out
+
+
+def _apply(x: Frame, kernel: Callable, *args) -> Frame:
     values = np.asarray(x, dtype=np.float64)
     if values.ndim == 1:
-        return pd.Series(f1(values, *args), index=x.index, name=getattr(x, "name", None))
-    return pd.DataFrame(f2(values, *args), index=x.index, columns=x.columns)
+        return pd.Series(kernel(values, *args), index=x.index, name=getattr(x, "name", None))
+    return pd.DataFrame(_per_column(kernel, (values,), *args), index=x.index, columns=x.columns)
 
 
 def sma(x: Frame, window: int) -> Frame:
@@ -51,7 +59,7 @@ def sma(x: Frame, window: int) -> Frame:
     Equals ``x.rolling(window).mean()`` to 1e-9.
     """
     w = _check_window(window)
-    return _apply(x, _nb.rolling_mean_1d_nb, _nb.rolling_mean_2d_nb, w)
+    return _apply(x, _nb.rolling_mean_1d_nb, w)
 
 
 def ema(x: Frame, window: int) -> Frame:
@@ -60,13 +68,13 @@ def ema(x: Frame, window: int) -> Frame:
     Equals ``x.ewm(span=window, min_periods=window, adjust=False).mean()``.
     """
     w = _check_window(window)
-    return _apply(x, _nb.ema_1d_nb, _nb.ema_2d_nb, w)
+    return _apply(x, _nb.ema_1d_nb, w)
 
 
 def rolling_std(x: Frame, window: int, ddof: int = 1) -> Frame:
     """Rolling standard deviation (``ddof`` 1 = sample, 0 = population). Warm-up ``window - 1``."""
     w = _check_window(window, minimum=ddof + 1)
-    return _apply(x, _nb.rolling_std_1d_nb, _nb.rolling_std_2d_nb, w, int(ddof))
+    return _apply(x, _nb.rolling_std_1d_nb, w, int(ddof))
 
 
 def rolling_zscore(x: Frame, window: int, ddof: int = 1) -> Frame:
@@ -75,13 +83,13 @@ def rolling_zscore(x: Frame, window: int, ddof: int = 1) -> Frame:
     Warm-up ``window - 1``; a flat window (std 0) gives NaN.
     """
     w = _check_window(window, minimum=ddof + 1)
-    return _apply(x, _nb.rolling_zscore_1d_nb, _nb.rolling_zscore_2d_nb, w, int(ddof))
+    return _apply(x, _nb.rolling_zscore_1d_nb, w, int(ddof))
 
 
 def rsi(close: Frame, window: int = 14) -> Frame:
     """Wilder RSI in [0, 100], as ``ta.momentum.RSIIndicator``. Warm-up ``window - 1``."""
     w = _check_window(window)
-    return _apply(close, _nb.rsi_1d_nb, _nb.rsi_2d_nb, w)
+    return _apply(close, _nb.rsi_1d_nb, w)
 
 
 def _hlc(high: Frame, low: Frame, close: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,10 +106,8 @@ def true_range(high: Frame, low: Frame, close: Frame) -> Frame:
     h, lo, c = _hlc(high, low, close)
     if c.ndim == 1:
         return pd.Series(_nb.true_range_1d_nb(h, lo, c), index=close.index, name="true_range")
-    out = np.column_stack(
-        [_nb.true_range_1d_nb(h[:, j], lo[:, j], c[:, j]) for j in range(c.shape[1])]
-    )
-    return pd.DataFrame(out.reshape(c.shape), index=close.index, columns=close.columns)
+    out = _per_column(_nb.true_range_1d_nb, (h, lo, c))
+    return pd.DataFrame(out, index=close.index, columns=close.columns)
 
 
 def atr(high: Frame, low: Frame, close: Frame, window: int = 14) -> Frame:
@@ -110,7 +116,8 @@ def atr(high: Frame, low: Frame, close: Frame, window: int = 14) -> Frame:
     h, lo, c = _hlc(high, low, close)
     if c.ndim == 1:
         return pd.Series(_nb.atr_1d_nb(h, lo, c, w), index=close.index, name="atr")
-    return pd.DataFrame(_nb.atr_2d_nb(h, lo, c, w), index=close.index, columns=close.columns)
+    out = _per_column(_nb.atr_1d_nb, (h, lo, c), w)
+    return pd.DataFrame(out, index=close.index, columns=close.columns)
 
 
 def donchian_high(high: Frame, window: int) -> Frame:
@@ -120,13 +127,13 @@ def donchian_high(high: Frame, window: int) -> Frame:
     the result by one bar (then the warm-up is ``window``).
     """
     w = _check_window(window)
-    return _apply(high, _nb.rolling_max_1d_nb, _nb.rolling_max_2d_nb, w)
+    return _apply(high, _nb.rolling_max_1d_nb, w)
 
 
 def donchian_low(low: Frame, window: int) -> Frame:
     """Lowest low of the last ``window`` bars including bar t. Warm-up ``window - 1``."""
     w = _check_window(window)
-    return _apply(low, _nb.rolling_min_1d_nb, _nb.rolling_min_2d_nb, w)
+    return _apply(low, _nb.rolling_min_1d_nb, w)
 
 
 def psar(

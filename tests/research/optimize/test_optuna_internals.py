@@ -1,4 +1,4 @@
-"""Pins of the four reaches into Optuna's private modules (research.optimize._optuna_internals).
+"""Pins of the reaches into Optuna's private modules (research.optimize._optuna_internals).
 
 Each reach has a fallback that keeps results exact when Optuna changes; these tests make such a
 change fail loudly instead of silently slowing searches down.
@@ -10,10 +10,14 @@ import numpy as np
 import optuna
 
 from research.optimize._optuna_internals import (
+    _ALEMBIC_SCRIPT,
     bulk_insert_trials,
+    bulk_set_study_user_attrs,
     carry_search_space_caches,
     fast_log_ndtr,
     hyperband_bracket_id,
+    random_draw,
+    shared_alembic_script,
 )
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -98,6 +102,55 @@ def test_hyperband_bracket_id_reads_the_pruner(tmp_path):
         ids.add(hyperband_bracket_id(study, trial))
         study.tell(trial, 0.0)
     assert ids <= set(range(4)) and len(ids) > 1  # 4 brackets for 1..8 with factor 2
+
+
+def test_storages_opened_share_one_alembic_script(tmp_path):
+    from optuna.storages._rdb.storage import _VersionManager
+
+    original = _VersionManager._create_alembic_script
+    with shared_alembic_script():
+        assert _VersionManager._create_alembic_script is not original
+        a = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'a.db'}")
+        b = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'b.db'}")
+        script = a._version_manager._create_alembic_script()
+        assert b._version_manager._create_alembic_script() is script is _ALEMBIC_SCRIPT[0]
+    assert _VersionManager._create_alembic_script is original  # restored
+    # the shared script stamps what Optuna's own gives: the head revision of the installed Optuna
+    fresh = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'c.db'}")
+    head = fresh._version_manager.get_head_version()
+    for storage in (a, b, fresh):
+        assert storage._version_manager.get_current_version() == head
+
+
+def test_bulk_study_user_attrs_read_back_like_set_study_user_attr(tmp_path):
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'o.db'}")
+    attrs = {"config": {"a": [1, 2.5, None]}, "seed": 7, "name": "x"}
+    one = storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE], "one")
+    for k, v in attrs.items():
+        storage.set_study_user_attr(one, k, v)
+    bulk = storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE], "bulk")
+    bulk_set_study_user_attrs(storage, bulk, attrs)
+    assert storage.get_study_user_attrs(bulk) == storage.get_study_user_attrs(one) == attrs
+
+
+def test_random_draw_is_the_random_samplers_draw():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    dists = [
+        IntDistribution(5, 60),
+        IntDistribution(5, 200, log=True),
+        IntDistribution(10, 100, step=10),
+        FloatDistribution(0.0, 1.0),
+        FloatDistribution(1e-3, 1.0, log=True),
+        FloatDistribution(0.0, 2.0, step=0.25),
+        CategoricalDistribution(["a", "b", "c"]),
+    ]
+    for seed in range(5):
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+        rng = np.random.RandomState(seed)
+        for d in dists:
+            want = sampler.sample_independent(None, None, "p", d)
+            assert random_draw(d)(rng) == want
 
 
 def test_no_other_module_reaches_into_optuna_privates():

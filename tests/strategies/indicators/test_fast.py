@@ -38,6 +38,26 @@ def test_dataframe_in_dataframe_out_per_column(ohlc, func, args, reference):
     pd.testing.assert_frame_equal(out, reference(frame), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize(
+    ("func", "args"),
+    [
+        (fast.sma, (7,)),
+        (fast.ema, (7,)),
+        (fast.rolling_std, (7, 1)),
+        (fast.rolling_zscore, (7, 0)),
+        (fast.rsi, (7,)),
+        (fast.donchian_high, (7,)),
+        (fast.donchian_low, (7,)),
+    ],
+)
+def test_a_frame_column_equals_its_series_to_the_bit(func, args):
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(100 + np.cumsum(rng.normal(size=(300, 4)), axis=0), columns=list("abcd"))
+    out = func(frame, *args)
+    for col in frame.columns:
+        np.testing.assert_array_equal(out[col].to_numpy(), func(frame[col], *args).to_numpy())
+
+
 def test_atr_and_true_range_accept_frames_of_symbols(ohlc):
     h = pd.DataFrame({"x": ohlc["high"], "y": ohlc["high"] * 2})
     lo = pd.DataFrame({"x": ohlc["low"], "y": ohlc["low"] * 2})

@@ -238,31 +238,3 @@ def test_psar_up_values_match_ta_where_ta_is_unaffected(ohlc):
     ours = np.where(trend[:first_down] == 1, sar[:first_down], np.nan)
     ours[:2] = np.nan
     np.testing.assert_allclose(ours, ta_up, rtol=1e-12, equal_nan=True)
-
-
-@pytest.mark.parametrize(
-    ("kernel_1d", "kernel_2d", "args"),
-    [
-        (_nb.rolling_mean_1d_nb, _nb.rolling_mean_2d_nb, (7,)),
-        (_nb.ema_1d_nb, _nb.ema_2d_nb, (7,)),
-        (_nb.rolling_std_1d_nb, _nb.rolling_std_2d_nb, (7, 1)),
-        (_nb.rolling_zscore_1d_nb, _nb.rolling_zscore_2d_nb, (7, 0)),
-        (_nb.rsi_1d_nb, _nb.rsi_2d_nb, (7,)),
-        (_nb.rolling_max_1d_nb, _nb.rolling_max_2d_nb, (7,)),
-        (_nb.rolling_min_1d_nb, _nb.rolling_min_2d_nb, (7,)),
-    ],
-)
-def test_2d_forms_apply_the_1d_kernel_per_column(kernel_1d, kernel_2d, args):
-    x = 100 + np.cumsum(np.random.default_rng(7).normal(size=(300, 4)), axis=0)
-    got = kernel_2d(x, *args)
-    assert got.shape == x.shape
-    for j in range(4):
-        np.testing.assert_array_equal(got[:, j], kernel_1d(np.ascontiguousarray(x[:, j]), *args))
-
-
-def test_atr_2d_form_applies_per_column(ohlc):
-    cols = [ohlc[k].to_numpy() for k in ("high", "low", "close")]
-    stacked = [np.column_stack([a, a * 1.1]) for a in cols]
-    got = _nb.atr_2d_nb(*stacked, 14)
-    np.testing.assert_array_equal(got[:, 0], _nb.atr_1d_nb(*cols, 14))
-    np.testing.assert_allclose(got[:, 1], _nb.atr_1d_nb(*(a * 1.1 for a in cols), 14), rtol=1e-12)
