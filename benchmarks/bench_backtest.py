@@ -19,9 +19,10 @@ Paths:
               ``buy(size=0.9999)`` (its largest equity fraction; 1.0 would mean one unit) and
               ``FractionalBacktest`` (fractional units down to 1e-8); on 1M bars a sub-grid is
               run and extrapolated to 90 sets;
-* ``fused``   the reference: a hand-written numba loop in this file, one independent pass per
-              set (threads across sets) keeping both SMAs as running sums, with the signal,
-              the fill, fees, equity and Sharpe/drawdown sums in that pass: the practical limit.
+* ``fused``   the reference: a hand-written numba loop (``benchmarks/_fused_refs.py``), one
+              independent pass per set (threads across sets) keeping both SMAs as running sums,
+              with the signal, the fill, fees, equity and Sharpe/drawdown sums in that pass: the
+              practical limit.
 
 Every path runs in its own subprocess. Cold = an empty ``NUMBA_CACHE_DIR`` (every kernel
 compiles, vectorbt's too); cached = the first call of a new process on the filled cache; warm =
@@ -35,8 +36,10 @@ positions produced in column chunks on demand, and ``research backtest`` on dail
 empty numba cache, then warm).
 
 Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``;
-``--kernel [--quick]`` runs only fused, batch, matrix and vectorbt on 300,000 minute bars and
-prints batch/fused and vectorbt/batch (about 4 minutes, most of it vectorbt);
+``--kernel [--quick]`` runs only fused, batch and matrix on 300,000 minute bars for every
+built-in with a fused kernel (sma_cross, rsi_reversion, bollinger, macd_momentum, donchian_atr;
+a 90-set long/flat grid each, its own honest reference in ``benchmarks/_fused_refs.py``), and
+vectorbt for sma_cross; prints batch/fused per strategy and vectorbt/batch (about 8 minutes);
 ``--exits [--quick]`` measures the exit layer instead (see ``benchmarks/bench_exits.py``).
 (``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid; about
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
