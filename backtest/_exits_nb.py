@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backtest._entries_nb import entry_fill_nb, entry_wait_nb
+
 __all__ = [
     "N_XP",
     "N_XS",
@@ -286,6 +288,9 @@ def plan_exits_nb(
     targets: np.ndarray,
     xp: np.ndarray,
     next_open: bool,
+    oprice: np.ndarray,
+    kind: int,
+    cancel: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The orders of one column after the exit rules, two order slots per bar (no cash involved).
 
@@ -299,6 +304,9 @@ def plan_exits_nb(
         targets: ``(n,)`` clipped target exposures decided at each close.
         xp: ``(1, N_XP)`` exit parameters.
         next_open: fills at the next open (else at the close).
+        oprice, kind, cancel: ``(n,)`` prices of priced orders decided at each close (NaN: a
+            market order; empty: none), their kind and unfilled rule (:mod:`backtest._entries_nb`,
+            next-open fills only); a priced fill's price is the slot-0 order price.
 
     Returns:
         ``(order_target, order_price, reason, in_force, n_changes)``: ``(n, 2)`` target of each
@@ -315,6 +323,8 @@ def plan_exits_nb(
     xs = new_state_nb(1)
     shift = 1 if next_open else 0
     last = 0.0
+    wait = np.nan
+    priced = len(oprice) > 0
     for i in range(n):
         slot_signal = 0 if next_open else 1
         if not next_open:
@@ -322,13 +332,31 @@ def plan_exits_nb(
                                   reason, changes, 0)  # fmt: skip
         k = i - shift
         t = targets[k] if k >= 0 else 0.0
-        t, why = exit_decide_nb(xs, xp, 0, t, k, shift)
+        held = False
+        if priced:
+            held, wait = entry_wait_nb(wait, t)
+        why = -1
+        if not held:
+            t, why = exit_decide_nb(xs, xp, 0, t, k, shift)
+        else:
+            t = last
+        price = open_[i] if next_open else close[i]
+        market = True
+        if priced and t != last and why < 0 and k >= 0 and oprice[k] == oprice[k]:
+            market = False
+            price = entry_fill_nb(kind, t > last, oprice[k], open_[i], high[i], low[i])
+            if price != price:  # not reached: no order this bar
+                if cancel:
+                    wait = targets[k]
+                t = last
         if t != last:
             order_target[i, slot_signal] = t
+            if not market:
+                order_price[i, slot_signal] = price
             changes[i] += abs(t - last)
             last = t
-            why_signal = exit_on_target_nb(xs, xp, 0, t, open_[i] if next_open else close[i], i,
-                                           atr[k] if k >= 0 else np.nan, next_open)  # fmt: skip
+            why_signal = exit_on_target_nb(xs, xp, 0, t, price, i, atr[k] if k >= 0 else np.nan,
+                                           next_open and market)  # fmt: skip
             reason[i, slot_signal] = why if why >= 0 else why_signal
         if next_open:
             last = _plan_intrabar(xs, xp, i, open_, high, low, last, order_target, order_price,

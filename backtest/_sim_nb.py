@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from backtest._entries_nb import entry_fill_nb, entry_wait_nb
 from backtest._exits_nb import (
     C_ANY_HI,
     C_ANY_LO,
@@ -400,8 +401,9 @@ def _margin_call_nb(
     H_FEES,
     H_SINCE,
     H_LIQUIDATED_AT,
-) = range(22)
-N_HOT = 22
+    H_WAIT,  # target of a cancelled priced order, held back until the target changes (NaN: none)
+) = range(23)
+N_HOT = 23
 #: bars per tile: a tile of a C-ordered block's targets is copied column-major into a buffer
 TILE = 512
 
@@ -431,12 +433,15 @@ TILE = 512
 #:   scaled by the leverage (its fee schedule: buy and sell rates, minimum fee, see
 #:   :func:`backtest._margin_nb.margin_terms_nb`);
 #: * ``funding``: the ``(n_bars, 2)`` ``market`` array of :mod:`backtest._margin_nb` (funding
-#:   rates, volume), or ``(0, 2)``.
+#:   rates, volume), or ``(0, 2)``;
+#: * ``entry``: priced orders ``(prices, kind, cancel)`` of :mod:`backtest._entries_nb`
+#:   (``prices``: C-ordered ``(n_bars, n_cols)``, NaN = market order), or None for market
+#:   orders only (numba prunes every branch that reads it).
 (
     S_OPEN, S_CLOSE, S_NEXT_OPEN, S_LO, S_HI, S_FEES, S_FIXED_FEES, S_SLIPPAGE, S_GRANULARITY,
     S_MIN_SIZE, S_INIT_CASH, S_START, S_STOP, S_RISK_FREE, S_PPY, S_OUT, S_RETURNS_OUT,
-    S_OUT_COL0, S_HIGH, S_LOW, S_ATR, S_XP, S_REASONS_OUT, S_FX, S_FUNDING,
-) = range(25)  # fmt: skip
+    S_OUT_COL0, S_HIGH, S_LOW, S_ATR, S_XP, S_REASONS_OUT, S_FX, S_FUNDING, S_ENTRY,
+) = range(26)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -457,7 +462,7 @@ def block_tile_nb(
         sim[S_NEXT_OPEN], sim[S_LO], sim[S_HI], sim[S_FEES], sim[S_FIXED_FEES], sim[S_SLIPPAGE],
         sim[S_GRANULARITY], sim[S_MIN_SIZE], sim[S_START], sim[S_RISK_FREE], sim[S_RETURNS_OUT],
         sim[S_OUT_COL0], sim[S_HIGH], sim[S_LOW], sim[S_ATR], sim[S_XP], sim[S_REASONS_OUT],
-        sim[S_FX], sim[S_FUNDING],
+        sim[S_FX], sim[S_FUNDING], sim[S_ENTRY],
     )  # fmt: skip
 
 
@@ -509,6 +514,9 @@ def simulate_block_nb(targets: np.ndarray, transposed: bool, c0: int, c1: int, s
     ``targets``: C-ordered ``(n_bars, n_cols)`` target exposures decided at each bar's close,
     any real dtype; ``(n_cols, n_bars)`` when ``transposed`` (an F-ordered batch's ``.T``).
     ``c0, c1``: the columns to simulate (at most a few dozen: the state is per column).
+    ``entry``: priced orders ``(prices, kind, cancel)`` of :mod:`backtest._entries_nb`
+    (``prices``: C-ordered ``(n_bars, n_cols)``, NaN = market order) in the ``sim`` field
+    ``S_ENTRY``, or None for market orders only (numba prunes every branch that reads it).
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -550,6 +558,7 @@ def block_state_nb(
         h[j, H_FIRST_INVALID] = -1.0
         h[j, H_SINCE] = start
         h[j, H_LIQUIDATED_AT] = -1.0
+        h[j, H_WAIT] = np.nan
     ts = np.zeros((w, N_TRADE_STATE))
     tc = np.zeros((w, N_TRADE_COUNTERS))
     xs = new_state_nb(w if has_exits else 0)
@@ -590,6 +599,7 @@ def simulate_tile_nb(
     reasons_out: np.ndarray,
     fx: np.ndarray | None,
     funding: np.ndarray,
+    entry: tuple | None = None,
 ) -> None:
     """Advance columns ``c0 : c0 + len(h)`` over bars ``[t0, t1)`` (at most :data:`TILE`),
     updating the state of :func:`block_state_nb` in place.
@@ -599,6 +609,11 @@ def simulate_tile_nb(
     the first bar), or, when ``transposed``, the ``(n_cols, n_bars)`` targets themselves read at
     ``[c0 + j, i - shift]``. ``start`` is the first bar of the window (returns rows are
     ``i - start``); other arguments: the fields ``S_*`` of the ``sim`` tuple.
+
+    Priced orders (``entry``, next-open fills): an order whose price was set at the close of
+    ``i - 1`` fills at :func:`backtest._entries_nb.entry_fill_nb` of bar ``i``'s range or not at
+    all; an unfilled one is tried again at the next bar's price, or (``cancel``) holds the
+    target back until it changes (:func:`backtest._entries_nb.entry_wait_nb`).
     """
     w = h.shape[0]
     write_returns = returns_out.shape[0] > 0
@@ -648,6 +663,10 @@ def simulate_tile_nb(
                     go = False
             if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                 go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
+            if entry is not None:  # a cancelled priced order holds its target back
+                held, h[j, H_WAIT] = entry_wait_nb(h[j, H_WAIT], min(max(t, lo), hi))
+                if held:
+                    go = False
             if go and h[j, H_LIQUIDATED_AT] < 0:  # a closed-out book places no more orders
                 if not (t >= -lim and t <= lim):  # NaN or out of range
                     h[j, H_N_INVALID] += 1
@@ -655,20 +674,35 @@ def simulate_tile_nb(
                         h[j, H_FIRST_INVALID] = i - shift
                 else:
                     t = min(max(t, lo), hi)
+                    t_read = t
                     why = -1
                     if has_exits:
                         t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
+                    px = prices[i]
+                    market = True
+                    if entry is not None and t != last_tgt and why < 0 and i >= shift:
+                        p = entry[0][i - shift, c0 + j]
+                        if p == p:  # a limit or stop order at the strategy's price
+                            market = False
+                            px = entry_fill_nb(entry[1], t > last_tgt, p, open_[i], high[i],
+                                               low[i])  # fmt: skip
+                            if px != px:  # not reached: no order this bar
+                                if entry[2]:
+                                    h[j, H_WAIT] = t_read
+                                t = last_tgt
                     if fx is not None:  # a volume participation limit (backtest.financing)
-                        t = participation_nb(fx, funding, i, t, cash, pos, prices[i])
+                        t = participation_nb(fx, funding, i, t, cash, pos, px)
                     if t != last_tgt:
                         cash, pos = _order_nb(
-                            h, ts, tc, j, i, cash, pos, t, last_tgt, prices[i], fees,
+                            h, ts, tc, j, i, cash, pos, t, last_tgt, px, fees,
                             fixed_fees, slippage, granularity, min_size, fx,
                         )  # fmt: skip
                         last_tgt = t
                         if has_exits:
                             a = atr[i - shift] if i >= shift else np.nan
-                            closed = exit_on_target_nb(xs, xpb, j, t, prices[i], i, a, next_open)
+                            closed = exit_on_target_nb(
+                                xs, xpb, j, t, px, i, a, next_open and market
+                            )
                             if why < 0:
                                 why = closed
                             if why >= 0 and count_reasons:

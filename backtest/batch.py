@@ -23,6 +23,7 @@ from backtest.batch_inputs import (
     PositionsSource,
     column_chunks,
     default_chunk_size,
+    entry_input,
     exit_inputs,
     price_array,
 )
@@ -94,7 +95,7 @@ def _simulate_chunk(
     """
     from backtest._sim_nb import simulate_block_nb
 
-    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, n_threads = args
+    *kernel_args, high, low, atr_arr, xp, reasons, fx, funding, entry, n_threads = args
     fused = isinstance(chunk, FusedSignal)
     n_cols = chunk.n_sets if fused else chunk.shape[1]
     if fused:
@@ -112,6 +113,7 @@ def _simulate_chunk(
         open_, close, bool(next_open), float(lo), float(hi), float(fees), float(fixed),
         float(slip), float(gran), float(min_size), float(cash), int(start), int(stop), float(rf),
         float(ppy), out, ret_out, int(ret_col0), high, low, atr_arr, xp, reasons, fx, funding,
+        entry,
     )  # fmt: skip
 
     def block(c0: int) -> None:
@@ -177,6 +179,9 @@ def evaluate_batch(
     rates_per_year: float | None = None,
     participation: float = 0.0,
     volume: Any = None,
+    order_prices: Any = None,
+    order_type: str = "limit",
+    unfilled: str = "persist",
 ) -> BatchResult:
     """Simulate many target-position columns on one symbol and reduce each to metrics.
 
@@ -227,6 +232,10 @@ def evaluate_batch(
         rates_per_year: bars per year of the annual financing rates (None: periods_per_year).
         participation, volume: at most ``participation * volume[i]`` units per strategy order,
             the rest carried to the next bar (:mod:`backtest.financing`).
+        order_prices, order_type, unfilled: limit or stop orders at prices set at each close,
+            an ``(n_bars, n_sets)`` array like the positions (NaN: a market order); needs an
+            array or a callable with ``n_sets`` for the positions (not a fused signal), fills
+            at the next open, and ``high``/``low``. Rules: :mod:`backtest.entries`.
 
     Returns:
         :class:`BatchResult`.
@@ -242,6 +251,35 @@ def evaluate_batch(
     costs, lo, hi, init_cash = check_settings(costs, execution, direction, init_cash)
     margin = MarginSettings(max_leverage, maintenance_margin, notional, participation)
     lo, hi = lo * margin.max_leverage, hi * margin.max_leverage
+    ppy = _check_options(periods_per_year, chunk_size)
+    open_arr, close_arr, start, stop = _window_prices(open_, close, start, stop)
+    n_bars = len(close_arr)
+    n_threads = _n_threads(n_threads)
+    if index is None and isinstance(open_, pd.Series):
+        index = open_.index
+    window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
+    check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
+    chunks, total = column_chunks(positions, n_bars, n_sets, chunk_size, index)
+    entry = entry_input(order_prices, order_type, unfilled, execution, positions, n_bars,
+                        total, index)  # fmt: skip
+    exit_arrays = exit_inputs(exits, high, low, open_arr, close_arr, total, entry is not None)
+    funding_arr = funding_per_bar(funding, index, n_bars)
+    rpy = ppy if rates_per_year is None else float(rates_per_year)
+    fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
+    market = market_array(funding_arr, volume, margin, n_bars)
+    settings = (
+        execution == "next-open", lo, hi, costs.fees, costs.fixed_fees, costs.slippage,
+        1.0 if whole_units else np.nan, MIN_SIZE, init_cash, start, stop, float(risk_free), ppy,
+    )  # fmt: skip
+    values, returns = _run_chunks(
+        chunks, total, open_arr, close_arr, settings, exit_arrays, fx if len(fx) else None,
+        market, n_threads, return_returns, margin.max_leverage, entry,
+    )  # fmt: skip
+    return _batch_result(values, returns, exit_arrays[4], start, stop)
+
+
+def _check_options(periods_per_year: Any, chunk_size: Any) -> float:
+    """``periods_per_year`` as a positive float; ``chunk_size`` None or a positive int."""
     ppy = float(periods_per_year)
     if not (math.isfinite(ppy) and ppy > 0):
         raise ParameterError(
@@ -249,6 +287,13 @@ def evaluate_batch(
         )
     if chunk_size is not None and (not isinstance(chunk_size, int | np.integer) or chunk_size < 1):
         raise ParameterError(f"`chunk_size` must be a positive int, got {chunk_size!r}")
+    return ppy
+
+
+def _window_prices(
+    open_: Any, close: Any, start: int, stop: int | None
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """``(open, close, start, stop)``: checked prices of one length and ``0 <= start < stop``."""
     open_arr = price_array(open_, "open_")
     close_arr = price_array(close, "close")
     n_bars = len(close_arr)
@@ -262,27 +307,33 @@ def evaluate_batch(
         raise ParameterError(
             f"evaluate_batch: need 0 <= start < stop <= n_bars={n_bars}, got start={start}, stop={stop}"
         )
+    return open_arr, close_arr, start, stop
 
-    n_threads = _n_threads(n_threads)
-    if index is None and isinstance(open_, pd.Series):
-        index = open_.index
-    window_prices = np.concatenate([open_arr[start:stop], close_arr[start:stop]])
-    check_price_scale(window_prices, init_cash, whole_units, "evaluate_batch")
-    chunks, total = column_chunks(positions, n_bars, n_sets, chunk_size, index)
-    high_arr, low_arr, atr_arr, xp, reasons = exit_inputs(
-        exits, high, low, open_arr, close_arr, total
-    )
-    funding_arr = funding_per_bar(funding, index, n_bars)
-    rpy = ppy if rates_per_year is None else float(rates_per_year)
-    fx = margin_settings(margin, costs, rpy, len(funding_arr) > 0)
-    market = market_array(funding_arr, volume, margin, n_bars)
-    window = stop - start
+
+def _run_chunks(
+    chunks: Any,
+    total: int | None,
+    open_arr: np.ndarray,
+    close_arr: np.ndarray,
+    settings: tuple,
+    exit_arrays: tuple[np.ndarray, ...],
+    fx: np.ndarray | None,
+    market: np.ndarray,
+    n_threads: int,
+    return_returns: bool,
+    limit: float,
+    entry: tuple[np.ndarray, int, bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Simulate chunk after chunk: the kernel's ``(n_sets, N_OUT)`` rows and, when asked for,
+    the ``(stop - start, n_sets)`` returns. ``settings`` are the kernel's first arguments
+    (fill timing, clip, costs, cash, window, risk-free rate, periods per year)."""
+    high_arr, low_arr, atr_arr, xp, reasons = exit_arrays
+    window = settings[10] - settings[9]
     returns_all: np.ndarray | None = None
     returns_parts: list[np.ndarray] = []
     if return_returns and total is not None:
         returns_all = np.empty((window, total), dtype=np.float64)
     empty = np.empty((0, 0), dtype=np.float64)
-    granularity = 1.0 if whole_units else np.nan
     parts: list[np.ndarray] = []
     col0 = 0
     for chunk in chunks:
@@ -300,13 +351,14 @@ def evaluate_batch(
             ret_out, ret_col0 = empty, 0
         xp_chunk = xp[col0 : col0 + k] if len(xp) else xp
         reasons_chunk = reasons[col0 : col0 + k] if len(reasons) else reasons
+        entry_chunk = None
+        if entry is not None:  # this chunk's columns of the priced orders
+            entry_chunk = (np.ascontiguousarray(entry[0][:, col0 : col0 + k]), *entry[1:])
         out = _simulate_chunk(
-            open_arr, close_arr, chunk, execution == "next-open", lo, hi, costs.fees,
-            costs.fixed_fees, costs.slippage, granularity, MIN_SIZE, init_cash, start, stop,
-            float(risk_free), ppy, ret_out, ret_col0, high_arr, low_arr, atr_arr, xp_chunk,
-            reasons_chunk, fx if len(fx) else None, market, n_threads,
+            open_arr, close_arr, chunk, *settings, ret_out, ret_col0, high_arr, low_arr, atr_arr,
+            xp_chunk, reasons_chunk, fx, market, entry_chunk, n_threads,
         )  # fmt: skip
-        check_targets_read(out, chunk, "evaluate_batch", col0, margin.max_leverage)
+        check_targets_read(out, chunk, "evaluate_batch", col0, limit)
         parts.append(out)
         col0 += k
     if total is not None and col0 != total:
@@ -315,10 +367,16 @@ def evaluate_batch(
         )
     if not parts:
         raise DataValidationError("evaluate_batch: positions produced no columns")
-    values = np.concatenate(parts, axis=0)
-    metrics = metrics_frame(values)
     if return_returns and returns_all is None:
         returns_all = np.concatenate(returns_parts, axis=1)
+    return np.concatenate(parts, axis=0), returns_all
+
+
+def _batch_result(
+    values: np.ndarray, returns: np.ndarray | None, reasons: np.ndarray, start: int, stop: int
+) -> BatchResult:
+    """The :class:`BatchResult` of the kernel's rows (and the exit reasons' counts)."""
+    metrics = metrics_frame(values)
     exit_reasons = None
     if len(reasons):
         exit_reasons = pd.DataFrame(
@@ -326,7 +384,7 @@ def evaluate_batch(
         )
     return BatchResult(
         metrics=metrics,
-        returns=returns_all,
+        returns=returns,
         start=start,
         stop=stop,
         exit_reasons=exit_reasons,

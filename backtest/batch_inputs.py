@@ -17,6 +17,7 @@ import pandas as pd
 
 from backtest._exits_nb import N_XP
 from backtest.checks import check_aligned
+from backtest.entries import check_order_options, order_price_matrix
 from backtest.exits import EXIT_REASONS, atr, exit_table
 from backtest.fused import FusedSignal
 from data_loaders.errors import DataValidationError, ParameterError
@@ -28,6 +29,7 @@ __all__ = [
     "price_array",
     "as_chunk",
     "column_chunks",
+    "entry_input",
     "exit_inputs",
 ]
 
@@ -129,20 +131,52 @@ def column_chunks(
     )
 
 
+def entry_input(
+    order_prices: Any,
+    order_type: str,
+    unfilled: str,
+    execution: str,
+    positions: Any,
+    n_bars: int,
+    total: int | None,
+    index: pd.Index | None,
+) -> tuple[np.ndarray, int, bool] | None:
+    """The kernel's priced orders ``(prices, kind, cancel)`` (:mod:`backtest._entries_nb`), or
+    None without ``order_prices``."""
+    if order_prices is None:
+        return None
+    kind, cancel = check_order_options(order_type, unfilled, execution, "evaluate_batch")
+    if isinstance(positions, FusedSignal) or total is None:
+        raise ParameterError(
+            "evaluate_batch: `order_prices` need the positions as an array, or as a callable "
+            "with `n_sets` (not a fused signal or an iterable of chunks)"
+        )
+    prices = order_price_matrix(order_prices, n_bars, total, "evaluate_batch", index)
+    return prices, int(kind), bool(cancel)
+
+
 def exit_inputs(
-    exits: Any, high: Any, low: Any, open_: np.ndarray, close: np.ndarray, total: int | None
+    exits: Any,
+    high: Any,
+    low: Any,
+    open_: np.ndarray,
+    close: np.ndarray,
+    total: int | None,
+    priced: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer."""
+    """``(high, low, atr, xp, reasons)`` kernel inputs; empty arrays without an exit layer
+    (``high`` and ``low`` are read too with ``priced`` orders)."""
     none = np.empty(0)
-    if exits is None:
+    if exits is None and not priced:
         return none, none, none, np.empty((0, N_XP)), np.empty((0, 0))
+    what = "`exits`" if exits is not None else "`order_prices`"
     if total is None:
         raise ParameterError(
-            "evaluate_batch: `exits` needs the number of sets up front: pass positions as an "
+            f"evaluate_batch: {what} needs the number of sets up front: pass positions as an "
             "array, or as a callable with `n_sets`"
         )
     if high is None or low is None:
-        raise ParameterError("evaluate_batch: `exits` needs the bars' `high` and `low` prices")
+        raise ParameterError(f"evaluate_batch: {what} needs the bars' `high` and `low` prices")
     high_arr, low_arr = price_array(high, "high"), price_array(low, "low")
     n = len(close)
     for name, arr in (("high", high_arr), ("low", low_arr)):
@@ -157,6 +191,8 @@ def exit_inputs(
             f"evaluate_batch: bar {k} must have low <= open, close <= high, got open={open_[k]!r} "
             f"high={high_arr[k]!r} low={low_arr[k]!r} close={close[k]!r}"
         )
+    if exits is None:
+        return high_arr, low_arr, none, np.empty((0, N_XP)), np.empty((0, 0))
     xp, window = exit_table(exits, total)
     atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
     return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))

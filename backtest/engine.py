@@ -150,6 +150,9 @@ def run_backtest(
     funding: Any = None,
     rates_per_year: float | None = None,
     participation: float = 0.0,
+    order_prices: Any = None,
+    order_type: str = "limit",
+    unfilled: str = "persist",
 ) -> BacktestResult:
     """Simulate target positions on bars through vectorbt and return the full analysis.
 
@@ -173,6 +176,9 @@ def run_backtest(
             per-bar rates (None: 252).
         participation: largest share of a bar's ``volume`` (a column of the bars) one order
             may trade; the rest is carried to the next bar (:mod:`backtest.financing`).
+        order_prices, order_type, unfilled: limit or stop orders at prices set at each close
+            (a Series like the positions, NaN: a market order), one symbol, next-open fills;
+            the bars need ``high`` and ``low``. Rules: :mod:`backtest.entries`.
 
     Returns:
         :class:`BacktestResult`.
@@ -199,16 +205,26 @@ def run_backtest(
     if margin.active or costs.extended or funding is not None:
         from backtest.ledger import ledger_backtest
 
-        if exits is not None or multi:
+        if exits is not None or order_prices is not None or multi:
             raise ParameterError(
                 "run_backtest: leverage, margin, notional, financing and funding apply to one "
-                "symbol without `exits` on the reference path (use evaluate_batch with exits)"
+                "symbol without `exits` or `order_prices` on the reference path (use "
+                "evaluate_batch with them)"
             )
         return ledger_backtest(bars, targets, costs, execution, direction, init_cash,
                                whole_units, margin, funding, rates_per_year or 252.0)  # fmt: skip
-    if exits is not None:
+    entry = None
+    if order_prices is not None:
+        from backtest.entries import check_order_options, order_price_matrix
+
+        if multi:
+            raise ParameterError("run_backtest: `order_prices` apply to one symbol")
+        kind, cancel = check_order_options(order_type, unfilled, execution, "run_backtest")
+        prices = order_price_matrix(order_prices, len(close), 1, "run_backtest", close.index)
+        entry = (prices[:, 0], kind, cancel)
+    if exits is not None or entry is not None:
         return _run_with_exits(bars, targets, exits, costs, execution, direction, init_cash,
-                               whole_units, multi)  # fmt: skip
+                               whole_units, multi, entry)  # fmt: skip
     portfolio = targets_portfolio(
         open_,
         close,
@@ -258,18 +274,23 @@ def _run_with_exits(
     init_cash: float,
     whole_units: bool,
     multi: bool,
+    entry: tuple[np.ndarray, int, bool] | None = None,
 ) -> BacktestResult:
-    """:func:`run_backtest` with an exit layer (one symbol): :func:`backtest.exits.exits_portfolio`."""
+    """:func:`run_backtest` with an exit layer or priced orders (one symbol):
+    :func:`backtest.exits.exits_portfolio`."""
     from backtest.closeout import close_out
     from backtest.exits import Exits, exits_portfolio
 
+    if exits is None:
+        exits = Exits()
     if not isinstance(exits, Exits):
         raise ParameterError(f"`exits` must be a backtest.Exits, got {type(exits).__name__}")
     if multi:
         raise ParameterError("`exits` apply to one symbol; give bars as one DataFrame")
     missing = [c for c in ("high", "low") if c not in bars.columns]
     if missing:
-        raise DataValidationError(f"run_backtest: bars lack column(s) {missing}; exits need them")
+        what = "exits" if exits.active or entry is None else "order_prices"
+        raise DataValidationError(f"run_backtest: bars lack column(s) {missing}; {what} need them")
     o, h, lo_, c = (bars[col].to_numpy(np.float64) for col in ("open", "high", "low", "close"))
     bad = ~(np.isfinite(h) & np.isfinite(lo_)) | (h < np.maximum(o, c)) | (lo_ > np.minimum(o, c))
     if bad.any():
@@ -281,6 +302,7 @@ def _run_with_exits(
     run = exits_portfolio(
         o, h, lo_, c, targets.iloc[:, 0].to_numpy(), exits, costs=costs,
         next_open=execution == "next-open", init_cash=init_cash, whole_units=whole_units,
+        entry=entry,
     )  # fmt: skip
     index = bars.index
     prev = np.concatenate(([init_cash], run.equity[:-1]))

@@ -291,8 +291,10 @@ def exits_portfolio(
     next_open: bool,
     init_cash: float,
     whole_units: bool,
+    entry: tuple[np.ndarray, int, bool] | None = None,
 ) -> ExitRun:
-    """The reference engine with an exit layer, for one symbol.
+    """The reference engine with an exit layer (and priced orders: ``entry = (prices, kind,
+    cancel)`` of :mod:`backtest._entries_nb` with ``(n,)`` prices), for one symbol.
 
     The exit rules never depend on cash, so the orders are planned first
     (:func:`backtest._exits_nb.plan_exits_nb`, two order slots per bar: the bar's market order and
@@ -304,14 +306,17 @@ def exits_portfolio(
 
     row = exits.to_row().reshape(1, -1)
     atr_arr = atr(high, low, close, exits.atr_window)
+    oprice, kind, cancel = entry if entry is not None else (np.empty(0), 0, False)
     order_target, order_price, reasons, in_force, changes = plan_exits_nb(
         open_, high, low, close, atr_arr, np.ascontiguousarray(targets, dtype=np.float64),
-        row, next_open,
+        row, next_open, np.ascontiguousarray(oprice, dtype=np.float64), kind, cancel,
     )  # fmt: skip
-    # the market slot fills at the open (next-open) or the close; intrabar exits at their level
+    # the market slot fills at the open (next-open) or the close; intrabar exits and priced
+    # orders at their price
     slot = 0 if next_open else 1
     price = order_price.copy()
-    price[:, slot] = open_ if next_open else close
+    market = open_ if next_open else close
+    price[:, slot] = np.where(np.isnan(price[:, slot]), market, price[:, slot])
     price = np.where(np.isnan(price), close[:, None], price).ravel()  # rows without an order
     valuation = np.stack([open_, close], axis=1).ravel()
     portfolio = orders_portfolio(

@@ -145,7 +145,7 @@ def simulate_resumable(
         o, c, execution == "next-open", float(lo), float(hi), float(costs.fees),
         float(costs.fixed_fees), float(costs.slippage), 1.0 if whole_units else np.nan, MIN_SIZE,
         float(init_cash), int(start), int(stop), float(risk_free), float(periods_per_year), out,
-        no_rows, 0, none, none, none, np.empty((0, N_XP)), no_rows, None, np.empty((0, 2)),
+        no_rows, 0, none, none, none, np.empty((0, N_XP)), no_rows, None, np.empty((0, 2)), None,
     )  # fmt: skip
     for c0 in range(0, n_sets, BLOCK):
         c1 = min(c0 + BLOCK, n_sets)

@@ -282,8 +282,10 @@ def main() -> None:
         f"{os.cpu_count()} cores, load average {load0[0]:.1f} at start"
     )
     try:
-        for strategy in args.strategies.split(","):  # imports, numba caches
-            _search(bars, f"{tmp}/warmup-{strategy}", strategy, optimizer="tpe", n_trials=8)
+        for strategy in args.strategies.split(","):  # imports (each optimizer's), numba caches
+            for name in OPTIMIZERS:
+                _search(bars, f"{tmp}/warmup-{strategy}-{name}", strategy, optimizer=name,
+                        n_trials=8)  # fmt: skip
         out: dict[str, Any] = {"cpu_count": os.cpu_count(), "loadavg_start": load0}
         if args.skip != "optimizers":
             out["optimizers"] = []

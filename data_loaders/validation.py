@@ -183,6 +183,22 @@ def validate_bars(
         raise DataValidationError(f"{source}: no data rows (rule: bars need at least one row)")
     rows = np.arange(1, len(df) + 1) if rows is None else np.asarray(rows, dtype=np.int64)
 
+    ctx, data = _read_columns(df, source, rows, repairs, tz, date_format, done)
+    data = _order_rows(data, ctx, repairs, done)
+    data = _check_values(data, ctx, repairs, done)
+    return _contract_bars(data, ctx, repairs, done, adjust, source, symbol)
+
+
+def _read_columns(
+    df: pd.DataFrame,
+    source: str,
+    rows: np.ndarray,
+    repairs: tuple[str, ...],
+    tz: str | None,
+    date_format: str | None,
+    done: list[str],
+) -> tuple[_Context, dict[str, np.ndarray]]:
+    """The message context (rows, times, column names) and each bar field as float64."""
     df, time_from_index = _time_column(df)
     mapping = map_columns(
         df.columns,
@@ -205,9 +221,14 @@ def validate_bars(
     if "volume" not in data:
         data["volume"] = np.zeros(len(index))
         done.append("fill_volume: the source has no volume column; volume set to 0 on every bar")
+    return ctx, data
 
-    # -- order and uniqueness -------------------------------------------------------------
-    ns = index.asi8
+
+def _order_rows(
+    data: dict[str, np.ndarray], ctx: _Context, repairs: tuple[str, ...], done: list[str]
+) -> dict[str, np.ndarray]:
+    """Rows in strictly increasing time (after the ``sort`` / ``dedupe`` repairs), or raise."""
+    ns = ctx.index.asi8
     if "sort" in repairs and np.any(np.diff(ns) < 0):
         order = np.argsort(ns, kind="stable")
         n_moved = int(np.sum(order != np.arange(len(order))))
@@ -247,8 +268,13 @@ def validate_bars(
             "timestamps must be increasing",
             "; `--repair sort` sorts by time",
         )
+    return data
 
-    # -- values ---------------------------------------------------------------------------
+
+def _check_values(
+    data: dict[str, np.ndarray], ctx: _Context, repairs: tuple[str, ...], done: list[str]
+) -> dict[str, np.ndarray]:
+    """Finite prices > 0, volume >= 0, high/low around open and close (after ``dropna``)."""
     if "dropna" in repairs:
         finite = np.logical_and.reduce([np.isfinite(v) for v in data.values()])
         if not finite.all():
@@ -260,7 +286,7 @@ def validate_bars(
             data = {k: v[finite] for k, v in data.items()}
             ctx.take(finite)
             if not finite.any():
-                raise DataValidationError(f"{source}: no rows left after dropna")
+                raise DataValidationError(f"{ctx.source}: no rows left after dropna")
     price_fields = [f for f in (*PRICE_COLUMNS, "adj_close") if f in data]
     for f in (*price_fields, "volume"):
         v = data[f]
@@ -293,7 +319,19 @@ def validate_bars(
             i = bad[0]
             detail = f"{f} {_fmt(value[i])} is {side}(open {_fmt(o[i])}, close {_fmt(c[i])})"
             raise ctx.error(bad, f, detail, rule)
+    return data
 
+
+def _contract_bars(
+    data: dict[str, np.ndarray],
+    ctx: _Context,
+    repairs: tuple[str, ...],
+    done: list[str],
+    adjust: bool,
+    source: str,
+    symbol: str | None,
+) -> pd.DataFrame:
+    """The contract frame: ``fill_gaps``, the split/dividend adjustment, columns and attrs."""
     frame = pd.DataFrame(data, index=ctx.index)
     if "fill_gaps" in repairs:
         frame, note = fill_gaps(frame)

@@ -58,10 +58,16 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: the encoder of :func:`dumps` without options (``json.dumps`` builds one per call otherwise)
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
 def dumps(value: Any, **kwargs: Any) -> str:
     """JSON text of :func:`to_jsonable` of ``value`` (NaN/inf written as ``null``); ``kwargs``
     as :func:`json.dumps`'s. Values that are already plain JSON are written directly."""
     try:
+        if not kwargs:
+            return _ENCODER.encode(value)
         return json.dumps(value, allow_nan=False, **kwargs)
     except (ValueError, TypeError):
         return json.dumps(to_jsonable(value), allow_nan=False, **kwargs)

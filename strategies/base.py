@@ -17,6 +17,13 @@ Conventions every strategy and every consumer (backtest, optimizers, lookahead c
   slice only and store learned state in attributes ending in ``_``. The constructor only stores
   and validates parameters.
 
+* **Priced orders.** By default every change of target is a market order at the next open. A
+  strategy may set, at each close, the price of the order that moves that close's target
+  (:meth:`Strategy.order_prices`, NaN: a market order), filled as a ``limit`` or ``stop`` order
+  (:attr:`Strategy.order_type`) when the next bar trades through it; :attr:`Strategy.unfilled`
+  says whether an unfilled order persists or is cancelled. The prices obey the causality rule of
+  the positions (the lookahead check covers them); rules in :mod:`backtest.entries`.
+
 A subclass implements either :meth:`positions` or :meth:`signals` (entry/exit booleans, turned into
 positions by :func:`signals_to_positions`).
 """
@@ -109,6 +116,10 @@ class Strategy:
     needs_fit: ClassVar[bool] = False
     #: feature columns the strategy reads from ``features`` (empty: none)
     feature_columns: ClassVar[Sequence[str]] = ()
+    #: how the prices of :meth:`order_prices` fill: ``"limit"`` or ``"stop"``
+    order_type: ClassVar[str] = "limit"
+    #: a priced order the next bar does not fill: ``"persist"`` (placed again) or ``"cancel"``
+    unfilled: ClassVar[str] = "persist"
 
     def __init__(self, **params: Any) -> None:
         cls = type(self)
@@ -194,6 +205,42 @@ class Strategy:
         pos = signals_to_positions(self.signals(bars, features), bars_index(bars))
         pos.iloc[: self.warmup] = 0.0
         return pos
+
+    def order_prices(self, bars: Any, features: pd.DataFrame | None = None) -> pd.Series | None:
+        """Price of the order that moves each close's target, decided at that close like the
+        position (NaN: a market order at the next open), indexed like the bars; or None (the
+        default): market orders only. Filled per :attr:`order_type` / :attr:`unfilled`
+        (:mod:`backtest.entries`). Single-symbol strategies only."""
+        return None
+
+    def order_kwargs(self, bars: Any, features: pd.DataFrame | None = None) -> dict[str, Any]:
+        """The engines' keywords of this strategy's priced orders (``order_prices``,
+        ``order_type``, ``unfilled``; empty for market orders only)."""
+        prices = self.order_prices(bars, features)
+        if prices is None:
+            return {}
+        return {"order_prices": prices, "order_type": self.order_type, "unfilled": self.unfilled}
+
+    @classmethod
+    def batch_order_prices(
+        cls,
+        bars: Any,
+        param_sets: Sequence[Mapping[str, Any]],
+        features: pd.DataFrame | None = None,
+    ) -> np.ndarray | None:
+        """:meth:`order_prices` of many parameter sets as the columns of a float64
+        ``(n_bars, n_sets)`` array (a set without prices: NaN, market orders), or None when no
+        set prices its orders (the default, without calling :meth:`order_prices`)."""
+        if cls.order_prices is Strategy.order_prices:
+            return None
+        cols = [cls(**params).order_prices(bars, features) for params in param_sets]
+        if all(col is None for col in cols):
+            return None
+        out = np.full((len(bars_index(bars)), len(cols)), np.nan)
+        for j, col in enumerate(cols):
+            if col is not None:
+                out[:, j] = np.asarray(col, dtype=np.float64)
+        return out
 
     @classmethod
     def batch_positions(

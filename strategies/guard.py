@@ -40,6 +40,7 @@ __all__ = [
     "describe_strategy_error",
     "strategy_warmup",
     "guarded",
+    "decisions",
     "EXPOSURE_TOLERANCE",
 ]
 
@@ -145,3 +146,34 @@ def guarded(strategy: Any, method: str) -> Callable[..., Any]:
 
     call.__name__ = f"{_class_of(strategy).__name__}.{method}"
     return call
+
+
+def decisions(strategy: Any) -> Callable[..., Any]:
+    """What the lookahead check compares: ``bars -> positions`` (guarded), or, for a strategy
+    that prices its orders (:meth:`strategies.Strategy.order_prices`), ``bars -> DataFrame`` of
+    the ``position`` and the ``order_price`` decided at each close (NaN: a market order)."""
+    positions = guarded(strategy, "positions")
+    if type(strategy).order_prices is _base_order_prices():
+        return positions
+    prices = guarded(strategy, "order_prices")
+
+    def both(bars: Any, *args: Any, **kwargs: Any) -> Any:
+        pos = positions(bars, *args, **kwargs)
+        price = prices(bars, *args, **kwargs)
+        if price is None:
+            return pos
+        index = pos.index if isinstance(pos, pd.Series) else None
+        return pd.DataFrame(
+            {"position": np.asarray(pos, dtype=np.float64),
+             "order_price": np.asarray(price, dtype=np.float64)},
+            index=index,
+        )  # fmt: skip
+
+    both.__name__ = f"{_class_of(strategy).__name__}.positions+order_prices"
+    return both
+
+
+def _base_order_prices() -> Any:
+    from strategies.base import Strategy
+
+    return Strategy.order_prices

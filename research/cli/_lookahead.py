@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from data_loaders.bars import bars_index
     from data_loaders.errors import ParameterError
     from research.cli._backtest import parse_param_values
-    from strategies.guard import call_strategy, guarded, strategy_warmup
+    from strategies.guard import call_strategy, decisions, strategy_warmup
     from strategies.registry import get_strategy
 
     strategy_cls = get_strategy(args.strategy)
@@ -107,8 +107,6 @@ def run(args: argparse.Namespace) -> int:
         min_bars = max(min_bars, fit_end)
         fitted = f", fitted on the first {fit_end} bars"
 
-    report = check_lookahead(
-        guarded(strategy, "positions"), bars, n_cuts=args.cuts, min_bars=min_bars
-    )
+    report = check_lookahead(decisions(strategy), bars, n_cuts=args.cuts, min_bars=min_bars)
     print(f"{strategy!r} on {args.data} ({n} bars{fitted}): {report.message}")
     return 0 if report.ok else 1

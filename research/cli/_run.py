@@ -89,18 +89,15 @@ def _run(args: argparse.Namespace) -> int:
     from research.run.pipeline import run_experiment
 
     spec = load_experiment(args.experiment)
+    overrides = {k: getattr(args, k) for k in ("trials", "seed", "workers", "scheduler", "storage")}
     result = run_experiment(
         spec,
         out_dir=args.out,
-        trials=args.trials,
-        seed=args.seed,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        storage=args.storage,
         progress=not args.no_progress,
         runs_root=args.runs_root,
         new=args.new,
         allow_changed_code=args.allow_changed_code,
+        **overrides,  # of the spec's settings
     )
     print(result.summary())
     from data_loaders.lru import enforce_cap

@@ -411,33 +411,22 @@ def audit_bars(
         "with zero volume",
     )
     balance = _label_balance(lc, horizons, train_stop, spec.imbalance_threshold)
-    for h, row in balance.iterrows():
-        if row["imbalanced"]:
-            found.append(
-                _finding(
-                    "label_imbalance",
-                    "warning",
-                    index[0],
-                    index[min(train_stop, n) - 1],
-                    train_stop,
-                    row["share_up_train"],
-                    f"horizon {h}: {row['share_up_train']:.1%} of moves up in the train window",
-                )
-            )
+    found += [
+        _finding(
+            "label_imbalance", "warning", index[0], index[min(train_stop, n) - 1], train_stop,
+            row["share_up_train"],
+            f"horizon {h}: {row['share_up_train']:.1%} of moves up in the train window",
+        )
+        for h, row in balance[balance["imbalanced"]].iterrows()
+    ]  # fmt: skip
     shift, comparison = _shift(bars, train_stop, spec.shift_alpha)
-    for name, row in shift.iterrows():
-        if row["shifted"]:
-            found.append(
-                _finding(
-                    "distribution_shift",
-                    "warning",
-                    index[0],
-                    index[-1],
-                    n,
-                    row["ks_stat"],
-                    f"{name}: KS {row['ks_stat']:.3f}, p={row['pvalue']:.2g} ({comparison})",
-                )
-            )
+    found += [
+        _finding(
+            "distribution_shift", "warning", index[0], index[-1], n, row["ks_stat"],
+            f"{name}: KS {row['ks_stat']:.3f}, p={row['pvalue']:.2g} ({comparison})",
+        )
+        for name, row in shift[shift["shifted"]].iterrows()
+    ]  # fmt: skip
 
     findings = pd.DataFrame(found, columns=FINDING_COLUMNS)
     counts = findings.groupby("check").size().to_dict() if len(findings) else {}

@@ -73,6 +73,19 @@ def _positive_ints(path: str, values: tuple[int, ...], *, allow_empty: bool = Tr
         raise _fail(path, "must not repeat values", list(values))
 
 
+def _at_least(path: str, spec: Any, **lows: int) -> None:
+    """Refuse the first field of ``spec`` (in the order given) below its lowest value."""
+    for name, low in lows.items():
+        value = getattr(spec, name)
+        if value < low:
+            raise _fail(f"{path}.{name}", f"must be >= {low}", value)
+
+
+def _all_at_least(path: str, values: tuple[int, ...], low: int, what: str) -> None:
+    if any(v < low for v in values):
+        raise _fail(path, f"must hold {what} >= {low}", list(values))
+
+
 def _in_range(path: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
     bad = value <= lo if lo_open else value < lo
     if bad or value > hi or not math.isfinite(value):
@@ -97,8 +110,7 @@ class TechnicalSpec:
                     f"exploration spec: `{path}.families` has unknown family {fam!r}"
                     f"{did_you_mean(fam, FAMILIES)}"
                 )
-        if self.max_per_indicator < 1:
-            raise _fail(f"{path}.max_per_indicator", "must be >= 1", self.max_per_indicator)
+        _at_least(path, self, max_per_indicator=1)
 
 
 @dataclass(frozen=True)
@@ -117,10 +129,7 @@ class RegimeSpec:
     lookback: int
 
     def check(self, path: str) -> None:
-        if self.window < 2:
-            raise _fail(f"{path}.window", "must be >= 2", self.window)
-        if self.lookback < 10:
-            raise _fail(f"{path}.lookback", "must be >= 10", self.lookback)
+        _at_least(path, self, window=2, lookback=10)
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,7 @@ class StatisticalSpec:
         for name in ("zscore_windows", "moment_windows", "autocorr_windows", "volatility_windows"):
             values = getattr(self, name)
             _positive_ints(f"{path}.{name}", values)
-            if any(v < 3 for v in values):
-                raise _fail(f"{path}.{name}", "must hold windows >= 3", list(values))
+            _all_at_least(f"{path}.{name}", values, 3, "windows")
 
 
 @dataclass(frozen=True)
@@ -148,8 +156,7 @@ class ReferenceSpec:
 
     def check(self, path: str) -> None:
         _positive_ints(f"{path}.windows", self.windows)
-        if any(v < 3 for v in self.windows):
-            raise _fail(f"{path}.windows", "must hold windows >= 3", list(self.windows))
+        _all_at_least(f"{path}.windows", self.windows, 3, "windows")
 
 
 @dataclass(frozen=True)
@@ -166,10 +173,7 @@ class FeaturesSpec:
     reference: ReferenceSpec
 
     def check(self, path: str) -> None:
-        if any(v < 2 for v in self.volume_z.windows):
-            raise _fail(
-                f"{path}.volume_z.windows", "must hold windows >= 2", list(self.volume_z.windows)
-            )
+        _all_at_least(f"{path}.volume_z.windows", self.volume_z.windows, 2, "windows")
 
 
 @dataclass(frozen=True)
@@ -197,10 +201,7 @@ class StationaritySpec:
 
     def check(self, path: str) -> None:
         _in_range(f"{path}.alpha", self.alpha, 0.0, 0.5, lo_open=True)
-        if self.max_obs < 50:
-            raise _fail(f"{path}.max_obs", "must be >= 50", self.max_obs)
-        if self.zscore_window < 3:
-            raise _fail(f"{path}.zscore_window", "must be >= 3", self.zscore_window)
+        _at_least(path, self, max_obs=50, zscore_window=3)
 
 
 @dataclass(frozen=True)
@@ -210,10 +211,7 @@ class MutualInfoSpec:
     neighbors: int
 
     def check(self, path: str) -> None:
-        if self.rows < 50:
-            raise _fail(f"{path}.rows", "must be >= 50", self.rows)
-        if self.neighbors < 1:
-            raise _fail(f"{path}.neighbors", "must be >= 1", self.neighbors)
+        _at_least(path, self, rows=50, neighbors=1)
 
 
 @dataclass(frozen=True)
@@ -226,14 +224,7 @@ class LightGBMSpec:
     n_jobs: int
 
     def check(self, path: str) -> None:
-        if self.n_jobs < 1:
-            raise _fail(f"{path}.n_jobs", "must be >= 1", self.n_jobs)
-        if self.rows < 100:
-            raise _fail(f"{path}.rows", "must be >= 100", self.rows)
-        if self.n_estimators < 1:
-            raise _fail(f"{path}.n_estimators", "must be >= 1", self.n_estimators)
-        if self.num_leaves < 2:
-            raise _fail(f"{path}.num_leaves", "must be >= 2", self.num_leaves)
+        _at_least(path, self, n_jobs=1, rows=100, n_estimators=1, num_leaves=2)
         _in_range(f"{path}.learning_rate", self.learning_rate, 0.0, 1.0, lo_open=True)
 
 
@@ -251,16 +242,10 @@ class ScreeningSpec:
 
     def check(self, path: str) -> None:
         _in_range(f"{path}.fdr", self.fdr, 0.0, 1.0, lo_open=True)
-        if self.min_batch < 2:
-            raise _fail(f"{path}.min_batch", "must be >= 2", self.min_batch)
-        if self.n_periods < 2:
-            raise _fail(f"{path}.n_periods", "must be >= 2", self.n_periods)
-        if self.max_rows < 1000:
-            raise _fail(f"{path}.max_rows", "must be >= 1000", self.max_rows)
+        _at_least(path, self, min_batch=2, n_periods=2, max_rows=1000)
         _in_range(f"{path}.max_nan_share", self.max_nan_share, 0.0, 1.0)
         _in_range(f"{path}.cluster_threshold", self.cluster_threshold, 0.0, 1.0, lo_open=True)
-        if self.max_selected < 1:
-            raise _fail(f"{path}.max_selected", "must be >= 1", self.max_selected)
+        _at_least(path, self, max_selected=1)
 
 
 @dataclass(frozen=True)
@@ -275,16 +260,11 @@ class TestsSpec:
     hurst_max_lag: int
 
     def check(self, path: str) -> None:
-        if self.acf_lags < 1:
-            raise _fail(f"{path}.acf_lags", "must be >= 1", self.acf_lags)
+        _at_least(path, self, acf_lags=1)
         _positive_ints(f"{path}.ljung_box_lags", self.ljung_box_lags, allow_empty=False)
         _positive_ints(f"{path}.variance_ratio_lags", self.variance_ratio_lags, allow_empty=False)
-        if any(q < 2 for q in self.variance_ratio_lags):
-            raise _fail(
-                f"{path}.variance_ratio_lags", "must hold lags >= 2", list(self.variance_ratio_lags)
-            )
-        if self.hurst_max_lag < 4:
-            raise _fail(f"{path}.hurst_max_lag", "must be >= 4", self.hurst_max_lag)
+        _all_at_least(f"{path}.variance_ratio_lags", self.variance_ratio_lags, 2, "lags")
+        _at_least(path, self, hurst_max_lag=4)
 
 
 @dataclass(frozen=True)
@@ -304,12 +284,7 @@ class AuditSpec:
                 f"got {self.calendar!r}"
             )
         _in_range(f"{path}.outlier_z", self.outlier_z, 0.0, 1e6, lo_open=True)
-        if self.outlier_window < 10:
-            raise _fail(f"{path}.outlier_window", "must be >= 10", self.outlier_window)
-        if self.stale_min_run < 2:
-            raise _fail(f"{path}.stale_min_run", "must be >= 2", self.stale_min_run)
-        if self.zero_volume_min_run < 1:
-            raise _fail(f"{path}.zero_volume_min_run", "must be >= 1", self.zero_volume_min_run)
+        _at_least(path, self, outlier_window=10, stale_min_run=2, zero_volume_min_run=1)
         _in_range(f"{path}.imbalance_threshold", self.imbalance_threshold, 0.0, 0.5)
         _in_range(f"{path}.shift_alpha", self.shift_alpha, 0.0, 1.0, lo_open=True)
 

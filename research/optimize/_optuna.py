@@ -155,9 +155,7 @@ class OptunaOptimizer(Optimizer):
         with quiet_optuna():
             for _ in range(max(1, int(n))):
                 number = self.next_number_
-                sampler = self.make_sampler(trial_seed(problem.seed, number))
-                carry_search_space_caches(self.study_.sampler, sampler)
-                self.study_.sampler = sampler
+                self.study_.sampler = self.sampler_for(trial_seed(problem.seed, number))
                 if number < len(problem.warm_start):
                     self.study_.enqueue_trial(problem.space.active(problem.warm_start[number]))
                 trial = self.study_.ask()
@@ -167,6 +165,13 @@ class OptunaOptimizer(Optimizer):
                 out.append(Candidate(number, params, handle=trial))
                 self.next_number_ += 1
         return out
+
+    def sampler_for(self, seed: int) -> Any:
+        """The sampler of one ask: a fresh one seeded with ``seed``, with the search-space
+        caches of the previous one."""
+        sampler = self.make_sampler(seed)
+        carry_search_space_caches(self.study_.sampler, sampler)
+        return sampler
 
     def report(self, candidate: Candidate, step: int, value: float) -> bool:
         trial = candidate.handle

@@ -27,6 +27,10 @@ breaks a reach fails a test loudly instead of silently slowing the searches down
 7. :func:`random_draw`: the draw of Optuna's ``RandomSampler`` for one distribution (through
    ``optuna._transform._SearchSpaceTransform``), so random search asks without an Optuna study.
    Fallback (in :class:`research.optimize._random.RandomOptimizer`): the Optuna ask/tell path.
+8. :func:`reseed_tpe_sampler`: the TPE sampler of the previous ask reseeded (its two
+   ``LazyRandomState``) instead of a fresh ``TPESampler`` per ask: building one costs two
+   ``numpy.random.RandomState()`` (~0.2 ms each, OS entropy), reseeding ~5 us. Only when the
+   sampler holds exactly the attributes this was checked against. Fallback: a fresh sampler.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ __all__ = [
     "shared_alembic_script",
     "bulk_set_study_user_attrs",
     "random_draw",
+    "reseed_tpe_sampler",
 ]
 
 
@@ -285,3 +290,38 @@ def random_draw(distribution: Any) -> Any:
         return trans.untransform(rng.uniform(low, high))["x"]
 
     return draw
+
+
+#: every attribute of an Optuna 4/5 ``TPESampler``: besides the two random states (reseeded),
+#: the search-space caches (carried over to fresh samplers anyway, exact and incremental),
+#: ``_search_space_group`` (recomputed at every ask) and ``_gamma`` (set once from the study's
+#: directions), each is a constructor setting
+_TPE_ATTRS = frozenset(
+    {
+        "_constant_liar", "_constraints_func", "_gamma", "_group",
+        "_group_decomposed_search_space", "_multivariate", "_n_ei_candidates",
+        "_n_startup_trials", "_parzen_estimator_cls", "_parzen_estimator_parameters",
+        "_random_sampler", "_rng", "_search_space", "_search_space_group",
+        "_warn_independent_sampling",
+    }
+)  # fmt: skip
+
+
+def reseed_tpe_sampler(sampler: Any, seed: int) -> bool:
+    """Give ``sampler`` (a ``TPESampler``) the random states ``TPESampler(seed=seed)`` starts
+    with (``LazyRandomState(seed)`` is ``RandomState().seed(seed)``; its random sampler's too);
+    False, changing nothing, when ``sampler`` is not laid out as this module knows."""
+    try:
+        from optuna.samplers import RandomSampler, TPESampler
+        from optuna.samplers._lazy_random_state import LazyRandomState
+    except ImportError:
+        return False
+    if type(sampler) is not TPESampler or set(vars(sampler)) != _TPE_ATTRS:
+        return False
+    inner = sampler._random_sampler
+    states = (sampler._rng, getattr(inner, "_rng", None))
+    if type(inner) is not RandomSampler or not all(type(r) is LazyRandomState for r in states):
+        return False
+    for state in states:
+        state.rng.seed(seed=seed)
+    return True

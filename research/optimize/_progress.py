@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["FoldProgress"]
+from research.optimize._base import QR_ATTR
+from research.optimize.objectives import Objective
+
+__all__ = ["FoldProgress", "ProgressCounts"]
 
 
 class FoldProgress:
@@ -66,3 +71,32 @@ def _columns(stream: Any) -> int:
         return int(os.get_terminal_size(stream.fileno()).columns)
     except (AttributeError, OSError, ValueError):
         return 0
+
+
+@dataclass
+class ProgressCounts:
+    """Pruned and failed trials so far and the best feasible first objective (progress bar)."""
+
+    pruned: int = 0
+    failed: int = 0
+    best: float = math.nan
+
+    @classmethod
+    def of(cls, trials: Sequence[Any], objectives: Sequence[Objective]) -> ProgressCounts:
+        out = cls()
+        out.add(trials, objectives)
+        return out
+
+    def add(self, trials: Sequence[Any], objectives: Sequence[Objective]) -> None:
+        sign = objectives[0].sign
+        for t in trials:
+            qr = t.user_attrs.get(QR_ATTR, {})
+            status = qr.get("status")
+            if status == "pruned":
+                self.pruned += 1
+            elif status == "fail":
+                self.failed += 1
+            elif qr.get("feasible") and qr.get("objective"):
+                v = qr["objective"][0]
+                if v is not None and (math.isnan(self.best) or sign * v > sign * self.best):
+                    self.best = float(v)

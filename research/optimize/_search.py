@@ -1,5 +1,8 @@
 """The search of one fold's in-sample window: ask a batch, evaluate it step by step, tell, record.
 
+(The fidelity plan is :mod:`research.optimize._plan`, the replay of recorded trials
+:mod:`research.optimize._replay`, the progress counts :mod:`research.optimize._progress`.)
+
 One coordinator does all the asking, telling and recording; workers only evaluate. Per batch:
 
 1. ``optimizer.ask(k)``: ``k`` candidates numbered in ask order.
@@ -36,110 +39,30 @@ from typing import Any
 
 import numpy as np
 
-from data_loaders.errors import ConfigError, DataTooShortError
 from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem, trial_seed
-from research.optimize._progress import FoldProgress
+from research.optimize._plan import FIDELITIES, FRACTION_STEPS, INNER_FOLDS, Plan, Step, make_plan
+from research.optimize._progress import FoldProgress, ProgressCounts
+from research.optimize._replay import check_replay, recorded_outcome, replay_step
 from research.optimize._workers import Workers
 from research.optimize.evaluate import EvalTask, SetResult
 from research.optimize.objectives import Guardrails, Objective, objective_values
 from research.optimize.storage import TrialStore, jsonable
 
-__all__ = ["Step", "Plan", "make_plan", "FoldSearch", "run_search", "FIDELITIES", "INNER_FOLDS"]
+__all__ = [
+    "Step",
+    "Plan",
+    "make_plan",
+    "FoldSearch",
+    "run_search",
+    "FIDELITIES",
+    "FRACTION_STEPS",
+    "INNER_FOLDS",
+]
 
-FIDELITIES = (None, "fractions", "folds")
-#: data fractions (in eighths of the search window) a trial reports at with ``fidelity="fractions"``
-FRACTION_STEPS = (1, 2, 4, 8)
-#: inner folds of the search window with ``fidelity="folds"``
-INNER_FOLDS = 4
 #: told trials are written at least this often (seconds) ...
 FLUSH_SECONDS = 1.0
 #: ... or as soon as this many wait
 FLUSH_TRIALS = 1024
-
-
-@dataclass(frozen=True)
-class Step:
-    """One fidelity step: windows simulated, positions horizon, training slice.
-
-    ``windows[0]`` is scored at this step; on the last step ``full`` / ``val`` index the whole
-    search window and the inner-validation window among ``windows`` (None when absent).
-    """
-
-    step: int
-    stop: int
-    windows: tuple[tuple[int, int], ...]
-    fit: tuple[int, int] | None
-    full: int | None = None
-    val: int | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How a trial is evaluated: ``mode`` (None, ``fractions``, ``folds``) and its steps.
-
-    Value at a step: ``fractions`` - the objective on the step's window (a growing prefix of the
-    search window: 1/8, 1/4, 1/2, all); ``folds`` - the mean objective over the inner folds seen
-    so far; None - the objective on the whole search window.
-    """
-
-    mode: str | None
-    window: tuple[int, int]
-    steps: tuple[Step, ...]
-
-    @property
-    def n_bars(self) -> int:
-        return self.window[1] - self.window[0]
-
-
-def make_plan(
-    mode: str | None, window: tuple[int, int], validation: tuple[int, int] | None = None
-) -> Plan:
-    """The fidelity plan of a search window (and an optional inner-validation window after it).
-
-    Raises:
-        DataTooShortError: a window too short for the fidelity steps.
-    """
-    a, b = window
-    n = b - a
-    end = validation[1] if validation else b
-    extra = (validation,) if validation else ()
-    val_index = None if validation is None else 1
-    if mode is None:
-        steps = (Step(1, end, ((a, b), *extra), (a, b), full=0, val=val_index),)
-    elif mode == "fractions":
-        if math.ceil(n / FRACTION_STEPS[-1]) < 2:
-            raise DataTooShortError(
-                f"fidelity='fractions' needs a search window of at least 9 bars, got {n}"
-            )
-        out = []
-        for s in FRACTION_STEPS:
-            e = a + math.ceil(n * s / FRACTION_STEPS[-1])
-            last = s == FRACTION_STEPS[-1]
-            windows = ((a, e), *extra) if last else ((a, e),)
-            out.append(
-                Step(s, end if last else e, windows, (a, e), full=0 if last else None,
-                     val=val_index if last else None)
-            )  # fmt: skip
-        steps = tuple(out)
-    elif mode == "folds":
-        if n < 2 * INNER_FOLDS:
-            raise DataTooShortError(
-                f"fidelity='folds' needs a search window of at least {2 * INNER_FOLDS} bars, got {n}"
-            )
-        bounds = [a + (k * n) // INNER_FOLDS for k in range(INNER_FOLDS + 1)]
-        out = []
-        for k in range(INNER_FOLDS):
-            last = k == INNER_FOLDS - 1
-            fold_window = (bounds[k], bounds[k + 1])
-            windows = (fold_window, (a, b), *extra) if last else (fold_window,)
-            out.append(
-                Step(k + 1, end if last else bounds[k + 1], windows, (a, b),
-                     full=1 if last else None, val=(2 if validation else None) if last else None)
-            )  # fmt: skip
-        steps = tuple(out)
-    else:
-        raise ConfigError(f"`fidelity` must be None, 'fractions' or 'folds', got {mode!r}")
-    return Plan(mode, (a, b), steps)
 
 
 @dataclass
@@ -201,7 +124,7 @@ def run_search(
         out.evaluated_bars += int(
             round(r.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
         )
-    counts = _Counts.of(trials, problem.objectives)
+    counts = ProgressCounts.of(trials, problem.objectives)
     synced: dict[str, Any] = store.study_system_attrs()
     told = absorbed
     pending: list[Any] = []  # told, not yet written (at most FLUSH_SECONDS old)
@@ -218,7 +141,7 @@ def run_search(
             outcomes = []
             for live in lives:
                 if live.record is not None:
-                    outcome = _recorded_outcome(live.record)
+                    outcome = recorded_outcome(live.record)
                 else:
                     outcome = live.outcome
                     outcome.user_attrs = _user_attrs(
@@ -321,7 +244,7 @@ def _evaluate(
         survivors = []
         for lv in alive:
             if lv.record is not None:
-                if _replay_step(lv, step, last, optimizer, pruning):
+                if replay_step(lv, step, last, optimizer, pruning):
                     survivors.append(lv)
                 continue
             if id(lv) in waiting:
@@ -368,7 +291,7 @@ def _admit(
     alive: list[_Live] = []
     for live in lives:
         if live.record is not None:
-            _check_replay(live, space, problem.study_name)
+            check_replay(live, space, problem.study_name)
             alive.append(live)
             continue
         broken = space.violations(live.cand.params)
@@ -472,73 +395,3 @@ def _user_attrs(
         QR_ATTR: jsonable(qr),
     }
     return attrs
-
-
-# --- replay of recorded trials ------------------------------------------------------------------
-def _check_replay(live: _Live, space: Any, study: str) -> None:
-    recorded = space.complete(live.record.params)
-    if space.key(recorded) != space.key(live.cand.params):
-        raise ConfigError(
-            f"study {study!r}: recorded trial {live.cand.number} has params {recorded}, but this "
-            f"run asked {live.cand.params}; the study was made by another configuration or code "
-            "version - pass another study_name"
-        )
-
-
-def _replay_step(lv: _Live, step: Step, last: bool, optimizer: Optimizer, pruning: bool) -> bool:
-    """Report a recorded trial's value at this step as it was; False once it stopped."""
-    rec = lv.record
-    qr = rec.user_attrs.get(QR_ATTR, {})
-    reached = int(qr.get("step", 0))
-    if step.step > reached:
-        return False
-    if pruning and step.step in rec.intermediate_values:
-        optimizer.report(lv.cand, step.step, rec.intermediate_values[step.step])
-    return not (step.step == reached and qr.get("status") in ("pruned", "fail"))
-
-
-def _recorded_outcome(rec: Any) -> Outcome:
-    from optuna.trial import TrialState
-
-    qr = rec.user_attrs.get(QR_ATTR, {})
-    status = qr.get("status", "fail")
-    values = qr.get("objective")
-    if rec.state == TrialState.COMPLETE:
-        constraints = dict(rec.constraints)
-    else:
-        constraints = {}
-    return Outcome(
-        status,
-        None if values is None else tuple(float(v) for v in values),
-        constraints,
-        dict(rec.intermediate_values),
-        dict(rec.user_attrs),
-    )
-
-
-# --- progress counts ------------------------------------------------------------------------------
-@dataclass
-class _Counts:
-    pruned: int = 0
-    failed: int = 0
-    best: float = math.nan
-
-    @classmethod
-    def of(cls, trials: Sequence[Any], objectives: Sequence[Objective]) -> _Counts:
-        out = cls()
-        out.add(trials, objectives)
-        return out
-
-    def add(self, trials: Sequence[Any], objectives: Sequence[Objective]) -> None:
-        sign = objectives[0].sign
-        for t in trials:
-            qr = t.user_attrs.get(QR_ATTR, {})
-            status = qr.get("status")
-            if status == "pruned":
-                self.pruned += 1
-            elif status == "fail":
-                self.failed += 1
-            elif qr.get("feasible") and qr.get("objective"):
-                v = qr["objective"][0]
-                if v is not None and (math.isnan(self.best) or sign * v > sign * self.best):
-                    self.best = float(v)

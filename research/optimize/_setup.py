@@ -117,23 +117,9 @@ def check_arguments(
     n_trials = _positive_int(n_trials, "n_trials")
     inner_top_k = _positive_int(inner_top_k, "inner_top_k")
     pruner_name = _resolve_pruner(pruner, objectives)
-    if fidelity not in FIDELITIES:
-        raise ParameterError(f"`fidelity` must be None, 'fractions' or 'folds', got {fidelity!r}")
-    if pruner_name is not None and fidelity is None:
-        fidelity = "fractions"
-    if inner_validation is not None and not (
-        isinstance(inner_validation, int | float) and 0 < inner_validation < 1
-    ):
-        raise ParameterError(
-            f"`inner_validation` must be a fraction in (0, 1), got {inner_validation!r}"
-        )
-    rf = _positive_int(reduction_factor, "reduction_factor")
-    if rf < 2:
-        raise ParameterError(f"`reduction_factor` must be >= 2, got {reduction_factor!r}")
-    if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ParameterError(f"`seed` must be an int, got {seed!r}")
+    fidelity, rf, batch_size = _search_settings(
+        pruner_name, fidelity, inner_validation, reduction_factor, batch_size, seed
+    )
     return WalkForwardSetup(
         strategy_cls=cls,
         bars=bars,
@@ -189,6 +175,37 @@ class StudyPlan:
     batch_size: int
     code_identity: dict[str, Any] = dataclasses.field(default_factory=dict)
     allow_changed_code: bool = False
+
+
+def _search_settings(
+    pruner: str | None,
+    fidelity: str | None,
+    inner_validation: float | None,
+    reduction_factor: int,
+    batch_size: int | None,
+    seed: int,
+) -> tuple[str | None, int, int | None]:
+    """Check the fidelity, inner validation, reduction factor, batch size and seed (in this
+    order); returns ``(fidelity, reduction_factor, batch_size)``, the fidelity ``fractions``
+    by default under a pruner."""
+    if fidelity not in FIDELITIES:
+        raise ParameterError(f"`fidelity` must be None, 'fractions' or 'folds', got {fidelity!r}")
+    if pruner is not None and fidelity is None:
+        fidelity = "fractions"
+    if inner_validation is not None and not (
+        isinstance(inner_validation, int | float) and 0 < inner_validation < 1
+    ):
+        raise ParameterError(
+            f"`inner_validation` must be a fraction in (0, 1), got {inner_validation!r}"
+        )
+    rf = _positive_int(reduction_factor, "reduction_factor")
+    if rf < 2:
+        raise ParameterError(f"`reduction_factor` must be >= 2, got {reduction_factor!r}")
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "batch_size")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ParameterError(f"`seed` must be an int, got {seed!r}")
+    return fidelity, rf, batch_size
 
 
 def plan_studies(

@@ -57,16 +57,9 @@ class PBOResult:
 
     def summary(self) -> dict[str, float]:
         """The scalar results as a dict (for tables and run records)."""
-        return {
-            "pbo": self.pbo,
-            "prob_loss": self.prob_loss,
-            "degradation_slope": self.degradation_slope,
-            "degradation_intercept": self.degradation_intercept,
-            "degradation_r2": self.degradation_r2,
-            "n_trials": self.n_trials,
-            "n_partitions": self.n_partitions,
-            "n_combinations": self.n_combinations,
-        }
+        names = ("pbo", "prob_loss", "degradation_slope", "degradation_intercept")
+        names += ("degradation_r2", "n_trials", "n_partitions", "n_combinations")
+        return {name: getattr(self, name) for name in names}
 
 
 def _ols_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:

@@ -295,14 +295,9 @@ def parameter_stability(
     best_params: Mapping[str, Any],
     space: Any,
     *,
-    k: int = 1,
-    params: Sequence[str] | None = None,
-    mode: str = "grid",
     float_steps: int = 20,
-    vary_categorical: bool = False,
     constraints: Sequence[Constraint | str] = (),
-    max_neighbours: int = 256,
-    seed: int = 0,
+    **options: Any,
 ) -> StabilityResult:
     """Plateau score of the pick by evaluating its neighbourhood with ``evaluate``.
 
@@ -310,22 +305,14 @@ def parameter_stability(
         evaluate: ``evaluate([params, ...]) -> sequence of floats``, one metric per parameter
             set (higher is better), e.g. the Sharpe ratio from a batch backtest. It is called
             once, with the pick first and then its neighbours.
-        best_params, space, k, params, mode, float_steps, vary_categorical, constraints,
-        max_neighbours, seed: see :func:`neighbourhood`.
+        best_params, space, float_steps, constraints: see :func:`neighbourhood`.
+        options: the other keyword arguments of :func:`neighbourhood` (``k``, ``params``,
+            ``mode``, ``vary_categorical``, ``max_neighbours``, ``seed``).
     """
     space_, cons = resolve_space(space, constraints)
     best = _check_best(best_params, space_)
     neigh, sampled = neighbourhood(
-        best,
-        space_,
-        k=k,
-        params=params,
-        mode=mode,
-        float_steps=float_steps,
-        vary_categorical=vary_categorical,
-        constraints=cons,
-        max_neighbours=max_neighbours,
-        seed=seed,
+        best, space_, float_steps=float_steps, constraints=cons, **options
     )
     rows = [best, *neigh]
     values = np.asarray(evaluate([dict(r) for r in rows]), dtype=float).reshape(-1)

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from backtest.plots import FIGURE_TEMPLATE, growth
+from research._json import finite
 
 __all__ = [
     "equity_figure",
@@ -115,7 +116,7 @@ def fold_figure(searches: Sequence[Mapping[str, Any]], metric: str) -> go.Figure
         fig.add_trace(
             go.Bar(
                 x=x,
-                y=[_num((f.get("is") or {}).get(metric)) for f in folds],
+                y=[finite((f.get("is") or {}).get(metric)) for f in folds],
                 name=f"{s['key']} IS",
                 marker=dict(color=color, opacity=0.45),
             )
@@ -123,7 +124,7 @@ def fold_figure(searches: Sequence[Mapping[str, Any]], metric: str) -> go.Figure
         fig.add_trace(
             go.Bar(
                 x=x,
-                y=[_num((f.get("oos") or {}).get(metric)) for f in folds],
+                y=[finite((f.get("oos") or {}).get(metric)) for f in folds],
                 name=f"{s['key']} OOS",
                 marker=dict(color=color),
             )
@@ -207,8 +208,13 @@ def _trial_params(t: pd.DataFrame) -> pd.DataFrame:
 def contour_figure(
     trials: pd.DataFrame, strategy: str, x: str, y: str, objective: str
 ) -> go.Figure | None:
-    """The objective over the plane of two hyperparameters: an interpolated contour of every
-    completed in-sample trial of ``strategy`` (all folds), trials drawn as dots."""
+    """The objective over the plane of two hyperparameters: an interpolated contour of the
+    completed in-sample trials of ``strategy`` (all folds), trials drawn as dots.
+
+    Trials at the same point (the same pair asked in several folds, or again in one) are one
+    point with their mean objective: the interpolation needs distinct points (with repeats
+    Qhull kept one arbitrary value of each, and took 10-80x longer).
+    """
     t = trials[(trials["strategy"] == strategy) & (trials["state"] == "COMPLETE")]
     if len(t) < 4:
         return None
@@ -219,7 +225,9 @@ def contour_figure(
     ys = pd.to_numeric(p[y], errors="coerce")
     z = t["value"].astype(float)
     ok = xs.notna() & ys.notna() & z.notna()
-    xs, ys, z = xs[ok].to_numpy(float), ys[ok].to_numpy(float), z[ok].to_numpy(float)
+    points = pd.DataFrame({"x": xs[ok].to_numpy(float), "y": ys[ok].to_numpy(float), "z": z[ok]})
+    points = points.groupby(["x", "y"], sort=False)["z"].mean().reset_index()
+    xs, ys, z = (points[c].to_numpy(float) for c in ("x", "y", "z"))
     if len(np.unique(xs)) < 2 or len(np.unique(ys)) < 2:
         return None
     fig = _fig(title=f"{strategy}: {objective} over {x} and {y} (in-sample trials)", height=420)
@@ -244,15 +252,7 @@ def contour_figure(
                 name="interpolated",
             )
         )
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="markers",
-            name="trials",
-            marker=dict(size=5, color="white", line=dict(color="black", width=1)),
-        )
-    )
+    fig.add_trace(_dots(xs, ys, "trials", size=5, color="white", line=dict(color="black", width=1)))
     fig.update_xaxes(title=x)
     fig.update_yaxes(title=y)
     return fig
@@ -322,15 +322,7 @@ def pareto_figure(
     fig = _fig(title=f"Pareto front: {m0} vs {m1} (in-sample, per fold)", height=420)
     extra = [o["metric"] for o in objectives[2:]]
     color = vals[:, 2] if extra else None
-    fig.add_trace(
-        go.Scatter(
-            x=vals[~front, 0],
-            y=vals[~front, 1],
-            mode="markers",
-            name="dominated",
-            marker=dict(size=5, color="#bbb"),
-        )
-    )
+    fig.add_trace(_dots(vals[~front, 0], vals[~front, 1], "dominated", size=5, color="#bbb"))
     fig.add_trace(
         go.Scatter(
             x=vals[front, 0],
@@ -402,15 +394,7 @@ def degradation_figure(is_perf: Sequence[float], oos_perf: Sequence[float]) -> g
         return None
     x, y = x[ok], y[ok]
     fig = _fig(title="Performance degradation (CSCV)", height=320)
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=y,
-            mode="markers",
-            name="combinations",
-            marker=dict(size=5, color=_PALETTE[0], opacity=0.6),
-        )
-    )
+    fig.add_trace(_dots(x, y, "combinations", size=5, color=_PALETTE[0], opacity=0.6))
     if np.ptp(x) > 0:
         slope, intercept = np.polyfit(x, y, 1)
         xx = np.array([x.min(), x.max()])
@@ -454,23 +438,12 @@ def stability_figure(grid: Mapping[str, Any] | None) -> go.Figure | None:
     )
     if grid.get("center") is not None:
         cx, cy = grid["center"]
-        fig.add_trace(
-            go.Scatter(
-                x=[str(cx)],
-                y=[str(cy)],
-                mode="markers",
-                name="champion",
-                marker=dict(symbol="x", size=14, color="black"),
-            )
-        )
+        fig.add_trace(_dots([str(cx)], [str(cy)], "champion", symbol="x", size=14, color="black"))
     fig.update_xaxes(title=grid["x"], type="category")
     fig.update_yaxes(title=grid["y"], type="category")
     return fig
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+def _dots(x: Any, y: Any, name: str, **marker: Any) -> go.Scatter:
+    """A scatter trace of markers only (``marker``: plotly's marker settings)."""
+    return go.Scatter(x=x, y=y, mode="markers", name=name, marker=marker)

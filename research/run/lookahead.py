@@ -52,7 +52,7 @@ def _code_key(cls: Any, params: dict[str, Any], fingerprint: str) -> str | None:
 
 def _check_one(cls: Any, bars: Any, fit: tuple[int, int] | None, seed: int) -> dict[str, Any]:
     from backtest.lookahead import check_lookahead
-    from strategies.guard import call_strategy, guarded, strategy_warmup
+    from strategies.guard import call_strategy, decisions, strategy_warmup
 
     params, _ = feasible_point(cls, seed)
     strategy = cls(**(params or {}))
@@ -63,7 +63,7 @@ def _check_one(cls: Any, bars: Any, fit: tuple[int, int] | None, seed: int) -> d
         min_bars = max(min_bars, fit[1])
     if min_bars >= n:
         return {"status": "skipped", "params": params, "note": "too few bars for the check"}
-    rep = check_lookahead(guarded(strategy, "positions"), bars, n_cuts=_CUTS, min_bars=min_bars)
+    rep = check_lookahead(decisions(strategy), bars, n_cuts=_CUTS, min_bars=min_bars)
     out: dict[str, Any] = {"status": "ok" if rep.ok else "leak", "params": params}
     if not rep.ok:
         out.update(first_bad_bar=str(rep.first_bad_bar), cut=str(rep.cut), message=rep.message)

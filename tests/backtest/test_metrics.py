@@ -30,6 +30,20 @@ def _same(a: float, b: float, rtol: float = 1e-10) -> bool:
     return bool(np.isclose(a, b, rtol=rtol, atol=1e-14))
 
 
+def _annualised(name: str, **kw):
+    """(ours, empyrical) of a metric taking the bars per year: ``periods_per_year`` here,
+    ``annualization`` there; ``kw`` passed to both."""
+    return (
+        lambda r, ppy: getattr(M, name)(r, periods_per_year=ppy, **kw),
+        lambda r, ppy: getattr(ep, name)(r, annualization=ppy, **kw),
+    )
+
+
+def _plain(name: str, **kw):
+    """(ours, empyrical) of a metric without annualisation; ``kw`` passed to both."""
+    return (lambda r, ppy: getattr(M, name)(r, **kw), lambda r, ppy: getattr(ep, name)(r, **kw))
+
+
 # (ours, empyrical) with the same keyword meaning; ppy = periods per year
 PAIRS = {
     "total_return": (lambda r, ppy: M.total_return(r), lambda r, ppy: ep.cum_returns_final(r)),
@@ -38,42 +52,18 @@ PAIRS = {
         M.annual_volatility,
         lambda r, ppy: ep.annual_volatility(r, annualization=ppy),
     ),
-    "sharpe_ratio": (
-        lambda r, ppy: M.sharpe_ratio(r, periods_per_year=ppy),
-        lambda r, ppy: ep.sharpe_ratio(r, annualization=ppy),
-    ),
-    "sharpe_ratio_rf": (
-        lambda r, ppy: M.sharpe_ratio(r, risk_free=1e-4, periods_per_year=ppy),
-        lambda r, ppy: ep.sharpe_ratio(r, risk_free=1e-4, annualization=ppy),
-    ),
-    "sortino_ratio": (
-        lambda r, ppy: M.sortino_ratio(r, periods_per_year=ppy),
-        lambda r, ppy: ep.sortino_ratio(r, annualization=ppy),
-    ),
-    "sortino_ratio_mar": (
-        lambda r, ppy: M.sortino_ratio(r, required_return=2e-4, periods_per_year=ppy),
-        lambda r, ppy: ep.sortino_ratio(r, required_return=2e-4, annualization=ppy),
-    ),
-    "downside_risk": (
-        lambda r, ppy: M.downside_risk(r, periods_per_year=ppy),
-        lambda r, ppy: ep.downside_risk(r, annualization=ppy),
-    ),
-    "max_drawdown": (lambda r, ppy: M.max_drawdown(r), lambda r, ppy: ep.max_drawdown(r)),
+    "sharpe_ratio": _annualised("sharpe_ratio"),
+    "sharpe_ratio_rf": _annualised("sharpe_ratio", risk_free=1e-4),
+    "sortino_ratio": _annualised("sortino_ratio"),
+    "sortino_ratio_mar": _annualised("sortino_ratio", required_return=2e-4),
+    "downside_risk": _annualised("downside_risk"),
+    "max_drawdown": _plain("max_drawdown"),
     "calmar_ratio": (M.calmar_ratio, lambda r, ppy: ep.calmar_ratio(r, annualization=ppy)),
-    "omega_ratio": (
-        lambda r, ppy: M.omega_ratio(r, periods_per_year=ppy),
-        lambda r, ppy: ep.omega_ratio(r, annualization=ppy),
-    ),
-    "omega_ratio_thresholds": (
-        lambda r, ppy: M.omega_ratio(r, risk_free=5e-5, required_return=0.08, periods_per_year=ppy),
-        lambda r, ppy: ep.omega_ratio(r, risk_free=5e-5, required_return=0.08, annualization=ppy),
-    ),
-    "tail_ratio": (lambda r, ppy: M.tail_ratio(r), lambda r, ppy: ep.tail_ratio(r)),
-    "value_at_risk": (lambda r, ppy: M.value_at_risk(r), lambda r, ppy: ep.value_at_risk(r)),
-    "conditional_value_at_risk": (
-        lambda r, ppy: M.conditional_value_at_risk(r, cutoff=0.1),
-        lambda r, ppy: ep.conditional_value_at_risk(r, cutoff=0.1),
-    ),
+    "omega_ratio": _annualised("omega_ratio"),
+    "omega_ratio_thresholds": _annualised("omega_ratio", risk_free=5e-5, required_return=0.08),
+    "tail_ratio": _plain("tail_ratio"),
+    "value_at_risk": _plain("value_at_risk"),
+    "conditional_value_at_risk": _plain("conditional_value_at_risk", cutoff=0.1),
     "skew": (lambda r, ppy: M.skew(r), lambda r, ppy: st.skew(r)),
     "excess_kurtosis": (lambda r, ppy: M.kurtosis(r), lambda r, ppy: st.kurtosis(r)),
     "raw_kurtosis": (

@@ -17,7 +17,6 @@ everything the gates need, so any gate set, any ``dsr_trials`` choice can be eva
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research._json import finite
 from research.run.calibration._datasets import FIXED_RULE, DataSet
 
 __all__ = ["calibration_spec", "run_dataset", "run_datasets", "read_records"]
@@ -48,20 +48,12 @@ def calibration_spec(exp: Any) -> Any:
     )
 
 
-def _f(v: Any) -> float | None:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _spa_cash(oos: pd.DataFrame, key: str, seed: int) -> float | None:
     """Hansen's SPA p-value of one candidate against staying in cash (zero benchmark)."""
     from research.overfitting import spa_test
 
     try:
-        return _f(spa_test(oos[[key]].fillna(0.0), None, reps=500, seed=seed).consistent)
+        return finite(spa_test(oos[[key]].fillna(0.0), None, reps=500, seed=seed).consistent)
     except Exception:  # noqa: BLE001 - too short or constant: not computed
         return None
 
@@ -80,20 +72,20 @@ def _candidates(results: dict[str, Any], oos: pd.DataFrame) -> list[dict[str, An
                 "strategy": row.get("strategy"),
                 "optimizer": row.get("optimizer"),
                 "rank": row.get("rank"),
-                "sharpe_pp": _f(mom.get("sharpe")),
-                "skew": _f(mom.get("skew")),
-                "kurtosis": _f(mom.get("kurtosis")),
-                "sharpe": _f(m.get("sharpe_ratio")),
-                "dsr": _f(st.get("dsr")),
-                "pbo": _f(st.get("pbo")),
-                "stability": _f(st.get("stability")),
-                "wfe": _f(st.get("wfe")),
-                "spa_pvalue": _f(st.get("spa_pvalue")),
+                "sharpe_pp": finite(mom.get("sharpe")),
+                "skew": finite(mom.get("skew")),
+                "kurtosis": finite(mom.get("kurtosis")),
+                "sharpe": finite(m.get("sharpe_ratio")),
+                "dsr": finite(st.get("dsr")),
+                "pbo": finite(st.get("pbo")),
+                "stability": finite(st.get("stability")),
+                "wfe": finite(st.get("wfe")),
+                "spa_pvalue": finite(st.get("spa_pvalue")),
                 "spa_cash_pvalue": _spa_cash(oos, key, int(results.get("seed") or 0))
                 if key in oos
                 else None,
-                "n_trades": _f(m.get("n_trades")),
-                "max_drawdown": _f(m.get("max_drawdown")),
+                "n_trades": finite(m.get("n_trades")),
+                "max_drawdown": finite(m.get("max_drawdown")),
                 "has_params": bool(row.get("params")),
                 "passed": bool(row.get("passed")),
                 "failed_gates": row.get("failed_gates") or "",
@@ -127,13 +119,13 @@ def run_dataset(exp: Any, like: pd.DataFrame, ds: DataSet, workdir: str | Path) 
     of = r.get("overfitting") or {}
     return {
         "dataset": asdict(ds),
-        "fixed_oos_sharpe": _f(fixed.get("sharpe_ratio")),
+        "fixed_oos_sharpe": finite(fixed.get("sharpe_ratio")),
         "n_obs": int(span["n_bars"]),
         "periods_per_year": float(r["data"]["periods_per_year"]),
         "trials": {
             "n": int(of.get("n_trials_total") or 0),
-            "variance": _f(of.get("trials_sharpe_variance")),
-            "effective": _f(of.get("effective_n_trials")),
+            "variance": finite(of.get("trials_sharpe_variance")),
+            "effective": finite(of.get("effective_n_trials")),
         },
         "candidates": cands,
         "correlation_of": cols,

@@ -72,24 +72,16 @@ def files(tmp_path: Path) -> tuple[str, str, pd.DataFrame]:
     return str(strat), str(csv), bars
 
 
+def _check(capsys, strategy: str, csv: str, *options: str) -> tuple[int, str]:
+    """``research check-lookahead`` of ``strategy`` on ``csv``: exit status and stdout."""
+    code = main(["check-lookahead", "--strategy", strategy, "--data", csv, *options])
+    return code, capsys.readouterr().out
+
+
 def test_clean_strategy_exits_0(files, capsys) -> None:
     strat, csv, _ = files
-    code = main(
-        [
-            "check-lookahead",
-            "--strategy",
-            f"{strat}:Clean",
-            "--data",
-            csv,
-            "--param",
-            "fast=3",
-            "--param",
-            "slow=12",
-            "--cuts",
-            "8",
-        ]
-    )
-    out = capsys.readouterr().out
+    options = ("--param", "fast=3", "--param", "slow=12", "--cuts", "8")
+    code, out = _check(capsys, f"{strat}:Clean", csv, *options)
     assert code == 0
     assert "Clean(fast=3, slow=12)" in out
     assert "no lookahead: positions on 8 truncated copies" in out
@@ -97,8 +89,7 @@ def test_clean_strategy_exits_0(files, capsys) -> None:
 
 def test_leaky_strategy_exits_1_with_first_bad_bar(files, capsys) -> None:
     strat, csv, bars = files
-    code = main(["check-lookahead", "--strategy", f"{strat}:Leaky", "--data", csv, "--cuts", "10"])
-    out = capsys.readouterr().out
+    code, out = _check(capsys, f"{strat}:Leaky", csv, "--cuts", "10")
     assert code == 1
     # default min_bars = max(warmup + 1, n // 10) = 30; the first cut whose last bar was long
     full = (bars["close"].shift(-1) > bars["close"]).to_numpy()
@@ -150,20 +141,7 @@ def test_subprocess_exit_code_for_a_leak(files) -> None:
 
 def test_learning_strategy_is_fitted_first(files, capsys) -> None:
     strat, csv, _ = files
-    code = main(
-        [
-            "check-lookahead",
-            "--strategy",
-            f"{strat}:Learner",
-            "--data",
-            csv,
-            "--fit-fraction",
-            "0.4",
-            "--cuts",
-            "5",
-        ]
-    )
-    out = capsys.readouterr().out
+    code, out = _check(capsys, f"{strat}:Learner", csv, "--fit-fraction", "0.4", "--cuts", "5")
     assert code == 0
     assert "(300 bars, fitted on the first 120 bars): no lookahead" in out
     assert "(from 120 to 299 of 300 bars)" in out

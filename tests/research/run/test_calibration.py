@@ -24,7 +24,6 @@ from research.run.calibration import (
     summarise,
 )
 from research.run.data import load_experiment_data
-from research.spec import parse_experiment
 from tests.research import _runs
 
 ALL_GATES = {
@@ -43,11 +42,6 @@ RAW = _runs.spec(
     gates=ALL_GATES,
     report=False,
 )
-
-
-@pytest.fixture(scope="module")
-def exp():
-    return parse_experiment(RAW)
 
 
 @pytest.fixture(scope="module")

@@ -47,11 +47,6 @@ RAW = _runs.spec(
 
 
 @pytest.fixture(scope="module")
-def exp():
-    return parse_experiment(RAW)
-
-
-@pytest.fixture(scope="module")
 def data(exp):
     return load_experiment_data(exp)
 

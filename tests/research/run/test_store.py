@@ -161,22 +161,16 @@ def _fake_finished_run(root: Path, run_id: str, *, params, sharpe, passed, fees)
 
 
 def test_list_and_compare_runs(tmp_path, capsys):
-    a = _fake_finished_run(
-        tmp_path,
-        "20240101-000000",
-        params={"fast": 10, "slow": 50},
-        sharpe=0.8,
-        passed=False,
-        fees=0.001,
-    )
-    b = _fake_finished_run(
-        tmp_path,
-        "20240102-000000",
-        params={"fast": 12, "slow": 50},
-        sharpe=1.1,
-        passed=True,
-        fees=0.002,
-    )
+    a, b = (
+        _fake_finished_run(
+            tmp_path, run_id, params={"fast": fast, "slow": 50}, sharpe=sharpe, passed=passed,
+            fees=fees,
+        )
+        for run_id, fast, sharpe, passed, fees in [
+            ("20240101-000000", 10, 0.8, False, 0.001),
+            ("20240102-000000", 12, 1.1, True, 0.002),
+        ]
+    )  # fmt: skip
     runs = list_runs(tmp_path)
     assert [r.run_id for r in runs] == ["20240102-000000", "20240101-000000"]
     assert runs[0].value == 1.1 and runs[0].passed is True and runs[1].passed is False

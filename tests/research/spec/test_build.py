@@ -9,7 +9,6 @@ from backtest.costs import Costs
 from backtest.execution import Execution
 from backtest.splitters import WalkForward
 from data_loaders.errors import ConfigError
-from research.spec import parse_experiment
 from research.spec.build import (
     build_costs,
     build_execution,
@@ -18,12 +17,7 @@ from research.spec.build import (
     ranking_direction,
     strategy_bars,
 )
-
-MINIMAL = {"name": "demo", "data": {"source": "sample:sp500"}, "strategies": ["sma_cross"]}
-
-
-def _exp(**changes):
-    return parse_experiment({**MINIMAL, **changes}, source="exp.yaml")
+from tests.research.spec._minimal import minimal_experiment as _exp
 
 
 def test_splitter_costs_and_execution_follow_the_spec():

@@ -19,13 +19,7 @@ from research.spec import (
     parse_experiment,
 )
 from research.spec import experiment_hash as spec_hash
-
-MINIMAL = {"name": "demo", "data": {"source": "sample:sp500"}, "strategies": ["sma_cross"]}
-
-
-def _parse(**changes):
-    raw = {**MINIMAL, **changes}
-    return parse_experiment(raw, source="exp.yaml")
+from tests.research.spec._minimal import minimal_experiment as _parse
 
 
 def test_minimal_spec_gets_every_default():

@@ -108,26 +108,14 @@ def test_reimplemented_entries_match_ta(ohlc):
     _after(52, kst["kst"], k.kst())
     _after(52, kst["kst_sig"], k.kst_sig())
     _after(52, kst["kst_diff"], k.kst_diff())
-    bb = ta.volatility.BollingerBands(c, 20, 2)
-    ours = get("bollinger")
-    for col, ref in [
-        ("bollinger_mavg", bb.bollinger_mavg()),
-        ("bollinger_hband", bb.bollinger_hband()),
-        ("bollinger_lband", bb.bollinger_lband()),
-        ("bollinger_wband", bb.bollinger_wband()),
-        ("bollinger_pband", bb.bollinger_pband()),
-    ]:
-        _after(19, ours[col], ref)
-    dc = ta.volatility.DonchianChannel(h, lo, c, 20)
-    ours = get("donchian")
-    for col, ref in [
-        ("donchian_hband", dc.donchian_channel_hband()),
-        ("donchian_lband", dc.donchian_channel_lband()),
-        ("donchian_mband", dc.donchian_channel_mband()),
-        ("donchian_wband", dc.donchian_channel_wband()),
-        ("donchian_pband", dc.donchian_channel_pband()),
-    ]:
-        _after(19, ours[col], ref)
+    bands = {  # our column `<name>_<band>` against the reference's method
+        "bollinger": (ta.volatility.BollingerBands(c, 20, 2), "bollinger_", "mavg"),
+        "donchian": (ta.volatility.DonchianChannel(h, lo, c, 20), "donchian_channel_", "mband"),
+    }
+    for name, (ref, method, middle) in bands.items():
+        ours = get(name)
+        for band in (middle, "hband", "lband", "wband", "pband"):
+            _after(19, ours[f"{name}_{band}"], getattr(ref, method + band)())
     nvi = ta.volume.NegativeVolumeIndexIndicator(c.iloc[:300], v.iloc[:300]).negative_volume_index()
     _after(0, get("nvi").iloc[:300], nvi)
     _after(1, get("daily_return"), ta.others.DailyReturnIndicator(c).daily_return())
