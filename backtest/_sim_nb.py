@@ -183,14 +183,8 @@ def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
 
 @njit(cache=True)
 def _on_fill_nb(
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    signed_size: float,
-    price: float,
-    fees: float,
-) -> None:
+    ts: np.ndarray, tc: np.ndarray, j: int, i: int, signed_size: float, price: float, fees: float,
+) -> None:  # fmt: skip
     """Exit-trade bookkeeping of one fill (vectorbt's ``get_exit_trades_nb`` loop body)."""
     is_buy = signed_size > 0
     size = abs(signed_size)
@@ -235,23 +229,10 @@ def _on_fill_nb(
 
 @njit(cache=True)
 def _order_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    t: float,
-    last_tgt: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray | None,
-) -> tuple[float, float]:
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    t: float, last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray | None,
+) -> tuple[float, float]:  # fmt: skip
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
     its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
     A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
@@ -282,15 +263,9 @@ def _order_nb(
 
 @njit(cache=True)
 def _close_out_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    pos: float,
-    price: float,
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, pos: float, price: float,
     last_tgt: float,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float]:  # fmt: skip
     """Close out a book whose equity at bar ``i``'s close is <= 0: its trade closes at the close
     (no fees), equity is floored at 0 and no later order fills. Returns ``(cash, pos, target)``."""
     _on_fill_nb(ts, tc, j, i, -pos, price, 0.0)
@@ -304,28 +279,11 @@ def _close_out_nb(
 
 @njit(cache=True)
 def _exit_intrabar_fill_nb(
-    xs: np.ndarray,
-    xpb: np.ndarray,
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    last_tgt: float,
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    reasons_out: np.ndarray,
-    c0: int,
-    fx: np.ndarray | None,
-) -> tuple[float, float, float]:
+    xs: np.ndarray, xpb: np.ndarray, h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int,
+    cash: float, pos: float, last_tgt: float, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+    fees: float, fixed_fees: float, slippage: float, granularity: float, min_size: float,
+    reasons_out: np.ndarray, c0: int, fx: np.ndarray | None,
+) -> tuple[float, float, float]:  # fmt: skip
     """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
     if not hit:
@@ -341,25 +299,11 @@ def _exit_intrabar_fill_nb(
 
 @njit(cache=True)
 def _margin_call_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    price: float,
-    last_tgt: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray,
-    fs: np.ndarray,
-    reasons_out: np.ndarray,
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    price: float, last_tgt: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray, fs: np.ndarray, reasons_out: np.ndarray,
     c0: int,
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, float]:  # fmt: skip
     """Margin call at bar ``i``'s close: the position closes at the close with fees and
     slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
     Returns ``(cash, pos, target, equity)``."""

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.bars import Bars as _BarsFrames
+from data_loaders.bars import bars_index
 from data_loaders.errors import DataTooShortError, DataValidationError, ParameterError
 
 __all__ = ["LookaheadReport", "check_lookahead", "cut_points", "truncate_bars"]
@@ -63,7 +64,7 @@ def _reference_index(bars: Bars) -> pd.Index:
     if isinstance(bars, Mapping):
         if not bars:
             raise DataValidationError("check_lookahead: `bars` is an empty dict")
-        return next(iter(bars.values())).index
+        return bars_index(bars)  # the union of the symbols' calendars
     if isinstance(bars, pd.DataFrame | pd.Series):
         return bars.index
     raise DataValidationError(
@@ -74,7 +75,7 @@ def _reference_index(bars: Bars) -> pd.Index:
 
 def truncate_bars(bars: Bars, n_keep: int) -> Bars:
     """The first ``n_keep`` bars: ``iloc`` for a frame/series; for a dict, every frame up to the
-    timestamp of the reference (first) frame's ``n_keep``-th bar."""
+    timestamp of the reference calendar's (the union of the frames') ``n_keep``-th bar."""
     if isinstance(bars, Mapping):
         last = _reference_index(bars)[n_keep - 1]
         return {

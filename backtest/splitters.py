@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_loaders.bars import bars_index
 from data_loaders.errors import DataTooShortError, ParameterError
 
 __all__ = ["Fold", "WalkForward", "CPCVSplit", "CombinatorialPurged", "parse_size"]
@@ -126,8 +127,8 @@ def _as_index(data: Any) -> pd.Index:
         return data
     if isinstance(data, pd.DataFrame | pd.Series):
         return data.index
-    if isinstance(data, Mapping) and data:
-        return _as_index(next(iter(data.values())))
+    if isinstance(data, Mapping) and data:  # several symbols: the union of their calendars
+        return bars_index({k: pd.DataFrame(index=_as_index(v)) for k, v in data.items()})
     if isinstance(data, int | np.integer) and not isinstance(data, bool) and data >= 0:
         return pd.RangeIndex(int(data))
     raise ParameterError(
