@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from data_loaders.bars import Bars as _BarsFrames
+from data_loaders.bars import bars_index
 from data_loaders.errors import DataTooShortError, DataValidationError, ParameterError
 
 __all__ = ["LookaheadReport", "check_lookahead", "cut_points", "truncate_bars"]
@@ -63,7 +64,7 @@ def _reference_index(bars: Bars) -> pd.Index:
     if isinstance(bars, Mapping):
         if not bars:
             raise DataValidationError("check_lookahead: `bars` is an empty dict")
-        return next(iter(bars.values())).index
+        return bars_index(bars)  # the union of the symbols' calendars
     if isinstance(bars, pd.DataFrame | pd.Series):
         return bars.index
     raise DataValidationError(
@@ -74,7 +75,7 @@ def _reference_index(bars: Bars) -> pd.Index:
 
 def truncate_bars(bars: Bars, n_keep: int) -> Bars:
     """The first ``n_keep`` bars: ``iloc`` for a frame/series; for a dict, every frame up to the
-    timestamp of the reference (first) frame's ``n_keep``-th bar."""
+    timestamp of the reference calendar's (the union of the frames') ``n_keep``-th bar."""
     if isinstance(bars, Mapping):
         last = _reference_index(bars)[n_keep - 1]
         return {
@@ -153,56 +154,15 @@ def check_lookahead(
         DataTooShortError: fewer bars than ``min_bars + 1``.
         DataValidationError: ``positions_fn`` returned a wrong number of rows.
     """
-    if isinstance(n_cuts, bool) or not isinstance(n_cuts, int | np.integer) or n_cuts < 1:
-        raise ParameterError(f"`n_cuts` must be an int >= 1, got {n_cuts!r}")
-    if not (isinstance(atol, int | float) and atol >= 0):
-        raise ParameterError(f"`atol` must be a number >= 0, got {atol!r}")
     index = _reference_index(bars)
     n = len(index)
-    if min_bars is None:
-        min_bars = max(2, n // 10)
-    if isinstance(min_bars, bool) or not isinstance(min_bars, int | np.integer) or min_bars < 1:
-        raise ParameterError(f"`min_bars` must be an int >= 1, got {min_bars!r}")
-    cuts = cut_points(n, int(n_cuts), int(min_bars))
-
+    cuts = _cuts(n, n_cuts, min_bars, atol)
     full, columns = _as_matrix(positions_fn(bars), n, "positions_fn(full data)")
     again, _ = _as_matrix(positions_fn(bars), n, "positions_fn(full data)")
     bad = _first_mismatch(full, again, atol)
     if bad is not None:
-        row, col = bad
-        name = columns[col] if columns else None
-        where = f" [{name}]" if name is not None else ""
-        return LookaheadReport(
-            ok=False,
-            first_bad_bar=index[row],
-            cut=None,
-            n_cuts_checked=0,
-            message=(
-                f"not deterministic: two runs on the same data differ first at bar {index[row]}"
-                f"{where} ({float(full[row, col])!r} vs {float(again[row, col])!r}); fix the seed before "
-                f"checking lookahead"
-            ),
-            bad_position=row,
-            column=name,
-            full_value=float(full[row, col]),
-            cut_value=float(again[row, col]),
-        )
-
-    worst: tuple[int, int, int, float] | None = None  # (row, cut, col, cut value)
-    for c in cuts:
-        c = int(c)
-        part, _ = _as_matrix(
-            positions_fn(truncate_bars(bars, c)), c, f"positions_fn(first {c} bars)"
-        )
-        if part.shape[1] != full.shape[1]:
-            raise DataValidationError(
-                f"positions_fn returned {part.shape[1]} columns on the first {c} bars but "
-                f"{full.shape[1]} on the full data"
-            )
-        bad = _first_mismatch(full[:c], part, atol)
-        if bad is not None and (worst is None or bad[0] < worst[0]):
-            worst = (bad[0], c, bad[1], float(part[bad[0], bad[1]]))
-
+        return _not_deterministic(index, full, again, columns, bad)
+    worst = _worst_cut(positions_fn, bars, full, cuts, atol)
     n_checked = len(cuts)
     if worst is None:
         return LookaheadReport(
@@ -235,3 +195,62 @@ def check_lookahead(
         full_value=float(full[row, col]),
         cut_value=cut_value,
     )
+
+
+def _cuts(n: int, n_cuts: Any, min_bars: Any, atol: Any) -> np.ndarray:
+    """The checked options and the bar counts of the truncated runs (:func:`cut_points`)."""
+    if isinstance(n_cuts, bool) or not isinstance(n_cuts, int | np.integer) or n_cuts < 1:
+        raise ParameterError(f"`n_cuts` must be an int >= 1, got {n_cuts!r}")
+    if not (isinstance(atol, int | float) and atol >= 0):
+        raise ParameterError(f"`atol` must be a number >= 0, got {atol!r}")
+    if min_bars is None:
+        min_bars = max(2, n // 10)
+    if isinstance(min_bars, bool) or not isinstance(min_bars, int | np.integer) or min_bars < 1:
+        raise ParameterError(f"`min_bars` must be an int >= 1, got {min_bars!r}")
+    return cut_points(n, int(n_cuts), int(min_bars))
+
+
+def _not_deterministic(
+    index: pd.Index, full: np.ndarray, again: np.ndarray, columns: Any, bad: tuple[int, int]
+) -> LookaheadReport:
+    """The report of two full-data runs that differ first at ``bad`` (row, column)."""
+    row, col = bad
+    name = columns[col] if columns else None
+    where = f" [{name}]" if name is not None else ""
+    return LookaheadReport(
+        ok=False,
+        first_bad_bar=index[row],
+        cut=None,
+        n_cuts_checked=0,
+        message=(
+            f"not deterministic: two runs on the same data differ first at bar {index[row]}"
+            f"{where} ({float(full[row, col])!r} vs {float(again[row, col])!r}); fix the seed before "
+            f"checking lookahead"
+        ),
+        bad_position=row,
+        column=name,
+        full_value=float(full[row, col]),
+        cut_value=float(again[row, col]),
+    )
+
+
+def _worst_cut(
+    positions_fn: Callable[[Bars], Any], bars: Bars, full: np.ndarray, cuts: np.ndarray, atol: float
+) -> tuple[int, int, int, float] | None:
+    """``(row, cut, column, cut value)`` of the earliest row where a truncated run differs from
+    the full-data run (None: none does)."""
+    worst: tuple[int, int, int, float] | None = None  # (row, cut, col, cut value)
+    for c in cuts:
+        c = int(c)
+        part, _ = _as_matrix(
+            positions_fn(truncate_bars(bars, c)), c, f"positions_fn(first {c} bars)"
+        )
+        if part.shape[1] != full.shape[1]:
+            raise DataValidationError(
+                f"positions_fn returned {part.shape[1]} columns on the first {c} bars but "
+                f"{full.shape[1]} on the full data"
+            )
+        bad = _first_mismatch(full[:c], part, atol)
+        if bad is not None and (worst is None or bad[0] < worst[0]):
+            worst = (bad[0], c, bad[1], float(part[bad[0], bad[1]]))
+    return worst

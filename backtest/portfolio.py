@@ -222,7 +222,7 @@ def prepare_book(
     n, m = close.shape
     exit_bar = np.full(m, -1, dtype=np.int64)
     for j, last in enumerate(uni.last_bar):
-        if last < n - 1:
+        if 0 <= last < n - 1:
             exit_bar[j] = last + 1
             price[last + 1, j] = close[last, j]
     costs = _per_symbol_costs(settings.costs, uni.symbols)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_loaders.bars import bars_index
 from data_loaders.errors import DataTooShortError, ParameterError
 
 __all__ = ["Fold", "WalkForward", "CPCVSplit", "CombinatorialPurged", "parse_size"]
@@ -126,8 +127,8 @@ def _as_index(data: Any) -> pd.Index:
         return data
     if isinstance(data, pd.DataFrame | pd.Series):
         return data.index
-    if isinstance(data, Mapping) and data:
-        return _as_index(next(iter(data.values())))
+    if isinstance(data, Mapping) and data:  # several symbols: the union of their calendars
+        return bars_index({k: pd.DataFrame(index=_as_index(v)) for k, v in data.items()})
     if isinstance(data, int | np.integer) and not isinstance(data, bool) and data >= 0:
         return pd.RangeIndex(int(data))
     raise ParameterError(
@@ -172,6 +173,36 @@ class Fold:
     @property
     def n_test(self) -> int:
         return self.test.stop - self.test.start
+
+
+class _Timeline:
+    """Positions on an index of bars: by timestamp (a DatetimeIndex) or by count."""
+
+    def __init__(self, idx: pd.Index) -> None:
+        self.idx, self.n = idx, len(idx)
+        is_dt = isinstance(idx, pd.DatetimeIndex)
+        # epoch nanoseconds (UTC if tz-aware)
+        self.values = idx.as_unit("ns").asi8 if is_dt else None
+        gap = int(np.diff(self.values).max()) if is_dt and self.n > 1 else None
+        self.max_gap = None if gap is None else pd.Timedelta(gap, unit="ns")
+
+    def pos_of(self, time: pd.Timestamp) -> int:
+        """First position whose timestamp is >= ``time``."""
+        return int(np.searchsorted(self.values, pd.Timestamp(time).value, side="left"))
+
+    def pos_after(self, time: pd.Timestamp) -> int:
+        """First position whose timestamp is > ``time``."""
+        return int(np.searchsorted(self.values, pd.Timestamp(time).value, side="right"))
+
+    def window_end(self, start: int, start_time: Any, size: Size) -> tuple[int, bool]:
+        """Exclusive end of a window starting at ``start``; and whether the data covers it."""
+        n = self.n
+        if isinstance(size, int):
+            end = start + size
+            return min(end, n), end <= n
+        end_time = start_time + size
+        complete = n > 0 and self.max_gap is not None and end_time <= self.idx[-1] + self.max_gap
+        return self.pos_of(end_time), complete
 
 
 class WalkForward:
@@ -268,26 +299,8 @@ class WalkForward:
         n = len(idx)
         if is_dt and n > 1 and not idx.is_monotonic_increasing:
             raise ParameterError("split() needs an increasing DatetimeIndex (sort the bars first)")
-        values = idx.as_unit("ns").asi8 if is_dt else None  # epoch nanoseconds (UTC if tz-aware)
-
-        def pos_of(time: pd.Timestamp) -> int:
-            """First position whose timestamp is >= ``time``."""
-            return int(np.searchsorted(values, pd.Timestamp(time).value, side="left"))
-
-        def pos_after(time: pd.Timestamp) -> int:
-            """First position whose timestamp is > ``time``."""
-            return int(np.searchsorted(values, pd.Timestamp(time).value, side="right"))
-
-        max_gap = pd.Timedelta(int(np.diff(values).max()), unit="ns") if is_dt and n > 1 else None
-
-        def window_end(start: int, start_time: Any, size: Size) -> tuple[int, bool]:
-            """Exclusive end of a window starting at ``start``; and whether the data covers it."""
-            if isinstance(size, int):
-                end = start + size
-                return min(end, n), end <= n
-            end_time = start_time + size
-            complete = n > 0 and max_gap is not None and end_time <= idx[-1] + max_gap
-            return pos_of(end_time), complete
+        line = _Timeline(idx)
+        pos_of, pos_after, window_end = line.pos_of, line.pos_after, line.window_end
 
         # first fold: the first train window starts at bar 0
         if n == 0:

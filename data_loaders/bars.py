@@ -2,12 +2,15 @@
 
 *Bars* are what every loader hands out (see :mod:`data_loaders.validation` for the full
 contract): a DataFrame with a tz-aware UTC ``DatetimeIndex`` and float64 ``open high low close
-volume`` columns, or a ``dict[symbol, DataFrame]`` for several symbols, all on one calendar
-(the first frame is the reference calendar).
+volume`` columns, or a ``dict[symbol, DataFrame]`` for several symbols, each frame on its own
+calendar (a symbol listed later or delisted earlier simply has fewer bars; nothing is
+forward-filled). The reference calendar of a dict is the **union** of its frames' timestamps
+(:func:`data_loaders.universe.align_universe` adds the per-symbol availability mask).
 
 * :func:`check_bars`: the cheap structural check of bars already valid (no value scan).
-* :func:`bars_index` / :func:`first_frame`: the reference index / frame.
-* :func:`slice_bars`: rows ``[start, stop)`` by position (every frame of a dict cut alike).
+* :func:`bars_index` / :func:`first_frame`: the reference index / the first frame.
+* :func:`slice_bars`: rows ``[start, stop)`` by position on the reference index; every frame of
+  a dict keeps its own bars between those two timestamps (possibly none).
 * :func:`bars_per_year`: the one annualisation rule of the project (``research run``,
   ``research backtest``, nightly), described in its docstring.
 """
@@ -51,15 +54,38 @@ def first_frame(bars: Any) -> pd.DataFrame:
 
 
 def bars_index(bars: Any) -> pd.DatetimeIndex:
-    """The reference index: the frame's, or the first frame's of a dict."""
-    return first_frame(bars).index
+    """The reference index: the frame's, or the union of a dict's frames' indexes (the first
+    frame's index itself when every frame shares it)."""
+    if not isinstance(bars, Mapping):
+        return bars.index
+    frames = list(bars.values())
+    index = frames[0].index
+    for df in frames[1:]:
+        if not df.index.equals(index):
+            index = index.union(df.index)
+    return index
 
 
 def slice_bars(bars: Any, start: int | None, stop: int | None) -> Any:
-    """Rows ``[start, stop)`` by position (``iloc``); every frame of a dict is cut alike."""
-    if isinstance(bars, Mapping):
+    """Rows ``[start, stop)`` by position (``iloc``) on the reference index (:func:`bars_index`).
+
+    A dict on one calendar has every frame cut alike; on several calendars each frame keeps its
+    own bars from the timestamp of reference row ``start`` through that of row ``stop - 1``
+    (an empty frame for a symbol without a bar there).
+    """
+    if not isinstance(bars, Mapping):
+        return bars.iloc[start:stop]
+    index = bars_index(bars)
+    if all(df.index is index or df.index.equals(index) for df in bars.values()):
         return {s: df.iloc[start:stop] for s, df in bars.items()}
-    return bars.iloc[start:stop]
+    span = index[start:stop]
+    if len(span) == 0:
+        return {s: df.iloc[0:0] for s, df in bars.items()}
+    a, b = span[0], span[-1]
+    return {
+        s: df.iloc[df.index.searchsorted(a, "left") : df.index.searchsorted(b, "right")]
+        for s, df in bars.items()
+    }
 
 
 def bars_per_year(index: pd.DatetimeIndex, default: float = 252.0) -> float:

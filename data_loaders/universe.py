@@ -6,7 +6,9 @@ timestamps and records an availability mask: ``available[t, j]`` is True where s
 a bar at union timestamp ``t``. Field panels hold ``NaN`` where a symbol has no bar; nothing is
 forward-filled, so a consumer can never trade or earn a return on a bar a symbol lacks. A symbol
 listed later or delisted earlier simply has ``NaN`` before its first or after its last bar
-(:attr:`Universe.first_bar`, :attr:`Universe.last_bar`).
+(:attr:`Universe.first_bar`, :attr:`Universe.last_bar`). A window of a universe
+(:func:`data_loaders.bars.slice_bars`) may hold a symbol without any bar in it (an empty frame):
+its column is never available and its life is empty (``first_bar = n``, ``last_bar = -1``).
 
 **Close-only data.** Sources that give closes only (such as the ``sp500_20`` sample) are bars
 with ``open = high = low = close``, ``volume = 0`` and ``attrs["close_only"] = True`` (see
@@ -118,14 +120,19 @@ class Universe:
 
     @property
     def first_bar(self) -> np.ndarray:
-        """Per symbol, the union position of its first bar (int64 ``(m,)``)."""
-        return np.argmax(self.available, axis=0).astype(np.int64)
+        """Per symbol, the union position of its first bar (int64 ``(m,)``; ``n`` for a
+        symbol without a bar)."""
+        n = self.available.shape[0]
+        first = np.argmax(self.available, axis=0)
+        return np.where(self.available.any(axis=0), first, n).astype(np.int64)
 
     @property
     def last_bar(self) -> np.ndarray:
-        """Per symbol, the union position of its last bar (int64 ``(m,)``)."""
+        """Per symbol, the union position of its last bar (int64 ``(m,)``; ``-1`` for a symbol
+        without a bar)."""
         n = self.available.shape[0]
-        return (n - 1 - np.argmax(self.available[::-1], axis=0)).astype(np.int64)
+        last = n - 1 - np.argmax(self.available[::-1], axis=0)
+        return np.where(self.available.any(axis=0), last, -1).astype(np.int64)
 
     def frame(self, field: str = "close") -> pd.DataFrame:
         """One field as a DataFrame (union index x symbols), ``NaN`` where a symbol has no bar."""
@@ -180,7 +187,8 @@ def align_universe(
 
     Raises:
         DataValidationError: an empty universe, a frame without a tz-aware increasing index, a
-            missing column, or a symbol without bars.
+            missing column, or no bar at all (one symbol without bars is an empty column, see
+            the module docstring; every symbol without one is refused).
     """
     if isinstance(bars, Universe):
         return bars
@@ -193,14 +201,18 @@ def align_universe(
     frames = list(bars.values())
     for sym, frame in zip(symbols, frames, strict=True):
         where = f"{source}: symbol {sym!r}"
-        if not isinstance(frame, pd.DataFrame) or frame.empty:
-            raise DataValidationError(f"{where}: no bars (rule: every symbol needs bars)")
+        if not isinstance(frame, pd.DataFrame):
+            raise DataValidationError(
+                f"{where}: bars must be a DataFrame, got {type(frame).__name__}"
+            )
         _check_index(frame.index, where)
         missing = [f for f in fields if f not in frame.columns]
         if missing:
             raise DataValidationError(
                 f"{where}: missing column(s) {missing} (rule: bars need {', '.join(fields)})"
             )
+    if all(frame.empty for frame in frames):
+        raise DataValidationError(f"{source}: no bars (rule: a universe needs bars)")
     index = frames[0].index
     for frame in frames[1:]:
         if not frame.index.equals(index):

@@ -79,7 +79,8 @@ def pooled_positions(
     """Positions of one single-symbol strategy, many parameter sets, on every symbol of a universe.
 
     Each symbol's positions come from ``strategy.batch_positions`` on its own bars (own calendar)
-    and are placed on the union rows where it has a bar; rows where it has none are ``NaN``
+    and are placed on the union rows where it has a bar; rows where it has none (every row, for a
+    symbol without a bar in the universe's window) are ``NaN``
     (keep what is held, see :mod:`backtest.portfolio`). Returns ``(k, n, m)`` for ``k`` sets, the
     layout of :func:`backtest.portfolio.run_books`; ``allocate`` or ``/ m`` turns it into book
     weights (the equal-weight book of the pooled mode).
@@ -88,6 +89,8 @@ def pooled_positions(
     out = np.full((len(param_sets), n, m), np.nan, dtype=dtype)
     for j, sym in enumerate(universe.symbols):
         rows = universe.available[:, j]
+        if not rows.any():  # no bar in this window (listed later, delisted earlier)
+            continue
         pos = strategy.batch_positions(universe.bars(sym), param_sets)  # (n_j, k)
         out[:, rows, j] = pos.T
     return out

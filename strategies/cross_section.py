@@ -55,6 +55,8 @@ def per_symbol(universe: Universe, fn: Any) -> pd.DataFrame:
     close = universe.panels["close"]
     for j in range(universe.shape[1]):
         rows = universe.available[:, j]
+        if not rows.any():  # no bar in this window (listed later, delisted earlier)
+            continue
         series = pd.Series(close[rows, j], index=universe.index[rows])
         out[rows, j] = np.asarray(fn(series), dtype=np.float64)
     return pd.DataFrame(out, index=universe.index, columns=list(universe.symbols))

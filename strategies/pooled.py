@@ -36,6 +36,8 @@ class PooledStrategy:
         uni = align_universe(bars, source=f"{self.label()} bars")
         out = np.full(uni.shape, np.nan)
         for j, sym in enumerate(uni.symbols):
+            if not uni.available[:, j].any():  # no bar in this window: NaN (never traded)
+                continue
             own = uni.bars(sym)
             pos = self.inner.positions(self, own)
             out[uni.available[:, j], j] = np.asarray(pos, dtype=np.float64).reshape(-1)

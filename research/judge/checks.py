@@ -60,11 +60,23 @@ __all__ = [
 SPA_REPS = 500
 
 
-def oos_span(searches: Sequence[SearchOutcome]) -> tuple[int, int]:
-    """``(start, stop)`` bar positions of the stitched out-of-sample span (the first search's
-    folds; every search of a run shares them)."""
-    folds = searches[0].result.folds
-    return folds[0].test_range.start, folds[-1].test_range.stop
+def oos_span(searches: Sequence[SearchOutcome], index: Any = None) -> tuple[int, int]:
+    """``(start, stop)`` bar positions of the stitched out-of-sample span.
+
+    ``index`` None: on the first search's bars, from its first test bar to its last. Else on
+    ``index`` (say, a universe's union calendar), from the earliest first test bar to the
+    latest last test bar of every search, compared by timestamp (the per-symbol searches of a
+    universe whose symbols keep calendars of their own have folds of their own).
+    """
+    if index is None:
+        folds = searches[0].result.folds
+        return folds[0].test_range.start, folds[-1].test_range.stop
+    starts, ends = [], []
+    for s in searches:
+        own, folds = bars_index(s.bars), s.result.folds
+        starts.append(own[folds[0].test_range.start])
+        ends.append(own[folds[-1].test_range.stop - 1])
+    return int(index.searchsorted(min(starts), "left")), int(index.searchsorted(max(ends), "right"))
 
 
 def honest_trial_sharpes(
@@ -84,12 +96,12 @@ def honest_trial_sharpes(
 def pbo_by_search(
     searches: Sequence[SearchOutcome],
     execution: Execution,
-    span: tuple[int, int],
     *,
     top_k: int,
     seed: int,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, pd.DataFrame]]:
-    """``({key: PBO entry}, {key: T x K returns matrix})`` (see the module docstring).
+    """``({key: PBO entry}, {key: T x K returns matrix})`` (see the module docstring); each
+    search over its own out-of-sample span (:func:`oos_span`).
 
     A PBO entry is ``{"pbo": None, "note": ...}`` when it cannot be computed, else the CSCV
     outcome with the points results.json keeps for its plots (:func:`pbo_points`).
@@ -97,6 +109,7 @@ def pbo_by_search(
     pbo: dict[str, dict[str, Any]] = {}
     matrices: dict[str, pd.DataFrame] = {}
     for s in searches:
+        span = oos_span([s])
         params = top_trial_params(s, top_k)
         if len(params) < 2:
             pbo[s.key] = {"pbo": None, "note": f"only {len(params)} distinct feasible trial(s)"}
@@ -136,11 +149,13 @@ def pbo_by_search(
 
 
 def effective_trials(matrices: Mapping[str, pd.DataFrame]) -> EffectiveTrials | None:
-    """Effective number of trials of every re-evaluated top trial together, or None."""
+    """Effective number of trials of every re-evaluated top trial together, on the periods they
+    share (searches of symbols with calendars of their own overlap in part), or None."""
     if not matrices:
         return None
-    combined = pd.concat(matrices.values(), axis=1)
-    return effective_number_of_trials(combined) if combined.shape[1] >= 2 else None
+    combined = pd.concat(matrices.values(), axis=1, join="inner")
+    ok = combined.shape[1] >= 2 and len(combined) >= 3
+    return effective_number_of_trials(combined) if ok else None
 
 
 def dsr_trial_count(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.execution import Execution
+from data_loaders.bars import bars_index
 from research._json import finite
 from research._timing import stage
 from research.judge.checks import (
@@ -60,7 +61,9 @@ class Judgement:
         spa_family: SPA of all candidates together (or a note, or None).
         oos_returns: stitched out-of-sample returns, one column per candidate.
         benchmark: buy-and-hold returns over the same span.
-        span: ``(start, stop)`` bar positions of the out-of-sample span.
+        span: ``(start, stop)`` bar positions of the out-of-sample span on the benchmark's
+            bars (:func:`research.judge.universe.benchmark_bars`; a universe's union calendar).
+        span_times: the first and last timestamps of that span.
         trial_count: the deflated Sharpe ratio's ``N`` and ``V`` (``gates.dsr_trials``), or
             None when the trial record was used instead.
         budget: the earlier looks at the same out-of-sample data (None: not counted).
@@ -78,6 +81,7 @@ class Judgement:
     oos_returns: pd.DataFrame
     benchmark: pd.Series
     span: tuple[int, int]
+    span_times: tuple[Any, Any] = (None, None)
     trial_count: TrialCount | None = None
     budget: OOSBudget | None = None
     universe: Mapping[str, Any] = field(default_factory=dict)
@@ -124,10 +128,12 @@ def judge(
         budget: earlier looks at the same out-of-sample data, added to the DSR's trial count.
     """
     ppy = execution.periods_per_year
-    span = oos_span(searches)
+    bench_bars = benchmark_bars(searches)
+    index = bars_index(bench_bars)
+    span = oos_span(searches, index)
     sharpes = honest_trial_sharpes(searches, ppy)
     with stage("judge/pbo"):
-        pbo, matrices = pbo_by_search(searches, execution, span, top_k=top_k, seed=seed)
+        pbo, matrices = pbo_by_search(searches, execution, top_k=top_k, seed=seed)
         effective = effective_trials(matrices)
     with stage("judge/stability"):
         stability = stability_by_search(
@@ -135,7 +141,7 @@ def judge(
         )
     with stage("judge/spa"):
         oos = pd.DataFrame({s.key: s.result.oos_returns for s in searches}).fillna(0.0)
-        bench = buy_and_hold(execution, benchmark_bars(searches), span)
+        bench = buy_and_hold(execution, bench_bars, span)
         bench = bench.reindex(oos.index).fillna(0.0)
         spa_family, spa_each = spa_against_benchmark(oos, bench, seed=seed)
     with stage("judge/dsr_trials"):
@@ -171,6 +177,7 @@ def judge(
         oos_returns=oos,
         benchmark=bench,
         span=span,
+        span_times=(index[span[0]], index[span[1] - 1]),
         trial_count=count,
         budget=budget,
         universe=uni,

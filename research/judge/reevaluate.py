@@ -139,7 +139,8 @@ def window_backtest(
 
     The window starts flat; with next-open fills the target decided at ``start - 1`` is the
     first that can fill (the convention of the batch path). A class wrapped in exits and sizing
-    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units.
+    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units; a
+    strategy that prices its orders trades them (:meth:`strategies.Strategy.order_prices`).
     Returns ``(result, lo)``: the ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1``
     for next-open fills.
     """
@@ -150,10 +151,15 @@ def window_backtest(
     head_bars, head_feats = slice_with_features(bars, features, 0, b)
     pos = strat.positions(head_bars, head_feats)
     lo = _first_fill(execution, a)
+    orders = strat.order_kwargs(head_bars, head_feats)  # priced orders (none: market orders)
+    if orders:
+        prices = np.asarray(orders["order_prices"], dtype=np.float64)
+        orders["order_prices"] = pd.Series(prices, index=bars_index(head_bars)).iloc[lo:b]
     result = run_backtest(
         slice_bars(bars, lo, b),
         pos.iloc[lo:b],
         **engine_kwargs(execution, backtest_kwargs(strategy_cls, params)),
+        **orders,
     )
     return result, lo
 
@@ -167,13 +173,20 @@ def slice_with_features(
 
 def buy_and_hold(execution: Execution, bars: Any, window: tuple[int, int]) -> pd.Series:
     """Per-bar returns of holding the instrument (equal weights for several symbols) over the
-    window, with the same costs and fills as the candidates (bought at the window's first open)."""
+    window, with the same costs and fills as the candidates (bought at the window's first open).
+
+    Several symbols on calendars of their own (``window`` on the union calendar): one book
+    (:func:`_book_hold`) buys ``1 / m`` of each symbol at its first bar in the window, holds it,
+    and leaves it in cash once the symbol's bars end."""
     a, b = int(window[0]), int(window[1])
     engine = {**execution.engine_kwargs(), "direction": "both"}
     if isinstance(bars, Mapping):
         lo = _first_fill(execution, a)
         sub = slice_bars(bars, lo, b)
-        pos = pd.DataFrame(1.0 / len(bars), index=bars_index(sub), columns=list(sub))
+        index = bars_index(sub)
+        if not all(df.index.equals(index) for df in sub.values()):
+            return _book_hold(execution, sub, a - lo)
+        pos = pd.DataFrame(1.0 / len(bars), index=index, columns=list(sub))
         ret = run_backtest(sub, pos, **engine).returns.iloc[a - lo :]
         return pd.Series(ret.to_numpy(), index=ret.index, name="buy_and_hold")
     res = evaluate_batch(
@@ -187,6 +200,23 @@ def buy_and_hold(execution: Execution, bars: Any, window: tuple[int, int]) -> pd
         return_returns=True,
     )
     return pd.Series(res.returns[:, 0], index=bars.index[a:b], name="buy_and_hold")
+
+
+def _book_hold(execution: Execution, bars: Mapping[str, pd.DataFrame], skip: int) -> pd.Series:
+    """Returns of the equal-weight buy-and-hold book of ``bars`` (each symbol bought at its
+    first bar, ``1 / m`` of the book, then held: NaN targets keep what is held), from union row
+    ``skip`` on (:func:`backtest.portfolio.run_book`, the run's costs and fills)."""
+    from backtest.portfolio import run_book
+    from data_loaders.universe import align_universe
+    from research.optimize._book import BookRules, book_settings
+
+    uni = align_universe(bars, source="buy and hold")
+    n, m = uni.shape
+    weights = np.full((n, m), np.nan)
+    live = uni.first_bar < n
+    weights[uni.first_bar[live], np.flatnonzero(live)] = 1.0 / m
+    ret = run_book(uni, weights, book_settings(BookRules(), execution)).returns.iloc[skip:]
+    return pd.Series(ret.to_numpy(), index=ret.index, name="buy_and_hold")
 
 
 def _first_fill(execution: Execution, start: int) -> int:

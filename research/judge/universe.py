@@ -6,10 +6,12 @@ out-of-sample Sharpe, and the **breadth**: the share of symbols whose stitched o
 Sharpe ratio is above 0 (the ``min_breadth`` gate reads it).
 
 * ``per_symbol``: a group is one strategy x optimizer over every symbol (one search each); each
-  symbol's numbers are its own search's walk-forward picks. Every row of the group gets the
-  group's breadth.
+  symbol's numbers are its own search's walk-forward picks, by fold number (a symbol listed
+  later or delisted earlier has ``NaN`` on the folds it took no part in). Every row of the group
+  gets the group's breadth.
 * ``pooled``: a group is the one search; each fold's pick (one set for every symbol) is
-  re-evaluated on each symbol's own bars over that fold's test window (the inner strategy, the
+  re-evaluated on each symbol's own bars over that fold's test window (the symbol's bars between
+  the window's first and last timestamps; ``NaN`` with fewer than 2; the inner strategy, the
   run's costs and fills, :func:`research.judge.reevaluate.evaluate_sets`).
 * ``portfolio``: each symbol's numbers are those of its contribution to the book
   (``held weight at t-1 x the symbol's return at t``, before costs), so the breadth is the share
@@ -33,6 +35,7 @@ import pandas as pd
 
 from backtest.execution import Execution
 from backtest.metrics import sharpe_ratio
+from data_loaders.bars import bars_index
 from research.judge.reevaluate import SearchOutcome, evaluate_sets
 
 __all__ = ["universe_checks", "breadth_of", "benchmark_bars"]
@@ -72,11 +75,13 @@ def _per_symbol(searches: list[SearchOutcome], ppy: float) -> list[dict]:
         groups.setdefault(f"{s.label}/{s.optimizer}", []).append(s)
     out = []
     for name, members in groups.items():
-        folds = [f.fold for f in members[0].result.folds]
-        grid = [
-            [float(f.oos_metrics.get("sharpe_ratio", math.nan)) for f in s.result.folds]
-            for s in members
-        ]
+        folds = sorted({f.fold for s in members for f in s.result.folds})
+        grid = []
+        for s in members:
+            own = {
+                f.fold: float(f.oos_metrics.get("sharpe_ratio", math.nan)) for f in s.result.folds
+            }
+            grid.append([own.get(k, math.nan) for k in folds])
         oos = [
             sharpe_ratio(s.result.oos_returns.fillna(0.0), periods_per_year=ppy) for s in members
         ]
@@ -89,13 +94,18 @@ def _per_symbol(searches: list[SearchOutcome], ppy: float) -> list[dict]:
 def _pooled(s: SearchOutcome, execution: Execution) -> dict:
     inner = s.strategy_cls.inner
     symbols = list(s.bars)
+    union = bars_index(s.bars)
     grid = np.full((len(symbols), len(s.result.folds)), np.nan)
     stitched: list[list[np.ndarray]] = [[] for _ in symbols]
     for k, f in enumerate(s.result.folds):
         if f.best_params is None:
             continue
-        window = (f.test_range.start, f.test_range.stop)
+        first, last = union[f.test_range.start], union[f.test_range.stop - 1]
         for j, sym in enumerate(symbols):
+            own = s.bars[sym].index
+            window = (int(own.searchsorted(first, "left")), int(own.searchsorted(last, "right")))
+            if window[1] - window[0] < 2:  # not listed in this window
+                continue
             res = evaluate_sets(
                 execution, inner, [f.best_params], window, bars=s.bars[sym], fit=None,
                 returns=True,

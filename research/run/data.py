@@ -1,9 +1,17 @@
 """The bars of an experiment: ``data:`` section in, one frame or a dict of frames out.
 
 :func:`load_experiment_data` reads ``data.source`` (relative paths: the working directory first,
-then the spec's folder), keeps ``data.symbols``, resamples (``data.resample``), aligns several
-symbols on their common timestamps and cuts ``data.start`` / ``data.end`` (inclusive, UTC; a bare
-end date keeps that whole day). Bars per year: :func:`research.spec.build.experiment_bars_per_year`.
+then the spec's folder), keeps ``data.symbols``, resamples (``data.resample``) and cuts
+``data.start`` / ``data.end`` (inclusive, UTC; a bare end date keeps that whole day). Bars per
+year: :func:`research.spec.build.experiment_bars_per_year`.
+
+Several symbols keep their own calendars (``dict[symbol, bars]``, nothing forward-filled): the
+run's reference calendar is the union of their timestamps (:func:`data_loaders.bars.bars_index`),
+its folds are cut on that union, and a symbol listed later or delisted earlier enters or leaves
+where its bars start or end (the books of :mod:`research.optimize._book` never trade or earn on a
+bar a symbol lacks; ``per_symbol`` searches see the symbol's own bars, see
+:mod:`research.run.universe`). A symbol left without a bar by ``data.start`` / ``data.end`` is
+refused, naming it.
 """
 
 from __future__ import annotations
@@ -23,11 +31,13 @@ __all__ = ["load_experiment_data", "resolve_source"]
 def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """The bars of an experiment's ``data`` section (see the module docstring).
 
-    Returns one DataFrame, or a dict of DataFrames on common timestamps for several symbols.
+    Returns one DataFrame, or a dict of DataFrames (each on its own calendar) for several
+    symbols.
 
     Raises:
         ConfigError: an unknown symbol. DataValidationError: bad data (from ``data_loaders``).
-        DataTooShortError: nothing left after the ``start``/``end`` cut.
+        DataTooShortError: nothing left after the ``start``/``end`` cut, or a symbol without a
+            bar there.
     """
     from data_loaders import load_bars, resample_bars
 
@@ -39,8 +49,6 @@ def load_experiment_data(exp: Any) -> pd.DataFrame | dict[str, pd.DataFrame]:
         bars = next(iter(bars.values()))
     if d.resample:
         bars = resample_bars(bars, d.resample, key="data.resample")
-    if isinstance(bars, Mapping):
-        bars = _align(bars)
     return _cut(bars, d.start, d.end, d.source)
 
 
@@ -73,20 +81,6 @@ def _pick_symbols(bars: Any, symbols: tuple[str, ...], source: str, where: str) 
     return bars
 
 
-def _align(bars: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    common = None
-    for df in bars.values():
-        common = df.index if common is None else common.intersection(df.index)
-    if common is None or len(common) == 0:
-        raise DataTooShortError(f"the symbols {sorted(bars)} share no timestamp")
-    out = {}
-    for sym, df in bars.items():
-        sub = df.loc[common]
-        sub.attrs = dict(df.attrs)
-        out[sym] = sub
-    return out
-
-
 def _ts(text: str, end: bool) -> pd.Timestamp:
     ts = pd.Timestamp(text)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -113,4 +107,12 @@ def _cut(bars: Any, start: str | None, end: str | None, source: str) -> Any:
             f"data.start/end ({start} -> {end}) leave no bar of {source} "
             f"(it covers {first.date()} -> {last.date()})"
         )
+    for sym, df in out.items() if isinstance(out, Mapping) else ():
+        if df.empty:
+            have = bars[sym].index
+            raise DataTooShortError(
+                f"data.start/end ({start} -> {end}) leave no bar of symbol {sym!r} in {source} "
+                f"(it covers {have[0].date()} -> {have[-1].date()}); drop it from data.symbols "
+                "or widen the dates"
+            )
     return out

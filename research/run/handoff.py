@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.execution import direction_bounds
@@ -40,7 +41,7 @@ from research._json import to_jsonable
 from research.judge.reevaluate import slice_with_features
 from research.run.data import resolve_source
 from research.run.window import strategy_class, train_window, window_features
-from research.spec.build import build_execution, experiment_bars_per_year, strategy_bars
+from research.spec.build import build_execution, experiment_bars_per_year
 
 __all__ = [
     "TARGETS_JSON",
@@ -124,12 +125,22 @@ def compute_targets(
     """The champion's targets for the bar after the newest one of ``bars``.
 
     ``window_start``: first bar of the judging window (the fit ends there unless ``refit``).
+    A universe champion trades as it was searched (:func:`research.run.universe.candidate_job`):
+    a ``per_symbol`` one gives its symbol's target, a ``pooled`` / ``portfolio`` one its book's
+    weights; a symbol without a bar at the newest timestamp (NaN: keep what is held) gets none.
     """
+    from research.run.universe import candidate_job
+
     ref = str(champion["strategy_ref"])
-    cls = strategy_class(exp, ref, bars)
-    sbars = strategy_bars(cls, bars, f"strategy {ref!r}")
-    index = bars_index(bars)
-    stop = len(index) if refit else int(window_start)
+    key = f"strategy {ref!r}"
+    cls = strategy_class(exp, ref, bars, champion.get("strategy"))
+    job = candidate_job(
+        exp, cls, bars, label=champion.get("strategy"), candidate=champion.get("candidate"), key=key
+    )
+    cls, sbars = job.strategy_cls, job.bars
+    index = bars_index(sbars)
+    union = bars_index(bars)
+    stop = len(index) if refit else int(index.searchsorted(union[int(window_start)]))
     feats = window_features(exp, bars, stop, ref, champion.get("features_mode"))
     strat = cls(**dict(champion["params"]))
     fit_window = None
@@ -141,7 +152,7 @@ def compute_targets(
     lo, hi = direction_bounds(build_execution(exp, experiment_bars_per_year(exp, bars)).direction)
     last = pos.iloc[-1]
     if isinstance(last, pd.Series):
-        values = {str(k): float(v) for k, v in last.items()}
+        values = {str(k): float(v) for k, v in last.items() if np.isfinite(v)}
     else:
         values = {_symbol(exp, sbars): float(last)}
     return Targets(

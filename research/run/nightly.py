@@ -29,6 +29,16 @@ A night that was killed (or stopped by ``nightly.timeout``) leaves its run folde
 its data snapshot beside it (:mod:`research.run.pending`); the next night resumes that folder
 on that snapshot, keeping every completed trial, before any fresh night starts.
 
+Universe runs (``universe.mode``): a night re-optimizes the same universe spec; a candidate
+is judged and handed off the way it was searched (:func:`research.run.universe.candidate_job`:
+a ``per_symbol`` candidate on its symbol's own bars, a ``pooled`` / ``portfolio`` one as its
+book over every symbol), and warm starts go to every search of the strategy entry.
+
+The pieces live apart and are re-exported here: :mod:`research.run.promotion` (the decision,
+a pure function, and the challenger's window DSR), :mod:`research.run.night_record`
+(:class:`NightlyDecision`), :mod:`research.run.warm_start`, :mod:`research.run.window` (the
+judging window) and :mod:`research.run.handoff`; this module runs the night.
+
 ``dry_run=True`` does all the computing in a temporary folder and returns the decision without
 writing anything under ``runs/`` (no run folder, no champion, no history, no lock file, no
 targets, no notification, no data store update).
@@ -37,15 +47,12 @@ targets, no notification, no data store update).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from data_loaders.bars import bars_index, slice_bars
 from research._version import code_version
@@ -60,17 +67,16 @@ from research.run.champion import (
     read_champion,
     read_history,
 )
-from research.run.compare import list_runs
 from research.run.data import load_experiment_data
 from research.run.handoff import hand_off, night_summary, notify, refresh_data
+from research.run.night_record import NightlyDecision
 from research.run.pending import clear_pending, load_pending, save_pending
 from research.run.pipeline import RunResult, run_experiment
+from research.run.promotion import Decision, challenger_dsr, decide
 from research.run.store import atomic_write_json
+from research.run.warm_start import warm_start_sets
 from research.run.window import evaluate_params, recent_window
-from research.spec.build import (
-    experiment_bars_per_year,
-    ranking_direction,
-)
+from research.spec.build import ranking_direction
 
 __all__ = [
     "NightlyLocked",
@@ -88,6 +94,7 @@ __all__ = [
     "recent_window",
     "evaluate_params",
     "warm_start_sets",
+    "challenger_dsr",
 ]
 
 #: exit status of ``research nightly`` when another nightly run holds the lock (EX_TEMPFAIL;
@@ -95,91 +102,6 @@ __all__ = [
 EXIT_LOCKED = 75
 
 
-@dataclass
-class NightlyDecision:
-    """What a night decided (also the line appended to the champion history)."""
-
-    experiment: str
-    decision: str  # "promoted" | "kept" | "no_champion"
-    promoted: bool
-    reasons: list[str]
-    metric: str
-    window: dict[str, Any]
-    champion: dict[str, Any] | None
-    challenger: dict[str, Any] | None
-    run_dir: str | None
-    warm_start: dict[str, int] = field(default_factory=dict)
-    dry_run: bool = False
-    time: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    #: what :func:`research.run.handoff.hand_off` did (targets, refit, data update, error)
-    handoff: dict[str, Any] = field(default_factory=dict)
-    #: the notify command's outcome (None: no ``nightly.notify``, or a dry run)
-    notify: dict[str, Any] | None = None
-
-    @property
-    def handoff_failed(self) -> list[str]:
-        """One line per hand-off step that failed (targets, notify); empty when all went well."""
-        out = [self.handoff["error"]] if self.handoff.get("error") else []
-        if self.notify is not None and not self.notify.get("ok"):
-            out.append(self.notify["message"])
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "experiment": self.experiment,
-            "decision": self.decision,
-            "promoted": self.promoted,
-            "reasons": self.reasons,
-            "metric": self.metric,
-            "window": self.window,
-            "champion": self.champion,
-            "challenger": self.challenger,
-            "run_dir": self.run_dir,
-            "warm_start": self.warm_start,
-            "dry_run": self.dry_run,
-            "handoff": self.handoff,
-            "notify": self.notify,
-        }
-
-    def summary(self) -> str:
-        lines = [
-            f"nightly {self.experiment}: {self.decision.upper()}"
-            + (" (dry run: nothing written)" if self.dry_run else "")
-        ]
-        w = self.window
-        lines.append(f"  window: {w.get('start')} -> {w.get('end')} ({w.get('n_bars')} bars)")
-        for who, c in (("champion", self.champion), ("challenger", self.challenger)):
-            if c:
-                val = (c.get("window_metrics") or {}).get(self.metric)
-                val_s = "n/a" if val is None else f"{val:.4f}"
-                lines.append(
-                    f"  {who}: {c.get('candidate')} {c.get('params')} "
-                    f"{self.metric} on window = {val_s}"
-                )
-            else:
-                lines.append(f"  {who}: none")
-        if self.warm_start:
-            lines.append(
-                "  warm start: " + ", ".join(f"{k}: {v} trials" for k, v in self.warm_start.items())
-            )
-        lines.extend(f"  - {r}" for r in self.reasons)
-        if self.run_dir:
-            lines.append(f"  run folder: {self.run_dir}")
-        t = self.handoff.get("targets")
-        if t:
-            held = ", ".join(f"{r['symbol']} {r['target']:+.4g}" for r in t["targets"])
-            lines.append(f"  targets for the next bar: {held} (data to {t['data_timestamp']})")
-        for u in (self.handoff.get("data_update") or {}).get("updates", []):
-            lines.append(f"  data: {u['message']}")
-        if self.notify is not None:
-            lines.append(f"  notify: {self.notify['message']}")
-        return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# the night
-# --------------------------------------------------------------------------------------------
 def run_nightly(
     spec: Any,
     *,
@@ -330,36 +252,6 @@ def _rerun(
     )
 
 
-def challenger_dsr(
-    chall: Mapping[str, Any],
-    champ: Mapping[str, Any] | None,
-    n_obs: int,
-    looks: int,
-    bars: Any,
-    exp: Any,
-) -> dict[str, Any]:
-    """The challenger's deflated Sharpe ratio on the recent window, counted as a ``challenger``
-    record (:func:`research.judge.trial_count.trial_count`): ``N`` = the night's challenger and
-    champion plus ``looks`` earlier nights. Normal returns assumed (the window's skew and
-    kurtosis are not kept); Sharpe ratios from ``window_metrics`` (annualised)."""
-    from research.judge.trial_count import trial_count
-    from research.overfitting import deflated_sharpe_ratio
-
-    ppy = float(experiment_bars_per_year(exp, bars))
-    sharpes = [
-        float(r["window_metrics"]["sharpe_ratio"]) / ppy**0.5
-        for r in (chall, champ)
-        if r is not None and (r.get("window_metrics") or {}).get("sharpe_ratio") is not None
-    ]
-    if not sharpes or n_obs < 3:
-        return {"note": "not computed: no window Sharpe ratio"}
-    count = trial_count(
-        record="challenger", candidate_sharpes=sharpes, n_obs=n_obs, prior_looks=looks
-    )
-    dsr = deflated_sharpe_ratio(sharpes[0], n_obs, count.n_trials, count.sharpe_variance)
-    return {"dsr": dsr, "n_trials": count.n_trials, "note": count.note}
-
-
 def _judged(exp: Any, row: Mapping[str, Any], bars: Any, start: int, source: str) -> dict[str, Any]:
     """A leaderboard row (or the champion record) with its metrics on the recent window."""
     ev = evaluate_params(
@@ -369,6 +261,8 @@ def _judged(exp: Any, row: Mapping[str, Any], bars: Any, start: int, source: str
         bars,
         start=start,
         features_mode=row.get("features_mode"),
+        label=row.get("strategy"),
+        candidate=row.get("candidate"),
     )
     gates = row.get("gates") or {}
     return {
@@ -428,104 +322,3 @@ def _notify(exp: Any, runs_root: Path, out: NightlyDecision) -> dict[str, Any] |
         "targets_csv": str(folder / "targets.csv") if out.handoff.get("targets") else None,
     }
     return notify(exp.nightly.notify, night_summary(out.to_dict(), paths))
-
-
-# --------------------------------------------------------------------------------------------
-# the decision (pure)
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Decision:
-    """What :func:`decide` returns: ``promoted`` / ``kept`` / ``no_champion`` and why."""
-
-    decision: str
-    promoted: bool
-    reasons: tuple[str, ...]
-
-
-def decide(
-    challenger: Mapping[str, Any] | None,
-    champion: Mapping[str, Any] | None,
-    *,
-    metric: str,
-    direction: str,
-    margin: float,
-) -> Decision:
-    """Promote the challenger or keep the champion (no I/O; see the module docstring, step 5).
-
-    ``challenger`` / ``champion``: ``{"candidate", "gates_passed", "failed_gates",
-    "window_metrics": {metric: value}}`` (None: there is none). The challenger is promoted when
-    it passed every gate of its run and, if a champion exists, beats the champion's ``metric``
-    on the window by more than ``margin`` in ``direction`` (``maximize`` / ``minimize``). An
-    undefined value on the window keeps the champion.
-    """
-    keep = "kept" if champion else "no_champion"
-    if challenger is None:
-        return Decision(keep, False, ("the re-optimization produced no candidate",))
-    name = challenger.get("candidate")
-    if not challenger.get("gates_passed"):
-        failed = ", ".join(challenger.get("failed_gates") or []) or "see its report"
-        return Decision(keep, False, (f"challenger {name} fails gates: {failed}",))
-    if champion is None:
-        return Decision(
-            "promoted", True, (f"no champion yet; challenger {name} passes every gate",)
-        )
-    c_val = (challenger.get("window_metrics") or {}).get(metric)
-    k_val = (champion.get("window_metrics") or {}).get(metric)
-    if c_val is None or k_val is None:
-        why = (
-            f"{metric} on the window is undefined (challenger {c_val}, champion {k_val}); "
-            "keeping the champion"
-        )
-        return Decision("kept", False, (why,))
-    gain = (c_val - k_val) if direction == "maximize" else (k_val - c_val)
-    if gain > margin:
-        why = (
-            f"challenger passes every gate and beats the champion on the window: "
-            f"{metric} {c_val:.4f} vs {k_val:.4f} (improvement {gain:.4f} > {margin})"
-        )
-        return Decision("promoted", True, (why,))
-    why = (
-        f"challenger passes every gate but does not beat the champion by more than "
-        f"{margin} on the window: {metric} {c_val:.4f} vs {k_val:.4f}"
-    )
-    return Decision("kept", False, (why,))
-
-
-def warm_start_sets(
-    exp: Any, runs_root: Path, champion: Mapping[str, Any] | None
-) -> dict[str, list[dict[str, Any]]]:
-    """Parameter sets to enqueue first, per strategy label: the champion's, then the best
-    distinct trials of the last run's study (its ``series/trials.parquet``)."""
-
-    labels = [s.label or s.name for s in exp.strategies]
-    out: dict[str, list[dict[str, Any]]] = {}
-    if champion and champion.get("strategy") in labels:
-        out.setdefault(champion["strategy"], []).append(dict(champion["params"]))
-    k = exp.nightly.warm_start
-    last = _last_run_dir(runs_root, exp.name)
-    if k > 0 and last is not None and (last / "series" / "trials.parquet").is_file():
-        trials = pd.read_parquet(last / "series" / "trials.parquet")
-        trials = trials[trials["state"] == "COMPLETE"].dropna(subset=["value"])
-        for label in labels:
-            t = trials[trials["strategy"] == label]
-            if t.empty:
-                continue
-            asc = (t["direction"].iloc[0] == "minimize") if "direction" in t else False
-            seen = {json.dumps(p, sort_keys=True) for p in out.get(label, [])}
-            added = 0
-            for p in t.sort_values("value", ascending=asc)["params"]:
-                if p in seen or json.dumps(json.loads(p), sort_keys=True) in seen:
-                    continue
-                seen.add(json.dumps(json.loads(p), sort_keys=True))
-                out.setdefault(label, []).append(json.loads(p))
-                added += 1
-                if added >= k:
-                    break
-    return out
-
-
-def _last_run_dir(runs_root: Path, experiment: str) -> Path | None:
-    for info in list_runs(runs_root, experiment):
-        if info.status == "finished":
-            return info.path
-    return None

@@ -155,9 +155,12 @@ def search_stage(
     jobs = []
     for s in exp.strategies:
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        found = search_jobs(exp, s, plan.strategies[s.label], bars, key)
+        found = search_jobs(exp, s, plan.strategies[s.label], bars, key, plan.splitter)
+        for job in found:
+            if job.skipped:
+                say(f"{s.label}: {job.symbol} not searched: {job.skipped}")
         # strategy-major, then optimizer, then symbol (per_symbol)
-        jobs += [(s, o, job, key) for o in exp.optimizers for job in found]
+        jobs += [(s, o, job, key) for o in exp.optimizers for job in found if not job.skipped]
     for n, (s, o, job, key) in enumerate(jobs, 1):
         out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out
@@ -181,8 +184,9 @@ def _search_one(
     cls, sbars = job.strategy_cls, job.bars
     feats, mode = features_for(s, sbars, exploration, key)
     on = f" on {job.symbol}" if job.symbol else ""
+    folds = job.splitter.split(sbars.index) if job.splitter is not None else plan.folds
     say(
-        f"[{n}/{total}] searching {s.label}{on} with {o.name}: {len(plan.folds)} folds x "
+        f"[{n}/{total}] searching {s.label}{on} with {o.name}: {len(folds)} folds x "
         f"{exp.budget.n_trials} trials"
     )
     started = time.perf_counter()
@@ -217,6 +221,8 @@ def _optimize(
     from research.optimize import walk_forward_optimize
 
     args = search_args(exp, plan, o, feats, ctx["storage"], ctx["run_dir"], warm)
+    if job.splitter is not None:
+        args["splitter"] = job.splitter
     return walk_forward_optimize(
         job.strategy_cls, job.bars, **args,
         allow_changed_code=ctx["allow_changed_code"], progress=ctx["progress"],
@@ -290,8 +296,12 @@ def check_stale_studies(
         if s.features not in (None, "none"):
             continue
         key = f"{src}: strategies[{exp.strategies.index(s)}]"
-        for job in search_jobs(exp, s, plan.strategies[s.label], bars, key):
+        for job in search_jobs(exp, s, plan.strategies[s.label], bars, key, plan.splitter):
             for o in exp.optimizers:
+                if job.skipped:
+                    continue
                 warm = warm_start.get(s.label)
                 args = search_args(exp, plan, o, None, exp.storage, Path("."), warm)
+                if job.splitter is not None:
+                    args["splitter"] = job.splitter
                 check_study_code(job.strategy_cls, job.bars, **args)

@@ -79,6 +79,9 @@ def build_results(
     rows = leaderboard_rows(judgement, plan.gates, plan.execution.periods_per_year)
     champion = next((r for r in rows if r.candidate == judgement.champion_key), None)
     span = judgement.span
+    first, last = judgement.span_times
+    if first is None:
+        first, last = index[span[0]], index[span[1] - 1]
     bench = judgement.benchmark
     ppy = plan.execution.periods_per_year
     bench_metrics = compute_metrics(bench.to_numpy(), periods_per_year=ppy) if len(bench) else {}
@@ -103,8 +106,8 @@ def build_results(
         leaderboard=tuple(rows),
         benchmark=Benchmark("buy and hold", _metrics(bench_metrics)),
         oos_span=Span(
-            start=index[span[0]].isoformat(),
-            end=index[span[1] - 1].isoformat(),
+            start=first.isoformat(),
+            end=last.isoformat(),
             n_bars=int(span[1] - span[0]),
         ),
         folds=plan.fold_windows(index),

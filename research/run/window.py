@@ -23,13 +23,13 @@ from research.spec.build import (
     build_execution,
     experiment_bars_per_year,
     layered_strategy,
-    strategy_bars,
 )
 
 __all__ = [
     "recent_window",
     "evaluate_params",
     "strategy_class",
+    "own_window",
     "train_window",
     "window_features",
 ]
@@ -65,36 +65,57 @@ def evaluate_params(
     start: int,
     stop: int | None = None,
     features_mode: Any = None,
+    label: str | None = None,
+    candidate: str | None = None,
 ) -> dict[str, float | None]:
     """Metrics of one parameter set traded on bars ``[start, stop)`` with the spec's costs.
 
     Positions are computed causally on the bars up to ``stop``; a strategy that learns is fitted
     on the ``walk_forward.train`` bars just before ``start``. ``features_mode`` as recorded in a
     leaderboard row: None, or the feature columns (recomputed by the spec's exploration with its
-    screening window ending before ``start``).
+    screening window ending before ``start``). ``label`` / ``candidate`` (a leaderboard row's
+    ``strategy`` and ``candidate``): in a universe run, the candidate trades as it was searched
+    (:func:`research.run.universe.candidate_job`); ``start`` / ``stop`` are positions on the
+    union calendar, a ``per_symbol`` candidate trades its symbol's own bars between them.
     """
-    cls = strategy_class(exp, strategy_ref, bars)
-    sbars = strategy_bars(cls, bars, f"strategy {strategy_ref!r}")
+    from research.run.universe import candidate_job
+
+    key = f"strategy {strategy_ref!r}"
+    cls = strategy_class(exp, strategy_ref, bars, label)
+    job = candidate_job(exp, cls, bars, label=label, candidate=candidate, key=key)
+    cls, sbars = job.strategy_cls, job.bars
     index = bars_index(bars)
     stop = len(index) if stop is None else int(stop)
+    own = bars_index(sbars)
+    a, b = own_window(own, index, start, stop)
     feats = window_features(exp, bars, start, strategy_ref, features_mode)
-    fit = train_window(exp, index, start) if cls.needs_fit else None
+    fit = train_window(exp, own, a) if cls.needs_fit else None
     execution = build_execution(exp, experiment_bars_per_year(exp, bars))
     (res,) = evaluate_sets(
-        execution, cls, [dict(params)], (int(start), stop), bars=sbars, fit=fit, features=feats
+        execution, cls, [dict(params)], (a, b), bars=sbars, fit=fit, features=feats
     )
     if res.error is not None:
         raise ConfigError(f"{strategy_ref} {dict(params)} failed on the window: {res.error}")
     return {k: finite(v) for k, v in res.metrics[0].items() if _numeric(v)}
 
 
-def strategy_class(exp: Any, strategy_ref: str, bars: Any) -> Any:
+def own_window(own: pd.Index, index: pd.Index, start: int, stop: int) -> tuple[int, int]:
+    """Positions on ``own`` (a symbol's calendar) of the bars between the timestamps of rows
+    ``start`` and ``stop - 1`` of ``index`` (the union calendar); the same when equal."""
+    if own is index or own.equals(index):
+        return int(start), int(stop)
+    a = int(own.searchsorted(index[start], "left"))
+    return a, int(own.searchsorted(index[stop - 1], "right"))
+
+
+def strategy_class(exp: Any, strategy_ref: str, bars: Any, label: str | None = None) -> Any:
     """The strategy class of ``strategy_ref`` (a registry name or ``path.py:Class``), resolved
-    with the spec's entry for it when there is one, in its exits and sizing
-    (:func:`research.spec.build.layered_strategy`, annualised on ``bars``)."""
+    with the spec's entry for it (the one labelled ``label`` first) when there is one, in its
+    exits and sizing (:func:`research.spec.build.layered_strategy`, annualised on ``bars``)."""
     from research.spec import StrategySpec
 
-    spec = next((s for s in exp.strategies if s.name == strategy_ref), None)
+    spec = next((s for s in exp.strategies if label is not None and s.label == label), None)
+    spec = spec or next((s for s in exp.strategies if s.name == strategy_ref), None)
     spec = spec or StrategySpec(name=strategy_ref)
     ppy = experiment_bars_per_year(exp, bars)
     return layered_strategy(exp, replace(spec, space={}), ppy, key=f"strategy {strategy_ref!r}")

@@ -98,7 +98,10 @@ def strategy_bars(cls: Any, bars: Any, key: str, mode: str | None = None) -> Any
     splits or pools, see :mod:`research.run.universe`).
 
     A single-symbol strategy on several symbols without a ``universe.mode`` is refused: it
-    would trade the first symbol and silently drop the rest.
+    would trade the first symbol and silently drop the rest. So is a multi-asset strategy
+    without ``universe.mode: portfolio`` on symbols with calendars of their own: that path
+    (:func:`backtest.run_backtest`) trades one calendar, and cutting the symbols to their
+    common timestamps would be silent (the ``portfolio`` book trades each on its own bars).
 
     Raises:
         ConfigError: naming the spec entry (``key``) and the way out.
@@ -122,6 +125,8 @@ def strategy_bars(cls: Any, bars: Any, key: str, mode: str | None = None) -> Any
                 f"{key}: {cls.label()} trades several symbols; give data.source with several "
                 "symbols (a folder, sample:stocks) and pick them with data.symbols"
             )
+        if mode != "portfolio":
+            _one_calendar(cls, bars, key)
         return bars
     if mode == "portfolio":
         raise ConfigError(
@@ -135,6 +140,22 @@ def strategy_bars(cls: Any, bars: Any, key: str, mode: str | None = None) -> Any
             "universe.mode: per_symbol or pooled, or pick one symbol with data.symbols"
         )
     return first_frame(bars)
+
+
+def _one_calendar(cls: Any, bars: Mapping[str, Any], key: str) -> None:
+    """Refuse (ConfigError) symbols on calendars of their own for the one-calendar path."""
+    frames = list(bars.items())
+    ref_sym, ref = frames[0]
+    for sym, frame in frames[1:]:
+        if not frame.index.equals(ref.index):
+            span = {s: f"{f.index[0].date()} -> {f.index[-1].date()}, {len(f)} bars"
+                    for s, f in ((ref_sym, ref), (sym, frame))}  # fmt: skip
+            raise ConfigError(
+                f"{key}: {cls.label()} trades its symbols on one calendar but {ref_sym} "
+                f"({span[ref_sym]}) and {sym} ({span[sym]}) have calendars of their own; set "
+                "universe.mode: portfolio (one book, each symbol on its own bars) or data.start / "
+                "data.end where they trade alike"
+            )
 
 
 def layered_strategy(exp: Experiment, spec: Any, periods_per_year: float, *, key: str) -> Any:

@@ -24,6 +24,21 @@ def test_index_first_frame_and_slice_of_one_frame_and_a_dict():
     assert slice_bars(a, None, 3)["open"].tolist() == [1.0, 2.0, 3.0]
 
 
+def test_a_dict_on_calendars_of_its_own_is_indexed_and_sliced_on_the_union():
+    full = _frame(10)  # 2021-01-01 .. 01-10
+    late = full.iloc[4:]  # listed on day 5
+    gappy = full.drop(full.index[[2, 3, 6]])  # no bar on days 3, 4 and 7
+    bars = {"A": gappy, "B": late}
+    union = bars_index(bars)
+    assert union.equals(full.index.delete([2, 3]))  # days 3 and 4: no symbol has a bar
+    part = slice_bars(bars, 2, 5)  # union rows 2..4: days 5, 6 and 7
+    assert part["A"].index.equals(full.index[[4, 5]])  # A has no bar on day 7
+    assert part["B"].index.equals(full.index[[4, 5, 6]])
+    before = slice_bars(bars, 0, 2)  # days 1 and 2: B not listed yet, an empty frame
+    assert before["A"]["close"].tolist() == [2.0, 3.0] and before["B"].empty
+    assert list(before["B"].columns) == ["open", "close"]
+
+
 @pytest.mark.parametrize(
     ("freq", "n", "expected"),
     [("B", 50, 252.0), ("D", 50, 365.0), ("W", 50, 52.0), ("ME", 50, 12.0)],

@@ -59,6 +59,20 @@ def test_take_restricts_rows(gappy):
     assert part.shape == (3, 3) and part.available[:, 1].tolist() == [False, False, True]
 
 
+def test_a_window_without_a_symbols_bar_is_an_empty_column_with_an_empty_life(gappy):
+    from data_loaders.bars import slice_bars
+
+    window = slice_bars(gappy, 0, 2)  # Jan 1-2: B not listed yet (an empty frame)
+    assert window["B"].empty
+    uni = align_universe(window)
+    assert uni.shape == (2, 3) and not uni.available[:, 1].any()
+    assert np.isnan(uni.panels["close"][:, 1]).all()
+    np.testing.assert_array_equal(uni.first_bar, [0, 2, 0])  # B: n (never)
+    np.testing.assert_array_equal(uni.last_bar, [1, -1, 1])  # B: -1 (never)
+    with pytest.raises(DataValidationError, match="universe: no bars"):
+        align_universe({s: f.iloc[0:0] for s, f in gappy.items()})
+
+
 def test_bad_universes_are_refused_in_one_line(gappy):
     with pytest.raises(DataValidationError, match="non-empty dict"):
         align_universe({})

@@ -12,6 +12,7 @@ import pytest
 from data_loaders import load_funding_rates
 from data_loaders.errors import ParameterError
 from data_loaders.sources._online import OnlineSourceError
+from tests.data_loaders.sources._fake_ccxt import Recording, install
 
 RAW = json.loads(
     (Path(__file__).parents[1] / "fixtures" / "ccxt_binance_BTCUSDT_funding.json").read_text()
@@ -24,20 +25,13 @@ def binance(monkeypatch):
     """``ccxt.binance`` answering funding-rate history from the fixture, paged like Binance."""
     ccxt = pytest.importorskip("ccxt")
 
-    class FakeBinance(ccxt.binance):
-        requests: list[tuple] = []
-        errors: list[BaseException] = []
-
+    class FakeBinance(Recording, ccxt.binance):
         def fetch_funding_rate_history(self, symbol=None, since=None, limit=None, params=None):
-            FakeBinance.requests.append((symbol, since, limit))
-            if FakeBinance.errors:
-                raise FakeBinance.errors.pop(0)
+            self.note(symbol, since, limit)
             rows = [r for r in RAW if since is None or r["fundingTime"] >= since][:limit]
             return [self.parse_funding_rate_history(r) for r in rows]
 
-    FakeBinance.requests, FakeBinance.errors = [], []
-    monkeypatch.setattr(ccxt, "binance", FakeBinance)
-    return FakeBinance
+    return install(monkeypatch, ccxt, "binance", FakeBinance)
 
 
 def test_pages_forward_and_parses_rates(binance):

@@ -23,6 +23,7 @@ from data_loaders import (
     load_yfinance,
 )
 from tests.data_loaders.conftest import FIXTURES, yfinance_history
+from tests.data_loaders.sources._fake_ccxt import Recording, install
 
 # ---------------------------------------------------------------------------------------------
 # yfinance
@@ -214,9 +215,7 @@ def kraken(monkeypatch):
     """Replace ``ccxt.kraken`` by a subclass that answers from the recording."""
     ccxt = pytest.importorskip("ccxt")
 
-    class FakeKraken(ccxt.kraken):
-        requests: list[tuple] = []
-        errors: list[BaseException] = []
+    class FakeKraken(Recording, ccxt.kraken):
         now_ms = AFTER_LAST + 10 * HOUR_MS
         overlap = 0  # candles before `since` repeated at the start of each page
         markets_served = ("EUR/USD", "BTC/USD")
@@ -226,19 +225,14 @@ def kraken(monkeypatch):
             return self.markets
 
         def fetch_ohlcv(self, symbol, timeframe="1m", since=None, limit=None, params=None):
-            FakeKraken.requests.append((symbol, timeframe, since, limit))
-            if FakeKraken.errors:
-                raise FakeKraken.errors.pop(0)
+            self.note(symbol, timeframe, since, limit)
             first = since - self.overlap * HOUR_MS
             return [list(c) for c in CANDLES if c[0] >= first][:limit]
 
         def milliseconds(self):
             return self.now_ms
 
-    FakeKraken.requests = []
-    FakeKraken.errors = []
-    monkeypatch.setattr(ccxt, "kraken", FakeKraken)
-    return FakeKraken
+    return install(monkeypatch, ccxt, "kraken", FakeKraken)
 
 
 def _expected_frame(candles) -> np.ndarray:

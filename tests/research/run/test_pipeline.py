@@ -392,7 +392,7 @@ def test_data_files_are_found_beside_the_spec_and_cut_inclusively(tmp_path, monk
     np.testing.assert_allclose(got[["open", "close"]], expected[["open", "close"]])
 
 
-def test_a_folder_of_symbols_becomes_a_dict_on_common_timestamps(tmp_path, bars):
+def test_a_folder_of_symbols_becomes_a_dict_each_on_its_own_calendar(tmp_path, bars):
     folder = tmp_path / "universe"
     folder.mkdir()
     bars.iloc[:300].to_csv(folder / "AAA.csv")
@@ -400,10 +400,19 @@ def test_a_folder_of_symbols_becomes_a_dict_on_common_timestamps(tmp_path, bars)
     bars.iloc[:50].to_csv(folder / "CCC.csv")
     exp = parse_experiment(_runs.spec(data={"source": str(folder), "symbols": ["BBB", "AAA"]}))
     got = load_experiment_data(exp)
-    assert list(got) == ["BBB", "AAA"]
-    assert got["AAA"].index.equals(bars.index[100:300]) and got["BBB"].index.equals(
-        got["AAA"].index
+    assert list(got) == ["BBB", "AAA"]  # not cut to their common timestamps
+    assert got["AAA"].index.equals(bars.index[:300]) and got["BBB"].index.equals(
+        bars.index[100:400]
     )
+    # the one-calendar multi-asset path refuses them in one line, naming both ways out
+    from research.spec.build import strategy_bars
+    from strategies.builtin.xs_momentum import XsMomentum
+
+    with pytest.raises(ConfigError, match=r"k: xs_momentum trades its symbols on one calendar but "
+                       r"BBB \(.*300 bars\) and AAA \(.*\) have calendars of their own; set "
+                       r"universe\.mode: portfolio"):  # fmt: skip
+        strategy_bars(XsMomentum, got, "k")
+    assert strategy_bars(XsMomentum, got, "k", "portfolio") is got
 
 
 def test_pairs_example_trades_two_symbols(tmp_path):
