@@ -5,10 +5,10 @@ price. Its callers differ only in what they pass:
 
 * the batch kernel's plain path (``backtest._sim_nb._order_nb``): the value is the
   column's equity at the order price and buys may spend the cash;
-* the batch kernel's margin path (:func:`backtest._margin_nb.margin_order_nb`): the value is
-  the equity or a fixed notional, buys may spend ``cash + (max_leverage - 1) * equity`` (a
-  loan), fees have a minimum and sells their own rate;
-* the book engine (:func:`backtest._portfolio_nb.book_order_nb`): the value is the book's
+* the batch kernel's margin path (terms from :func:`backtest._margin_nb.margin_terms_nb`): the
+  value is the equity or a fixed notional, buys may spend ``cash + (max_leverage - 1) *
+  equity`` (a loan), fees have a minimum and sells their own rate;
+* the book engine (:func:`backtest._portfolio_nb.simulate_book_nb`): the value is the book's
   value taken once per bar, buys may spend the book's cash.
 
 The arithmetic replicates ``buy_nb``, ``sell_nb`` and ``execute_order_nb`` of

@@ -253,42 +253,9 @@ def explore(
         f"{n:,} bars of {symbol or 'the data'}; train window: {train_stop:,} bars to {train_end_ts.isoformat()}"
     )
 
-    say("features: computing the feature table")
-    fs = build_features(primary, spec.features, reference=reference, cache_dir=cache_dir)
-    data, info = fs.data, fs.info.copy()
-    clock.lap("features")
-    say(
-        f"features: {fs.data.shape[1]} columns in {clock.laps['features']:.1f} s"
-        + (" (from the cache)" if fs.from_cache else "")
-    )
-    if extra_features is not None:
-        data, info = _with_extra_features(data, info, extra_features, primary.index)
-
-    say(f"stationarity: ADF/KPSS on {data.shape[1]} features (train window)")
-    stat = stationarity_table(
-        data, close, train_stop, spec.stationarity, info["scale_free"].to_dict()
-    )
-    if spec.stationarity.apply_transforms:
-        data, stat = transform_features(data, close, stat, train_stop, spec.stationarity)
-    info = info.join(stat, how="left")
-    clock.lap("stationarity")
-    say(f"stationarity: done in {clock.laps['stationarity']:.1f} s")
-
-    say(f"screening: {data.shape[1]} features x {len(spec.horizons)} horizons")
-    screening = screen_features(
-        data,
-        close,
-        horizons=spec.horizons,
-        train_stop=train_stop,
-        spec=spec.screening,
-        seed=spec.seed,
-        n_jobs=spec.n_jobs,
-    )
-    clock.lap("screening")
-    say(
-        f"screening: {len(screening.survivors)} survive BH at fdr={spec.screening.fdr}, "
-        f"{len(screening.selected)} selected, in {clock.laps['screening']:.1f} s"
-    )
+    fs, data, info = _feature_table(primary, reference, spec, cache_dir, extra_features, say, clock)
+    data, info, stat = _stationarity(data, info, close, train_stop, spec, say, clock)
+    screening = _screening(data, close, train_stop, spec, say, clock)
     say("audit and statistical tests")
     audit = audit_bars(primary, spec.audit, horizons=spec.horizons, train_stop=train_stop)
     clock.lap("audit")
@@ -316,6 +283,79 @@ def explore(
         train_end=train_end_ts,
         train_stop=train_stop,
     )
+
+
+def _feature_table(
+    primary: pd.DataFrame,
+    reference: Any,
+    spec: ExploreSpec,
+    cache_dir: Any,
+    extra_features: Any,
+    say: Callable[[str], None],
+    clock: _Clock,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The feature set, its table (with ``extra_features`` added) and the table's info."""
+    say("features: computing the feature table")
+    fs = build_features(primary, spec.features, reference=reference, cache_dir=cache_dir)
+    data, info = fs.data, fs.info.copy()
+    clock.lap("features")
+    say(
+        f"features: {fs.data.shape[1]} columns in {clock.laps['features']:.1f} s"
+        + (" (from the cache)" if fs.from_cache else "")
+    )
+    if extra_features is not None:
+        data, info = _with_extra_features(data, info, extra_features, primary.index)
+    return fs, data, info
+
+
+def _stationarity(
+    data: pd.DataFrame,
+    info: pd.DataFrame,
+    close: pd.Series,
+    train_stop: int,
+    spec: ExploreSpec,
+    say: Callable[[str], None],
+    clock: _Clock,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """ADF/KPSS of every feature on the train window (non-stationary ones transformed when
+    ``apply_transforms``): ``(table, info joined with the tests, tests)``."""
+    say(f"stationarity: ADF/KPSS on {data.shape[1]} features (train window)")
+    stat = stationarity_table(
+        data, close, train_stop, spec.stationarity, info["scale_free"].to_dict()
+    )
+    if spec.stationarity.apply_transforms:
+        data, stat = transform_features(data, close, stat, train_stop, spec.stationarity)
+    info = info.join(stat, how="left")
+    clock.lap("stationarity")
+    say(f"stationarity: done in {clock.laps['stationarity']:.1f} s")
+    return data, info, stat
+
+
+def _screening(
+    data: pd.DataFrame,
+    close: pd.Series,
+    train_stop: int,
+    spec: ExploreSpec,
+    say: Callable[[str], None],
+    clock: _Clock,
+) -> ScreeningResult:
+    """:func:`research.explore.screening.screen_features` with the spec's settings."""
+    say(f"screening: {data.shape[1]} features x {len(spec.horizons)} horizons")
+    screening = screen_features(
+        data,
+        close,
+        horizons=spec.horizons,
+        train_stop=train_stop,
+        spec=spec.screening,
+        seed=spec.seed,
+        n_jobs=spec.n_jobs,
+    )
+    clock.lap("screening")
+    say(
+        f"screening: {len(screening.survivors)} survive BH at fdr={spec.screening.fdr}, "
+        f"{len(screening.selected)} selected, in {clock.laps['screening']:.1f} s"
+    )
+    return screening
 
 
 def _with_extra_features(

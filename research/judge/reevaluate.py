@@ -139,7 +139,8 @@ def window_backtest(
 
     The window starts flat; with next-open fills the target decided at ``start - 1`` is the
     first that can fill (the convention of the batch path). A class wrapped in exits and sizing
-    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units.
+    (:func:`research.optimize.layers.with_layers`) trades with its exits and whole units; a
+    strategy that prices its orders trades them (:meth:`strategies.Strategy.order_prices`).
     Returns ``(result, lo)``: the ``BacktestResult`` of bars ``[lo, stop)``, ``lo = start - 1``
     for next-open fills.
     """
@@ -150,10 +151,15 @@ def window_backtest(
     head_bars, head_feats = slice_with_features(bars, features, 0, b)
     pos = strat.positions(head_bars, head_feats)
     lo = _first_fill(execution, a)
+    orders = strat.order_kwargs(head_bars, head_feats)  # priced orders (none: market orders)
+    if orders:
+        prices = np.asarray(orders["order_prices"], dtype=np.float64)
+        orders["order_prices"] = pd.Series(prices, index=bars_index(head_bars)).iloc[lo:b]
     result = run_backtest(
         slice_bars(bars, lo, b),
         pos.iloc[lo:b],
         **engine_kwargs(execution, backtest_kwargs(strategy_cls, params)),
+        **orders,
     )
     return result, lo
 

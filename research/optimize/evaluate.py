@@ -190,6 +190,7 @@ _RESUMABLE = frozenset({"costs", "execution", "direction", "init_cash", "whole_u
 def _resumable(ctx: EvalContext) -> bool:
     kw = ctx.execution.engine_kwargs()
     plain = not ctx.derived and layers_of(ctx.strategy_cls) is None  # no exits, sizing, psr...
+    plain = plain and not _prices_orders(ctx.strategy_cls)  # market orders only
     return plain and set(kw) <= _RESUMABLE and not kw["costs"].extended
 
 
@@ -235,13 +236,16 @@ def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
 # --- batch path -------------------------------------------------------------------------------
 def _batch(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
     bars, feats = ctx.head(task.stop)
+    cls = ctx.strategy_cls
     try:
-        pos = None
-        if not (task.returns or ctx.needs_returns):  # signals inside the simulation pass
-            pos = ctx.strategy_cls.fused_signal(bars, list(task.params), feats)
+        pos = orders = None
+        if _prices_orders(cls):  # priced orders run on the positions matrix
+            orders = cls.batch_order_prices(bars, list(task.params), feats)
+        elif not (task.returns or ctx.needs_returns):  # signals inside the simulation pass
+            pos = cls.fused_signal(bars, list(task.params), feats)
         if pos is None:
-            pos = ctx.strategy_cls.batch_positions(bars, list(task.params), feats)
-        per_window = [_simulate(ctx, task, pos, a, b, task.params) for a, b in task.windows]
+            pos = cls.batch_positions(bars, list(task.params), feats)
+        per_window = [_simulate(ctx, task, pos, a, b, task.params, orders) for a, b in task.windows]
     except Exception:
         return [_one_set(ctx, task, i) for i in range(len(task.params))]
     out = []
@@ -261,11 +265,19 @@ def _simulate(
     start: int,
     stop: int,
     params: tuple[dict[str, Any], ...],
+    orders: np.ndarray | None = None,
 ) -> tuple[list[dict[str, float]], np.ndarray | None]:
+    """``evaluate_batch`` of ``pos`` over ``[start, stop)`` with the strategy's layers and, when
+    given, its ``(n, n_sets)`` order prices (:meth:`strategies.Strategy.batch_order_prices`)."""
     from backtest.batch import evaluate_batch
 
     n = pos.n_bars if hasattr(pos, "n_bars") else pos.shape[0]
     extra = layer_kwargs(ctx.strategy_cls, params, ctx.bars)
+    if orders is not None:
+        cls = ctx.strategy_cls
+        extra.update(order_prices=orders, order_type=cls.order_type, unfilled=cls.unfilled)
+        extra.setdefault("high", ctx.bars["high"].to_numpy(dtype=np.float64))
+        extra.setdefault("low", ctx.bars["low"].to_numpy(dtype=np.float64))
     for key in ("high", "low"):
         if key in extra:
             extra[key] = extra[key][:n]
@@ -306,7 +318,9 @@ def _one_set(ctx: EvalContext, task: EvalTask, i: int) -> SetResult:
         if ctx.multi:
             return _multi_asset(ctx, task, number, pos)
         arr = np.asarray(pos, dtype=np.float64).reshape(-1, 1)
-        per_window = [_simulate(ctx, task, arr, a, b, (params,)) for a, b in task.windows]
+        prices = call_strategy(strat, "order_prices", bars, feats)
+        orders = None if prices is None else np.asarray(prices, dtype=np.float64).reshape(-1, 1)
+        per_window = [_simulate(ctx, task, arr, a, b, (params,), orders) for a, b in task.windows]
     except StrategyError as exc:  # Class.method raised ... (at file:line): already one line
         return SetResult(number, error=str(exc)[:500])
     except Exception as exc:  # the reason is recorded with the trial; the search goes on
@@ -366,3 +380,10 @@ def split_task(task: EvalTask, parts: int) -> list[EvalTask]:
         for a, b in zip(bounds[:-1], bounds[1:])
         if b > a
     ]
+
+
+def _prices_orders(cls: Any) -> bool:
+    """Whether a strategy class sets order prices (:meth:`strategies.Strategy.order_prices`)."""
+    from strategies.base import Strategy
+
+    return getattr(cls, "order_prices", Strategy.order_prices) is not Strategy.order_prices

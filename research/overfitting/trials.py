@@ -72,39 +72,13 @@ def effective_number_of_trials(
         min_correlation: correlation in ``(-1, 1)`` at and above which trials are merged.
         linkage: ``scipy.cluster.hierarchy.linkage`` method: average, complete, single, weighted.
     """
-    from scipy.cluster import hierarchy
-    from scipy.spatial.distance import squareform
-
     if not -1.0 < min_correlation < 1.0:
         raise ParameterError(f"`min_correlation` must be in (-1, 1), got {min_correlation}")
     if linkage not in ("average", "complete", "single", "weighted"):
         raise ParameterError(
             f"`linkage` must be one of average, complete, single, weighted, got {linkage!r}"
         )
-    if returns_matrix is not None:
-        if trial_sharpes is not None or correlation is not None:
-            raise ParameterError(
-                "give either `returns_matrix` or `trial_sharpes` + `correlation`, not both"
-            )
-        arr = as_returns_matrix(returns_matrix)
-        if arr.shape[0] < 3:
-            raise DataTooShortError(f"effective trials need at least 3 periods, got {arr.shape[0]}")
-        sharpes = np.array([sharpe_per_period(arr[:, j]) for j in range(arr.shape[1])])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            corr = np.corrcoef(arr, rowvar=False).reshape(arr.shape[1], arr.shape[1])
-    else:
-        if trial_sharpes is None or correlation is None:
-            raise ParameterError(
-                "`effective_number_of_trials` needs `returns_matrix`, or both `trial_sharpes` "
-                "and `correlation`"
-            )
-        sharpes = np.asarray(trial_sharpes, dtype=float).reshape(-1)
-        corr = np.array(correlation, dtype=float)
-        if corr.shape != (sharpes.size, sharpes.size):
-            raise DataValidationError(
-                f"`correlation` must be ({sharpes.size}, {sharpes.size}) to match "
-                f"`trial_sharpes`, got {corr.shape}"
-            )
+    sharpes, corr = _sharpes_and_correlation(returns_matrix, trial_sharpes, correlation)
     n = sharpes.size
     if n < 1:
         raise DataValidationError("effective trials need at least one trial, got 0")
@@ -117,14 +91,7 @@ def effective_number_of_trials(
     corr = np.where(np.isfinite(corr), corr, 0.0)
     corr = np.clip((corr + corr.T) / 2.0, -1.0, 1.0)
     np.fill_diagonal(corr, 1.0)
-    if n == 1:
-        labels = np.ones(1, dtype=int)
-    else:
-        dist = np.sqrt(np.clip((1.0 - corr) / 2.0, 0.0, None))
-        np.fill_diagonal(dist, 0.0)
-        tree = hierarchy.linkage(squareform(dist, checks=False), method=linkage)
-        cut = math.sqrt((1.0 - min_correlation) / 2.0)
-        labels = hierarchy.fcluster(tree, t=cut, criterion="distance")
+    labels = _cluster_labels(corr, min_correlation, linkage)
     cluster_ids = np.unique(labels)
     cluster_sharpes = np.empty(cluster_ids.size)
     for i, cid in enumerate(cluster_ids):
@@ -142,3 +109,50 @@ def effective_number_of_trials(
         raw_sharpe_variance=float(np.var(sharpes, ddof=1)) if n > 1 else 0.0,
         min_correlation=min_correlation,
     )
+
+
+def _sharpes_and_correlation(
+    returns_matrix: Any, trial_sharpes: Any, correlation: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trials' per-period Sharpe ratios and return correlations, from the returns or as
+    given (exactly one of the two ways)."""
+    if returns_matrix is not None:
+        if trial_sharpes is not None or correlation is not None:
+            raise ParameterError(
+                "give either `returns_matrix` or `trial_sharpes` + `correlation`, not both"
+            )
+        arr = as_returns_matrix(returns_matrix)
+        if arr.shape[0] < 3:
+            raise DataTooShortError(f"effective trials need at least 3 periods, got {arr.shape[0]}")
+        sharpes = np.array([sharpe_per_period(arr[:, j]) for j in range(arr.shape[1])])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(arr, rowvar=False).reshape(arr.shape[1], arr.shape[1])
+        return sharpes, corr
+    if trial_sharpes is None or correlation is None:
+        raise ParameterError(
+            "`effective_number_of_trials` needs `returns_matrix`, or both `trial_sharpes` "
+            "and `correlation`"
+        )
+    sharpes = np.asarray(trial_sharpes, dtype=float).reshape(-1)
+    corr = np.array(correlation, dtype=float)
+    if corr.shape != (sharpes.size, sharpes.size):
+        raise DataValidationError(
+            f"`correlation` must be ({sharpes.size}, {sharpes.size}) to match "
+            f"`trial_sharpes`, got {corr.shape}"
+        )
+    return sharpes, corr
+
+
+def _cluster_labels(corr: np.ndarray, min_correlation: float, linkage: str) -> np.ndarray:
+    """Cluster label of each trial: hierarchical clustering on ``sqrt((1 - rho) / 2)`` cut at
+    the distance of ``min_correlation``."""
+    from scipy.cluster import hierarchy
+    from scipy.spatial.distance import squareform
+
+    if corr.shape[0] == 1:
+        return np.ones(1, dtype=int)
+    dist = np.sqrt(np.clip((1.0 - corr) / 2.0, 0.0, None))
+    np.fill_diagonal(dist, 0.0)
+    tree = hierarchy.linkage(squareform(dist, checks=False), method=linkage)
+    cut = math.sqrt((1.0 - min_correlation) / 2.0)
+    return hierarchy.fcluster(tree, t=cut, criterion="distance")

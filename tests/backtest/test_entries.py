@@ -268,3 +268,48 @@ def test_run_lookahead_check_covers_order_prices():
     assert _check_one(_PullbackLimit, bars, None, 0)["status"] == "ok"
     leak = _check_one(_PeekLimit, bars, None, 0)
     assert leak["status"] == "leak" and "[order_price]" in leak["message"]
+
+
+@pytest.mark.parametrize("keep_state", [False, True])
+def test_search_evaluation_uses_the_order_prices(keep_state):
+    # the search's batch path (and its one-set fallback) simulate the strategy's priced orders
+    from research.optimize.evaluate import EvalContext, EvalTask, _one_set, run_task
+
+    bars = load_bars("sample:sp500").iloc[:600]
+    params = ({"window": 5}, {"window": 12})
+    task = EvalTask(
+        numbers=(0, 1), params=params, stop=600, windows=((100, 600),), keep_state=keep_state
+    )
+    ctx = EvalContext(_PullbackLimit, bars, None, "next-open")
+    got, _ = run_task(ctx, task)
+    for j, p in enumerate(params):
+        s = _PullbackLimit(**p)
+        ref = evaluate_batch(
+            bars.open, bars.close, s.positions(bars).to_numpy(), high=bars.high, low=bars.low,
+            start=100, stop=600, order_prices=s.order_prices(bars).to_numpy(),
+        )  # fmt: skip
+        market = evaluate_batch(
+            bars.open, bars.close, s.positions(bars).to_numpy(), start=100, stop=600
+        )
+        want = ref.metrics.iloc[0]
+        assert got[j].metrics[0]["final_equity"] == want.final_equity
+        assert want.final_equity != market.metrics.final_equity[0]
+        one = _one_set(ctx, task, j)
+        assert one.metrics[0]["final_equity"] == want.final_equity
+
+
+def test_champion_backtest_uses_the_order_prices():
+    from backtest import Execution
+    from research.judge.reevaluate import window_backtest
+
+    bars = load_bars("sample:sp500").iloc[:600]
+    s = _PullbackLimit(window=5)
+    res, lo = window_backtest(Execution(), _PullbackLimit, {"window": 5}, (100, 600), bars=bars,
+                              fit=None)  # fmt: skip
+    batch = evaluate_batch(
+        bars.open, bars.close, s.positions(bars).to_numpy(), high=bars.high, low=bars.low,
+        start=100, stop=600, order_prices=s.order_prices(bars).to_numpy(),
+    )  # fmt: skip
+    assert res.equity.iloc[-1] == pytest.approx(batch.metrics.final_equity[0], rel=1e-9)
+    limit = (bars.close.shift(1) * 0.99).loc[res.trades.entry_time].to_numpy()
+    assert (res.trades.entry_price.to_numpy() <= limit).all() and len(limit) > 5
