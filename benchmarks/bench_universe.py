@@ -37,18 +37,20 @@ so absolute times are inflated; each part's ratios are from one run)::
       equity batch vs vbt_orders: max relative difference 2.00e-15
       equity batch vs vbt_signals (different sizing, for reference): 9.00e-02
 
-    python benchmarks/bench_universe.py --part b          (load average 6.0 -> 8.1)
+    python benchmarks/bench_universe.py --part b          (commit d0cb601, load 4.1 -> 5.2)
     (b) per_symbol, sample:sp500_20 2008-2018, sma_cross + rsi_reversion, TPE 16/fold
-      1 symbol         18.7 s   peak RSS    544 MB
-      20 symbols       76.9 s   x  4.1 vs 1 symbol   peak RSS    608 MB   (40 leaderboard rows)
+      1 symbol          8.7 s   peak RSS    547 MB
+      20 symbols       41.8 s   x  4.8 vs 1 symbol   peak RSS    611 MB   (40 leaderboard rows)
 
     python benchmarks/bench_universe.py --part c --symbols 500   (load average 5.2 -> 8.2)
     (c) synthetic daily, 10 years, 3 strategies (2 pooled, 1 portfolio), --workers 2
         50 symbols     22.5 s   peak RSS    563 MB
        500 symbols    147.6 s   x  6.6 vs 50 symbols   peak RSS    886 MB (3 leaderboard rows)
 
-Peak RSS is the largest single process (the run's, or one worker's), not their sum. At load
-average about 4 (earlier run) part (b) took 34.1 s for 20 symbols (9.3 s for one).
+Peak RSS is the largest single process (the run's, or one worker's), not their sum. Part (b)
+depends on the load: 76.9 s for 20 symbols (18.7 s for one) at load average 6 -> 8. Each of its
+40 searches starts its own pool of 2 worker processes (about 0.4 s each); the same spec with
+``workers: 1`` took 18.8 s (load about 6).
 """
 
 from __future__ import annotations
