@@ -184,7 +184,15 @@ class Exits:
         )
 
     def to_row(self) -> np.ndarray:
-        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off)."""
+        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of the row
+        computed once per instance (a sweep passes the same instances call after call)."""
+        row = self.__dict__.get("_row")
+        if row is None:
+            row = self._row_of()
+            object.__setattr__(self, "_row", row)
+        return row.copy()
+
+    def _row_of(self) -> np.ndarray:
         row = np.full(N_XP, np.nan)
         for name, (col, _) in _LEVELS.items():
             value = getattr(self, name)
@@ -235,6 +243,10 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
         )
     table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
     return np.ascontiguousarray(table), windows.pop() if windows else 14
+
+
+#: columns of the parameter row that read the ATR
+ATR_COLUMNS = (XP_SL_ATR, XP_TP_ATR, XP_TRAIL_ATR)
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
