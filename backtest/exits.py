@@ -79,6 +79,8 @@ __all__ = [
 ]
 
 EXIT_REASONS = REASONS
+#: columns of the kernels' parameter row that read the ATR
+ATR_COLUMNS = [XP_SL_ATR, XP_TP_ATR, XP_TRAIL_ATR]
 INTRABAR = ("conservative", "optimistic")
 REENTRY = ("after-reset", "immediate")
 
@@ -236,17 +238,14 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    windows = {item.atr_window for item in items if item.uses_atr}
+    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
+    uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
+    windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:
         raise ParameterError(
             f"`exits`: ATR rules of one batch must share one atr_window, got {sorted(windows)}"
         )
-    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
     return np.ascontiguousarray(table), windows.pop() if windows else 14
-
-
-#: columns of the parameter row that read the ATR
-ATR_COLUMNS = (XP_SL_ATR, XP_TP_ATR, XP_TRAIL_ATR)
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
