@@ -87,6 +87,10 @@ __all__ = [
     "add_nb",
     "trade_pnl_nb",
     "simulate_block_nb",
+    "run_block_nb",
+    "block_begin_nb",
+    "block_tile_nb",
+    "block_end_nb",
     "block_state_nb",
     "simulate_tile_nb",
     "block_finish_nb",
@@ -179,14 +183,8 @@ def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
 
 @njit(cache=True)
 def _on_fill_nb(
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    signed_size: float,
-    price: float,
-    fees: float,
-) -> None:
+    ts: np.ndarray, tc: np.ndarray, j: int, i: int, signed_size: float, price: float, fees: float,
+) -> None:  # fmt: skip
     """Exit-trade bookkeeping of one fill (vectorbt's ``get_exit_trades_nb`` loop body)."""
     is_buy = signed_size > 0
     size = abs(signed_size)
@@ -231,23 +229,10 @@ def _on_fill_nb(
 
 @njit(cache=True)
 def _order_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    t: float,
-    last_tgt: float,
-    price: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray | None,
-) -> tuple[float, float]:
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    t: float, last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray | None,
+) -> tuple[float, float]:  # fmt: skip
     """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
     its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
     A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
@@ -278,15 +263,9 @@ def _order_nb(
 
 @njit(cache=True)
 def _close_out_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    pos: float,
-    price: float,
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, pos: float, price: float,
     last_tgt: float,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float]:  # fmt: skip
     """Close out a book whose equity at bar ``i``'s close is <= 0: its trade closes at the close
     (no fees), equity is floored at 0 and no later order fills. Returns ``(cash, pos, target)``."""
     _on_fill_nb(ts, tc, j, i, -pos, price, 0.0)
@@ -299,73 +278,56 @@ def _close_out_nb(
 
 
 @njit(cache=True)
-def _exit_intrabar_fill_nb(
-    xs: np.ndarray,
-    xpb: np.ndarray,
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    last_tgt: float,
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    reasons_out: np.ndarray,
-    c0: int,
-    fx: np.ndarray | None,
-) -> tuple[float, float, float]:
-    """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
-    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
-    if not hit:
-        return cash, pos, last_tgt
+def _close_nb(
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray | None, reasons_out: np.ndarray, c0: int,
+    why: int,
+) -> tuple[float, float]:  # fmt: skip
+    """Close the position at ``price`` (an exit level or a margin call) and count the trade's
+    exit reason ``why``; returns ``(cash, pos)``."""
     cash, pos = _order_nb(
         h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
         granularity, min_size, fx,
     )  # fmt: skip
     if reasons_out.shape[0] > 0:
         reasons_out[c0 + j, why] += 1
+    return cash, pos
+
+
+@njit(cache=True)
+def _exit_intrabar_fill_nb(
+    xs: np.ndarray, xpb: np.ndarray, h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int,
+    cash: float, pos: float, last_tgt: float, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+    fees: float, fixed_fees: float, slippage: float, granularity: float, min_size: float,
+    reasons_out: np.ndarray, c0: int, fx: np.ndarray | None,
+) -> tuple[float, float, float]:  # fmt: skip
+    """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
+    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
+    if not hit:
+        return cash, pos, last_tgt
+    cash, pos = _close_nb(
+        h, ts, tc, j, i, cash, pos, last_tgt, price, fees, fixed_fees, slippage, granularity,
+        min_size, fx, reasons_out, c0, why,
+    )  # fmt: skip
     return cash, pos, 0.0
 
 
 @njit(cache=True)
 def _margin_call_nb(
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    j: int,
-    i: int,
-    cash: float,
-    pos: float,
-    price: float,
-    last_tgt: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    fx: np.ndarray,
-    fs: np.ndarray,
-    reasons_out: np.ndarray,
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    price: float, last_tgt: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray, fs: np.ndarray, reasons_out: np.ndarray,
     c0: int,
-) -> tuple[float, float, float, float]:
+) -> tuple[float, float, float, float]:  # fmt: skip
     """Margin call at bar ``i``'s close: the position closes at the close with fees and
     slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
     Returns ``(cash, pos, target, equity)``."""
     fs[j] = last_tgt
-    cash, pos = _order_nb(
-        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size, fx,
+    cash, pos = _close_nb(
+        h, ts, tc, j, i, cash, pos, last_tgt, price, fees, fixed_fees, slippage, granularity,
+        min_size, fx, reasons_out, c0, R_MARGIN,
     )  # fmt: skip
-    if reasons_out.shape[0] > 0:
-        reasons_out[c0 + j, R_MARGIN] += 1
     eq = cash + pos * price
     if eq <= 0.0:
         h[j, H_LIQUIDATED_AT] = i
@@ -373,7 +335,7 @@ def _margin_call_nb(
     return cash, pos, 0.0, eq
 
 
-# hot per-column state, saved between tiles (see _simulate_block_nb)
+# hot per-column state, saved between tiles (see simulate_block_nb)
 (
     H_CASH,
     H_POS,
@@ -404,75 +366,115 @@ N_HOT = 23
 TILE = 512
 
 
+#: fields of the ``sim`` tuple every block kernel takes (:func:`simulate_block_nb`, the fused
+#: kernels of :mod:`strategies._fused_nb`, :mod:`backtest.resume`), in this order:
+#:
+#: * ``open_, close``: ``(n_bars,)`` float64 prices (> 0);
+#: * ``next_open``: fill a change of target at the next bar's open (else at this bar's close);
+#: * ``lo, hi``: direction clip of the targets (``[-1, 1]``, ``[0, 1]`` or ``[-1, 0]``);
+#: * ``fees, fixed_fees, slippage, granularity, min_size``: see :func:`backtest._order_nb.order_nb`;
+#: * ``init_cash``: starting cash of each column; the window starts flat;
+#: * ``start, stop``: simulate bars ``[start, stop)`` (``stop > start``); with ``next_open`` the
+#:   target decided at ``start - 1`` is the first that can fill (at ``open_[start]``);
+#: * ``risk_free``: per-period risk-free return (Sharpe, Omega); ``ppy``: periods per year;
+#: * ``out``: ``(n_cols, N_OUT)`` float64, the simulated columns' rows written (:data:`OUT_NAMES`);
+#: * ``returns_out``: ``(stop - start, n_total)`` float64 receiving per-bar returns in columns
+#:   ``out_col0 + col``, or a ``(0, 0)`` array for none; ``out_col0``: this batch's offset there;
+#: * ``high, low, atr``: ``(n_bars,)`` prices and causal ATR read by the exit layer only;
+#: * ``xp``: ``(n_cols, N_XP)`` exit parameters of :mod:`backtest._exits_nb` per column, or a
+#:   ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low);
+#: * ``reasons_out``: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
+#:   trades closed for each exit reason, or a ``(0, 0)`` array;
+#: * ``fx``: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
+#:   layout), or None for none (the plain path: numba prunes every ``fx is not None`` branch from
+#:   its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the direction clip
+#:   scaled by the leverage (its fee schedule: buy and sell rates, minimum fee, see
+#:   :func:`backtest._margin_nb.margin_terms_nb`);
+#: * ``funding``: the ``(n_bars, 2)`` ``market`` array of :mod:`backtest._margin_nb` (funding
+#:   rates, volume), or ``(0, 2)``;
+#: * ``entry``: priced orders ``(prices, kind, cancel)`` of :mod:`backtest._entries_nb`
+#:   (``prices``: C-ordered ``(n_bars, n_cols)``, NaN = market order), or None for market
+#:   orders only (numba prunes every branch that reads it).
+(
+    S_OPEN, S_CLOSE, S_NEXT_OPEN, S_LO, S_HI, S_FEES, S_FIXED_FEES, S_SLIPPAGE, S_GRANULARITY,
+    S_MIN_SIZE, S_INIT_CASH, S_START, S_STOP, S_RISK_FREE, S_PPY, S_OUT, S_RETURNS_OUT,
+    S_OUT_COL0, S_HIGH, S_LOW, S_ATR, S_XP, S_REASONS_OUT, S_FX, S_FUNDING, S_ENTRY,
+) = range(26)  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
-def simulate_block_nb(
-    open_: np.ndarray,
-    close: np.ndarray,
-    targets: np.ndarray,
-    transposed: bool,
-    c0: int,
-    c1: int,
-    next_open: bool,
-    lo: float,
-    hi: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    init_cash: float,
-    start: int,
-    stop: int,
-    risk_free: float,
-    ppy: float,
-    out: np.ndarray,
-    returns_out: np.ndarray,
-    out_col0: int,
-    high: np.ndarray,
-    low: np.ndarray,
-    atr: np.ndarray,
-    xp: np.ndarray,
-    reasons_out: np.ndarray,
-    fx: np.ndarray | None,
-    funding: np.ndarray,
-    entry: tuple | None = None,
+def block_begin_nb(w: int, sim: tuple) -> tuple:
+    """:func:`block_state_nb` of ``w`` columns at the start of ``sim``'s window."""
+    return block_state_nb(w, sim[S_INIT_CASH], sim[S_START], sim[S_XP].shape[0] > 0)
+
+
+@njit(cache=True, nogil=True)
+def block_tile_nb(
+    tgt: np.ndarray, transposed: bool, c0: int, t0: int, t1: int, state: tuple, sim: tuple
 ) -> None:
-    """Simulate columns ``c0:c1`` of ``targets`` over bars ``[start, stop)`` into ``out[c0:c1]``.
+    """:func:`simulate_tile_nb` of bars ``[t0, t1)`` with the settings of ``sim`` on ``state``
+    (the ``(h, ts, tc, xs, fs)`` of :func:`block_state_nb`, updated in place)."""
+    h, ts, tc, xs, fs = state
+    simulate_tile_nb(
+        tgt, transposed, c0, t0, t1, h, ts, tc, xs, fs, sim[S_OPEN], sim[S_CLOSE],
+        sim[S_NEXT_OPEN], sim[S_LO], sim[S_HI], sim[S_FEES], sim[S_FIXED_FEES], sim[S_SLIPPAGE],
+        sim[S_GRANULARITY], sim[S_MIN_SIZE], sim[S_START], sim[S_RISK_FREE], sim[S_RETURNS_OUT],
+        sim[S_OUT_COL0], sim[S_HIGH], sim[S_LOW], sim[S_ATR], sim[S_XP], sim[S_REASONS_OUT],
+        sim[S_FX], sim[S_FUNDING], sim[S_ENTRY],
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def block_end_nb(state: tuple, c0: int, sim: tuple) -> None:
+    """:func:`block_finish_nb` of ``state`` into ``sim``'s ``out`` at rows ``c0:``."""
+    h, ts, tc, _, _ = state
+    block_finish_nb(
+        h, ts, tc, c0, sim[S_START], sim[S_STOP], sim[S_CLOSE], sim[S_RISK_FREE], sim[S_PPY],
+        sim[S_OUT],
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def run_block_nb(
+    targets: np.ndarray, transposed: bool, c0: int, state: tuple, begin: int, sim: tuple
+) -> None:
+    """Advance ``state`` (columns ``c0 : c0 + w`` of ``targets``) over bars ``[begin, stop)`` of
+    ``sim``'s window: the tile loop of :func:`simulate_block_nb`. Starting at ``begin = start``
+    from :func:`block_begin_nb` is one pass; stopping at ``k`` and going on from ``begin = k``
+    with the saved state performs the very same operations (:mod:`backtest.resume`)."""
+    w = state[0].shape[0]
+    buf = np.empty((w, TILE))
+    shift = 1 if sim[S_NEXT_OPEN] else 0
+    stop = sim[S_STOP]
+    for t0 in range(begin, stop, TILE):
+        t1 = min(t0 + TILE, stop)
+        if transposed:
+            block_tile_nb(targets, True, c0, t0, t1, state, sim)
+            continue
+        for i in range(t0, t1):
+            src = i - shift
+            if src >= 0:
+                for j in range(w):
+                    buf[j, i - t0] = targets[src, c0 + j]
+            else:  # no decision before the first bar: the flat start target
+                for j in range(w):
+                    buf[j, i - t0] = 0.0
+        block_tile_nb(buf, False, c0, t0, t1, state, sim)
+
+
+@njit(cache=True, nogil=True)
+def simulate_block_nb(targets: np.ndarray, transposed: bool, c0: int, c1: int, sim: tuple) -> None:
+    """Simulate columns ``c0:c1`` of ``targets`` over ``sim``'s bars ``[start, stop)`` into
+    rows ``c0:c1`` of its ``out`` (``sim``: the tuple of fields ``S_*``).
 
     Releases the GIL: the batch wrapper runs blocks of columns on a thread pool.
 
-    Args:
-        open_, close: ``(n_bars,)`` float64 prices (> 0).
-        targets: C-ordered ``(n_bars, n_cols)`` target exposures decided at each bar's close,
-            any real dtype; ``(n_cols, n_bars)`` when ``transposed`` (an F-ordered batch's ``.T``).
-        c0, c1: the columns to simulate (at most a few dozen: the state is per column).
-        next_open: fill a change of target at the next bar's open (else at this bar's close).
-        lo, hi: direction clip of the targets (``[-1, 1]``, ``[0, 1]`` or ``[-1, 0]``).
-        fees, fixed_fees, slippage, granularity, min_size: see
-            :func:`backtest._order_nb.order_nb`.
-        init_cash: starting cash of each column; the window starts flat.
-        start, stop: simulate bars ``[start, stop)`` (``stop > start``); with ``next_open`` the
-            target decided at ``start - 1`` is the first that can fill (at ``open_[start]``).
-        risk_free: per-period risk-free return (Sharpe, Omega); ppy: periods per year.
-        out: ``(n_cols, N_OUT)`` float64, rows ``c0:c1`` written (columns :data:`OUT_NAMES`).
-        returns_out: ``(stop - start, n_total)`` float64 receiving per-bar returns in columns
-            ``out_col0 + col``, or a ``(0, 0)`` array for none.
-        out_col0: column offset of this batch in ``returns_out``.
-        high, low, atr: ``(n_bars,)`` prices and causal ATR read by the exit layer only.
-        xp: ``(n_cols, N_XP)`` exit parameters of :mod:`backtest._exits_nb` per column, or a
-            ``(0, N_XP)`` array for no exit layer (the plain path, which never reads high/low).
-        reasons_out: ``(n_cols, len(REASONS))`` float64 receiving per column the number of
-            trades closed for each exit reason, or a ``(0, 0)`` array.
-        fx: leverage, margin, financing and notional settings (:mod:`backtest._margin_nb`
-            layout), or None for none (the plain path: numba prunes every ``fx is not None``
-            branch from its compiled kernel, so the plain loop is unchanged); ``lo, hi`` are then the
-            direction clip scaled by the leverage (its fee schedule: buy and sell rates, minimum
-            fee, see :func:`backtest._margin_nb.margin_terms_nb`). funding: the ``(n_bars, 2)``
-            ``market`` array of :mod:`backtest._margin_nb` (funding rates, volume), or
-            ``(0, 2)``.
-        entry: priced orders ``(prices, kind, cancel)`` of :mod:`backtest._entries_nb`
-            (``prices``: C-ordered ``(n_bars, n_cols)``, NaN = market order), or None for
-            market orders only (numba prunes every branch that reads it).
+    ``targets``: C-ordered ``(n_bars, n_cols)`` target exposures decided at each bar's close,
+    any real dtype; ``(n_cols, n_bars)`` when ``transposed`` (an F-ordered batch's ``.T``).
+    ``c0, c1``: the columns to simulate (at most a few dozen: the state is per column).
+    ``entry``: priced orders ``(prices, kind, cancel)`` of :mod:`backtest._entries_nb`
+    (``prices``: C-ordered ``(n_bars, n_cols)``, NaN = market order) in the ``sim`` field
+    ``S_ENTRY``, or None for market orders only (numba prunes every branch that reads it).
 
     With an exit layer, each bar runs: (next-open) the exit decision on the target, the order
     at the open, then the intrabar stop/target check filled at its level; (close fills) the
@@ -486,34 +488,9 @@ def simulate_block_nb(
     target), not per bar. With ``risk_free == 0`` a bar whose equity is unchanged (flat, or an
     unchanged close) has ``r == 0.0`` exactly and skips the metric updates it cannot change.
     """
-    w = c1 - c0
-    has_exits = xp.shape[0] > 0
-    h, ts, tc, xs, fs = block_state_nb(w, init_cash, start, has_exits)
-    buf = np.empty((w, TILE))
-    shift = 1 if next_open else 0
-    for t0 in range(start, stop, TILE):
-        t1 = min(t0 + TILE, stop)
-        if not transposed:
-            for i in range(t0, t1):
-                src = i - shift
-                if src >= 0:
-                    for j in range(w):
-                        buf[j, i - t0] = targets[src, c0 + j]
-                else:  # no decision before the first bar: the flat start target
-                    for j in range(w):
-                        buf[j, i - t0] = 0.0
-            simulate_tile_nb(
-                buf, False, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi, fees,
-                fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
-                out_col0, high, low, atr, xp, reasons_out, fx, funding, entry,
-            )  # fmt: skip
-        else:
-            simulate_tile_nb(
-                targets, True, c0, t0, t1, h, ts, tc, xs, fs, open_, close, next_open, lo, hi,
-                fees, fixed_fees, slippage, granularity, min_size, start, risk_free, returns_out,
-                out_col0, high, low, atr, xp, reasons_out, fx, funding, entry,
-            )  # fmt: skip
-    block_finish_nb(h, ts, tc, c0, start, stop, close, risk_free, ppy, out)
+    state = block_begin_nb(c1 - c0, sim)
+    run_block_nb(targets, transposed, c0, state, sim[S_START], sim)
+    block_end_nb(state, c0, sim)
 
 
 @njit(cache=True, nogil=True)
@@ -589,7 +566,7 @@ def simulate_tile_nb(
     (the one decided at ``i - 1`` with next-open fills, at ``i`` with close fills; 0.0 before
     the first bar), or, when ``transposed``, the ``(n_cols, n_bars)`` targets themselves read at
     ``[c0 + j, i - shift]``. ``start`` is the first bar of the window (returns rows are
-    ``i - start``); other arguments as :func:`simulate_block_nb`.
+    ``i - start``); other arguments: the fields ``S_*`` of the ``sim`` tuple.
 
     Priced orders (``entry``, next-open fills): an order whose price was set at the close of
     ``i - 1`` fills at :func:`backtest._entries_nb.entry_fill_nb` of bar ``i``'s range or not at

@@ -106,38 +106,22 @@ def _simulate_chunk(
         targets, transposed = chunk.T, True
     else:
         targets, transposed = np.ascontiguousarray(chunk), False
-    (
-        next_open,
-        lo,
-        hi,
-        fees,
-        fixed,
-        slip,
-        gran,
-        min_size,
-        cash,
-        start,
-        stop,
-        rf,
-        ppy,
-        ret_out,
-        ret_col0,
-    ) = kernel_args
+    (next_open, lo, hi, fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, ret_out,
+     ret_col0) = kernel_args  # fmt: skip
     out = np.empty((n_cols, N_OUT), dtype=np.float64)
+    sim = (  # the fields backtest._sim_nb.S_*
+        open_, close, bool(next_open), float(lo), float(hi), float(fees), float(fixed),
+        float(slip), float(gran), float(min_size), float(cash), int(start), int(stop), float(rf),
+        float(ppy), out, ret_out, int(ret_col0), high, low, atr_arr, xp, reasons, fx, funding,
+        entry,
+    )  # fmt: skip
 
     def block(c0: int) -> None:
+        c1 = min(c0 + BLOCK, n_cols)
         if fused:
-            chunk.kernel(
-                *chunk.args, open_, close, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi, fees,
-                fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-                high, low, atr_arr, xp, reasons, fx, funding,
-            )  # fmt: skip
-            return
-        simulate_block_nb(
-            open_, close, targets, transposed, c0, min(c0 + BLOCK, n_cols), next_open, lo, hi,
-            fees, fixed, slip, gran, min_size, cash, start, stop, rf, ppy, out, ret_out, ret_col0,
-            high, low, atr_arr, xp, reasons, fx, funding, entry,
-        )  # fmt: skip
+            chunk.kernel(*chunk.args, c0, c1, sim)
+        else:
+            simulate_block_nb(targets, transposed, c0, c1, sim)
 
     starts = range(0, n_cols, BLOCK)
     if n_threads == 1 or len(starts) == 1 or n_cols * (stop - start) < PARALLEL_CELLS:

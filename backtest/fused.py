@@ -22,9 +22,9 @@ class FusedSignal:
     """A fused signal kernel and its inputs.
 
     Attributes:
-        kernel: numba function called per block of sets as ``kernel(*args, open_, close, c0, c1,
-            ...)`` with the remaining arguments of ``backtest._sim_nb.simulate_block_nb`` after
-            its ``targets, transposed, c0, c1`` (see :mod:`strategies._fused_nb`).
+        kernel: numba function called per block of sets as ``kernel(*args, c0, c1, sim)``,
+            ``sim`` the settings tuple of :mod:`backtest._sim_nb` (fields ``S_*``; see
+            :mod:`strategies._fused_nb`).
         args: the signal inputs (arrays, ints), passed first.
         n_sets: number of parameter sets (columns).
         n_bars: number of bars the signals are defined on (must equal the prices').

@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest._resume_nb import resume_block_nb
+from backtest._exits_nb import N_XP
 from backtest._sim_nb import (
     BLOCK,
     MIN_SIZE,
     N_OUT,
-    block_finish_nb,
-    block_state_nb,
+    block_begin_nb,
+    block_end_nb,
+    run_block_nb,
 )
 from backtest.execution import check_settings
 from backtest.kernel_output import check_targets_read, metrics_frame
@@ -139,21 +140,23 @@ def simulate_resumable(
     saved = [np.empty(0)] * 5 if state is None else list(state.arrays)
     parts: list[list[np.ndarray]] = [[], [], [], [], []]
     out = np.empty((n_sets, N_OUT))
-    settings = (execution == "next-open", lo, hi, costs.fees, costs.fixed_fees, costs.slippage,
-                1.0 if whole_units else np.nan, MIN_SIZE, float(risk_free))  # fmt: skip
+    none, no_rows = np.empty(0), np.empty((0, 0))
+    sim = (  # the fields backtest._sim_nb.S_*: the plain path (no exits, margin, returns)
+        o, c, execution == "next-open", float(lo), float(hi), float(costs.fees),
+        float(costs.fixed_fees), float(costs.slippage), 1.0 if whole_units else np.nan, MIN_SIZE,
+        float(init_cash), int(start), int(stop), float(risk_free), float(periods_per_year), out,
+        no_rows, 0, none, none, none, np.empty((0, N_XP)), no_rows, None, np.empty((0, 2)), None,
+    )  # fmt: skip
     for c0 in range(0, n_sets, BLOCK):
         c1 = min(c0 + BLOCK, n_sets)
         if state is None:
-            arrays = block_state_nb(c1 - c0, init_cash, start, False)
+            arrays = block_begin_nb(c1 - c0, sim)
         else:
             arrays = tuple(a[c0:c1].copy() for a in saved)
-        resume_block_nb(o, c, pos, c0, *arrays, begin, start, stop, *settings)
+        run_block_nb(pos, False, c0, arrays, begin, sim)
         for k, a in enumerate(arrays):
             parts[k].append(a.copy())
-        h, ts, tc = arrays[0], arrays[1], arrays[2]
-        block_finish_nb(
-            h, ts, tc, c0, start, stop, c, float(risk_free), float(periods_per_year), out
-        )
+        block_end_nb(arrays, c0, sim)
     check_targets_read(out, pos, "simulate_resumable")
     metrics = metrics_frame(out, liquidated_at=True)
     new = SimState(start, stop, tuple(np.concatenate(p) for p in parts))

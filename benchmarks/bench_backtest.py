@@ -19,9 +19,10 @@ Paths:
               ``buy(size=0.9999)`` (its largest equity fraction; 1.0 would mean one unit) and
               ``FractionalBacktest`` (fractional units down to 1e-8); on 1M bars a sub-grid is
               run and extrapolated to 90 sets;
-* ``fused``   the reference: a hand-written numba loop in this file, one independent pass per
-              set (threads across sets) keeping both SMAs as running sums, with the signal,
-              the fill, fees, equity and Sharpe/drawdown sums in that pass: the practical limit.
+* ``fused``   the reference: a hand-written numba loop (``benchmarks/_fused_refs.py``), one
+              independent pass per set (threads across sets) keeping both SMAs as running sums,
+              with the signal, the fill, fees, equity and Sharpe/drawdown sums in that pass: the
+              practical limit.
 
 Every path runs in its own subprocess. Cold = an empty ``NUMBA_CACHE_DIR`` (every kernel
 compiles, vectorbt's too); cached = the first call of a new process on the filled cache; warm =
@@ -35,8 +36,10 @@ positions produced in column chunks on demand, and ``research backtest`` on dail
 empty numba cache, then warm).
 
 Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]``;
-``--kernel [--quick]`` runs only fused, batch, matrix and vectorbt on 300,000 minute bars and
-prints batch/fused and vectorbt/batch (about 4 minutes, most of it vectorbt);
+``--kernel [--quick]`` runs only fused, batch and matrix on 300,000 minute bars for every
+built-in with a fused kernel (sma_cross, rsi_reversion, bollinger, macd_momentum, donchian_atr;
+a 90-set long/flat grid each, its own honest reference in ``benchmarks/_fused_refs.py``), and
+vectorbt for sma_cross; prints batch/fused per strategy and vectorbt/batch (about 8 minutes);
 ``--exits [--quick]`` measures the exit layer instead (see ``benchmarks/bench_exits.py``).
 (``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid; about
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
@@ -105,10 +108,13 @@ import numpy as np
 FEES = 0.001
 INIT_CASH = 100_000.0
 HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
+from _fused_refs import GRIDS, REFERENCES, params  # noqa: E402
 
 
-def grid() -> list[dict[str, int]]:
-    return [{"fast": f, "slow": s} for f in range(5, 55, 5) for s in range(20, 220, 20) if f < s]
+def grid(strategy: str = "sma_cross") -> list[dict[str, Any]]:
+    """The 90-set grid of a built-in (``benchmarks/_fused_refs.py``)."""
+    return GRIDS[strategy]
 
 
 def big_grid(n_sets: int) -> list[dict[str, int]]:
@@ -134,73 +140,6 @@ def peak_rss_mb() -> float:
 def current_rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-# --- the hand-written fused loop (the practical limit) ---------------------------------------------
-def _fused_kernels():
-    """The reference: one independent pass per parameter set (threads across sets), the two SMAs
-    kept as running sums, the signal, the fill at the next open, fees, equity and the Sharpe and
-    drawdown sums all in that pass. No positions matrix, no shared indicator table."""
-    from numba import njit, prange
-
-    @njit(cache=True, parallel=True)
-    def sma_grid(open_, close, fast, slow, fee, init_cash, ppy):
-        n = close.shape[0]
-        m = fast.shape[0]
-        out = np.empty((m, 3))  # final equity, sharpe, max drawdown
-        for j in prange(m):
-            f = fast[j]
-            s = slow[j]
-            sum_f = 0.0
-            sum_s = 0.0
-            want = False  # decided at the previous close
-            cash = init_cash
-            units = 0.0
-            held = False
-            prev = init_cash
-            total = 0.0
-            total_sq = 0.0
-            peak = init_cash
-            mdd = 0.0
-            for i in range(n):
-                if want != held:  # fill at this bar's open
-                    price = open_[i]
-                    if want:  # all cash in, fees on top
-                        size = cash / (1.0 + fee) / price
-                        # vectorbt's default min_size (1e-8 units) up to its 1e-12 tolerance
-                        if size >= 1e-8 - 1e-12:
-                            units = size
-                            cash = 0.0
-                    elif units > 0.0:
-                        proceeds = units * price
-                        cash += proceeds - proceeds * fee
-                        units = 0.0
-                    held = want
-                c = close[i]
-                sum_f += c
-                sum_s += c
-                if i >= f:
-                    sum_f -= close[i - f]
-                if i >= s:
-                    sum_s -= close[i - s]
-                want = i >= s - 1 and sum_f / f > sum_s / s
-                eq = cash + units * c
-                r = (eq - prev) / prev
-                prev = eq
-                total += r
-                total_sq += r * r
-                if eq > peak:
-                    peak = eq
-                elif eq < peak * (1.0 + mdd):
-                    mdd = eq / peak - 1.0
-            mean = total / n
-            var = (total_sq - total * mean) / (n - 1)
-            out[j, 0] = prev
-            out[j, 1] = mean / np.sqrt(var) * np.sqrt(ppy) if var > 0 else np.nan
-            out[j, 2] = mdd
-        return out
-
-    return sma_grid
 
 
 # --- the peer's strategy (module level: backtesting.py pickles it to its worker processes) ---------
@@ -268,15 +207,17 @@ def _calls(run, n_warm: int) -> dict:
     return {"first": records[0], "warm": warm, "result": result}
 
 
-def worker_batch(bars: Any, sets: list[dict], ppy: float, fused: bool = True) -> dict:
-    """The project's batch path: ``SmaCross.fused_signal`` (signals inside the simulation pass)
-    through ``evaluate_batch``; with ``fused=False`` the positions-matrix path
+def worker_batch(
+    bars: Any, sets: list[dict], ppy: float, fused: bool = True, strategy: str = "sma_cross"
+) -> dict:
+    """The project's batch path: the strategy's ``fused_signal`` (signals inside the simulation
+    pass) through ``evaluate_batch``; with ``fused=False`` the positions-matrix path
     (``batch_positions`` then ``evaluate_batch``), the path of user strategies."""
     from backtest.batch import evaluate_batch
     from backtest.costs import Costs
     from strategies.registry import get_strategy
 
-    cls = get_strategy("sma_cross")
+    cls = get_strategy(strategy)
     open_ = bars["open"].to_numpy(np.float64)
     close = bars["close"].to_numpy(np.float64)
     make = cls.fused_signal if fused else cls.batch_positions
@@ -297,8 +238,8 @@ def worker_batch(bars: Any, sets: list[dict], ppy: float, fused: bool = True) ->
     return out
 
 
-def worker_matrix(bars: Any, sets: list[dict], ppy: float) -> dict:
-    return worker_batch(bars, sets, ppy, fused=False)
+def worker_matrix(bars: Any, sets: list[dict], ppy: float, strategy: str = "sma_cross") -> dict:
+    return worker_batch(bars, sets, ppy, fused=False, strategy=strategy)
 
 
 def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
@@ -338,15 +279,14 @@ def worker_vectorbt(bars: Any, sets: list[dict], ppy: float) -> dict:
     return out
 
 
-def worker_fused(bars: Any, sets: list[dict], ppy: float) -> dict:
-    sma_grid = _fused_kernels()
-    open_ = bars["open"].to_numpy(np.float64)
-    close = bars["close"].to_numpy(np.float64)
-    fast = np.array([p["fast"] for p in sets], dtype=np.int64)
-    slow = np.array([p["slow"] for p in sets], dtype=np.int64)
+def worker_fused(bars: Any, sets: list[dict], ppy: float, strategy: str = "sma_cross") -> dict:
+    """The honest fused reference of ``strategy`` (``benchmarks/_fused_refs.py``)."""
+    ref = REFERENCES[strategy]
+    o, h, lo, c = (bars[k].to_numpy(np.float64) for k in ("open", "high", "low", "close"))
+    ip, fp = params(strategy, sets)
 
     def run():
-        res, t_sim = _timed(lambda: sma_grid(open_, close, fast, slow, FEES, INIT_CASH, ppy))
+        res, t_sim = _timed(lambda: ref(o, h, lo, c, ip, fp, FEES, INIT_CASH, ppy))
         return res, {"signals_s": 0.0, "simulate_s": t_sim}
 
     out = _calls(run, n_warm=warm_calls(bars))
@@ -443,34 +383,26 @@ def run_worker(args: argparse.Namespace) -> None:
     if args.worker == "batch1000":
         sets = big_grid(args.n_sets)
     else:
-        sets = grid()
+        sets = grid(args.strategy)
         if args.n_sets:
             sets = sets[: args.n_sets]
     rss_data = current_rss_mb()
-    result = WORKERS[args.worker](bars, sets, ppy)
+    kw = {"strategy": args.strategy} if args.worker in ("batch", "matrix", "fused") else {}
+    result = WORKERS[args.worker](bars, sets, ppy, **kw)
     result.update(peak_rss_mb=peak_rss_mb(), rss_after_data_mb=rss_data, n_bars=len(bars))
     print("RESULT " + json.dumps(result))
 
 
 # --- orchestration -------------------------------------------------------------------------------
-def spawn(
-    worker: str, dataset: str, n_bars: int, cache_dir: str, n_sets: int = 0, timeout: float = 3600
-) -> dict:
+def spawn(worker: str, dataset: str, n_bars: int, cache_dir: str, n_sets: int = 0, strategy: str = "sma_cross") -> dict:  # fmt: skip
+    """Run one worker in a fresh process on ``cache_dir`` (its numba cache); its RESULT."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
-    cmd = [
-        sys.executable,
-        str(HERE),
-        "--worker",
-        worker,
-        "--dataset",
-        dataset,
-        "--n-bars",
-        str(n_bars),
-    ]
+    cmd = [sys.executable, str(HERE), "--worker", worker, "--dataset", dataset,
+           "--n-bars", str(n_bars), "--strategy", strategy]  # fmt: skip
     if n_sets:
         cmd += ["--n-sets", str(n_sets)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -514,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="daily", help=argparse.SUPPRESS)
     parser.add_argument("--n-bars", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--n-sets", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--strategy", default="sma_cross", help=argparse.SUPPRESS)
     parser.add_argument(
         "--kernel",
         action="store_true",
@@ -590,28 +523,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def kernel_ratios(n_bars: int) -> int:
-    """Batch (fused signals), batch (positions matrix), the hand-written fused reference and
-    vectorbt on ``n_bars`` minute bars, each in its own process on one shared numba cache (the
-    first call compiles; the best warm call counts). Prints batch/fused and vectorbt/batch."""
-    n_grid = len(grid())
-    r: dict[str, Any] = {}
-    print(f"SMA-cross grid: {n_grid} sets on {n_bars:,} synthetic minute bars, 0.1 % fee, "
-          f"next-open fills; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    """For every built-in with a fused kernel: its batch path (fused signals), its
+    positions-matrix path and its honest fused reference (``benchmarks/_fused_refs.py``), and
+    vectorbt for sma_cross, on ``n_bars`` minute bars, each in its own process on one shared
+    numba cache (the first call compiles; the best warm call counts). Prints batch/fused per
+    strategy and vectorbt/batch."""
+    print(f"90-set grids on {n_bars:,} synthetic minute bars, 0.1 % fee, next-open fills, "
+          f"long/flat; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"  {'strategy':<14} {'fused s':>8} {'batch s':>8} {'matrix s':>9} {'batch/fused':>12} "
+          f"{'cpu':>6} {'matrix/fused':>12}  final equity batch vs matrix, vs fused")  # fmt: skip
+    vbt: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-numba-") as cache:
-        for path in ("fused", "batch", "matrix", "vectorbt"):
-            r[path] = spawn(path, "minute", n_bars, cache)
-            w = r[path]["warm"]
-            print(f"  {path:<9} warm {w['total_s']:.4f} s (cpu {w['cpu_s']:.3f} s), "
-                  f"peak RSS {r[path]['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
-    t = {k: v["warm"]["total_s"] for k, v in r.items()}
-    c = {k: v["warm"]["cpu_s"] for k, v in r.items()}
-    print(f"batch/fused: wall {t['batch'] / t['fused']:.2f}x, cpu {c['batch'] / c['fused']:.2f}x "
-          f"(target <= 1.5x); matrix path/fused {t['matrix'] / t['fused']:.2f}x")  # fmt: skip
-    print(f"vectorbt/batch: {t['vectorbt'] / t['batch']:.1f}x "
-          f"(vectorbt/matrix path {t['vectorbt'] / t['matrix']:.1f}x)")  # fmt: skip
-    print(f"final equity, batch vs matrix {rel_diff(r['batch']['final_equity'], r['matrix']['final_equity']):.1e}, "
-          f"batch vs vectorbt {rel_diff(r['batch']['final_equity'], r['vectorbt']['final_equity']):.1e}, "
-          f"batch vs fused {rel_diff(r['batch']['final_equity'], r['fused']['final_equity']):.1e}")  # fmt: skip
+        for strategy in GRIDS:
+            r = {p: spawn(p, "minute", n_bars, cache, strategy=strategy)
+                 for p in ("fused", "batch", "matrix")}  # fmt: skip
+            t = {k: v["warm"]["total_s"] for k, v in r.items()}
+            c = {k: v["warm"]["cpu_s"] for k, v in r.items()}
+            eq = {k: v["final_equity"] for k, v in r.items()}
+            print(f"  {strategy:<14} {t['fused']:>8.4f} {t['batch']:>8.4f} {t['matrix']:>9.4f} "
+                  f"{t['batch'] / t['fused']:>11.2f}x {c['batch'] / c['fused']:>5.2f}x "
+                  f"{t['matrix'] / t['fused']:>11.2f}x  {rel_diff(eq['batch'], eq['matrix']):.1e}, "
+                  f"{rel_diff(eq['batch'], eq['fused']):.1e}", flush=True)  # fmt: skip
+            if strategy == "sma_cross":
+                vbt = {"batch": r["batch"], "vectorbt": spawn("vectorbt", "minute", n_bars, cache)}
+    t_vbt, t_batch = vbt["vectorbt"]["warm"]["total_s"], vbt["batch"]["warm"]["total_s"]
+    diff = rel_diff(vbt["batch"]["final_equity"], vbt["vectorbt"]["final_equity"])
+    print(f"vectorbt/batch (sma_cross): {t_vbt / t_batch:.1f}x (vectorbt {t_vbt:.2f} s), "
+          f"final equity batch vs vectorbt {diff:.1e}")  # fmt: skip
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -77,7 +77,8 @@ def _timed(fn: Any) -> tuple[Any, float, float]:
 
 def _eval_only(bars: Any, strategy: str, res: Any) -> None:
     """Each fold's trial parameter sets through the batch path on its training window, as the
-    search evaluates them (positions on the bars up to the window's end, then the fused kernel)."""
+    search evaluates them (the strategy's fused signal, else its positions, on the bars up to the
+    window's end, then the simulation kernel)."""
     from backtest.batch import evaluate_batch
     from backtest.costs import Costs
     from strategies.registry import get_strategy
@@ -92,7 +93,7 @@ def _eval_only(bars: Any, strategy: str, res: Any) -> None:
         evaluate_batch(
             sub["open"].to_numpy(),
             sub["close"].to_numpy(),
-            cls.batch_positions(sub, sets),
+            cls.fused_signal(sub, sets) or cls.batch_positions(sub, sets),
             costs=Costs(fees=0.0005, slippage_bps=2.0),
             start=a,
             periods_per_year=252.0,

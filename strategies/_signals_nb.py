@@ -10,6 +10,8 @@ from numba import njit
 
 __all__ = [
     "signals_to_positions_nb",
+    "entry_exit_step_nb",
+    "stop_step_nb",
     "ma_cross_fill_f_nb",
     "ma_cross_fill_c_nb",
     "sma_cross_fill_nb",
@@ -36,16 +38,28 @@ def signals_to_positions_nb(
     out = np.zeros(n, dtype=np.float64)
     state = 0.0
     for i in range(n):
-        if state > 0 and long_exits[i]:
-            state = 0.0
-        elif state < 0 and short_exits[i]:
-            state = 0.0
-        if long_entries[i] and not long_exits[i]:
-            state = size
-        elif short_entries[i] and not short_exits[i]:
-            state = -size
+        state = entry_exit_step_nb(
+            state, long_entries[i], long_exits[i], short_entries[i], short_exits[i], size
+        )
         out[i] = state
     return out
+
+
+@njit(cache=True, nogil=True)
+def entry_exit_step_nb(
+    state: float, long_in: bool, long_out: bool, short_in: bool, short_out: bool, size: float
+) -> float:
+    """One bar of :func:`signals_to_positions_nb`: the target after ``state`` (``+size``, ``0``
+    or ``-size``) meets this bar's entry and exit signals."""
+    if state > 0 and long_out:
+        state = 0.0
+    elif state < 0 and short_out:
+        state = 0.0
+    if long_in and not long_out:
+        state = size
+    elif short_in and not short_out:
+        state = -size
+    return state
 
 
 @njit(cache=True)
@@ -221,28 +235,46 @@ def stop_state_machine_nb(
     state = 0
     extreme = 0.0
     for i in range(n):
-        c = close[i]
-        exited_long = False
-        exited_short = False
-        d = stop_distance[i]
-        if state > 0:
-            extreme = max(extreme, c)
-            if long_exits[i] or (d == d and c < extreme - d):
-                state = 0
-                exited_long = True
-        elif state < 0:
-            extreme = min(extreme, c)
-            if short_exits[i] or (d == d and c > extreme + d):
-                state = 0
-                exited_short = True
-        if state <= 0 and long_entries[i] and not long_exits[i] and not exited_long:
-            state = 1
-            extreme = c
-        elif state >= 0 and short_entries[i] and not short_exits[i] and not exited_short:
-            state = -1
-            extreme = c
+        state, extreme = stop_step_nb(
+            state, extreme, close[i], long_entries[i], long_exits[i], short_entries[i],
+            short_exits[i], stop_distance[i],
+        )  # fmt: skip
         out[i] = state
     return out
+
+
+@njit(cache=True, nogil=True)
+def stop_step_nb(
+    state: int,
+    extreme: float,
+    c: float,
+    long_in: bool,
+    long_out: bool,
+    short_in: bool,
+    short_out: bool,
+    d: float,
+) -> tuple[int, float]:
+    """One bar of :func:`stop_state_machine_nb` at close ``c`` with stop distance ``d``:
+    ``(state, extreme)`` (``+1``/``0``/``-1`` and the extreme close since entry) after it."""
+    exited_long = False
+    exited_short = False
+    if state > 0:
+        extreme = max(extreme, c)
+        if long_out or (d == d and c < extreme - d):
+            state = 0
+            exited_long = True
+    elif state < 0:
+        extreme = min(extreme, c)
+        if short_out or (d == d and c > extreme + d):
+            state = 0
+            exited_short = True
+    if state <= 0 and long_in and not long_out and not exited_long:
+        state = 1
+        extreme = c
+    elif state >= 0 and short_in and not short_out and not exited_short:
+        state = -1
+        extreme = c
+    return state, extreme
 
 
 @njit(cache=True)

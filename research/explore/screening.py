@@ -131,7 +131,9 @@ def benjamini_hochberg(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     if m == 0:
         return p
     order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
+    # p * (m / rank), not p * m / rank: m / rank >= 1 exactly, so no p-value is adjusted below
+    # itself by rounding (p * m / m can fall one ulp below p)
+    ranked = p[order] * (m / np.arange(1, m + 1))
     adj = np.minimum.accumulate(ranked[::-1])[::-1]
     out = np.empty(m)
     out[order] = np.minimum(adj, 1.0)

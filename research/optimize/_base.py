@@ -84,7 +84,7 @@ class Problem:
     warm_start: tuple[dict[str, Any], ...] = ()
     pruner: str | None = None
     max_step: int = 1
-    reduction_factor: int = 2
+    reduction_factor: int = 3
     checkpoint: Path | None = None
     study_system_attrs: Mapping[str, Any] = field(default_factory=dict)
 

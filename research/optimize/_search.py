@@ -31,9 +31,10 @@ are evaluated again).
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,92 +110,137 @@ def run_search(
     progress: FoldProgress,
     base_attrs: dict[str, Any],
 ) -> FoldSearch:
-    """Search one fold (see module docstring); returns every trial of the fold's study."""
+    """Search one fold (see module docstring); returns every trial of the fold's study.
+
+    The cyclic garbage collector is paused meanwhile (:func:`paused_gc`): the told trials
+    (nested dicts, thousands per fold) made its generational passes a sizeable share of a
+    cheap trial's cost; what the search leaves is collected once the search ends.
+    """
     t_start = time.perf_counter()
     deadline = None if timeout is None else time.monotonic() + float(timeout)
     records = store.load()
     absorbed = optimizer.restore(records)
     replay = {r.number: r for r in records[absorbed:]}
     trials: list[Any] = list(records[:absorbed])
-    batch = 1 + max((r.user_attrs.get(QR_ATTR, {}).get("batch", -1) for r in trials), default=-1)
     cap = optimizer.max_trials(problem)
     target = n_trials if cap is None else min(n_trials, cap)
     out = FoldSearch(trials=trials)
-    for r in trials:
-        out.evaluated_bars += int(
-            round(r.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars)
-        )
+    out.evaluated_bars = sum(_recorded_bars(r, plan) for r in trials)
+    loop = _Loop(fold, optimizer, problem, store, workers, plan, guardrails, base_attrs, replay)
+    loop.batch = 1 + max((_qr(r).get("batch", -1) for r in trials), default=-1)
     counts = ProgressCounts.of(trials, problem.objectives)
-    synced: dict[str, Any] = store.study_system_attrs()
     told = absorbed
-    pending: list[Any] = []  # told, not yet written (at most FLUSH_SECONDS old)
-    flushed = time.perf_counter()
     progress.update(told, counts.pruned, counts.failed, counts.best)
-    try:
-        while told < target:
-            if deadline is not None and time.monotonic() > deadline and told >= len(records):
-                break
-            t0 = time.perf_counter()
-            cands = optimizer.ask(min(batch_size, target - told))
-            out.ask_seconds += time.perf_counter() - t0
-            lives = _evaluate(cands, replay, problem, plan, guardrails, optimizer, workers, out)
-            outcomes = []
-            for live in lives:
-                if live.record is not None:
-                    outcome = recorded_outcome(live.record)
-                else:
-                    outcome = live.outcome
-                    outcome.user_attrs = _user_attrs(
-                        live, outcome, batch, len(cands), problem, base_attrs, fold, plan
-                    )
-                outcomes.append(outcome)
-            t0 = time.perf_counter()
-            frozen = optimizer.tell(cands, outcomes)
-            out.tell_seconds += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            pending += [f for f, c in zip(frozen, cands) if c.number not in replay]
-            due = len(pending) >= FLUSH_TRIALS or t0 - flushed >= FLUSH_SECONDS
-            if due or told + len(cands) >= target:
-                _flush(store, pending, optimizer, synced)
-                pending, flushed = [], time.perf_counter()
-            out.store_seconds += time.perf_counter() - t0
-            for live in lives:
-                out.evaluated_bars += (
-                    live.bars
-                    if live.record is None
-                    else int(
-                        round(
-                            live.record.user_attrs.get(QR_ATTR, {}).get("cost", 0.0) * plan.n_bars
-                        )
-                    )
-                )
-            trials.extend(frozen)
-            counts.add(frozen, problem.objectives)
-            told += len(cands)
-            batch += 1
-            progress.update(told, counts.pruned, counts.failed, counts.best)
-    except BaseException:  # an interrupt or an error keeps what was told
-        with contextlib.suppress(Exception):
-            _flush(store, pending, optimizer, synced)
-        raise
-    t0 = time.perf_counter()
-    _flush(store, pending, optimizer, synced)  # a timeout ends the loop early
-    out.store_seconds += time.perf_counter() - t0
-    evaluated = sum(1 for t in trials if t.user_attrs.get(QR_ATTR, {}).get("step", 0) > 0)
+    with paused_gc():
+        try:
+            while told < target:
+                if deadline is not None and time.monotonic() > deadline and told >= len(records):
+                    break
+                frozen = loop.batch_of(min(batch_size, target - told), out, told, target)
+                trials.extend(frozen)
+                counts.add(frozen, problem.objectives)
+                told += len(frozen)
+                progress.update(told, counts.pruned, counts.failed, counts.best)
+        except BaseException:  # an interrupt or an error keeps what was told
+            with contextlib.suppress(Exception):
+                loop.flush()
+            raise
+        t0 = time.perf_counter()
+        loop.flush()  # a timeout ends the loop early
+        out.store_seconds += time.perf_counter() - t0
+    evaluated = sum(1 for t in trials if _qr(t).get("step", 0) > 0)
     out.full_bars = evaluated * plan.n_bars
     out.seconds = time.perf_counter() - t_start
     return out
 
 
-def _flush(store: TrialStore, pending: list[Any], optimizer: Optimizer, synced: dict) -> None:
-    """Write the told trials not yet stored (one transaction) and the optimizer's study-level
-    state entries that changed since the last write."""
-    store.write(pending)
-    attrs = optimizer.study_system_attrs()
-    changed = {k: v for k, v in attrs.items() if synced.get(k) != v}
-    if changed:
-        store.write_study_system_attrs(changed)
-        synced.update(changed)
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector meanwhile (if it was on); reference counting
+    still frees everything not in a cycle."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _qr(trial: Any) -> dict[str, Any]:
+    return trial.user_attrs.get(QR_ATTR, {})
+
+
+def _recorded_bars(trial: Any, plan: Plan) -> int:
+    """Bars a recorded trial's evaluation simulated (its ``cost`` in search windows)."""
+    return int(round(_qr(trial).get("cost", 0.0) * plan.n_bars))
+
+
+@dataclass
+class _Loop:
+    """One fold's batches: ask, evaluate (or replay), tell, and write the told trials once
+    :data:`FLUSH_SECONDS` passed since the last write (or :data:`FLUSH_TRIALS` wait)."""
+
+    fold: int
+    optimizer: Optimizer
+    problem: Problem
+    store: TrialStore
+    workers: Workers
+    plan: Plan
+    guardrails: Guardrails
+    base_attrs: dict[str, Any]
+    replay: dict[int, Any]
+    batch: int = 0
+    pending: list[Any] = field(default_factory=list)  # told, not yet written
+    flushed: float = field(default_factory=time.perf_counter)
+    synced: dict[str, Any] | None = None  # study-level sampler state as written
+
+    def batch_of(self, n: int, out: FoldSearch, told: int, target: int) -> list[Any]:
+        """Ask ``n`` candidates, evaluate, tell; the told trials (optuna FrozenTrial)."""
+        opt, replay = self.optimizer, self.replay
+        t0 = time.perf_counter()
+        cands = opt.ask(n)
+        out.ask_seconds += time.perf_counter() - t0
+        lives = _evaluate(
+            cands, replay, self.problem, self.plan, self.guardrails, opt, self.workers, out
+        )
+        outcomes = []
+        for live in lives:
+            if live.record is not None:
+                outcomes.append(recorded_outcome(live.record))
+                out.evaluated_bars += _recorded_bars(live.record, self.plan)
+                continue
+            outcome = live.outcome
+            outcome.user_attrs = _user_attrs(
+                live, outcome, self.batch, len(cands), self.problem, self.base_attrs, self.fold,
+                self.plan,
+            )  # fmt: skip
+            outcomes.append(outcome)
+            out.evaluated_bars += live.bars
+        t0 = time.perf_counter()
+        frozen = opt.tell(cands, outcomes)
+        out.tell_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.pending += [f for f, c in zip(frozen, cands) if c.number not in replay]
+        due = len(self.pending) >= FLUSH_TRIALS or t0 - self.flushed >= FLUSH_SECONDS
+        if due or told + len(cands) >= target:
+            self.flush()
+        out.store_seconds += time.perf_counter() - t0
+        self.batch += 1
+        return frozen
+
+    def flush(self) -> None:
+        """Write the told trials not yet stored (one transaction) and the optimizer's
+        study-level state entries that changed since the last write."""
+        if self.synced is None:
+            self.synced = self.store.study_system_attrs()
+        self.store.write(self.pending)
+        self.pending, self.flushed = [], time.perf_counter()
+        attrs = self.optimizer.study_system_attrs()
+        changed = {k: v for k, v in attrs.items() if self.synced.get(k) != v}
+        if changed:
+            self.store.write_study_system_attrs(changed)
+            self.synced.update(changed)
 
 
 # --- evaluation of one batch --------------------------------------------------------------------

@@ -23,6 +23,7 @@ Reads use the public storage API.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -87,6 +88,8 @@ def open_storage(url: str) -> Any:
         kwargs["connect_args"] = {"timeout": 60}
     else:
         kwargs["pool_pre_ping"] = True
+    if url.startswith("sqlite"):
+        _new_sqlite_in_wal_mode(url)
     try:
         with shared_alembic_script():  # the revision files are read once per process
             storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
@@ -112,6 +115,24 @@ def _with_installed_driver(url: str) -> str:
     if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2"):
         return "postgresql+psycopg2://" + url[len("postgresql://") :]
     return url
+
+
+def _new_sqlite_in_wal_mode(url: str) -> None:
+    """Create the SQLite file of ``url`` in write-ahead-log mode when it does not exist yet.
+
+    The journal mode is stored in the file, so Optuna's table creation and version stamping
+    (several transactions) commit to the WAL instead of syncing a rollback journal and the
+    database at each (0.2-0.4 s of disk waits on a new run folder).
+    """
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).exists():
+        return
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
 
 
 def _sqlite_wal(engine: Any) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from strategies._bars import single_bars
+from strategies._fused import RULE_BOLLINGER, FusedRule
 from strategies.base import Signals, Strategy
+from strategies.indicators import _nb
 from strategies.indicators import fast as ind
 from strategies.params import Categorical, Float, Int
 
@@ -31,6 +33,13 @@ class Bollinger(Strategy):
     n_std = Float(0.5, 4.0, default=2.0)
     mode = Categorical(["reversion", "breakout"], default="reversion")
     allow_short = Categorical([False, True], default=False)
+    #: the rule inside the simulation pass: each distinct window's SMA and std once per batch
+    fused_signal = FusedRule(RULE_BOLLINGER, lambda s, table, p: (
+        [table.row(("sma", s.window), lambda: _nb.rolling_mean_1d_nb(p["close"], s.window)),
+         table.row(("std", s.window), lambda: _nb.rolling_std_1d_nb(p["close"], s.window, 0)),
+         s.mode == "breakout"],
+        [s.n_std],
+    ))  # fmt: skip
 
     @property
     def warmup(self) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from strategies._bars import single_bars
+from strategies._fused import RULE_DONCHIAN, FusedRule
 from strategies._signals_nb import stop_state_machine_nb
 from strategies.base import Strategy
+from strategies.indicators import _nb
 from strategies.indicators import fast as ind
 from strategies.params import Categorical, Float, Int
 
@@ -39,6 +43,8 @@ class DonchianAtr(Strategy):
     atr_mult = Float(0.5, 10.0, default=3.0, when={"stop": ["atr"]})
     allow_short = Categorical([False, True], default=False)
     constraints = ("exit_window <= entry_window",)
+    #: the rule inside the simulation pass: each distinct window's channels and ATR once
+    fused_signal = FusedRule(RULE_DONCHIAN, lambda *a: _fused_set(*a), ("high", "low", "close"))
 
     @property
     def warmup(self) -> int:
@@ -69,3 +75,17 @@ class DonchianAtr(Strategy):
         )
         pos[: self.warmup] = 0.0
         return pd.Series(pos, index=bars.index, name="position")
+
+
+def _fused_set(s: DonchianAtr, table: Any, p: dict[str, np.ndarray]) -> tuple[list, list]:
+    """``s``'s rows of its channels (entry high/low, exit high/low) and ATR (-1: no stop), and
+    its ATR multiple (the ``FusedRule`` layout of ``rule_block_nb``)."""
+    rows = []
+    for w in (s.entry_window, s.exit_window):
+        rows.append(table.row(("high", w), lambda w=w: _nb.rolling_max_1d_nb(p["high"], w)))
+        rows.append(table.row(("low", w), lambda w=w: _nb.rolling_min_1d_nb(p["low"], w)))
+    if s.stop != "atr":
+        return [*rows, -1], [0.0]
+    w = s.atr_window
+    atr = table.row(("atr", w), lambda: _nb.atr_1d_nb(p["high"], p["low"], p["close"], w))
+    return [*rows, atr], [s.atr_mult]

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 
 from strategies._bars import single_bars
+from strategies._fused import RULE_MACD, FusedRule
 from strategies.base import Strategy
+from strategies.indicators import _nb
 from strategies.indicators import fast as ind
 from strategies.params import Categorical, Int
 
@@ -30,6 +32,12 @@ class MacdMomentum(Strategy):
     signal = Int(2, 50, default=9)
     allow_short = Categorical([False, True], default=False)
     constraints = ("fast < slow",)
+    #: the rule inside the simulation pass: each distinct window's EMA once per batch
+    fused_signal = FusedRule(RULE_MACD, lambda s, table, p: (
+        [table.row(s.fast, lambda: _nb.ema_1d_nb(p["close"], s.fast)),
+         table.row(s.slow, lambda: _nb.ema_1d_nb(p["close"], s.slow)), s.signal],
+        [],
+    ))  # fmt: skip
 
     @property
     def warmup(self) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from strategies._bars import single_bars
+from strategies._fused import RULE_RSI, FusedRule
 from strategies.base import Signals, Strategy
+from strategies.indicators import _nb
 from strategies.indicators import fast as ind
 from strategies.params import Categorical, Float, Int
 
@@ -32,6 +34,11 @@ class RsiReversion(Strategy):
     exit_level = Float(30.0, 70.0, default=50.0)
     allow_short = Categorical([False, True], default=False)
     constraints = ("lower < exit_level", "exit_level < upper")
+    #: the rule inside the simulation pass: each distinct window's RSI once per batch
+    fused_signal = FusedRule(RULE_RSI, lambda s, table, p: (
+        [table.row(s.window, lambda: _nb.rsi_1d_nb(p["close"], s.window))],
+        [s.lower, s.upper, s.exit_level],
+    ))  # fmt: skip
 
     @property
     def warmup(self) -> int:

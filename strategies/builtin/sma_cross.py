@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from strategies._bars import single_bars
+from strategies._fused import inherits_rule
 from strategies._signals_nb import ma_cross_fill_c_nb, ma_cross_fill_f_nb, sma_cross_fill_nb
 from strategies.base import Strategy
 from strategies.indicators._nb import RESYNC, rolling_mean_windows_nb
@@ -108,15 +109,11 @@ class SmaCross(Strategy):
     ) -> Any:
         """The sets' SMA crossover computed inside the simulation pass
         (:func:`strategies._fused_nb.sma_cross_block_nb`); None with a NaN close, and for a
-        subclass that overrides ``positions`` or ``batch_positions`` (its own rule wins)."""
+        subclass with its own rule (:func:`strategies._fused.inherits_rule`)."""
         from backtest.fused import FusedSignal
         from strategies._fused_nb import sma_cross_block_nb
 
-        own = SmaCross.__dict__
-        if (
-            cls.positions is not own["positions"]
-            or cls.batch_positions.__func__ is not own["batch_positions"].__func__
-        ):
+        if not inherits_rule(cls, SmaCross):
             return None
         bars = single_bars(bars, cls.label())
         sets = [cls(**params) for params in param_sets]
@@ -125,7 +122,8 @@ class SmaCross(Strategy):
             return None
         fast = np.array([s.fast for s in sets], dtype=np.int64)
         slow = np.array([s.slow for s in sets], dtype=np.int64)
-        return FusedSignal(sma_cross_block_nb, (fast, slow, RESYNC), len(sets), len(close))
+        args = (fast, slow, RESYNC, np.ascontiguousarray(close))
+        return FusedSignal(sma_cross_block_nb, args, len(sets), len(close))
 
 
 #: cells (bars x sets) from which a Fortran-ordered batch is filled by several threads

@@ -20,6 +20,7 @@ __all__ = [
     "rolling_mean_1d_nb",
     "rolling_mean_windows_nb",
     "ewm_mean_1d_nb",
+    "ewm_step_nb",
     "ema_1d_nb",
     "rolling_std_1d_nb",
     "rolling_zscore_1d_nb",
@@ -127,21 +128,31 @@ def ewm_mean_1d_nb(x: np.ndarray, alpha: float, min_periods: int) -> np.ndarray:
     nobs = 0
     for i in range(n):
         cur = x[i]
-        is_obs = cur == cur
-        if is_obs:
+        if cur == cur:
             nobs += 1
-        if weighted == weighted:
-            old_wt *= decay
-            if is_obs:
-                if weighted != cur:
-                    weighted = (old_wt * weighted + alpha * cur) / (old_wt + alpha)
-                old_wt = 1.0
-        elif is_obs:
-            weighted = cur
-            old_wt = 1.0
+        weighted, old_wt = ewm_step_nb(weighted, old_wt, cur, alpha, decay)
         if nobs >= min_periods:
             out[i] = weighted
     return out
+
+
+@njit(cache=True, nogil=True)
+def ewm_step_nb(
+    weighted: float, old_wt: float, cur: float, alpha: float, decay: float
+) -> tuple[float, float]:
+    """One observation ``cur`` (NaN: none) of :func:`ewm_mean_1d_nb`'s recursion:
+    ``(weighted, old_wt)`` after it (start from ``(NaN, 1.0)``; ``decay = 1 - alpha``)."""
+    is_obs = cur == cur
+    if weighted == weighted:
+        old_wt *= decay
+        if is_obs:
+            if weighted != cur:
+                weighted = (old_wt * weighted + alpha * cur) / (old_wt + alpha)
+            old_wt = 1.0
+    elif is_obs:
+        weighted = cur
+        old_wt = 1.0
+    return weighted, old_wt
 
 
 @njit(cache=True)

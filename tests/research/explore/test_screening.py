@@ -98,6 +98,14 @@ def test_benjamini_hochberg_equals_statsmodels(rng) -> None:
     assert benjamini_hochberg([]).size == 0
 
 
+def test_benjamini_hochberg_never_adjusts_a_pvalue_below_itself() -> None:
+    # p * 21 / 21 rounds one ulp below p for this value; the largest p of 21 tests keeps p
+    p = np.r_[np.linspace(0.01, 0.5, 20), 0.8894878343490003]
+    adj = benjamini_hochberg(p)
+    assert adj[-1] == p[-1]
+    assert (adj >= p).all()
+
+
 def test_forward_returns_purge_at_stop() -> None:
     close = pd.Series([100.0, 110.0, 99.0, 105.0, 120.0])
     fwd = forward_returns(close, [1, 2], stop=4)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -62,17 +62,10 @@ class Flaky(SmaCross):
     slow = Int(20, 60, default=30)
 
     @classmethod
-    def batch_positions(
-        cls,
-        bars: pd.DataFrame,
-        param_sets: Sequence[Mapping[str, Any]],
-        features: pd.DataFrame | None = None,
-        *,
-        out: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def batch_positions(cls, bars: Any, param_sets: Any, *args: Any, **kwargs: Any) -> np.ndarray:
         if any(p["fast"] == 7 for p in param_sets):
             raise ValueError("boom: fast=7 is cursed")
-        pos = SmaCross.batch_positions.__func__(cls, bars, param_sets, features, out=out)
+        pos = SmaCross.batch_positions.__func__(cls, bars, param_sets, *args, **kwargs)
         for j, p in enumerate(param_sets):
             if p["fast"] == 8:
                 pos[:, j] = 0.0
