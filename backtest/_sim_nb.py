@@ -634,7 +634,8 @@ def simulate_tile_nb(
                     t = min(max(t, lo), hi)
                     t_read = t
                     why = -1
-                    if has_exits:
+                    if has_exits and (xc[C_BLOCKED] != 0.0 or xc[C_ATTN] != np.inf):
+                        # (unblocked without a time stop the decision changes nothing)
                         t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
                     px = prices[i]
                     market = True
