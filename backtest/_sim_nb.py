@@ -278,6 +278,24 @@ def _close_out_nb(
 
 
 @njit(cache=True)
+def _close_nb(
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray | None, reasons_out: np.ndarray, c0: int,
+    why: int,
+) -> tuple[float, float]:  # fmt: skip
+    """Close the position at ``price`` (an exit level or a margin call) and count the trade's
+    exit reason ``why``; returns ``(cash, pos)``."""
+    cash, pos = _order_nb(
+        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
+        granularity, min_size, fx,
+    )  # fmt: skip
+    if reasons_out.shape[0] > 0:
+        reasons_out[c0 + j, why] += 1
+    return cash, pos
+
+
+@njit(cache=True)
 def _exit_intrabar_fill_nb(
     xs: np.ndarray, xpb: np.ndarray, h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int,
     cash: float, pos: float, last_tgt: float, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
@@ -288,12 +306,10 @@ def _exit_intrabar_fill_nb(
     hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
     if not hit:
         return cash, pos, last_tgt
-    cash, pos = _order_nb(
-        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size, fx,
+    cash, pos = _close_nb(
+        h, ts, tc, j, i, cash, pos, last_tgt, price, fees, fixed_fees, slippage, granularity,
+        min_size, fx, reasons_out, c0, why,
     )  # fmt: skip
-    if reasons_out.shape[0] > 0:
-        reasons_out[c0 + j, why] += 1
     return cash, pos, 0.0
 
 
@@ -308,12 +324,10 @@ def _margin_call_nb(
     slippage, re-entry waits for a new target; a book left with equity <= 0 is closed out.
     Returns ``(cash, pos, target, equity)``."""
     fs[j] = last_tgt
-    cash, pos = _order_nb(
-        h, ts, tc, j, i, cash, pos, 0.0, last_tgt, price, fees, fixed_fees, slippage,
-        granularity, min_size, fx,
+    cash, pos = _close_nb(
+        h, ts, tc, j, i, cash, pos, last_tgt, price, fees, fixed_fees, slippage, granularity,
+        min_size, fx, reasons_out, c0, R_MARGIN,
     )  # fmt: skip
-    if reasons_out.shape[0] > 0:
-        reasons_out[c0 + j, R_MARGIN] += 1
     eq = cash + pos * price
     if eq <= 0.0:
         h[j, H_LIQUIDATED_AT] = i
@@ -620,7 +634,8 @@ def simulate_tile_nb(
                     t = min(max(t, lo), hi)
                     t_read = t
                     why = -1
-                    if has_exits:
+                    if has_exits and (xc[C_BLOCKED] != 0.0 or xc[C_ATTN] != np.inf):
+                        # (unblocked without a time stop the decision changes nothing)
                         t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
                     px = prices[i]
                     market = True

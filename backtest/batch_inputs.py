@@ -18,7 +18,7 @@ import pandas as pd
 from backtest._exits_nb import N_XP
 from backtest.checks import check_aligned
 from backtest.entries import check_order_options, order_price_matrix
-from backtest.exits import EXIT_REASONS, atr, exit_table
+from backtest.exits import ATR_COLUMNS, EXIT_REASONS, atr, exit_table
 from backtest.fused import FusedSignal
 from data_loaders.errors import DataValidationError, ParameterError
 
@@ -194,5 +194,8 @@ def exit_inputs(
     if exits is None:
         return high_arr, low_arr, none, np.empty((0, N_XP)), np.empty((0, 0))
     xp, window = exit_table(exits, total)
-    atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
+    if np.isfinite(xp[:, ATR_COLUMNS]).any():
+        atr_arr = np.ascontiguousarray(atr(high_arr, low_arr, close, window))
+    else:  # no rule reads it: the kernels pass NaN along, as before its warm-up
+        atr_arr = np.full(n, np.nan)
     return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))

@@ -79,6 +79,8 @@ __all__ = [
 ]
 
 EXIT_REASONS = REASONS
+#: columns of the kernels' parameter row that read the ATR
+ATR_COLUMNS = [XP_SL_ATR, XP_TP_ATR, XP_TRAIL_ATR]
 INTRABAR = ("conservative", "optimistic")
 REENTRY = ("after-reset", "immediate")
 
@@ -184,7 +186,15 @@ class Exits:
         )
 
     def to_row(self) -> np.ndarray:
-        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off)."""
+        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of the row
+        computed once per instance (a sweep passes the same instances call after call)."""
+        row = self.__dict__.get("_row")
+        if row is None:
+            row = self._row_of()
+            object.__setattr__(self, "_row", row)
+        return row.copy()
+
+    def _row_of(self) -> np.ndarray:
         row = np.full(N_XP, np.nan)
         for name, (col, _) in _LEVELS.items():
             value = getattr(self, name)
@@ -228,12 +238,13 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    windows = {item.atr_window for item in items if item.uses_atr}
+    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
+    uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
+    windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:
         raise ParameterError(
             f"`exits`: ATR rules of one batch must share one atr_window, got {sorted(windows)}"
         )
-    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
     return np.ascontiguousarray(table), windows.pop() if windows else 14
 
 

@@ -45,19 +45,26 @@ vectorbt for sma_cross; prints batch/fused per strategy and vectorbt/batch (abou
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
 vectorbt on 1M bars).
 
-Last measured, ``--kernel`` (2 cores shared with ~7 jobs, load average 9-10, so wall times are
-~4x the CPU times)::
+Last measured, ``--kernel`` (2026-12-02, 2 cores shared with other jobs, load average 5.2 at
+the start and 9.2 at the end; wall = the best of 3 warm calls, cpu = its process CPU time)::
 
-    fused     warm 0.7078 s (cpu 0.178 s), peak RSS 308 MB
-    batch     warm 1.0916 s (cpu 0.283 s), peak RSS 399 MB
-    matrix    warm 0.9541 s (cpu 0.284 s), peak RSS 537 MB
-    vectorbt  warm 103.4921 s (cpu 25.263 s), peak RSS 4164 MB
-    batch/fused: wall 1.54x, cpu 1.60x (target <= 1.5x); matrix path/fused 1.35x
-    vectorbt/batch: 94.8x (vectorbt/matrix path 108.5x)
-    final equity, batch vs matrix 0.0e+00, batch vs vectorbt 0.0e+00, batch vs fused 0.0e+00
+    90-set grids on 300,000 synthetic minute bars, 0.1 % fee, next-open fills, long/flat; 2 cores; load average 5.2
+      strategy        fused s  batch s  matrix s  batch/fused    cpu matrix/fused  final equity batch vs matrix, vs fused
+      sma_cross        0.4298   0.8317    1.1332        1.94x  1.51x        2.64x  0.0e+00, 0.0e+00
+      rsi_reversion    0.3791   0.5408    1.7893        1.43x  1.52x        4.72x  0.0e+00, 0.0e+00
+      bollinger        0.7409   0.8623    2.5608        1.16x  1.17x        3.46x  0.0e+00, 0.0e+00
+      macd_momentum    0.7169   1.7852    3.5297        2.49x  2.19x        4.92x  0.0e+00, 0.0e+00
+      donchian_atr     3.7257   1.2012    7.1724        0.32x  0.29x        1.93x  0.0e+00, 0.0e+00
+    vectorbt/batch (sma_cross): 103.5x (vectorbt 86.04 s), final equity batch vs vectorbt 0.0e+00
 
-Single-threaded, same load, best of 3 process-CPU times in one process: reference 0.170 s,
-batch (fused signals) 0.246 s (1.45x), matrix path 0.311 s (1.84x).
+Reading: the batch path (signals inside the simulation pass) is within 1.5x of the honest
+reference for rsi_reversion, bollinger and donchian_atr (whose reference keeps four monotonic
+deques per set); sma_cross is at 1.5x of CPU and 1.9x of wall, macd_momentum at 2.2-2.5x: the
+kernel's vectorbt-exact order arithmetic and 17 metrics cost more than the reference's three
+metrics, and macd trades every ~10 bars. Single-threaded, the simulation alone from a
+precomputed positions matrix is ~1.6x the sma_cross reference (100,000 bars), the fused signals
+add 3-20 % on top. The matrix path of the four rule strategies is the generic per-set
+``positions()`` loop (pandas), 2-5x the reference.
 
 Earlier full run (before the fused signals and the one-pass reference, 2 cores shared with four other jobs, load average 1.5-2.0; wall times
 move by up to 2x, and by more for millisecond calls, with the load)::

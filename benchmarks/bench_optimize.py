@@ -55,13 +55,13 @@ by up to 2x with the load)::
     hyperband rf=2                            1.07x  never (one fold short)         0.802  0.469
 
 Pruning with resumed simulations (a promoted trial continues its saved state, backtest.resume;
-``--skip optimizers --prune-trials 300 --seeds 2``, load average 6.4-6.9; measured after the
+``--skip optimizers --prune-trials 300 --seeds 2``, load average 8.5-10.2; measured after the
 study names stopped carrying the defaulted new Costs fields, which moved Hyperband's brackets)::
 
     config               bars   to reach no-pruning's best  eq.-quality ratio  IS best  OOS  eval s
-    no pruning           1.00x  0.75 / 0.66                 1.33x / 1.51x      0.795  0.452    0.5
-    hyperband rf=3       0.65x  0.42 / 0.37                 2.39x / 2.73x      0.816  0.526    2.6
-    hyperband rf=2       0.74x  never / never               -                  0.815  0.501    5.1
+    no pruning           1.00x  0.75 / 0.66                 1.33x / 1.51x      0.795  0.452    0.8
+    hyperband rf=3       0.65x  0.42 / 0.37                 2.39x / 2.73x      0.816  0.526    3.2
+    hyperband rf=2       0.74x  never / never               -                  0.815  0.501    3.4
 
 rf=3 (the default since) reaches the no-pruning run's exact final best in every fold with 2.4-2.7x
 fewer simulated bars on these two seeds (1.8x fewer than no pruning itself needed to first reach
@@ -70,7 +70,7 @@ it), and a higher OOS Sharpe. Over more seeds it is not certain: seeds 100-105 g
 with 600 trials one of them reaches it at 1.93x); rf=2 reached it on 1 of 6 seeds, rf=4 and
 checks at 1/9 and 1/3 of the window (steps in ninths) on fewer. Which trial lands in which
 bracket is Optuna's ``crc32(study name, number)``, so any change of the study name reshuffles
-the pruning: read the per-seed figures, not one seed. The eval seconds rise (2.6 vs 0.5 s): the
+the pruning: read the per-seed figures, not one seed. The eval seconds rise (3.2 vs 0.8 s): the
 no-pruning path computes sma_cross's signals inside the simulation pass, while a resumable step
 recomputes the positions of its whole prefix (indicator state is not saved); here the TPE
 proposal step dominates the wall time either way.

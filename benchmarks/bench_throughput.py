@@ -15,13 +15,16 @@ fold's on its training window, through the batch path alone (``eval-only``), so 
 experiment CPU / eval-only CPU shows what the search adds around the kernel (proposing,
 recording, the out-of-sample judgement of each fold's pick).
 
-Last measured (2026-12-02, 2 cores shared with other jobs, load average 8-9: the wall rates are
-the machine's contention, the CPU rates what one core sustains)::
+Last measured (2026-12-02, ``python benchmarks/bench_throughput.py``, 2 cores shared with other
+jobs, load average 5.0 at start and 5.3 at the end: the wall rates are the machine's contention,
+the CPU rates what one core sustains)::
 
-    sma_cross     tpe  384 trials  wall  9.36 s  CPU 1.30 s  per hour  385 (wall)  2778 (CPU)  x33.9
-    sma_cross     ga   384 trials  wall  4.16 s  CPU 0.66 s  per hour  865 (wall)  5470 (CPU)  x23.0
-    donchian_atr  tpe  384 trials  wall 26.46 s  CPU 3.06 s  per hour  136 (wall)  1176 (CPU)  x17.9
-    donchian_atr  ga   384 trials  wall 13.71 s  CPU 0.88 s  per hour  263 (wall)  4097 (CPU)   x5.0
+    sma_cross     tpe      384 trials  wall   1.77 s  CPU   0.59 s  experiments/hour:    2035 (wall)    6145 (CPU, one core)  eval-only CPU  0.01 s -> x47.7
+    sma_cross     ga       384 trials  wall   0.94 s  CPU   0.24 s  experiments/hour:    3818 (wall)   14735 (CPU, one core)  eval-only CPU  0.01 s -> x22.3
+    sma_cross     random   384 trials  wall   0.89 s  CPU   0.23 s  experiments/hour:    4040 (wall)   15659 (CPU, one core)  eval-only CPU  0.01 s -> x22.5
+    donchian_atr  tpe      384 trials  wall   2.76 s  CPU   0.97 s  experiments/hour:    1303 (wall)    3693 (CPU, one core)  eval-only CPU  0.03 s -> x29.0
+    donchian_atr  ga       384 trials  wall   1.10 s  CPU   0.28 s  experiments/hour:    3270 (wall)   12835 (CPU, one core)  eval-only CPU  0.03 s -> x8.4
+    donchian_atr  random   384 trials  wall   0.75 s  CPU   0.25 s  experiments/hour:    4782 (wall)   14368 (CPU, one core)  eval-only CPU  0.03 s -> x9.8
 
 Reading: the kernel is a small part of an experiment (``x``: experiment CPU over eval-only CPU);
 the rest is the optimizer's proposals (TPE), recording every trial and each fold's judgement.

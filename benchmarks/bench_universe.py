@@ -24,27 +24,33 @@ the batch, after a compile run on a small slice; one call for vectorbt after a s
 
 Usage: ``python benchmarks/bench_universe.py [--bars 8000] [--symbols 20]`` (about 2.5 minutes,
 nearly all of it vectorbt). Parts (b) and (c) (whole ``research run``s over a universe, see
-``benchmarks/_universe_runs.py``): ``--part b`` and ``--part c [--symbols 500]``.
+``benchmarks/_universe_runs.py``): ``--part b`` and ``--part c [--symbols N]`` (default 500).
 
-Last measured (2 cores shared with ~7 other jobs, load average 8-9, so absolute times are
-inflated; the ratios are from one run)::
+Last measured 2026-12-02 at commit b697354 (2 cores shared with other jobs, load average 6-8,
+so absolute times are inflated; each part's ratios are from one run)::
 
+    python benchmarks/bench_universe.py --part a          (load average 8.4 -> 6.6)
     20 symbols x 8000 bars, 90 SMA sets pooled (1 book/set)
-      batch           0.897 s   x   1.0 vs batch   peak RSS     611 MB (before the call 459 MB)
-      vbt_orders     26.183 s   x  29.2 vs batch   peak RSS    2325 MB (before the call 460 MB)
-      vbt_signals    35.067 s   x  39.1 vs batch   peak RSS    2201 MB (before the call 460 MB)
-      equity batch vs vbt_orders: max relative difference 2.22e-15
-      equity batch vs vbt_signals (different sizing, for reference): 1.10e-01
+      batch           0.593 s   x   1.0 vs batch   peak RSS     629 MB (before the call 478 MB)
+      vbt_orders     17.228 s   x  29.0 vs batch   peak RSS    2346 MB (before the call 478 MB)
+      vbt_signals    23.765 s   x  40.1 vs batch   peak RSS    2219 MB (before the call 477 MB)
+      equity batch vs vbt_orders: max relative difference 2.00e-15
+      equity batch vs vbt_signals (different sizing, for reference): 9.00e-02
 
-Parts (b) and (c), last measured 2026-12-02 (``--part b``: load average about 4; ``--part c``:
-load average 8, the machine shared with other jobs, so the 500-symbol time is inflated)::
-
+    python benchmarks/bench_universe.py --part b          (commit d0cb601, load 4.1 -> 5.2)
     (b) per_symbol, sample:sp500_20 2008-2018, sma_cross + rsi_reversion, TPE 16/fold
-      1 symbol          9.3 s   peak RSS    548 MB
-      20 symbols       34.1 s   x  3.7 vs 1 symbol   peak RSS    616 MB   (40 leaderboard rows)
+      1 symbol          8.7 s   peak RSS    547 MB
+      20 symbols       41.8 s   x  4.8 vs 1 symbol   peak RSS    611 MB   (40 leaderboard rows)
+
+    python benchmarks/bench_universe.py --part c --symbols 500   (load average 5.2 -> 8.2)
     (c) synthetic daily, 10 years, 3 strategies (2 pooled, 1 portfolio), --workers 2
-        50 symbols     36.1 s   peak RSS    565 MB
-       500 symbols    250.5 s   x  6.9 vs 50 symbols   peak RSS    849 MB (3 leaderboard rows)
+        50 symbols     22.5 s   peak RSS    563 MB
+       500 symbols    147.6 s   x  6.6 vs 50 symbols   peak RSS    886 MB (3 leaderboard rows)
+
+Peak RSS is the largest single process (the run's, or one worker's), not their sum. Part (b)
+depends on the load: 76.9 s for 20 symbols (18.7 s for one) at load average 6 -> 8. Each of its
+40 searches starts its own pool of 2 worker processes (about 0.4 s each); the same spec with
+``workers: 1`` took 18.8 s (load about 6).
 """
 
 from __future__ import annotations
@@ -173,11 +179,13 @@ def child(path: str, n_bars: int, n_symbols: int, out: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bars", type=int, default=8000)
-    ap.add_argument("--symbols", type=int, default=20)
+    ap.add_argument("--symbols", type=int, help="default: 20 (part a), 500 (part c)")
     ap.add_argument("--child", choices=list(PATHS))
     ap.add_argument("--out")
     ap.add_argument("--part", choices=("a", "b", "c"), default="a")
     args = ap.parse_args()
+    if args.symbols is None:
+        args.symbols = 500 if args.part == "c" else 20
     if args.part != "a":
         sys.path.insert(0, str(Path(__file__).parent))
         from _universe_runs import part_b, part_c

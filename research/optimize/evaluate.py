@@ -215,8 +215,10 @@ def _batch_resumed(ctx: EvalContext, task: EvalTask) -> list[SetResult]:
                 ctx.open_[:e], ctx.close[:e], pos[:e, idx], start=a, stop=e, state=state,
                 periods_per_year=ctx.execution.periods_per_year, **kw,
             )  # fmt: skip
-            for k, (j, row) in enumerate(zip(idx, m.to_dict("records"))):
-                rec = {n: float(v) for n, v in row.items()}
+            names = [str(col) for col in m.columns]  # rows as floats (to_dict is ~20x slower)
+            rows = m.to_numpy(dtype=np.float64).tolist()
+            for k, (j, row) in enumerate(zip(idx, rows)):
+                rec = dict(zip(names, row))
                 if rec["liquidated_at"] < 0:  # as _simulate: only a book that was closed out
                     del rec["liquidated_at"]
                 first[j] = (rec, st.take([k]), e - begin)

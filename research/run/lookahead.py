@@ -24,7 +24,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from data_loaders.bars import bars_index, first_frame, slice_bars
+from data_loaders.bars import bars_index, slice_bars
 from data_loaders.errors import ConfigError
 from research.run.preflight import feasible_point
 
@@ -98,7 +98,7 @@ def check_run_lookahead(exp: Any, plan: Any, bars: Any, say: Any = None) -> list
         universe = getattr(s, "mode", None) or exp.universe.mode
         sbars = strategy_bars(cls, bars, key, universe)
         if universe in ("per_symbol", "pooled"):  # one rule on every symbol: check it on one
-            sbars = first_frame(sbars)
+            sbars = max(sbars.values(), key=len)  # the longest history (the first of equals)
         params, _ = feasible_point(cls, exp.seed)
         ck = _code_key(cls, params or {}, plan.data.fingerprint)
         entry = dict(_CACHE[ck]) if ck is not None and ck in _CACHE else None

@@ -83,7 +83,7 @@ class SymbolFolds:
     def split(self, index: pd.DatetimeIndex) -> list[Fold]:
         """The symbol's folds over its own ``index`` (possibly none)."""
         folds = list(self.splitter.split(self.union))
-        if not folds:
+        if not folds or len(index) == 0:
             return []
         n0 = folds[0].n_train
         out = []
@@ -186,10 +186,8 @@ def _symbol_job(
     own = SymbolFolds(splitter, union)
     if own.split(frame.index):
         return SearchJob(cls, frame, sym, splitter=own)
-    why = (
-        f"{sym} has bars {frame.index[0].date()} -> {frame.index[-1].date()}: too short a "
-        "history for any fold of the run's walk-forward"
-    )
+    have = f"bars {frame.index[0].date()} -> {frame.index[-1].date()}" if len(frame) else "no bar"
+    why = f"{sym} has {have}: too short a history for any fold of the run's walk-forward"
     return SearchJob(cls, frame, sym, skipped=why)
 
 

@@ -88,12 +88,14 @@ def test_symbol_folds_are_the_union_folds_on_the_symbols_own_bars(gappy):
     f3 = folds.split(gappy["BBB"].index)[0]
     assert f3.test_start == union[750] and f3.test_end == union[899]
     assert folds.split(gappy["BBB"].index[-10:]) == []  # listed too late for any fold
+    assert folds.split(gappy["BBB"].index[:0]) == []  # no bar (a night's history before it)
 
 
 def test_per_symbol_searches_a_late_listing_on_the_folds_it_has_history_for(
     tmp_path, gappy, capsys
 ):
-    late = {**gappy, "DDD": gappy["AAA"].iloc[-5:]}  # 5 bars: no fold at all
+    # DDD: 5 bars, no fold at all; EEE: no bar (as in a night's history before its listing)
+    late = {**gappy, "DDD": gappy["AAA"].iloc[-5:], "EEE": gappy["AAA"].iloc[:0]}
     exp = parse_experiment({"name": "cal", "seed": 4, "data": {"source": "sample:sp500_20"},
         "universe": {"mode": "per_symbol"}, "strategies": ["sma_cross"],
         "optimizers": ["random"], "budget": {"n_trials": 3},
@@ -104,6 +106,7 @@ def test_per_symbol_searches_a_late_listing_on_the_folds_it_has_history_for(
     assert sorted(res.leaderboard["name"]) == [f"{s}:sma_cross/random" for s in
                                                ("AAA", "BBB", "CCC")]  # fmt: skip
     assert any("DDD not searched" in line and "too short a history" in line for line in said)
+    assert any("EEE not searched: EEE has no bar: too short a history" in line for line in said)
     group = res.results.universe["groups"][0]
     assert group["folds"] == [0, 1, 2, 3] and group["symbols"] == ["AAA", "BBB", "CCC"]
     grid = np.asarray(group["fold_sharpe"], dtype=float)
