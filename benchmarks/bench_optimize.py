@@ -78,21 +78,23 @@ proposal step dominates the wall time either way.
 Bookkeeping after batch ask/tell (random search drawn without an Optuna study, the TPE sampler
 reseeded instead of rebuilt per ask, the cyclic GC paused during a fold's search, a study's
 attributes in one transaction, a new SQLite file created in WAL mode, every optimizer warmed up;
-``--skip pruning --strategies sma_cross --trials 1000``, before = c735f17 in the minute before,
-load average 4-6)::
+``--skip pruning --strategies sma_cross --trials 1000``, before = c735f17 right after, a quiet
+machine: load average 0.8)::
 
     sma_cross   before: wall s  overhead ms/trial  bookkeeping   after: wall s  ms/trial  bookk.
-    tpe                 17.57               5.66         5.4%            13.14      4.27    6.4%
-    cmaes               11.34               3.34        18.7%             4.00      1.19   17.2%
-    ga                   1.60               0.46        79.7%             0.53      0.14   72.9%
-    random               3.08               0.90        45.2%             0.52      0.13   66.8%
+    tpe                 10.47               3.34         6.3%             9.60      3.12    5.7%
+    cmaes                3.90               1.18        18.1%             3.93      1.17   17.1%
+    ga                   0.59               0.17        76.2%             0.55      0.15   73.2%
+    random               1.27               0.38        54.9%             0.53      0.14   67.8%
 
-Results are unchanged (same OOS Sharpe and IS best per optimizer). The GA and random search now
-add ~0.13 ms per trial, but the fused batch path evaluates a sma_cross trial in 30-40 us, so
-that is still two thirds of their wall time: writing a trial's 15-20 rows to SQLite alone costs
-~50 us, and a run's new database, its studies and the per-fold trials table ~0.1-0.2 s. Under
-10 % would need trials of >= ~1 ms (donchian_atr's are 2-3 ms) or records written outside the
-search loop.
+Results are unchanged (same OOS Sharpe and IS best per optimizer). Random search's own cost per
+trial fell from 0.15 to 0.02 ms (ask) and 0.04 to 0.01 ms (tell), its run from 1.27 to 0.53 s;
+under load (load average 4-6) the GA ran 1.60 -> 0.53 s and CMA-ES 11.3 -> 4.0 s, mostly the
+paused GC and fewer disk syncs. But the fused batch path evaluates a sma_cross trial in 30-40 us,
+so the ~0.1 ms per trial the GA and random search still add is two thirds of their wall time:
+writing a trial's 15-20 rows to SQLite alone costs ~50 us, and a run's new database, its studies
+and the per-fold trials table ~0.1-0.2 s. Under 10 % would need trials of >= ~1 ms
+(donchian_atr's are 2-3 ms) or the records written outside the search loop.
 
 Reading (before the changes above): recording a trial costs ~0.25-0.3 ms (about 18 rows in SQLite), telling it ~0.1 ms.
 That meets the < 20 % bookkeeping target when the optimizer's own proposal dominates (TPE,
