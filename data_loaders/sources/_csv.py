@@ -133,7 +133,6 @@ def load_csv(
         adjust=adjust,
         repair=repair,
         symbol=symbol,
-        rows=np.arange(1, len(raw) + 1),
         date_format=date_format,
     )
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from data_loaders._files import check_file
@@ -64,7 +63,6 @@ def load_parquet(
         adjust=adjust,
         repair=repair,
         symbol=symbol if symbol is not None else attrs_symbol,
-        rows=np.arange(1, len(raw) + 1),
     )
 
 
