@@ -19,17 +19,24 @@ Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: 
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
 the open meets a stop inside the same bar; see ``tests/backtest/test_exits_peers.py``).
 
-Last measured (2 cores shared with ~6 other jobs, load average 6-8; CPU ratios moved between
-runs by up to +-0.4x)::
+Last measured (2 cores shared with ~6 other jobs, load average 5.7-6.8), after the exit layer's
+Python inputs were trimmed (parameter rows cached per ``Exits``, no ATR unless a rule reads it)
+and the kernel skips the exit decision when nothing is blocked and no time stop runs
+(bit-identical)::
 
-    data     bars    sets  plain cpu  exits cpu  vectorbt cpu  exits/plain  vectorbt/exits
-    daily    5031    90    0.0041     0.0063     0.091         1.36-1.53    14.1-14.6
-    minute   100000  90    0.070      0.095-0.12 3.7-3.8       1.31-1.71    27-32
+    data     bars    sets  plain cpu  exits cpu      vectorbt cpu  exits/plain  vectorbt/exits
+    daily    5031    90    0.0030-0.0036  0.0038-0.0052  0.076-0.086  1.26-1.47  16.1-20.2
+    minute   100000  90    0.069      0.096          3.3           1.39         34.7
 
-Reading: with ~37,000 stop/target exits on minute bars the exit layer costs 1.3-1.7x the plain
-path (target 1.5x: met in quiet runs, not in every loaded one) and is 27-32x faster than
-vectorbt's ``from_signals`` stops (target 20x: met). On daily bars both batch paths take a few
-milliseconds, mostly fixed per-call work, and vectorbt is only ~14x slower (target 20x: not met).
+Reading: the exits/plain target (1.5x) is met in every run; the vectorbt target (20x) is met on
+minute bars (~35x) and only in the quietest daily runs (16-20x): on daily bars both batch paths
+take a few milliseconds, and the exit layer's extra ~1 ms is per order (about 150 ns per order
+with an exit layer, ~13,000 orders and exits here), not per bar (columns that stay flat or in
+one trade cost the same with and without it, and an exit layer with no rule on costs as much as
+one with stops). In isolation each exit step function costs 11-30 ns per call, mostly numba's
+``NRT_incref``/``NRT_decref`` around helpers that write array state; but dropping any one of
+those calls from the kernel saved only ~0.1 ms, so where the rest goes is not settled (next
+candidate: a column's exit state kept in locals instead of the ``xs`` array).
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).

@@ -29,7 +29,11 @@ from data_loaders.errors import (
     StrategyError,
     did_you_mean,
 )
+from data_loaders.kernel_cache import ensure_current_kernels
 from data_loaders.lazy import lazy_exports
+
+# every package imports this one before any kernel runs: drop cached kernels built from old code
+ensure_current_kernels()
 
 #: public name -> module that defines it
 _LAZY: dict[str, str] = {

@@ -44,6 +44,8 @@ __all__ = [
     "evict",
     "enforce_cap",
     "numba_entry",
+    "numba_area",
+    "PACKAGES",
 ]
 
 #: default caps in bytes
@@ -51,7 +53,8 @@ DEFAULT_CAPS = {"data": 2 * 1024**3, "explore": 4 * 1024**3, "numba": 512 * 1024
 #: the caches :func:`cache_area` knows, in display order
 CACHES = tuple(DEFAULT_CAPS)
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-_PACKAGES = ("backtest", "strategies", "research", "data_loaders")
+#: the project's packages (where numba caches their kernels next to the sources)
+PACKAGES = ("backtest", "strategies", "research", "data_loaders")
 
 
 @dataclass(frozen=True)
@@ -132,29 +135,35 @@ def cache_cap(name: str) -> int | None:
 def cache_area(name: str, data_root: Path | None = None) -> CacheArea:
     """The :class:`CacheArea` of ``data``, ``explore`` or ``numba`` (``data_root``: the data
     cache folder, default :func:`data_loaders.cache.default_cache_dir`)."""
-    from data_loaders.cache import default_cache_dir
-
     if name not in DEFAULT_CAPS:
         from data_loaders.errors import did_you_mean
 
         raise ConfigError(
             f"cache {name!r} is not one of {', '.join(CACHES)}{did_you_mean(name, CACHES)}"
         )
+    if name == "numba":
+        return numba_area()
+    from data_loaders.cache import default_cache_dir
+
     root = Path(data_root) if data_root is not None else default_cache_dir()
     if name == "data":  # only a folder the cache created (tagged) is ever counted or cleaned
         tagged = (root / "CACHEDIR.TAG").is_file()
         subdirs = _subdirs(root) if tagged else []
         patterns = tuple(f"{d.name}/*.parquet" for d in subdirs if d.name != "explore")
         return CacheArea("data", (root,), patterns)
-    if name == "explore":
-        return CacheArea("explore", (root / "explore",), ("features-*.parquet",))
+    return CacheArea("explore", (root / "explore",), ("features-*.parquet",))
+
+
+def numba_area() -> CacheArea:
+    """The numba cache: ``$NUMBA_CACHE_DIR``, else the ``__pycache__`` folders of the project's
+    packages (no pandas import: :mod:`data_loaders.kernel_cache` checks it at every start)."""
     env = os.environ.get("NUMBA_CACHE_DIR")
     if env:
         roots: tuple[Path, ...] = (Path(env).expanduser(),)
         patterns = ("**/*.nbi", "**/*.nbc")
     else:
         project = Path(__file__).resolve().parents[1]
-        roots = tuple(project / pkg for pkg in _PACKAGES)
+        roots = tuple(project / pkg for pkg in PACKAGES)
         patterns = ("**/__pycache__/*.nbi", "**/__pycache__/*.nbc")
     return CacheArea("numba", roots, patterns, group=numba_entry)
 

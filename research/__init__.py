@@ -12,6 +12,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from data_loaders.kernel_cache import ensure_current_kernels
+
+# before any kernel of research/ runs: drop cached kernels built from old code (numba keys a
+# cached function by its own file only; see data_loaders.kernel_cache)
+ensure_current_kernels()
+
 _LAZY = {
     "run_experiment": "research.run.pipeline",
     "RunResult": "research.run.pipeline",

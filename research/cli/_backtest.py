@@ -276,7 +276,7 @@ def _tearsheet(
         args.html,
         bars,
         positions,
-        start=0 if is_multi else start,
+        start=0 if is_multi(bars) else start,
         periods_per_year=setup.periods_per_year,
         title=f"{strategy.label()} on {args.data}",
         context={"params": strategy.params},

@@ -236,7 +236,6 @@ def search_args(
     ``o`` of the spec (all but the class, the bars, progress and the changed-code flag)."""
     from research.optimize.derived import expression_metric
 
-    ex = plan.execution
     objectives = [
         expression_metric(ob.expression, ob.metric) if ob.expression else ob.metric
         for ob in exp.objectives
@@ -249,10 +248,7 @@ def search_args(
         objective=objectives,
         directions=[ob.direction for ob in plan.objectives],
         guardrails=exp.guardrails,
-        costs=ex.costs,
-        execution=ex.fill,
-        direction=ex.direction,
-        init_cash=ex.init_cash,
+        execution=plan.execution,
         seed=exp.seed,
         storage=storage,
         run_dir=run_dir,
@@ -263,7 +259,6 @@ def search_args(
         timeout=exp.budget.timeout,
         trial_timeout=exp.budget.trial_timeout,
         features=feats,
-        periods_per_year=ex.periods_per_year,
     )
 
 

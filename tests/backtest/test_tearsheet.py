@@ -142,32 +142,49 @@ def test_multi_symbol_has_one_price_chart_per_symbol():
         assert _close(got[k], float(v)), k
 
 
-@pytest.fixture(scope="module")
-def cli_page(tmp_path_factory):
-    """``research backtest --json --html`` on a CSV: the JSON it printed and the page."""
-    folder = tmp_path_factory.mktemp("cli")
-    data = folder / "bars.csv"
-    make_bars(500, seed=7, vol=0.02).reset_index().to_csv(data, index=False)
-    page = folder / "tearsheet.html"
+def _cli_page(folder, *options):
+    """``research backtest --json --html`` on a CSV of 500 bars: the JSON it printed and the page."""
     import contextlib
     import io
 
+    data = folder / "bars.csv"
+    make_bars(500, seed=7, vol=0.02).reset_index().to_csv(data, index=False)
+    page = folder / "tearsheet.html"
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        code = main([
-            "backtest", "--data", str(data), "--strategy", "sma_cross", "--param", "fast=8",
-            "--param", "slow=25", "--fees", "0.002", "--json", "--html", str(page),
-        ])  # fmt: skip
+        code = main(["backtest", "--data", str(data), *options, "--json", "--html", str(page)])
     assert code == 0
     return json.loads(buf.getvalue()), page
 
 
-def test_cli_html_numbers_equal_the_json(cli_page):
-    payload, page = cli_page
+@pytest.fixture(scope="module")
+def cli_page(tmp_path_factory):
+    """The page of sma_cross (no fitting: the whole data)."""
+    return _cli_page(
+        tmp_path_factory.mktemp("cli"), "--strategy", "sma_cross", "--param", "fast=8",
+        "--param", "slow=25", "--fees", "0.002",
+    )  # fmt: skip
+
+
+def test_cli_html_of_a_learning_strategy_covers_the_bars_after_fitting(tmp_path):
+    """A strategy that learns is fitted on the first half: the page's numbers are those of the
+    second half, the same as the JSON's (the page once covered every bar)."""
+    payload, page = _cli_page(tmp_path, "--strategy", "lgbm_direction", "--fees", "0.001")
+    assert payload["n_bars"] == 250
+    _assert_page_equals_json(payload, page)
+
+
+def _assert_page_equals_json(payload, page):
     got = _metric_values(page.read_text())
+    assert got
     for k, v in got.items():
         want = float("nan") if payload[k] is None else float(payload[k])
         assert _close(v, want), k
+
+
+def test_cli_html_numbers_equal_the_json(cli_page):
+    payload, page = cli_page
+    _assert_page_equals_json(payload, page)
     assert "sma_cross" in html.unescape(page.read_text().split("</title>")[0])
 
 
