@@ -29,15 +29,23 @@ def backtest_metrics(
     *,
     whole_units: bool = False,
     start: int = 0,
+    orders: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one single-symbol backtest of ``positions`` on ``bars`` from bar ``start``.
 
     The kernel gives the running-sum metrics (total return ... Omega, equal to
     ``compute_metrics`` on its returns to ~1e-13), the trade statistics (vectorbt exit trades),
     exposure and turnover; tail ratio, VaR, CVaR, skew and kurtosis are computed on the
-    simulated returns. Values are Python numbers (JSON-ready); NaN stays NaN.
+    simulated returns. Values are Python numbers (JSON-ready); NaN stays NaN. ``orders``: a
+    strategy's priced orders (:meth:`strategies.Strategy.order_kwargs`), filled on the bars'
+    high and low.
     """
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 1)
+    priced: dict[str, Any] = {}
+    if orders:
+        priced = {**orders, "high": bars["high"].to_numpy(np.float64),
+                  "low": bars["low"].to_numpy(np.float64)}  # fmt: skip
+        priced["order_prices"] = np.asarray(orders["order_prices"], dtype=np.float64)
     result = evaluate_batch(
         bars["open"].to_numpy(np.float64),
         bars["close"].to_numpy(np.float64),
@@ -46,6 +54,7 @@ def backtest_metrics(
             **execution.engine_kwargs(),
             "periods_per_year": execution.periods_per_year,
             "whole_units": bool(whole_units or execution.whole_units),
+            **priced,
         },
         start=start,
         return_returns=True,

@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     from backtest.costs import Costs
     from backtest.execution import check_settings
     from data_loaders.bars import bars_index
-    from strategies.guard import checked_positions
+    from strategies.guard import call_strategy, checked_positions
 
     costs = Costs(fees=args.fees, fixed_fees=args.fixed_fees, slippage_bps=args.slippage_bps)
     check_settings(costs, args.execution, args.direction, args.init_cash)
@@ -158,7 +158,8 @@ def _run(args: argparse.Namespace) -> int:
     setup = _execution(args, costs, index)
     start = _fit(args, strategy, bars, len(index))
     positions = checked_positions(strategy, bars)
-    metrics = _metrics(args, bars, positions, setup, start, multi)
+    orders = {} if multi else call_strategy(strategy, "order_kwargs", bars)
+    metrics = _metrics(args, bars, positions, setup, start, multi, orders)
     context = {
         "strategy": strategy.label(),
         "params": strategy.params,
@@ -241,7 +242,13 @@ def _fit(args: argparse.Namespace, strategy: Any, bars: Any, n_bars: int) -> int
 
 
 def _metrics(
-    args: argparse.Namespace, bars: Any, positions: Any, setup: Any, start: int, multi: bool
+    args: argparse.Namespace,
+    bars: Any,
+    positions: Any,
+    setup: Any,
+    start: int,
+    multi: bool,
+    orders: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The metrics from bar ``start`` on: the fused batch kernel for one symbol, the vectorbt
     engine (with final equity, order count and fees paid) for several."""
@@ -251,7 +258,9 @@ def _metrics(
         from backtest.single import backtest_metrics
 
         positions = np.asarray(positions, dtype=np.float64)
-        return backtest_metrics(bars, positions, setup, whole_units=args.whole_units, start=start)
+        return backtest_metrics(
+            bars, positions, setup, whole_units=args.whole_units, start=start, orders=orders
+        )
     from backtest.engine import run_backtest
 
     result = run_backtest(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from research.optimize._optuna_internals import (
 __all__ = [
     "TrialStore",
     "open_storage",
+    "close_storages",
     "default_storage_url",
     "data_fingerprint",
     "best_params",
@@ -68,6 +70,19 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+#: the storages :func:`open_storage` opened in this process and still in use
+_OPENED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def close_storages() -> None:
+    """Close the connections of every storage :func:`open_storage` opened (SQLite folds its
+    write-ahead log into the database file and removes it); later calls open them afresh."""
+    open_storage.cache_clear()
+    for storage in list(_OPENED):
+        storage.engine.dispose()
+    _OPENED.clear()
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,6 +114,7 @@ def open_storage(url: str) -> Any:
         ) from None
     if storage.engine.name == "sqlite":
         _sqlite_wal(storage.engine)
+    _OPENED.add(storage)
     return storage
 
 

@@ -313,3 +313,36 @@ def test_champion_backtest_uses_the_order_prices():
     assert res.equity.iloc[-1] == pytest.approx(batch.metrics.final_equity[0], rel=1e-9)
     limit = (bars.close.shift(1) * 0.99).loc[res.trades.entry_time].to_numpy()
     assert (res.trades.entry_price.to_numpy() <= limit).all() and len(limit) > 5
+
+
+def test_backtest_command_uses_the_order_prices(tmp_path, capsys):
+    import json
+
+    from research.cli import main
+
+    src = tmp_path / "pullback.py"
+    src.write_text(
+        "from strategies.base import Strategy\n"
+        "from strategies.params import Int\n\n\n"
+        "class Pullback(Strategy):\n"
+        "    window = Int(2, 20, default=5)\n"
+        "    order_type = 'stop'\n\n"
+        "    def positions(self, bars, features=None):\n"
+        "        c = bars.close\n"
+        "        return (c > c.rolling(self.window).mean()).astype(float)\n\n"
+        "    def order_prices(self, bars, features=None):\n"
+        "        return bars.close * 1.002\n"
+    )
+    code = main(["backtest", "--data", "sample:sp500", "--strategy", f"{src}:Pullback", "--json"])
+    assert code == 0
+    got = json.loads(capsys.readouterr().out)
+    bars = load_bars("sample:sp500")
+    c = bars.close
+    pos = (c > c.rolling(5).mean()).astype(float).to_numpy()
+    want = evaluate_batch(
+        bars.open, bars.close, pos, high=bars.high, low=bars.low, order_prices=(c * 1.002),
+        order_type="stop",
+    )  # fmt: skip
+    assert got["final_equity"] == pytest.approx(want.metrics.final_equity[0], rel=1e-12)
+    assert got["n_orders"] == want.metrics.n_orders[0]
+    assert got["final_equity"] != evaluate_batch(bars.open, c, pos).metrics.final_equity[0]

@@ -25,3 +25,16 @@ def test_unknown_sub_command_is_a_usage_error():
     )
     assert proc.returncode == 2
     assert "invalid choice: 'bactest'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_console_command_ends_with_its_output_and_status(capsys):
+    from research.cli import main
+
+    assert main(["data", "samples"]) == 0
+    want = capsys.readouterr().out
+    # `python -m research` ends the process right after the command (no interpreter teardown)
+    proc = subprocess.run(
+        [sys.executable, "-m", "research", "data", "samples"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == want and len(want) > 100
