@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from data_loaders._files import check_file
 from data_loaders.errors import DataValidationError
-from data_loaders.sources._base import Source
+from data_loaders.sources._base import FileSource
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_parquet", "ParquetSource"]
@@ -66,16 +64,11 @@ def load_parquet(
     )
 
 
-class ParquetSource(Source):
+class ParquetSource(FileSource):
     """Parquet files: ``load_bars("prices.parquet")``."""
 
     name = "parquet"
     suffixes = (".parquet", ".pq")
     options = ("symbol", "source")
     description = "Parquet file (DatetimeIndex or a time column)"
-
-    def load(
-        self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any
-    ) -> pd.DataFrame:
-        self.check_options(options)
-        return load_parquet(target, tz=tz, adjust=adjust, repair=repair, **options)
+    reader = staticmethod(load_parquet)
