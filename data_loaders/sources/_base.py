@@ -75,14 +75,6 @@ class FileSource(Source):
 
     reader: ClassVar[Callable[..., Bars]]
 
-    def load(
-        self,
-        target: str | Path,
-        *,
-        tz: str | None = None,
-        adjust: bool = True,
-        repair: Iterable[str] | str = (),
-        **options: Any,
-    ) -> Bars:
+    def load(self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any) -> Bars:
         self.check_options(options)
         return self.reader(target, tz=tz, adjust=adjust, repair=repair, **options)
