@@ -51,32 +51,7 @@ _LAZY: dict[str, str] = {
     "run_books": "backtest.portfolio",
 }
 
-__all__ = [
-    "Costs",
-    "Execution",
-    "Exits",
-    "EXIT_REASONS",
-    "run_backtest",
-    "BacktestResult",
-    "targets_portfolio",
-    "evaluate_batch",
-    "BatchResult",
-    "BATCH_METRICS",
-    "backtest_metrics",
-    "compute_metrics",
-    "METRIC_NAMES",
-    "METRICS",
-    "MetricInfo",
-    "WalkForward",
-    "Fold",
-    "check_lookahead",
-    "LookaheadReport",
-    "BookSettings",
-    "BookResult",
-    "BooksResult",
-    "run_book",
-    "run_books",
-]
+__all__ = list(_LAZY)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from data_loaders import errors
 from data_loaders.errors import (
     ConfigError,
     DataTooShortError,
@@ -84,61 +85,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_REGIMES": "data_loaders.synthetic",
 }
 
-__all__ = [
-    "ResearchError",
-    "DataValidationError",
-    "ConfigError",
-    "ParameterError",
-    "DataTooShortError",
-    "StrategyError",
-    "did_you_mean",
-    "MissingFileError",
-    "MissingDependencyError",
-    "OnlineSourceError",
-    "load_bars",
-    "validate_source",
-    "load_csv",
-    "load_parquet",
-    "load_folder",
-    "load_sample",
-    "list_samples",
-    "SampleInfo",
-    "load_yfinance",
-    "load_ccxt",
-    "load_funding_rates",
-    "Source",
-    "register_source",
-    "get_source",
-    "list_sources",
-    "validate_bars",
-    "check_bars",
-    "summarize_bars",
-    "ValidationReport",
-    "REPAIRS",
-    "detect_splits",
-    "SplitFlag",
-    "resample_bars",
-    "check_resample_rule",
-    "check_timezone",
-    "fingerprint",
-    "data_fingerprint",
-    "matrix_fingerprint",
-    "BarCache",
-    "cached_bars",
-    "default_cache_dir",
-    "Universe",
-    "align_universe",
-    "close_only_bars",
-    "StoreSpec",
-    "download_store",
-    "update_store",
-    "read_store",
-    "synthetic_bars",
-    "synthetic_universe",
-    "cointegrated_pair",
-    "Regime",
-    "DEFAULT_REGIMES",
-]
+__all__ = [*errors.__all__, *_LAZY]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -9,14 +9,14 @@ folders, by path suffix (``.csv``, ``.parquet``) or kind (a folder).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from data_loaders.bars import Bars
 from data_loaders.errors import ParameterError, did_you_mean
 
-__all__ = ["Source", "Bars"]
+__all__ = ["Source", "FileSource", "Bars"]
 
 
 class Source(ABC):
@@ -66,3 +66,15 @@ class Source(ABC):
         **options: Any,
     ) -> Bars:
         """Load and validate bars from ``target`` (the part after ``scheme:``, or a path)."""
+
+
+class FileSource(Source):
+    """A source that is one ``load_*`` function of a file: :attr:`reader` is called as
+    ``reader(target, tz=tz, adjust=adjust, repair=repair, **options)`` once the options are
+    checked."""
+
+    reader: ClassVar[Callable[..., Bars]]
+
+    def load(self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any) -> Bars:
+        self.check_options(options)
+        return self.reader(target, tz=tz, adjust=adjust, repair=repair, **options)

@@ -13,15 +13,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from data_loaders._files import check_file, sniff_text
 from data_loaders.errors import DataValidationError
-from data_loaders.sources._base import Source
+from data_loaders.sources._base import FileSource
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_csv", "CsvSource"]
@@ -133,21 +131,15 @@ def load_csv(
         adjust=adjust,
         repair=repair,
         symbol=symbol,
-        rows=np.arange(1, len(raw) + 1),
         date_format=date_format,
     )
 
 
-class CsvSource(Source):
+class CsvSource(FileSource):
     """CSV files: ``load_bars("prices.csv")``."""
 
     name = "csv"
     suffixes = (".csv", ".csv.gz", ".txt", ".tsv")
     options = ("symbol", "date_format", "sep", "source")
     description = "CSV file (header aliases, ISO/US/day-first dates, epoch s/ms/us), gzip ok"
-
-    def load(
-        self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any
-    ) -> pd.DataFrame:
-        self.check_options(options)
-        return load_csv(target, tz=tz, adjust=adjust, repair=repair, **options)
+    reader = staticmethod(load_csv)

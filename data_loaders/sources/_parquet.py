@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from data_loaders._files import check_file
 from data_loaders.errors import DataValidationError
-from data_loaders.sources._base import Source
+from data_loaders.sources._base import FileSource
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_parquet", "ParquetSource"]
@@ -64,20 +61,14 @@ def load_parquet(
         adjust=adjust,
         repair=repair,
         symbol=symbol if symbol is not None else attrs_symbol,
-        rows=np.arange(1, len(raw) + 1),
     )
 
 
-class ParquetSource(Source):
+class ParquetSource(FileSource):
     """Parquet files: ``load_bars("prices.parquet")``."""
 
     name = "parquet"
     suffixes = (".parquet", ".pq")
     options = ("symbol", "source")
     description = "Parquet file (DatetimeIndex or a time column)"
-
-    def load(
-        self, target: str | Path, *, tz=None, adjust=True, repair=(), **options: Any
-    ) -> pd.DataFrame:
-        self.check_options(options)
-        return load_parquet(target, tz=tz, adjust=adjust, repair=repair, **options)
+    reader = staticmethod(load_parquet)

@@ -29,6 +29,10 @@ class SectionsBase:
         """One section of the report: id, title, HTML body, a note under it, a CSS class."""
         return {"id": id_, "title": title, "html": html_, "note": note, "cls": cls}
 
+    def section_if_any(self, id_: str, title: str, html_: str, note: str = "") -> dict | None:
+        """:meth:`section`, or None when ``html_`` is empty (no figure to show)."""
+        return self.section(id_, title, html_, note) if html_ else None
+
     def saved_trials(self) -> Any:
         """The search's trials table (``series/trials``), None when the run saved none."""
         trials = self.d.get("trials")

@@ -91,17 +91,13 @@ class DetailSections(SectionsBase):
                     F.contour_figure(trials, strat, names[0], names[1], obj), f"fig-contour-{i}"
                 )
             html_ += plot_div(F.parallel_figure(trials, strat, obj), f"fig-parallel-{i}")
-        return (
-            self.section(
-                "landscape",
-                "Search landscape",
-                html_,
-                "Contours of the in-sample objective over the two most important hyperparameters, "
-                "and parallel coordinates of every trial. A broad plateau is more trustworthy than "
-                "a narrow spike.",
-            )
-            if html_
-            else None
+        return self.section_if_any(
+            "landscape",
+            "Search landscape",
+            html_,
+            "Contours of the in-sample objective over the two most important hyperparameters, "
+            "and parallel coordinates of every trial. A broad plateau is more trustworthy than "
+            "a narrow spike.",
         )
 
     # --- pareto ---------------------------------------------------------------------------
@@ -113,15 +109,11 @@ class DetailSections(SectionsBase):
         if len(objectives) < 2 or trials is None:
             return None
         html_ = plot_div(F.pareto_figure(trials, objectives), "fig-pareto")
-        return (
-            self.section(
-                "pareto",
-                "Pareto front",
-                html_,
-                "Several objectives: trials that no other trial beats on every objective at once.",
-            )
-            if html_
-            else None
+        return self.section_if_any(
+            "pareto",
+            "Pareto front",
+            html_,
+            "Several objectives: trials that no other trial beats on every objective at once.",
         )
 
     # --- exploration ----------------------------------------------------------------------

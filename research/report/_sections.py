@@ -268,15 +268,11 @@ class OutcomeSections(SectionsBase):
             plot_div(F.history_figure(trials, s.key, obj), f"fig-history-{i}")
             for i, s in enumerate(run.searches)
         )
-        return (
-            self.section(
-                "history",
-                "Optimization history",
-                html_,
-                "Every completed trial's in-sample objective, per fold, with the best so far.",
-            )
-            if html_
-            else None
+        return self.section_if_any(
+            "history",
+            "Optimization history",
+            html_,
+            "Every completed trial's in-sample objective, per fold, with the best so far.",
         )
 
     # --- overfitting ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ import pandas as pd
 from data_loaders.errors import DataValidationError, ParameterError, did_you_mean
 from strategies.params import constraint_violations, parse_constraint
 
-__all__ = ["Indicator", "FAMILIES", "BAR_COLUMNS", "Registrar"]
+__all__ = ["Indicator", "FAMILIES", "BAR_COLUMNS", "Registrar", "ta_outputs"]
 
 FAMILIES = ("momentum", "trend", "volatility", "volume", "others", "price")
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -201,3 +201,9 @@ class Registrar:
             return func
 
         return deco
+
+
+def ta_outputs(indicator: object, methods: Mapping[str, str]) -> pd.DataFrame:
+    """A ``ta`` indicator object's outputs as columns: ``{column: method}``, in that order (the
+    same mapping's keys are the catalog entry's ``outputs``)."""
+    return pd.DataFrame({col: getattr(indicator, method)() for col, method in methods.items()})

@@ -131,18 +131,21 @@ def _ppo_frame(ind: object, prefix: str) -> pd.DataFrame:
     )
 
 
-_PO_WARMUP = lambda window_slow, window_fast, window_sign: (  # noqa: E731
-    max(window_slow, window_fast) + window_sign - 2
-)
+def _percentage_oscillator(prefix: str):
+    """Registration shared by the percentage oscillators (``ppo``, ``pvo``): one grid, warmup,
+    constraint and the ``prefix``, ``prefix_signal``, ``prefix_hist`` outputs."""
+    return _reg(
+        grid={"window_slow": [26], "window_fast": [12], "window_sign": [9]},
+        warmup=lambda window_slow, window_fast, window_sign: (
+            max(window_slow, window_fast) + window_sign - 2
+        ),
+        outputs=(prefix, f"{prefix}_signal", f"{prefix}_hist"),
+        constraints=("window_fast < window_slow",),
+        scale_free=True,
+    )
 
 
-@_reg(
-    grid={"window_slow": [26], "window_fast": [12], "window_sign": [9]},
-    warmup=_PO_WARMUP,
-    outputs=("ppo", "ppo_signal", "ppo_hist"),
-    constraints=("window_fast < window_slow",),
-    scale_free=True,
-)
+@_percentage_oscillator("ppo")
 def ppo(
     close: pd.Series, window_slow: int = 26, window_fast: int = 12, window_sign: int = 9
 ) -> pd.DataFrame:
@@ -153,13 +156,7 @@ def ppo(
     return _ppo_frame(ind, "ppo")
 
 
-@_reg(
-    grid={"window_slow": [26], "window_fast": [12], "window_sign": [9]},
-    warmup=_PO_WARMUP,
-    outputs=("pvo", "pvo_signal", "pvo_hist"),
-    constraints=("window_fast < window_slow",),
-    scale_free=True,
-)
+@_percentage_oscillator("pvo")
 def pvo(
     volume: pd.Series, window_slow: int = 26, window_fast: int = 12, window_sign: int = 9
 ) -> pd.DataFrame:

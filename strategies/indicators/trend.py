@@ -12,7 +12,7 @@ import pandas as pd
 import ta
 
 from strategies.indicators import fast
-from strategies.indicators.base import Registrar
+from strategies.indicators.base import Registrar, ta_outputs
 
 __all__ = ["INDICATORS"]
 
@@ -72,22 +72,17 @@ def adx(high: pd.Series, low: pd.Series, close: pd.Series, window: int = 14) -> 
     return pd.DataFrame({"adx": ind.adx(), "adx_pos": ind.adx_pos(), "adx_neg": ind.adx_neg()})
 
 
-@_reg(
-    grid={"window": [14]},
-    warmup=lambda window: window,
-    outputs=("vortex_pos", "vortex_neg", "vortex_diff"),
-    scale_free=True,
-)
+_VORTEX = {
+    "vortex_pos": "vortex_indicator_pos",
+    "vortex_neg": "vortex_indicator_neg",
+    "vortex_diff": "vortex_indicator_diff",
+}
+
+
+@_reg(grid={"window": [14]}, warmup=lambda window: window, outputs=tuple(_VORTEX), scale_free=True)
 def vortex(high: pd.Series, low: pd.Series, close: pd.Series, window: int = 14) -> pd.DataFrame:
     """Vortex indicator +VI, -VI and their difference."""
-    ind = ta.trend.VortexIndicator(high, low, close, window, fillna=False)
-    return pd.DataFrame(
-        {
-            "vortex_pos": ind.vortex_indicator_pos(),
-            "vortex_neg": ind.vortex_indicator_neg(),
-            "vortex_diff": ind.vortex_indicator_diff(),
-        }
-    )
+    return ta_outputs(ta.trend.VortexIndicator(high, low, close, window, fillna=False), _VORTEX)
 
 
 @_reg(grid={"window": [15]}, warmup=lambda window: 3 * window - 2, scale_free=True)
@@ -159,10 +154,18 @@ def kst(
     return pd.DataFrame({"kst": line, "kst_sig": sig, "kst_diff": line - sig})
 
 
+_ICHIMOKU = {
+    "ichimoku_conv": "ichimoku_conversion_line",
+    "ichimoku_base": "ichimoku_base_line",
+    "ichimoku_a": "ichimoku_a",
+    "ichimoku_b": "ichimoku_b",
+}
+
+
 @_reg(
     grid={"window1": [9], "window2": [26], "window3": [52]},
     warmup=lambda window1, window2, window3: max(window1, window2, window3) - 1,
-    outputs=("ichimoku_conv", "ichimoku_base", "ichimoku_a", "ichimoku_b"),
+    outputs=tuple(_ICHIMOKU),
 )
 def ichimoku(
     high: pd.Series, low: pd.Series, window1: int = 9, window2: int = 26, window3: int = 52
@@ -171,32 +174,18 @@ def ichimoku(
     ind = ta.trend.IchimokuIndicator(
         high, low, window1, window2, window3, visual=False, fillna=False
     )
-    return pd.DataFrame(
-        {
-            "ichimoku_conv": ind.ichimoku_conversion_line(),
-            "ichimoku_base": ind.ichimoku_base_line(),
-            "ichimoku_a": ind.ichimoku_a(),
-            "ichimoku_b": ind.ichimoku_b(),
-        }
-    )
+    return ta_outputs(ind, _ICHIMOKU)
+
+
+_AROON = {"aroon_up": "aroon_up", "aroon_down": "aroon_down", "aroon_indicator": "aroon_indicator"}
 
 
 @_reg(
-    grid={"window": [14, 25]},
-    warmup=lambda window: window,
-    outputs=("aroon_up", "aroon_down", "aroon_indicator"),
-    scale_free=True,
+    grid={"window": [14, 25]}, warmup=lambda window: window, outputs=tuple(_AROON), scale_free=True
 )
 def aroon(high: pd.Series, low: pd.Series, window: int = 25) -> pd.DataFrame:
     """Aroon up, down (bars since the window's high/low, in %) and their difference."""
-    ind = ta.trend.AroonIndicator(high, low, window, fillna=False)
-    return pd.DataFrame(
-        {
-            "aroon_up": ind.aroon_up(),
-            "aroon_down": ind.aroon_down(),
-            "aroon_indicator": ind.aroon_indicator(),
-        }
-    )
+    return ta_outputs(ta.trend.AroonIndicator(high, low, window, fillna=False), _AROON)
 
 
 @_reg(

@@ -7,7 +7,7 @@ import pandas as pd
 import ta
 
 from strategies.indicators import fast
-from strategies.indicators.base import Registrar
+from strategies.indicators.base import Registrar, ta_outputs
 
 __all__ = ["INDICATORS"]
 
@@ -56,12 +56,21 @@ def bollinger(close: pd.Series, window: int = 20, window_dev: float = 2.0) -> pd
     )
 
 
+_KELTNER = {
+    "keltner_mband": "keltner_channel_mband",
+    "keltner_hband": "keltner_channel_hband",
+    "keltner_lband": "keltner_channel_lband",
+    "keltner_wband": "keltner_channel_wband",
+    "keltner_pband": "keltner_channel_pband",
+}
+
+
 @_reg(
     grid={"window": [20], "window_atr": [10], "original_version": [True, False]},
     warmup=lambda window, window_atr, original_version: (
         window - 1 if original_version else max(window, window_atr) - 1
     ),
-    outputs=("keltner_mband", "keltner_hband", "keltner_lband", "keltner_wband", "keltner_pband"),
+    outputs=tuple(_KELTNER),
 )
 def keltner(
     high: pd.Series,
@@ -75,15 +84,7 @@ def keltner(
     ind = ta.volatility.KeltnerChannel(
         high, low, close, window, window_atr, fillna=False, original_version=original_version
     )
-    return pd.DataFrame(
-        {
-            "keltner_mband": ind.keltner_channel_mband(),
-            "keltner_hband": ind.keltner_channel_hband(),
-            "keltner_lband": ind.keltner_channel_lband(),
-            "keltner_wband": ind.keltner_channel_wband(),
-            "keltner_pband": ind.keltner_channel_pband(),
-        }
-    )
+    return ta_outputs(ind, _KELTNER)
 
 
 @_reg(

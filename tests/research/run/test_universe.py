@@ -20,6 +20,7 @@ from research.run.universe import search_class
 from research.spec import UniverseSpec, parse_experiment
 from strategies.builtin.sma_cross import SmaCross
 from strategies.builtin.xs_momentum import XsMomentum
+from tests.research.run._universe import sma_universe_raw
 
 SYMBOLS = ("AAA", "BBB", "CCC")
 
@@ -30,21 +31,7 @@ def uni_bars() -> dict[str, pd.DataFrame]:
 
 
 def _spec(**changes):
-    raw = {
-        "name": "uni",
-        "seed": 5,
-        "data": {"source": "sample:sp500_20"},
-        "strategies": [{"name": "sma_cross", "space": {"fast": {"low": 5, "high": 30},
-                                                      "slow": {"low": 40, "high": 120}}}],
-        "optimizers": ["random"],
-        "budget": {"n_trials": 5},
-        "walk_forward": {"train": 300, "test": 150},
-        "gates": {"min_dsr": None, "max_pbo": None, "min_stability": None, "min_trades": None,
-                  "max_drawdown": None},
-        "report": False,
-    }  # fmt: skip
-    raw.update(changes)
-    return parse_experiment(raw)
+    return parse_experiment(sma_universe_raw("uni", 5, 5, **changes))
 
 
 def _run(tmp_path, bars, tag, workers=1, **changes):

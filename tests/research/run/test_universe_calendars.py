@@ -15,6 +15,7 @@ from research.run.data import load_experiment_data
 from research.run.pipeline import run_experiment
 from research.run.universe import SymbolFolds
 from research.spec import parse_experiment
+from tests.research.run._universe import GATES_OFF, sma_universe_raw
 
 GAP = slice(500, 520)  # AAA has no bar on union rows 500..519
 LISTED = 350  # BBB's first bar is union row 350
@@ -29,20 +30,13 @@ def gappy() -> dict[str, pd.DataFrame]:
 
 
 def _run(tmp_path, bars, tag, **changes):
-    raw = {
-        "name": "cal",
-        "seed": 4,
-        "data": {"source": "sample:sp500_20"},
-        "strategies": [{"name": "sma_cross", "space": {"fast": {"low": 5, "high": 30},
-                                                      "slow": {"low": 40, "high": 120}}}],
-        "optimizers": ["random"],
-        "budget": {"n_trials": 4},
-        "walk_forward": {"train": 300, "test": 150},
-        "costs": {"fees": 0.0, "slippage_bps": 0.0, "execution": "close"},
-        "gates": {"min_dsr": None, "max_pbo": None, "min_stability": None, "min_trades": None,
-                  "max_drawdown": None, "min_wfe": None},
-        "report": False,
-    }  # fmt: skip
+    raw = sma_universe_raw(
+        "cal",
+        4,
+        4,
+        costs={"fees": 0.0, "slippage_bps": 0.0, "execution": "close"},
+        gates={**GATES_OFF, "min_wfe": None},
+    )
     raw.update(changes)
     exp = parse_experiment(raw)
     return run_experiment(exp, bars=bars, out_dir=tmp_path / tag, progress=False)

@@ -20,6 +20,7 @@ from research.run.universe import search_class
 from research.spec import UniverseSpec, parse_experiment
 from strategies.builtin.sma_cross import SmaCross
 from strategies.builtin.xs_momentum import XsMomentum
+from tests.research.run._universe import SMA_CROSS
 from tests.research.run.test_universe_calendars import gappy  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,8 +81,7 @@ def test_pooled_and_portfolio_leaderboards_do_not_depend_on_workers(gappy, tmp_p
         "name": "wk", "seed": 9, "data": {"source": "sample:sp500_20"},
         "universe": {"mode": "pooled", "aggregate": "mean"},
         "strategies": [
-            {"name": "sma_cross", "space": {"fast": {"low": 5, "high": 30},
-                                            "slow": {"low": 40, "high": 120}}},
+            SMA_CROSS,
             {"name": "xs_momentum", "mode": "portfolio"},
         ],
         "optimizers": ["tpe"], "budget": {"n_trials": 6},
