@@ -118,7 +118,6 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
     SQLAlchemy Core ``executemany`` on Optuna's own tables (``trials`` first, then the rows that
     reference their ``trial_id``); ~20x cheaper than building ORM objects per row.
     """
-    import datetime as dt
 
     from optuna.distributions import distribution_to_json
     from optuna.storages._rdb import models
@@ -127,24 +126,11 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
     value_repr = models.TrialValueModel.value_to_stored_repr
     inter_repr = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
 
-    def utc(value: Any) -> Any:
-        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
-
     trial_table = models.TrialModel.__table__
-    trial_rows = [
-        {
-            "number": ft.number,
-            "study_id": study_id,
-            "state": ft.state,
-            "datetime_start": utc(ft.datetime_start),
-            "datetime_complete": utc(ft.datetime_complete),
-        }
-        for ft in trials
-    ]
     numbers = [ft.number for ft in trials]
     with storage.engine.begin() as conn:  # one transaction, committed on success
         _lock_study(conn, models.StudyModel.__table__, study_id)
-        conn.execute(trial_table.insert(), trial_rows)
+        _insert_trial_rows(conn, trial_table, study_id, trials)
         ids = dict(
             conn.execute(
                 select(trial_table.c.number, trial_table.c.trial_id).where(
@@ -155,6 +141,9 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
             ).all()
         )
         dist_json: dict[int, str] = {}
+        # the run-level attributes (seed, data fingerprint, code version) are the same objects
+        # in every trial: their JSON text is made once (the trials keep them alive meanwhile)
+        attr_json: dict[int, str] = {}
         params, values, inters, users, systems = [], [], [], [], []
         for ft in trials:
             tid = ids[ft.number]
@@ -171,7 +160,10 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
                 v, t = inter_repr(x)
                 inters.append((tid, int(step), v, t.name))
             for k, v in ft.user_attrs.items():
-                users.append((tid, k, dumps(v)))
+                text = attr_json.get(id(v))
+                if text is None:
+                    text = attr_json[id(v)] = dumps(v)
+                users.append((tid, k, text))
             for k, v in ft.system_attrs.items():
                 systems.append((tid, k, dumps(v)))
         for model, columns, rows in (
@@ -183,6 +175,41 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
         ):
             if rows:
                 _insert_rows(conn, model.__table__, columns, rows)
+
+
+def _insert_trial_rows(conn: Any, table: Any, study_id: int, trials: Sequence[Any]) -> None:
+    """The ``trials`` rows: on SQLite through :func:`_insert_rows` in the stored form
+    SQLAlchemy writes (the state's enum name, naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``
+    text), elsewhere through SQLAlchemy Core (typed parameters)."""
+    import datetime as dt
+
+    def utc(value: Any) -> Any:
+        return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    if conn.dialect.name == "sqlite":
+
+        def text(value: Any) -> str | None:
+            value = utc(value)
+            return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+        rows = [
+            (ft.number, study_id, ft.state.name, text(ft.datetime_start),
+             text(ft.datetime_complete))
+            for ft in trials
+        ]  # fmt: skip
+        _insert_rows(conn, table, _TRIAL_COLUMNS, rows)
+        return
+    dicts = [
+        {
+            "number": ft.number,
+            "study_id": study_id,
+            "state": ft.state,
+            "datetime_start": utc(ft.datetime_start),
+            "datetime_complete": utc(ft.datetime_complete),
+        }
+        for ft in trials
+    ]
+    conn.execute(table.insert(), dicts)
 
 
 def _lock_study(conn: Any, table: Any, study_id: int) -> None:
@@ -199,6 +226,7 @@ def _lock_study(conn: Any, table: Any, study_id: int) -> None:
         raise KeyError(f"no study with id {study_id}")
 
 
+_TRIAL_COLUMNS = ("number", "study_id", "state", "datetime_start", "datetime_complete")
 _PARAM_COLUMNS = ("trial_id", "param_name", "param_value", "distribution_json")
 _VALUE_COLUMNS = ("trial_id", "objective", "value", "value_type")
 _INTER_COLUMNS = ("trial_id", "step", "intermediate_value", "intermediate_value_type")

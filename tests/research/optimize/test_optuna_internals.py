@@ -92,6 +92,34 @@ def test_bulk_insert_writes_what_add_trials_would(tmp_path):
         assert b.user_attrs["metrics"] == {"sharpe_ratio": float(a.number), "bad": None}
 
 
+def test_bulk_insert_stores_the_trials_rows_as_optuna_does(tmp_path):
+    """SQLite ``trials`` rows go in as raw text (state name, naive UTC datetime): byte for byte
+    what Optuna's own ``add_trials`` (SQLAlchemy's Enum and DateTime types) stores."""
+    import sqlite3
+
+    from research.optimize.storage import open_storage
+
+    path = tmp_path / "o.db"
+    source = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    source.optimize(_objective, n_trials=4)
+    source.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    trials = source.get_trials(deepcopy=True)
+    trials[1].datetime_start = trials[1].datetime_start.replace(microsecond=0)
+    storage = open_storage(f"sqlite:///{path}")
+    ours = storage.create_new_study([optuna.study.StudyDirection.MINIMIZE], "bulk")
+    bulk_insert_trials(storage, ours, trials)
+    optuna.create_study(study_name="own", storage=storage).add_trials(trials)
+    with sqlite3.connect(path) as con:
+        rows = con.execute(
+            "SELECT s.study_name, t.number, t.state, t.datetime_start, t.datetime_complete "
+            "FROM trials t JOIN studies s USING (study_id) ORDER BY s.study_name, t.number"
+        ).fetchall()
+    bulk, own = rows[:5], rows[5:]
+    assert [r[0] for r in bulk] == ["bulk"] * 5 and [r[0] for r in own] == ["own"] * 5
+    assert [r[1:] for r in bulk] == [r[1:] for r in own]
+    assert bulk[4][2] == "FAIL" and bulk[1][3].endswith(".000000")
+
+
 def test_hyperband_bracket_id_reads_the_pruner(tmp_path):
     study = optuna.create_study(
         pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=8, reduction_factor=2)
