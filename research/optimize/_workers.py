@@ -6,6 +6,13 @@ results come back in submission order. The :class:`~research.optimize.evaluate.E
 (bars, strategy class, costs) is shipped once per worker (process-pool initializer, or
 ``Client.scatter(broadcast=True)`` on Dask), not once per task.
 
+Within :func:`shared_pool` (a run's search stage), the local process pools of all the searches
+are one pool, started at the first search that needs it and shut down on leaving: a run of many
+small searches (``per_symbol``: one per symbol x strategy x optimizer) does not start and stop
+processes per search. Each search's context is then pickled once to a file the workers read at
+their first chunk of that search; a worker holds one context at a time (the previous search's is
+dropped before the next is loaded), so memory stays bounded however many searches a run has.
+
 * ``workers <= 1`` and no scheduler: in the calling process.
 * ``workers > 1``: :class:`concurrent.futures.ProcessPoolExecutor` (``fork`` start method on
   Linux, the platform default elsewhere); each worker process limits numba to its share of the
@@ -21,23 +28,30 @@ results come back in submission order. The :class:`~research.optimize.evaluate.E
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
+import pickle
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from data_loaders.errors import ConfigError, ParameterError
 from research.optimize._timeouts import run_with_timeouts, timeout_reason
 from research.optimize.evaluate import EvalContext, EvalTask, SetResult, run_task, split_task
 
-__all__ = ["Workers"]
+__all__ = ["Workers", "shared_pool"]
 
 _WORKER_CTX: EvalContext | None = None
+_WORKER_KEY: str | None = None  # which shipped context _WORKER_CTX is (shared pools)
 
 
-def _init_worker(ctx: EvalContext, threads: int) -> None:
+def _init_worker(ctx: EvalContext | None, threads: int) -> None:
     global _WORKER_CTX
     _WORKER_CTX = ctx
     try:
@@ -48,10 +62,92 @@ def _init_worker(ctx: EvalContext, threads: int) -> None:
         pass
 
 
-def _run_in_worker(task: EvalTask) -> tuple[list[SetResult], float]:
+def _run_in_worker(
+    task: EvalTask, key: str | None = None, path: str | None = None
+) -> tuple[list[SetResult], float]:
+    global _WORKER_CTX, _WORKER_KEY
+    if key is not None and key != _WORKER_KEY:
+        _WORKER_CTX = _WORKER_KEY = None  # the previous search's context goes first
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            _WORKER_CTX = pickle.load(fh)
+        _WORKER_KEY = key
     if _WORKER_CTX is None:
         raise RuntimeError("worker process was not initialised with an evaluation context")
     return run_task(_WORKER_CTX, task)
+
+
+def _process_pool(workers: int, ctx: EvalContext | None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes (``fork`` on Linux) holding ``ctx`` from the start, each
+    limiting numba to its share of the cores."""
+    method = "fork" if sys.platform.startswith("linux") else None
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context(method),
+        initializer=_init_worker,
+        initargs=(ctx, threads),
+    )
+
+
+class _SharedPool:
+    """One process pool for the searches inside :func:`shared_pool`, started at first use;
+    contexts are shipped through pickle files in a folder of its own (see the module
+    docstring)."""
+
+    _keys = itertools.count()
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.folder: str | None = None
+
+    def executor(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            self.pool = _process_pool(self.workers, None)
+        return self.pool
+
+    def ship(self, ctx: EvalContext) -> tuple[str, str] | None:
+        """Pickle ``ctx`` for the workers: its key and file, or None when it does not pickle
+        (e.g. a lambda objective: the search then gets a pool of its own, forked with it)."""
+        try:
+            data = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            return None
+        if self.folder is None:
+            self.folder = tempfile.mkdtemp(prefix="research-contexts-")
+        key = f"{os.getpid()}-{next(self._keys)}"
+        path = os.path.join(self.folder, f"{key}.pkl")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return key, path
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+_SHARED: _SharedPool | None = None
+
+
+@contextmanager
+def shared_pool(workers: int) -> Iterator[None]:
+    """Inside: the searches run with ``workers`` local processes (``workers > 1``, no
+    scheduler, no ``trial_timeout``) share one process pool, shut down on leaving. Nested
+    calls keep the outer pool; the results are the same as with a pool per search."""
+    global _SHARED
+    if _SHARED is not None or isinstance(workers, bool) or not isinstance(workers, int):
+        yield
+        return
+    _SHARED = _SharedPool(workers)
+    try:
+        yield
+    finally:
+        shared, _SHARED = _SHARED, None
+        shared.close()
 
 
 class Workers:
@@ -83,6 +179,7 @@ class Workers:
         if isinstance(w, bool) or not isinstance(w, int) or w < 1:
             raise ParameterError(f"`workers` must be an int >= 1, got {w!r}")
         self.pool_: ProcessPoolExecutor | None = None
+        self.shipped_: tuple[str, str] | None = None  # (key, file) in a shared pool
         self.client_: Any = None
         self.own_client_ = False
         self.parallelism_ = 1
@@ -96,14 +193,8 @@ class Workers:
         elif limit is not None:
             self.parallelism_ = w  # child processes started per chunk, `w` at a time
         elif w > 1:
-            method = "fork" if sys.platform.startswith("linux") else None
-            threads = max(1, (os.cpu_count() or 1) // w)
-            self.pool_ = ProcessPoolExecutor(
-                max_workers=w,
-                mp_context=mp.get_context(method),
-                initializer=_init_worker,
-                initargs=(self.ctx, threads),
-            )
+            self.shipped_ = _SHARED.ship(self.ctx) if _SHARED and _SHARED.workers == w else None
+            self.pool_ = _SHARED.executor() if self.shipped_ else _process_pool(w, self.ctx)
             self.parallelism_ = w
         return self
 
@@ -134,9 +225,11 @@ class Workers:
         self.parallelism_ = max(threads, self.workers)
 
     def __exit__(self, *exc: Any) -> None:
-        if self.pool_ is not None:
+        if self.shipped_ is not None:
+            Path(self.shipped_[1]).unlink(missing_ok=True)  # the shared pool stays up
+        elif self.pool_ is not None:
             self.pool_.shutdown(wait=True, cancel_futures=True)
-            self.pool_ = None
+        self.pool_ = self.shipped_ = None
         if self.client_ is not None and self.own_client_:
             self.client_.close()
         self.client_ = None
@@ -163,7 +256,9 @@ class Workers:
                 threads=threads,
             )
         elif self.pool_ is not None:
-            outputs = list(self.pool_.map(_run_in_worker, chunks))
+            key, path = self.shipped_ or (None, None)
+            n = len(chunks)
+            outputs = list(self.pool_.map(_run_in_worker, chunks, [key] * n, [path] * n))
         else:
             outputs = [run_task(self.ctx, c) for c in chunks]
         results: list[list[SetResult]] = [[] for _ in tasks]

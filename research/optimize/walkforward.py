@@ -205,7 +205,8 @@ def check_study_code(strategy_cls: Any, bars: Any, **kwargs: Any) -> None:
     for k in ("workers", "scheduler", "trial_timeout"):
         kwargs.pop(k, None)
     defaults = {"inner_validation": None, "inner_top_k": 10, "fidelity": None,
-                "reduction_factor": 3, "batch_size": None, "timeout": None}  # fmt: skip
+                "reduction_factor": 3, "batch_size": None, "timeout": None, "costs": None,
+                "direction": None, "init_cash": None, "periods_per_year": None}  # fmt: skip
     setup = check_arguments(strategy_cls, bars, **{**defaults, **kwargs, "progress": False})
     plan = plan_studies(
         setup, own["splitter"], study_name=own["study_name"], storage=own["storage"],

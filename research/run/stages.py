@@ -145,7 +145,11 @@ def search_stage(
     allow_changed_code: bool = False,
 ) -> list[SearchOutcome]:
     """One walk-forward search per strategy x optimizer pair, in spec order (strategy-major);
-    under ``universe.mode: per_symbol`` one per symbol as well (:mod:`research.run.universe`)."""
+    under ``universe.mode: per_symbol`` one per symbol as well (:mod:`research.run.universe`).
+    With ``workers > 1`` the searches share one local process pool
+    (:func:`research.optimize._workers.shared_pool`)."""
+    from research.optimize._workers import shared_pool
+
     ctx = {
         "say": say, "storage": storage, "run_dir": run_dir, "warm_start": warm_start,
         "progress": progress, "allow_changed_code": allow_changed_code,
@@ -161,8 +165,9 @@ def search_stage(
                 say(f"{s.label}: {job.symbol} not searched: {job.skipped}")
         # strategy-major, then optimizer, then symbol (per_symbol)
         jobs += [(s, o, job, key) for o in exp.optimizers for job in found if not job.skipped]
-    for n, (s, o, job, key) in enumerate(jobs, 1):
-        out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
+    with shared_pool(exp.workers):  # one process pool for all the searches, not one each
+        for n, (s, o, job, key) in enumerate(jobs, 1):
+            out.append(_search_one(exp, plan, exploration, s, o, job, key, n, len(jobs), ctx))
     return out
 
 
