@@ -28,6 +28,7 @@ dropped before the next is loaded), so memory stays bounded however many searche
 
 from __future__ import annotations
 
+import io
 import itertools
 import multiprocessing as mp
 import os
@@ -89,6 +90,16 @@ def _process_pool(workers: int, ctx: EvalContext | None) -> ProcessPoolExecutor:
     )
 
 
+class _ContextPickler(pickle.Pickler):
+    """Pickles a class made at run time whose own namespace holds ``__class_reduce__`` (e.g. a
+    strategy with a spec's space overrides) as that ``(function, args)`` rebuild."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, type) and "__class_reduce__" in vars(obj):
+            return obj.__class_reduce__
+        return NotImplemented
+
+
 class _SharedPool:
     """One process pool for the searches inside :func:`shared_pool`, started at first use;
     contexts are shipped through pickle files in a folder of its own (see the module
@@ -109,10 +120,12 @@ class _SharedPool:
     def ship(self, ctx: EvalContext) -> tuple[str, str] | None:
         """Pickle ``ctx`` for the workers: its key and file, or None when it does not pickle
         (e.g. a lambda objective: the search then gets a pool of its own, forked with it)."""
+        buffer = io.BytesIO()
         try:
-            data = pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL)
+            _ContextPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(ctx)
         except (pickle.PicklingError, AttributeError, TypeError):
             return None
+        data = buffer.getvalue()
         if self.folder is None:
             self.folder = tempfile.mkdtemp(prefix="research-contexts-")
         key = f"{os.getpid()}-{next(self._keys)}"

@@ -75,9 +75,16 @@ def resolve_strategy(spec: StrategySpec, *, key: str = "strategies[0]") -> type:
         raise ConfigError(f"{key}.name: {exc}") from None
     if not spec.space:
         return cls
+    return with_overrides(cls, spec.space, key)
+
+
+def with_overrides(cls: type, space: Mapping[str, Any], key: str = "strategies[0]") -> type:
+    """``cls`` with the space overrides ``space`` (see :func:`resolve_strategy`). The subclass
+    carries ``__class_reduce__``: a worker rebuilds it from ``cls`` and ``space`` (it does not
+    pickle by reference, its name being the registered class's)."""
     declared = cls.space()
     attrs: dict[str, Any] = {}
-    for pname, ov in spec.space.items():
+    for pname, ov in space.items():
         pkey = f"{key}.space.{pname}"
         if pname not in declared:
             raise ConfigError(
@@ -90,7 +97,8 @@ def resolve_strategy(spec: StrategySpec, *, key: str = "strategies[0]") -> type:
             "__qualname__": cls.__qualname__,
             "__doc__": cls.__doc__,
             "name": cls.label(),
-            "space_overrides": copy.deepcopy(spec.space),
+            "space_overrides": copy.deepcopy(dict(space)),
+            "__class_reduce__": (with_overrides, (cls, copy.deepcopy(dict(space)), key)),
         }
     )
     return type(cls.__name__, (cls,), attrs)
