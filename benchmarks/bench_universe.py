@@ -48,9 +48,11 @@ so absolute times are inflated; each part's ratios are from one run)::
        500 symbols    147.6 s   x  6.6 vs 50 symbols   peak RSS    886 MB (3 leaderboard rows)
 
 Peak RSS is the largest single process (the run's, or one worker's), not their sum. Part (b)
-depends on the load: 76.9 s for 20 symbols (18.7 s for one) at load average 6 -> 8. Each of its
-40 searches starts its own pool of 2 worker processes (about 0.4 s each); the same spec with
-``workers: 1`` took 18.8 s (load about 6).
+depends on the load: 76.9 s for 20 symbols (18.7 s for one) at load average 6 -> 8, when each of
+its 40 searches started its own pool of 2 worker processes. Since commit d34d62e the searches of
+a run share one pool (``research.optimize._workers.shared_pool``); measured alternately in one
+session (load average 1.9 -> 2.2), 20 symbols: 19.0 s at 9ea91f1 (a pool per search) against
+14.0 s and 13.7 s at d34d62e (one pool); the same spec with ``workers: 1``: 11.1 s (load 2.3).
 """
 
 from __future__ import annotations
