@@ -35,8 +35,8 @@ milliseconds and the exit layer's extra cost is per order (~13,000 orders and ex
 per bar. As separate compiled functions, the exit step functions (and the order helpers) paid
 numba's ``NRT_incref``/``NRT_decref`` on their array arguments at every call, ~150 ns per order
 with an exit layer; inlined, the refcounting is gone (the exit layer's extra went from ~1.0 ms
-to ~0.5 ms, and the plain path is ~8 % faster too). Python overhead per call is ~0.2 ms plain
-(mostly the metrics frame) and ~0.35 ms with exits (the parameter table, the reasons frame).
+to ~0.5 ms, and the plain path is ~8 % faster too). Python overhead per call is ~0.16 ms plain
+(mostly the metrics frame) and ~0.25 ms with exits (the parameter table, the reasons frame).
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).
