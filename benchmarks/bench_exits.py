@@ -19,24 +19,24 @@ Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: 
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
 the open meets a stop inside the same bar; see ``tests/backtest/test_exits_peers.py``).
 
-Last measured (2 cores shared with ~6 other jobs, load average 5.7-6.8), after the exit layer's
-Python inputs were trimmed (parameter rows cached per ``Exits``, no ATR unless a rule reads it)
-and the kernel skips the exit decision when nothing is blocked and no time stop runs
-(bit-identical)::
+Last measured (2 cores shared with other jobs, load average 1.9-2.1), the code before and after
+the exit step functions and the order/fill helpers were inlined into the tile loop at numba IR
+level (``inline="always"``; bit-identical), runs alternated in one session::
 
-    data     bars    sets  plain cpu  exits cpu      vectorbt cpu  exits/plain  vectorbt/exits
-    daily    5031    90    0.0030-0.0036  0.0038-0.0052  0.076-0.086  1.26-1.47  16.1-20.2
-    minute   100000  90    0.069      0.096          3.3           1.39         34.7
+    data     bars    sets  plain cpu      exits cpu      vectorbt cpu  exits/plain  vectorbt/exits
+    before:
+    daily    5031    90    0.0027-0.0029  0.0039         0.073-0.076   1.34-1.43    19.0-19.5
+    after:
+    daily    5031    90    0.0024-0.0028  0.0029-0.0031  0.073-0.078   1.11-1.28    24.5-25.6
+    minute   100000  90    0.053          0.069          3.0           1.31         43.6
 
-Reading: the exits/plain target (1.5x) is met in every run; the vectorbt target (20x) is met on
-minute bars (~35x) and only in the quietest daily runs (16-20x): on daily bars both batch paths
-take a few milliseconds, and the exit layer's extra ~1 ms is per order (about 150 ns per order
-with an exit layer, ~13,000 orders and exits here), not per bar (columns that stay flat or in
-one trade cost the same with and without it, and an exit layer with no rule on costs as much as
-one with stops). In isolation each exit step function costs 11-30 ns per call, mostly numba's
-``NRT_incref``/``NRT_decref`` around helpers that write array state; but dropping any one of
-those calls from the kernel saved only ~0.1 ms, so where the rest goes is not settled (next
-candidate: a column's exit state kept in locals instead of the ``xs`` array).
+Reading: both targets are met on both samples. On daily bars both batch paths take a few
+milliseconds and the exit layer's extra cost is per order (~13,000 orders and exits here), not
+per bar. As separate compiled functions, the exit step functions (and the order helpers) paid
+numba's ``NRT_incref``/``NRT_decref`` on their array arguments at every call, ~150 ns per order
+with an exit layer; inlined, the refcounting is gone (the exit layer's extra went from ~1.0 ms
+to ~0.5 ms, and the plain path is ~8 % faster too). Python overhead per call is ~0.16 ms plain
+(mostly the metrics frame) and ~0.25 ms with exits (the parameter table, the reasons frame).
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).
