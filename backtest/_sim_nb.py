@@ -168,7 +168,7 @@ def trade_pnl_nb(
     return pnl, pnl / entry_val
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
     tc[j, TC_N_TRADES] += 1
     if closed:
@@ -181,7 +181,7 @@ def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
             tc[j, TC_LOSSES] -= pnl
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _on_fill_nb(
     ts: np.ndarray, tc: np.ndarray, j: int, i: int, signed_size: float, price: float, fees: float,
 ) -> None:  # fmt: skip
@@ -227,7 +227,7 @@ def _on_fill_nb(
         ts[j, TS_ENTRY_IDX] = i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _order_nb(
     h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
     t: float, last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
