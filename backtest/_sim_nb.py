@@ -277,7 +277,7 @@ def _close_out_nb(
     return 0.0, 0.0, 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _close_nb(
     h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
     last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
@@ -295,7 +295,7 @@ def _close_nb(
     return cash, pos
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _exit_intrabar_fill_nb(
     xs: np.ndarray, xpb: np.ndarray, h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int,
     cash: float, pos: float, last_tgt: float, open_: np.ndarray, high: np.ndarray, low: np.ndarray,

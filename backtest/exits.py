@@ -188,15 +188,11 @@ class Exits:
     def to_row(self) -> np.ndarray:
         """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of the row
         computed once per instance (a sweep passes the same instances call after call)."""
-        return self._cached_row().copy()
-
-    def _cached_row(self) -> np.ndarray:
-        """The row of :meth:`to_row`, computed once per instance (not a copy: do not modify)."""
         row = self.__dict__.get("_row")
         if row is None:
             row = self._row_of()
             object.__setattr__(self, "_row", row)
-        return row
+        return row.copy()
 
     def _row_of(self) -> np.ndarray:
         row = np.full(N_XP, np.nan)
@@ -242,7 +238,7 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    table = np.array([item._cached_row() for item in items]).reshape(-1, N_XP)  # one copy
+    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
     uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
     windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:
