@@ -102,14 +102,14 @@ def new_state_nb(n: int) -> np.ndarray:
     return xs
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_reset_nb(xs: np.ndarray, j: int) -> None:
     """Forget column ``j``'s trade and block (its book was closed out)."""
     xs[j, XS_SIDE] = 0.0
     xs[j, XS_BLOCKED] = 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sign(x: float) -> float:
     if x > 0:
         return 1.0
@@ -118,7 +118,7 @@ def _sign(x: float) -> float:
     return 0.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_decide_nb(
     xs: np.ndarray, xp: np.ndarray, j: int, target: float, k: int, shift: int
 ) -> tuple[float, int]:
@@ -151,7 +151,7 @@ def exit_decide_nb(
     return target, -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tighter(a: float, b: float, side: float) -> float:
     """The level nearer the price of a ``side`` trade below/above it (NaN-aware)."""
     if a != a:
@@ -161,7 +161,7 @@ def _tighter(a: float, b: float, side: float) -> float:
     return max(a, b) if side > 0 else min(a, b)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_on_target_nb(
     xs: np.ndarray,
     xp: np.ndarray,
@@ -207,7 +207,7 @@ def exit_on_target_nb(
     return reason
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _stop_level(xs: np.ndarray, j: int, s: float) -> tuple[float, int]:
     """The binding protective level of side ``s`` and its reason (stop or trail)."""
     stop = xs[j, XS_STOP]
@@ -221,7 +221,7 @@ def _stop_level(xs: np.ndarray, j: int, s: float) -> tuple[float, int]:
     return stop, R_STOP
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_intrabar_nb(
     xs: np.ndarray, xp: np.ndarray, j: int, i: int, open_: float, high: float, low: float
 ) -> tuple[bool, float, int]:
@@ -259,7 +259,7 @@ def exit_intrabar_nb(
     return hit, price, reason
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_end_bar_nb(
     xs: np.ndarray, xp: np.ndarray, j: int, i: int, high: float, low: float
 ) -> None:
@@ -385,7 +385,7 @@ C_LIVE, C_LO, C_HI, C_UPD_LO, C_UPD_HI, C_ANY_LO, C_ANY_HI, C_ATTN, C_BLOCKED = 
 NO_CACHE = (np.inf, -np.inf, np.inf, -np.inf, np.inf, -np.inf, np.inf, np.inf, 0.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def exit_cache_nb(
     xs: np.ndarray, xp: np.ndarray, j: int
 ) -> tuple[float, float, float, float, float, float, float, float, float]:
