@@ -19,24 +19,21 @@ Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: 
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
 the open meets a stop inside the same bar; see ``tests/backtest/test_exits_peers.py``).
 
-Last measured (2 cores shared with other jobs, load average 1.9-2.1), the code before and after
-the exit step functions and the order/fill helpers were inlined into the tile loop at numba IR
-level (``inline="always"``; bit-identical), runs alternated in one session::
+Last measured (2 cores, load average ~2, runs alternated in one session)::
 
     data     bars    sets  plain cpu      exits cpu      vectorbt cpu  exits/plain  vectorbt/exits
-    before:
     daily    5031    90    0.0027-0.0029  0.0039         0.073-0.076   1.34-1.43    19.0-19.5
-    after:
-    daily    5031    90    0.0024-0.0028  0.0029-0.0031  0.073-0.078   1.11-1.28    24.5-25.6
-    minute   100000  90    0.053          0.069          3.0           1.31         43.6
 
-Reading: both targets are met on both samples. On daily bars both batch paths take a few
-milliseconds and the exit layer's extra cost is per order (~13,000 orders and exits here), not
-per bar. As separate compiled functions, the exit step functions (and the order helpers) paid
-numba's ``NRT_incref``/``NRT_decref`` on their array arguments at every call, ~150 ns per order
-with an exit layer; inlined, the refcounting is gone (the exit layer's extra went from ~1.0 ms
-to ~0.5 ms, and the plain path is ~8 % faster too). Python overhead per call is ~0.16 ms plain
-(mostly the metrics frame) and ~0.25 ms with exits (the parameter table, the reasons frame).
+Reading: the exits/plain target is met; the vectorbt target (20x) is met on minute bars (~33x)
+but not on daily bars (~19x). On daily bars both batch paths take a few milliseconds and the
+exit layer's extra cost is per order (~13,000 orders and exits here), not per bar: as separate
+compiled functions the exit step functions pay numba's ``NRT_incref``/``NRT_decref`` on their
+array arguments at every call (~150 ns per order). Inlining them and the order helpers into the
+tile loop (``inline="always"``, bit-identical) reached 24.5-25.6x, but tripled numba's compile
+time of every batch kernel (first call 10.7 s -> 31 s; the test suite from a cold cache 371 s ->
+708 s), so it was reverted. Next candidate: a column's exit state in local variables instead
+of the ``xs`` array (no refcounted array arguments, no inlining). Python overhead per call is
+~0.16 ms plain (mostly the metrics frame) and ~0.3 ms with exits.
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).
