@@ -191,14 +191,12 @@ class TrialStore:
         except KeyError:
             with quiet_optuna():
                 study_id = storage.create_new_study(wanted, self.study_name)
-            attrs = {key: jsonable(value) for key, value in self.attrs.items()}
-            try:  # one transaction (research.optimize._optuna_internals)
-                bulk_set_study_user_attrs(storage, study_id, attrs)
-            except (ImportError, AttributeError):
-                for key, value in attrs.items():
-                    storage.set_study_user_attr(study_id, key, value)
+            self._write_attrs(storage, study_id)
             n_written = 0
         else:
+            if self._unfinished_creation(storage, study_id, wanted):
+                # created, then killed before its attributes were written: finish creating it
+                self._write_attrs(storage, study_id)
             self.check_code(storage.get_study_user_attrs(study_id).get(_CODE_IDENTITY))
             stored = storage.get_study_user_attrs(study_id).get(_CONFIG_HASH)
             if (
@@ -215,6 +213,25 @@ class TrialStore:
         self.study_id_ = study_id
         self.n_written_ = n_written
         return self
+
+    def _write_attrs(self, storage: Any, study_id: int) -> None:
+        """Write the study's user attributes (one transaction where Optuna allows it)."""
+        attrs = {key: jsonable(value) for key, value in self.attrs.items()}
+        try:  # one transaction (research.optimize._optuna_internals)
+            bulk_set_study_user_attrs(storage, study_id, attrs)
+        except (ImportError, AttributeError):
+            for key, value in attrs.items():
+                storage.set_study_user_attr(study_id, key, value)
+
+    @staticmethod
+    def _unfinished_creation(storage: Any, study_id: int, wanted: list[Any]) -> bool:
+        """A study with the wanted directions but no trials and none of our attributes: a run
+        killed between creating it and writing its attributes (two transactions)."""
+        return (
+            _CONFIG_HASH not in storage.get_study_user_attrs(study_id)
+            and storage.get_study_directions(study_id) == wanted
+            and not storage.get_all_trials(study_id, deepcopy=False)
+        )
 
     def check_code(self, stored: Any) -> None:
         """Refuse to reopen a study whose trials other code made (unless allowed)."""

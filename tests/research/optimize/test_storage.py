@@ -184,3 +184,33 @@ def test_settings_added_later_enter_the_study_name_only_when_set(wfo, tmp_path):
     assert levered.config["max_leverage"] == 2.0
     names = {r.study_names[0] for r in (plain, borrow, levered)}
     assert len(names) == 3  # leverage used to share the unlevered run's studies
+
+
+def _bare_study(url: str, name: str) -> tuple[object, int]:
+    """A study as a run killed between creating it and writing its attributes leaves it."""
+    from optuna.study import StudyDirection
+
+    storage = open_storage(url)
+    return storage, storage.create_new_study([StudyDirection.MAXIMIZE], name)
+
+
+def test_a_study_killed_before_its_attributes_is_finished_on_reopening(tmp_path):
+    from research.optimize.storage import TrialStore
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage, study_id = _bare_study(url, "s.fold0")
+    store = TrialStore(url, "s.fold0", ["maximize"], {"config_hash": "abc", "seed": 3}).open()
+    assert store.n_written_ == 0
+    assert storage.get_study_user_attrs(study_id) == {"config_hash": "abc", "seed": 3}
+
+
+def test_a_study_without_attributes_but_with_trials_is_refused(tmp_path):
+    from research.optimize.storage import TrialStore
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage, study_id = _bare_study(url, "s.fold0")
+    optuna.load_study(study_name="s.fold0", storage=url).add_trial(
+        optuna.trial.create_trial(value=1.0, params={}, distributions={})
+    )
+    with pytest.raises(ConfigError, match=r"study 's.fold0' in .* was created by a different "):
+        TrialStore(url, "s.fold0", ["maximize"], {"config_hash": "abc"}).open()
