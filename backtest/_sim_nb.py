@@ -168,78 +168,134 @@ def trade_pnl_nb(
     return pnl, pnl / entry_val
 
 
-@njit(cache=True)
-def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
-    tc[j, TC_N_TRADES] += 1
+@njit(cache=True, nogil=True)
+def _count_trade_nb(cnt: tuple, pnl: float, closed: bool) -> tuple:
+    """The trade counters ``cnt`` (``TC_*`` as a tuple) after one more trade of ``pnl``."""
+    n_trades, n_closed, n_wins, gains, losses, sum_pnl = cnt
+    n_trades += 1
     if closed:
-        tc[j, TC_N_CLOSED] += 1
-        tc[j, TC_SUM_PNL] += pnl
+        n_closed += 1
+        sum_pnl += pnl
         if pnl > 0:
-            tc[j, TC_N_WINS] += 1
-            tc[j, TC_GAINS] += pnl
+            n_wins += 1
+            gains += pnl
         elif pnl < 0:
-            tc[j, TC_LOSSES] -= pnl
+            losses -= pnl
+    return n_trades, n_closed, n_wins, gains, losses, sum_pnl
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _record_trade_nb(tc: np.ndarray, j: int, pnl: float, closed: bool) -> None:
+    _set_row_nb(tc, j, _count_trade_nb(_row_nb(tc, j), pnl, closed))
+
+
+@njit(cache=True, nogil=True)
+def _row_nb(a: np.ndarray, j: int) -> tuple:
+    """Row ``j`` of a 6-column state array as a tuple (``TS_*``, ``TC_*``)."""
+    return a[j, 0], a[j, 1], a[j, 2], a[j, 3], a[j, 4], a[j, 5]
+
+
+@njit(cache=True, nogil=True)
+def _set_row_nb(a: np.ndarray, j: int, row: tuple) -> None:
+    a[j, 0], a[j, 1], a[j, 2], a[j, 3], a[j, 4], a[j, 5] = row
+
+
+@njit(cache=True, nogil=True)
+def _fill_nb(
+    tr: tuple, cnt: tuple, i: int, signed_size: float, price: float, fees: float
+) -> tuple[tuple, tuple]:
+    """Exit-trade bookkeeping of one fill (vectorbt's ``get_exit_trades_nb`` loop body) on the
+    open-trade state ``tr`` (``TS_*``) and the counters ``cnt`` (``TC_*``), as tuples of floats
+    (kept in registers by the tile loop); returns both updated."""
+    in_pos, long_, t_size, t_gross, t_fees, entry_idx = tr
+    is_buy = signed_size > 0
+    size = abs(signed_size)
+    if in_pos == 0.0:
+        in_pos = 1.0
+        long_ = 1.0 if is_buy else 0.0
+        t_size = 0.0
+        t_gross = 0.0
+        t_fees = 0.0
+        entry_idx = float(i)
+    is_long = long_ == 1.0
+    if is_long == is_buy:  # position increased
+        t_size += size
+        t_gross += size * price
+        t_fees += fees
+        return (in_pos, long_, t_size, t_gross, t_fees, entry_idx), cnt
+    entry_size = t_size
+    entry_price = t_gross / entry_size
+    if is_close_or_less_nb(size, entry_size):
+        exit_size = entry_size if is_close_nb(size, entry_size) else size
+        entry_fees = exit_size / entry_size * t_fees
+        pnl, _ = trade_pnl_nb(exit_size, entry_price, entry_fees, price, fees, is_long)
+        cnt = _count_trade_nb(cnt, pnl, True)
+        if is_close_nb(size, entry_size):
+            in_pos = 0.0
+        else:
+            fraction = (entry_size - size) / entry_size
+            t_size *= fraction
+            t_gross *= fraction
+            t_fees *= fraction
+    else:  # reversal: close the trade, open one the other way
+        cl_exit_fees = entry_size / size * fees
+        entry_fees = entry_size / entry_size * t_fees
+        pnl, _ = trade_pnl_nb(entry_size, entry_price, entry_fees, price, cl_exit_fees, is_long)
+        cnt = _count_trade_nb(cnt, pnl, True)
+        t_size = size - entry_size
+        t_gross = t_size * price
+        t_fees = fees - cl_exit_fees
+        long_ = 0.0 if is_long else 1.0
+        entry_idx = float(i)
+    return (in_pos, long_, t_size, t_gross, t_fees, entry_idx), cnt
+
+
+@njit(cache=True, nogil=True)
 def _on_fill_nb(
     ts: np.ndarray, tc: np.ndarray, j: int, i: int, signed_size: float, price: float, fees: float,
 ) -> None:  # fmt: skip
-    """Exit-trade bookkeeping of one fill (vectorbt's ``get_exit_trades_nb`` loop body)."""
-    is_buy = signed_size > 0
-    size = abs(signed_size)
-    if ts[j, TS_IN_POS] == 0.0:
-        ts[j, TS_IN_POS] = 1.0
-        ts[j, TS_LONG] = 1.0 if is_buy else 0.0
-        ts[j, TS_SIZE] = 0.0
-        ts[j, TS_GROSS] = 0.0
-        ts[j, TS_FEES] = 0.0
-        ts[j, TS_ENTRY_IDX] = i
-    is_long = ts[j, TS_LONG] == 1.0
-    if is_long == is_buy:  # position increased
-        ts[j, TS_SIZE] += size
-        ts[j, TS_GROSS] += size * price
-        ts[j, TS_FEES] += fees
-        return
-    entry_size = ts[j, TS_SIZE]
-    entry_price = ts[j, TS_GROSS] / entry_size
-    if is_close_or_less_nb(size, entry_size):
-        exit_size = entry_size if is_close_nb(size, entry_size) else size
-        entry_fees = exit_size / entry_size * ts[j, TS_FEES]
-        pnl, _ = trade_pnl_nb(exit_size, entry_price, entry_fees, price, fees, is_long)
-        _record_trade_nb(tc, j, pnl, True)
-        if is_close_nb(size, entry_size):
-            ts[j, TS_IN_POS] = 0.0
-        else:
-            fraction = (entry_size - size) / entry_size
-            ts[j, TS_SIZE] *= fraction
-            ts[j, TS_GROSS] *= fraction
-            ts[j, TS_FEES] *= fraction
-    else:  # reversal: close the trade, open one the other way
-        cl_exit_fees = entry_size / size * fees
-        entry_fees = entry_size / entry_size * ts[j, TS_FEES]
-        pnl, _ = trade_pnl_nb(entry_size, entry_price, entry_fees, price, cl_exit_fees, is_long)
-        _record_trade_nb(tc, j, pnl, True)
-        ts[j, TS_SIZE] = size - entry_size
-        ts[j, TS_GROSS] = ts[j, TS_SIZE] * price
-        ts[j, TS_FEES] = fees - cl_exit_fees
-        ts[j, TS_LONG] = 0.0 if is_long else 1.0
-        ts[j, TS_ENTRY_IDX] = i
+    """:func:`_fill_nb` on column ``j``'s rows of ``ts`` and ``tc``."""
+    tr, cnt = _fill_nb(_row_nb(ts, j), _row_nb(tc, j), i, signed_size, price, fees)
+    _set_row_nb(ts, j, tr)
+    _set_row_nb(tc, j, cnt)
 
 
-@njit(cache=True)
-def _order_nb(
-    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
-    t: float, last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
-    granularity: float, min_size: float, fx: np.ndarray | None,
-) -> tuple[float, float]:  # fmt: skip
-    """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
-    its exit-trade bookkeeping and the exposure/turnover counters. Returns ``(cash, position)``.
-    A non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sizes the order there."""
-    h[j, H_CHANGE] += abs(t - last_tgt)
+@njit(cache=True, nogil=True)
+def _load_nb(h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int) -> tuple:
+    """Column ``j``'s order bookkeeping ``(bk, tr, cnt)`` as tuples: ``bk`` = target change,
+    exposed bars, bar of the last target change, orders, fees (``H_*``); ``tr``, ``cnt``: its
+    rows of ``ts`` and ``tc``."""
+    bk = (h[j, H_CHANGE], h[j, H_N_EXPOSED], h[j, H_SINCE], h[j, H_N_ORDERS], h[j, H_FEES])
+    return bk, _row_nb(ts, j), _row_nb(tc, j)
+
+
+@njit(cache=True, nogil=True)
+def _save_nb(h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, bk: tuple, tr: tuple,
+             cnt: tuple) -> None:  # fmt: skip
+    """Store what :func:`_load_nb` loaded."""
+    h[j, H_CHANGE], h[j, H_N_EXPOSED], h[j, H_SINCE], h[j, H_N_ORDERS], h[j, H_FEES] = bk
+    _set_row_nb(ts, j, tr)
+    _set_row_nb(tc, j, cnt)
+
+
+@njit(cache=True, nogil=True)
+def _order_terms_nb(
+    bk: tuple, i: int, cash: float, pos: float, t: float, last_tgt: float, price: float,
+    fees: float, fx: np.ndarray | None,
+) -> tuple:  # fmt: skip
+    """The first half of moving the target in force from ``last_tgt`` to ``t`` at ``price`` on
+    bar ``i``: the exposure/turnover counters of ``bk`` (:func:`_load_nb`) and the terms of the
+    order. Returns ``(bk, value, cap, min_fee, sell_fees)`` for
+    :func:`backtest._order_nb.order_nb`, whose fill then goes to :func:`_filled_nb`. A
+    non-empty ``fx`` (leverage, financing: :mod:`backtest._margin_nb`) sets the terms.
+
+    (The tile loop calls ``order_nb`` itself: one more call level per order costs ~30 %
+    of a trading column's time.)"""
+    change, n_exposed, since, n_orders, fees_sum = bk
+    change += abs(t - last_tgt)
     if last_tgt != 0:  # bars the previous target was in force
-        h[j, H_N_EXPOSED] += i - h[j, H_SINCE]
-    h[j, H_SINCE] = i
+        n_exposed += i - since
+    since = float(i)
     # the valuation price is the order price, as from_orders with val_price=np.inf
     value = cash
     if pos != 0:
@@ -250,14 +306,40 @@ def _order_nb(
         if cash < 0 and not is_close_nb(cash, 0.0):
             raise ValueError("cash cannot be NaN and must be greater than 0")
         base, cap, min_fee, sell_fees = value, cash, 0.0, fees
+    return (change, n_exposed, since, n_orders, fees_sum), base, cap, min_fee, sell_fees
+
+
+@njit(cache=True, nogil=True)
+def _filled_nb(
+    bk: tuple, tr: tuple, cnt: tuple, i: int, size: float, price: float, fees: float
+) -> tuple:
+    """``(bk, tr, cnt)`` after a fill of signed ``size`` at ``price`` paying ``fees``."""
+    change, n_exposed, since, n_orders, fees_sum = bk
+    tr, cnt = _fill_nb(tr, cnt, i, size, price, fees)
+    return (change, n_exposed, since, n_orders + 1, fees_sum + fees), tr, cnt
+
+
+@njit(cache=True, nogil=True)
+def _order_nb(
+    h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int, cash: float, pos: float,
+    t: float, last_tgt: float, price: float, fees: float, fixed_fees: float, slippage: float,
+    granularity: float, min_size: float, fx: np.ndarray | None,
+) -> tuple[float, float]:  # fmt: skip
+    """Move the target in force from ``last_tgt`` to ``t`` at ``price`` on bar ``i``: the order,
+    its exit-trade bookkeeping and the exposure/turnover counters, on column ``j``'s state in
+    ``h``, ``ts``, ``tc`` (the tile loop does the same on its registers). Returns
+    ``(cash, position)``."""
+    bk, tr, cnt = _load_nb(h, ts, tc, j)
+    bk, value, cap, min_fee, sell_fees = _order_terms_nb(
+        bk, i, cash, pos, t, last_tgt, price, fees, fx
+    )
     filled, cash, pos, size, fill_price, fees_paid = order_nb(
-        cash, pos, base, t, price, fees, fixed_fees, slippage, granularity, min_size, cap,
+        cash, pos, value, t, price, fees, fixed_fees, slippage, granularity, min_size, cap,
         min_fee, sell_fees,
     )  # fmt: skip
     if filled:
-        h[j, H_N_ORDERS] += 1
-        h[j, H_FEES] += fees_paid
-        _on_fill_nb(ts, tc, j, i, size, fill_price, fees_paid)
+        bk, tr, cnt = _filled_nb(bk, tr, cnt, i, size, fill_price, fees_paid)
+    _save_nb(h, ts, tc, j, bk, tr, cnt)
     return cash, pos
 
 
@@ -598,6 +680,9 @@ def simulate_tile_nb(
         r_min = h[j, H_MIN]
         r_max = h[j, H_MAX]
         xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
+        # the order bookkeeping in registers; the arrays are synced around the rare helpers
+        # (exits, margin calls, close-outs) that take them
+        bk, tr, cnt = _load_nb(h, ts, tc, j)
         for i in range(t0, t1):
             if transposed:
                 src = i - shift
@@ -610,10 +695,12 @@ def simulate_tile_nb(
                 and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
                 and i >= xc[C_LIVE]
             ):
+                _save_nb(h, ts, tc, j, bk, tr, cnt)
                 cash, pos, last_tgt = _exit_intrabar_fill_nb(
                     xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
                     fixed_fees, slippage, granularity, min_size, reasons_out, c0, fx,
                 )  # fmt: skip
+                bk, tr, cnt = _load_nb(h, ts, tc, j)
                 xc = exit_cache_nb(xs, xpb, j)
             go = t != last_tgt
             if fx is not None:  # after a margin call, until the target changes
@@ -652,10 +739,15 @@ def simulate_tile_nb(
                     if fx is not None:  # a volume participation limit (backtest.financing)
                         t = participation_nb(fx, funding, i, t, cash, pos, px)
                     if t != last_tgt:
-                        cash, pos = _order_nb(
-                            h, ts, tc, j, i, cash, pos, t, last_tgt, px, fees,
-                            fixed_fees, slippage, granularity, min_size, fx,
+                        bk, value, cap, min_fee, sell_fees = _order_terms_nb(
+                            bk, i, cash, pos, t, last_tgt, px, fees, fx
+                        )
+                        filled, cash, pos, size, fill_px, paid = order_nb(
+                            cash, pos, value, t, px, fees, fixed_fees, slippage, granularity,
+                            min_size, cap, min_fee, sell_fees,
                         )  # fmt: skip
+                        if filled:
+                            bk, tr, cnt = _filled_nb(bk, tr, cnt, i, size, fill_px, paid)
                         last_tgt = t
                         if has_exits:
                             a = atr[i - shift] if i >= shift else np.nan
@@ -671,11 +763,13 @@ def simulate_tile_nb(
             if has_exits:
                 if next_open:  # the bar's range after the open: hits, then trail/break-even
                     if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
+                        _save_nb(h, ts, tc, j, bk, tr, cnt)
                         cash, pos, last_tgt = _exit_intrabar_fill_nb(
                             xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
                             fees, fixed_fees, slippage, granularity, min_size, reasons_out,
                             c0, fx,
                         )  # fmt: skip
+                        bk, tr, cnt = _load_nb(h, ts, tc, j)
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
                 elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
@@ -686,7 +780,9 @@ def simulate_tile_nb(
             # mark to market at the close (cash + 0.0 == cash when flat, as vectorbt)
             eq = cash + pos * close[i]
             if eq <= 0.0 and pos != 0.0:  # wiped out: the book is closed out at this close
+                _save_nb(h, ts, tc, j, bk, tr, cnt)
                 cash, pos, last_tgt = _close_out_nb(h, ts, tc, j, i, pos, close[i], last_tgt)
+                bk, tr, cnt = _load_nb(h, ts, tc, j)
                 eq = 0.0
                 if count_reasons:
                     reasons_out[c0 + j, R_MARGIN] += 1
@@ -695,10 +791,12 @@ def simulate_tile_nb(
                     xc = exit_cache_nb(xs, xpb, j)
             elif fx is not None:
                 if margin_call_nb(fx, eq, pos, close[i]):
+                    _save_nb(h, ts, tc, j, bk, tr, cnt)
                     cash, pos, last_tgt, eq = _margin_call_nb(
                         h, ts, tc, j, i, cash, pos, close[i], last_tgt, fees, fixed_fees,
                         slippage, granularity, min_size, fx, fs, reasons_out, c0,
                     )  # fmt: skip
+                    bk, tr, cnt = _load_nb(h, ts, tc, j)
                     if has_exits:
                         exit_reset_nb(xs, j)
                         xc = exit_cache_nb(xs, xpb, j)
@@ -736,6 +834,7 @@ def simulate_tile_nb(
                 excess = r - risk_free
                 up += max(excess, 0.0)
                 dn -= min(excess, 0.0)
+        _save_nb(h, ts, tc, j, bk, tr, cnt)
         h[j, H_CASH] = cash
         h[j, H_POS] = pos
         h[j, H_TGT] = last_tgt

@@ -147,7 +147,11 @@ def ewm_step_nb(
         old_wt *= decay
         if is_obs:
             if weighted != cur:
-                weighted = (old_wt * weighted + alpha * cur) / (old_wt + alpha)
+                num = old_wt * weighted + alpha * cur
+                den = old_wt + alpha
+                # x / 1.0 == x exactly: skip the division (the recursion's longest step) in the
+                # steady state, where old_wt == decay and decay + alpha is 1.0 for the usual spans
+                weighted = num if den == 1.0 else num / den
             old_wt = 1.0
     elif is_obs:
         weighted = cur
