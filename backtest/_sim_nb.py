@@ -654,12 +654,61 @@ def simulate_tile_nb(
     ``i - 1`` fills at :func:`backtest._entries_nb.entry_fill_nb` of bar ``i``'s range or not at
     all; an unfilled one is tried again at the next bar's price, or (``cancel``) holds the
     target back until it changes (:func:`backtest._entries_nb.entry_wait_nb`).
+
+    Without an exit layer the tile loop is compiled with ``xs = None``: numba prunes every
+    exit branch from that copy (as it does for ``fx`` and ``entry``), so the plain loop carries
+    none of the exit layer's state or tests.
     """
+    rest = (
+        fs, open_, close, next_open, lo, hi, fees, fixed_fees, slippage, granularity, min_size,
+        start, risk_free, returns_out, out_col0, high, low, atr, reasons_out, fx, funding, entry,
+    )  # fmt: skip
+    if xp.shape[0] > 0:
+        _tile_loop_nb(tgt, transposed, c0, t0, t1, h, ts, tc, xs, xp[c0 : c0 + h.shape[0]], *rest)
+    else:
+        _tile_loop_nb(tgt, transposed, c0, t0, t1, h, ts, tc, None, xp, *rest)
+
+
+@njit(cache=True, nogil=True)
+def _tile_loop_nb(
+    tgt: np.ndarray,
+    transposed: bool,
+    c0: int,
+    t0: int,
+    t1: int,
+    h: np.ndarray,
+    ts: np.ndarray,
+    tc: np.ndarray,
+    xs: np.ndarray | None,
+    xpb: np.ndarray,
+    fs: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+    next_open: bool,
+    lo: float,
+    hi: float,
+    fees: float,
+    fixed_fees: float,
+    slippage: float,
+    granularity: float,
+    min_size: float,
+    start: int,
+    risk_free: float,
+    returns_out: np.ndarray,
+    out_col0: int,
+    high: np.ndarray,
+    low: np.ndarray,
+    atr: np.ndarray,
+    reasons_out: np.ndarray,
+    fx: np.ndarray | None,
+    funding: np.ndarray,
+    entry: tuple | None,
+) -> None:
+    """The tile loop of :func:`simulate_tile_nb`; ``xs`` None without an exit layer (its
+    branches pruned), else the exit state and ``xpb`` the block's exit parameters."""
     w = h.shape[0]
     write_returns = returns_out.shape[0] > 0
-    has_exits = xp.shape[0] > 0
     count_reasons = reasons_out.shape[0] > 0
-    xpb = xp[c0 : c0 + w] if has_exits else xp
     shift = 1 if next_open else 0
     prices = open_ if next_open else close
     lim = max(hi, -lo)  # targets read must lie in [-lim, lim]
@@ -679,7 +728,7 @@ def simulate_tile_nb(
         dn = h[j, H_OMEGA_DOWN]
         r_min = h[j, H_MIN]
         r_max = h[j, H_MAX]
-        xc = exit_cache_nb(xs, xpb, j) if has_exits else NO_CACHE
+        xc = exit_cache_nb(xs, xpb, j) if xs is not None else NO_CACHE
         # the order bookkeeping in registers; the arrays are synced around the rare helpers
         # (exits, margin calls, close-outs) that take them
         bk, tr, cnt = _load_nb(h, ts, tc, j)
@@ -690,7 +739,7 @@ def simulate_tile_nb(
             else:
                 t = tgt[j, i - t0]
             if (
-                has_exits
+                xs is not None
                 and not next_open  # the bar's range, before the order at the close
                 and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
                 and i >= xc[C_LIVE]
@@ -706,7 +755,7 @@ def simulate_tile_nb(
             if fx is not None:  # after a margin call, until the target changes
                 if blocked_nb(fs, j, t, lo, hi):
                     go = False
-            if has_exits and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
+            if xs is not None and i >= xc[C_ATTN]:  # the time stop's order, or a blocked side:
                 go = not (xc[C_BLOCKED] * t > 0)  # flat while the target holds that side
             if entry is not None:  # a cancelled priced order holds its target back
                 held, h[j, H_WAIT] = entry_wait_nb(h[j, H_WAIT], min(max(t, lo), hi))
@@ -721,7 +770,7 @@ def simulate_tile_nb(
                     t = min(max(t, lo), hi)
                     t_read = t
                     why = -1
-                    if has_exits and (xc[C_BLOCKED] != 0.0 or xc[C_ATTN] != np.inf):
+                    if xs is not None and (xc[C_BLOCKED] != 0.0 or xc[C_ATTN] != np.inf):
                         # (unblocked without a time stop the decision changes nothing)
                         t, why = exit_decide_nb(xs, xpb, j, t, i - shift, shift)
                     px = prices[i]
@@ -749,7 +798,7 @@ def simulate_tile_nb(
                         if filled:
                             bk, tr, cnt = _filled_nb(bk, tr, cnt, i, size, fill_px, paid)
                         last_tgt = t
-                        if has_exits:
+                        if xs is not None:
                             a = atr[i - shift] if i >= shift else np.nan
                             closed = exit_on_target_nb(
                                 xs, xpb, j, t, px, i, a, next_open and market
@@ -758,9 +807,9 @@ def simulate_tile_nb(
                                 why = closed
                             if why >= 0 and count_reasons:
                                 reasons_out[c0 + j, why] += 1
-                    if has_exits:
+                    if xs is not None:
                         xc = exit_cache_nb(xs, xpb, j)
-            if has_exits:
+            if xs is not None:
                 if next_open:  # the bar's range after the open: hits, then trail/break-even
                     if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
                         _save_nb(h, ts, tc, j, bk, tr, cnt)
@@ -786,7 +835,7 @@ def simulate_tile_nb(
                 eq = 0.0
                 if count_reasons:
                     reasons_out[c0 + j, R_MARGIN] += 1
-                if has_exits:
+                if xs is not None:
                     exit_reset_nb(xs, j)
                     xc = exit_cache_nb(xs, xpb, j)
             elif fx is not None:
@@ -797,7 +846,7 @@ def simulate_tile_nb(
                         slippage, granularity, min_size, fx, fs, reasons_out, c0,
                     )  # fmt: skip
                     bk, tr, cnt = _load_nb(h, ts, tc, j)
-                    if has_exits:
+                    if xs is not None:
                         exit_reset_nb(xs, j)
                         xc = exit_cache_nb(xs, xpb, j)
             if eq == prev and prev > 0 and rf_zero:

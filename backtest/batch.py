@@ -91,7 +91,8 @@ def _simulate_chunk(
 
     The kernel sees one memory layout: a C-ordered chunk as is, an F-ordered one transposed
     (so each layout does not compile its own kernel); anything else is copied to C order.
-    Blocks of :data:`BLOCK` columns run on a thread pool (the kernel releases the GIL).
+    Blocks of at most :data:`BLOCK` columns (:func:`column_blocks`) run on a thread pool (the
+    kernel releases the GIL).
     """
     from backtest._sim_nb import simulate_block_nb
 
@@ -116,20 +117,28 @@ def _simulate_chunk(
         entry,
     )  # fmt: skip
 
-    def block(c0: int) -> None:
-        c1 = min(c0 + BLOCK, n_cols)
+    def block(c: tuple[int, int]) -> None:
         if fused:
-            chunk.kernel(*chunk.args, c0, c1, sim)
+            chunk.kernel(*chunk.args, c[0], c[1], sim)
         else:
-            simulate_block_nb(targets, transposed, c0, c1, sim)
+            simulate_block_nb(targets, transposed, c[0], c[1], sim)
 
-    starts = range(0, n_cols, BLOCK)
-    if n_threads == 1 or len(starts) == 1 or n_cols * (stop - start) < PARALLEL_CELLS:
-        for c0 in starts:
-            block(c0)
+    blocks = column_blocks(n_cols)
+    if n_threads == 1 or len(blocks) == 1 or n_cols * (stop - start) < PARALLEL_CELLS:
+        for c in blocks:
+            block(c)
     else:
-        list(_pool(n_threads).map(block, starts))
+        list(_pool(n_threads).map(block, blocks))
     return out
+
+
+def column_blocks(n_cols: int) -> list[tuple[int, int]]:
+    """``(c0, c1)`` of the blocks of at most :data:`BLOCK` columns, as few as that allows, of
+    sizes differing by at most one (90 columns: six of 8 and six of 7, not eleven of 8 and one
+    of 2), so the threads finish together."""
+    n_blocks = -(-n_cols // BLOCK)
+    edges = [k * n_cols // n_blocks for k in range(n_blocks + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 #: column-bars from which a chunk's blocks run on several threads (below, thread hand-offs cost

@@ -80,12 +80,12 @@ def sma_cross_block_nb(
     for t0 in range(start, stop, TILE):
         t1, a = _tile_nb(t0, stop, shift)
         sma_advance_nb(close, windows, totals, next_sync, scratch, a, t1 - shift, resync)
+        off = a + shift - t0  # 1 at bar 0 with next-open fills: no decision before it
         for j in range(w):
-            f = scratch[fi[j]]
-            s = scratch[si[j]]
-            for i in range(t0, t1):
-                src = i - shift
-                buf[j, i - t0] = (1.0 if f[src - a] > s[src - a] else 0.0) if src >= 0 else 0.0
+            f, s, dst = scratch[fi[j]], scratch[si[j]], buf[j]
+            dst[:off] = 0.0
+            for k in range(t1 - t0 - off):  # dst[k + off]: the decision of bar a + k
+                dst[k + off] = 1.0 if f[k] > s[k] else 0.0
         block_tile_nb(buf, False, c0, t0, t1, state, sim)
     block_end_nb(state, c0, sim)
 
