@@ -27,7 +27,12 @@ dtype. :func:`simulate_block_nb` handles one block of columns and releases the G
 (:func:`backtest.evaluate_batch`) runs blocks of :data:`BLOCK` columns on a thread pool (a
 ``prange`` version compiled ~2.5x slower, which a fresh process pays). Within a block, bars are
 walked in tiles of :data:`TILE`, each tile copied column-major into a small buffer so each column
-then runs with its state in registers.
+then runs with its state in registers: cash, position, the metric sums and the order bookkeeping
+(open trade, trade counters, exposure, orders, fees; tuples of locals, written back to the state
+arrays at the end of the tile and around the rare helpers that take them). The loop calls
+:func:`backtest._order_nb.order_nb` itself (a further call level per order cost ~30 % of a
+trading column's time), and without an exit layer it is compiled with the exit state ``None``,
+so none of the exit branches are left in it.
 """
 
 from __future__ import annotations
