@@ -39,32 +39,44 @@ Usage: ``python benchmarks/bench_backtest.py [--quick] [--no-peer] [--json FILE]
 ``--kernel [--quick]`` runs only fused, batch and matrix on 300,000 minute bars for every
 built-in with a fused kernel (sma_cross, rsi_reversion, bollinger, macd_momentum, donchian_atr;
 a 90-set long/flat grid each, its own honest reference in ``benchmarks/_fused_refs.py``), and
-vectorbt for sma_cross; prints batch/fused per strategy and vectorbt/batch (about 8 minutes);
+vectorbt for sma_cross; prints batch/fused per strategy and vectorbt/batch (about 3 minutes);
 ``--exits [--quick]`` measures the exit layer instead (see ``benchmarks/bench_exits.py``).
 (``--quick``: 100,000 minute bars, 200 sets for the big batch, a 1-set peer sub-grid; about
 3 minutes on 2 cores. The full run takes about 10 minutes, most of it backtesting.py and
 vectorbt on 1M bars).
 
-Last measured, ``--kernel`` (2026-12-02, 2 cores shared with other jobs, load average 5.2 at
-the start and 9.2 at the end; wall = the best of 3 warm calls, cpu = its process CPU time)::
+Last measured, ``--kernel`` (2026-12-02, 2 cores shared with other jobs, load average 1.1 at
+the start and 2.2 at the end; wall = the best of 3 warm calls, cpu = its process CPU time)::
 
-    90-set grids on 300,000 synthetic minute bars, 0.1 % fee, next-open fills, long/flat; 2 cores; load average 5.2
+    90-set grids on 300,000 synthetic minute bars, 0.1 % fee, next-open fills, long/flat; 2 cores; load average 1.1
       strategy        fused s  batch s  matrix s  batch/fused    cpu matrix/fused  final equity batch vs matrix, vs fused
-      sma_cross        0.4298   0.8317    1.1332        1.94x  1.51x        2.64x  0.0e+00, 0.0e+00
-      rsi_reversion    0.3791   0.5408    1.7893        1.43x  1.52x        4.72x  0.0e+00, 0.0e+00
-      bollinger        0.7409   0.8623    2.5608        1.16x  1.17x        3.46x  0.0e+00, 0.0e+00
-      macd_momentum    0.7169   1.7852    3.5297        2.49x  2.19x        4.92x  0.0e+00, 0.0e+00
-      donchian_atr     3.7257   1.2012    7.1724        0.32x  0.29x        1.93x  0.0e+00, 0.0e+00
-    vectorbt/batch (sma_cross): 103.5x (vectorbt 86.04 s), final equity batch vs vectorbt 0.0e+00
+      sma_cross        0.0623   0.0899    0.1931        1.44x  1.32x        3.10x  0.0e+00, 0.0e+00
+      rsi_reversion    0.1238   0.1842    0.5182        1.49x  1.49x        4.19x  0.0e+00, 0.0e+00
+      bollinger        0.2398   0.2561    0.5910        1.07x  1.07x        2.46x  0.0e+00, 0.0e+00
+      macd_momentum    0.2154   0.1461    0.4572        0.68x  1.22x        2.12x  0.0e+00, 0.0e+00
+      donchian_atr     0.8979   0.2384    2.6465        0.27x  0.26x        2.95x  0.0e+00, 0.0e+00
+    vectorbt/batch (sma_cross): 204.6x (vectorbt 18.39 s), final equity batch vs vectorbt 0.0e+00
+
+The code before the kernel changes read below (6315e35), run just before it (load average 1.9,
+then 1.1), gave cpu ratios sma_cross 1.57x, rsi_reversion 1.31x, bollinger 1.38x, macd_momentum 2.52x,
+donchian_atr 0.31x (wall 1.66x, 1.40x, 1.60x, 2.68x, 0.42x).
 
 Reading: the batch path (signals inside the simulation pass) is within 1.5x of the honest
-reference for rsi_reversion, bollinger and donchian_atr (whose reference keeps four monotonic
-deques per set); sma_cross is at 1.5x of CPU and 1.9x of wall, macd_momentum at 2.2-2.5x: the
-kernel's vectorbt-exact order arithmetic and 17 metrics cost more than the reference's three
-metrics, and macd trades every ~10 bars. Single-threaded, the simulation alone from a
-precomputed positions matrix is ~1.6x the sma_cross reference (100,000 bars), the fused signals
-add 3-20 % on top. The matrix path of the four rule strategies is the generic per-set
-``positions()`` loop (pandas), 2-5x the reference.
+reference for every built-in in CPU time (1.1-1.5x, rsi_reversion at 1.4-1.5x over three runs;
+donchian_atr 0.26x, its reference keeping four monotonic deques per set). Wall ratios of these ~0.1 s calls follow whichever process gets
+both cores: two runs a few minutes apart gave sma_cross 1.52x / 0.67x, macd_momentum 1.53x /
+1.00x, bollinger 2.06x / 0.91x, while the cpu ratios moved by less than 0.15. Single-threaded
+(the same 90 sets one after another, best of 5, paired runs of both versions), the batch kernel
+went from 1.72x to 1.35x of the sma_cross reference and from 2.6x to 1.2x of macd_momentum's
+(rsi_reversion 1.74x -> 1.53x). What made the difference: the tile loop keeps the order
+bookkeeping (open trade, trade counters, exposure, orders, fees) in registers and calls
+``order_nb`` itself, instead of three call levels with the state arrays per order (macd trades
+every ~12 bars); without an exit layer the loop is compiled with the exit branches pruned; the
+EMA step skips its division by exactly 1.0 (macd's signal EMA); the blocks of a batch have
+equal sizes so both threads finish together. What is left: the kernel's vectorbt-exact order
+arithmetic (``order_nb``, one call per order) and its 17 metrics, and for sma_cross each block
+advancing its own ~10 distinct SMAs. The matrix path of the four rule strategies is the generic
+per-set ``positions()`` loop (pandas), 2-5x the reference.
 
 Earlier full run (before the fused signals and the one-pass reference, 2 cores shared with four other jobs, load average 1.5-2.0; wall times
 move by up to 2x, and by more for millisecond calls, with the load)::
