@@ -35,10 +35,12 @@ from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable as jsonable
 from research.optimize._optuna_internals import (
+    bulk_create_study,
     bulk_insert_trials,
     bulk_set_study_user_attrs,
     shared_alembic_script,
 )
+from research.optimize._records import encode_payload, read_records, records_table
 
 __all__ = [
     "TrialStore",
@@ -49,10 +51,15 @@ __all__ = [
     "best_params",
     "safe_url",
     "jsonable",
+    "load_trials",
 ]
 
 _CONFIG_HASH = "config_hash"
 _CODE_IDENTITY = "code_identity"
+#: study user attribute naming the trial record format (absent: format 1, attributes per trial)
+RECORD_FORMAT = "trial_record"
+#: the table of batch records (:mod:`research.optimize._records`)
+RECORDS = records_table()
 
 
 def default_storage_url(run_dir: str | Path) -> str:
@@ -100,21 +107,100 @@ def open_storage(url: str) -> Any:
 
     url = _with_installed_driver(url)
     kwargs: dict[str, Any] = {}
+    made = False
     if url.startswith(("sqlite://", "sqlite+pysqlite://")):
         kwargs["connect_args"] = {"timeout": 60, "factory": _WalConnection}
+        made = _from_template(url)
     elif url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60}
     else:
         kwargs["pool_pre_ping"] = True
     try:
         with shared_alembic_script():  # the revision files are read once per process
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            storage = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=kwargs,
+                # a copy of this process's template: made by this Optuna, tables in place
+                skip_compatibility_check=made,
+                skip_table_creation=made,
+            )
     except Exception as exc:
         raise ConfigError(
             f"cannot open the trial storage {safe_url(url)!r}: {type(exc).__name__}: {exc}"
         ) from None
+    try:  # the project's table of batch records (research.optimize._records)
+        RECORDS.create(storage.engine, checkfirst=True)
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot create the table {RECORDS.name!r} in {safe_url(url)!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     _OPENED.add(storage)
     return storage
+
+
+#: this process's empty SQLite database with Optuna's tables and the records table
+_TEMPLATE: list[Path] = []
+
+
+def _from_template(url: str) -> bool:
+    """Create the SQLite file of ``url`` as a copy of this process's empty template database
+    when it does not exist yet (True); False, touching nothing, otherwise.
+
+    Optuna creating its ~12 tables and stamping its schema version on a new file costs
+    40-70 ms per run folder; a copy of a file it made earlier in the process, a few. The copy
+    is linked into place, so a file another process created meanwhile is never overwritten.
+    """
+    import os
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:
+        return False
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    template = _template_file()
+    if template is None:
+        return False
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(template, part)
+        os.link(part, path)  # fails if the file appeared meanwhile
+    except OSError:
+        return False
+    finally:
+        part.unlink(missing_ok=True)
+    return True
+
+
+def _template_file() -> Path | None:
+    """The empty database every new SQLite file of this process is copied from (made once)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import optuna
+
+    if _TEMPLATE:
+        return _TEMPLATE[0]
+    folder = Path(tempfile.mkdtemp(prefix="qr-optuna-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.db"
+    try:
+        with shared_alembic_script():
+            storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
+        RECORDS.create(storage.engine, checkfirst=True)
+        storage.engine.dispose()
+    except Exception:
+        return None
+    _TEMPLATE.append(path)
+    return path
 
 
 def _with_installed_driver(url: str) -> str:
@@ -172,26 +258,23 @@ class TrialStore:
         self.url = url
         self.study_name = study_name
         self.directions = list(directions)
-        self.attrs = dict(attrs)
+        self.attrs = {**dict(attrs), RECORD_FORMAT: 2}
         self.allow_changed_code = allow_changed_code
 
     def open(self) -> TrialStore:
         """Create the study or reopen it after checking its configuration; returns ``self``."""
         from optuna.study import StudyDirection
 
-        from research.optimize._optuna import quiet_optuna
-
         storage = open_storage(self.url)
         wanted = [
             StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
             for d in self.directions
         ]
-        try:
-            study_id = storage.get_study_id_from_name(self.study_name)
-        except KeyError:
-            with quiet_optuna():
-                study_id = storage.create_new_study(wanted, self.study_name)
-            self._write_attrs(storage, study_id)
+        self.fresh_ = False
+        study_id = _study_id(storage, self.study_name)
+        if study_id is None:
+            study_id = self._create(storage, wanted)
+            self.fresh_ = True  # nothing to read back: no trials, no sampler state yet
             n_written = 0
         else:
             if self._unfinished_creation(storage, study_id, wanted):
@@ -213,6 +296,19 @@ class TrialStore:
         self.study_id_ = study_id
         self.n_written_ = n_written
         return self
+
+    def _create(self, storage: Any, wanted: list[Any]) -> int:
+        """Create the study with its attributes (one transaction where Optuna allows it)."""
+        from research.optimize._optuna import quiet_optuna
+
+        attrs = {key: jsonable(value) for key, value in self.attrs.items()}
+        try:  # research.optimize._optuna_internals
+            return bulk_create_study(storage, self.study_name, wanted, attrs)
+        except (ImportError, AttributeError):
+            with quiet_optuna():
+                study_id = storage.create_new_study(wanted, self.study_name)
+            self._write_attrs(storage, study_id)
+            return study_id
 
     def _write_attrs(self, storage: Any, study_id: int) -> None:
         """Write the study's user attributes (one transaction where Optuna allows it)."""
@@ -251,20 +347,20 @@ class TrialStore:
             )
 
     def load(self) -> list[Any]:
-        """Every recorded finished trial, by number."""
-        from optuna.trial import TrialState
-
-        trials = self.storage_.get_all_trials(self.study_id_, deepcopy=False)
-        done = [
-            t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING
-        ]
-        return sorted(done, key=lambda t: t.number)
+        """Every recorded finished trial, by number, with its user attributes (from its batch
+        record, or its Optuna rows when a previous release wrote it)."""
+        if self.fresh_ and not self.n_written_:
+            return []
+        return load_trials(self.storage_, self.study_id_)
 
     def study_system_attrs(self) -> dict[str, Any]:
+        if self.fresh_:
+            return {}
         return dict(self.storage_.get_study_system_attrs(self.study_id_))
 
     def write_study_system_attrs(self, attrs: Mapping[str, Any]) -> None:
         """Store the study-level sampler state entries that changed."""
+        self.fresh_ = False
         current = self.study_system_attrs()
         for key, value in attrs.items():
             if current.get(key) != value:
@@ -281,14 +377,51 @@ class TrialStore:
                 f"study {self.study_name!r} holds {self.n_written_} trials; cannot append "
                 f"trials numbered {got[:3]}..."
             )
+        payload = encode_payload([t.user_attrs for t in trials])
         try:  # Optuna's own tables, one transaction (see research.optimize._optuna_internals)
-            bulk_insert_trials(self.storage_, self.study_id_, trials)
+            bulk_insert_trials(self.storage_, self.study_id_, trials, (RECORDS, payload))
         except (ImportError, AttributeError, TypeError):
             import optuna
 
             study = optuna.load_study(study_name=self.study_name, storage=self.storage_)
             study.add_trials(trials)
         self.n_written_ += len(trials)
+
+
+def _study_id(storage: Any, name: str) -> int | None:
+    """The id of the study ``name`` (None when there is none): one Core query."""
+    from sqlalchemy import select
+
+    try:
+        from optuna.storages._rdb import models
+
+        table = models.StudyModel.__table__
+    except (ImportError, AttributeError):  # Optuna's layout changed: its public call
+        try:
+            return int(storage.get_study_id_from_name(name))
+        except KeyError:
+            return None
+    with storage.engine.connect() as conn:
+        row = conn.execute(select(table.c.study_id).where(table.c.study_name == name)).first()
+    return None if row is None else int(row[0])
+
+
+def load_trials(storage: Any, study_id: int) -> list[Any]:
+    """Every finished trial of a study (optuna ``FrozenTrial``, by number) with its user
+    attributes: those of its batch record (:mod:`research.optimize._records`) over those
+    stored as Optuna rows (trials written by a previous release, or by the public
+    ``add_trials`` fallback)."""
+    from optuna.trial import TrialState
+
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    done = [t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING]
+    with storage.engine.connect() as conn:
+        records = read_records(conn, RECORDS, study_id)
+    for t in done:
+        attrs = records.get(t.number)
+        if attrs is not None:
+            t.user_attrs = {**t.user_attrs, **attrs} if t.user_attrs else attrs
+    return sorted(done, key=lambda t: t.number)
 
 
 def best_params(
@@ -315,7 +448,7 @@ def best_params(
     direction = rdb.get_study_directions(study_id)[objective]
     sign = 1.0 if direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
     scored = []
-    for t in rdb.get_all_trials(study_id, deepcopy=False):
+    for t in load_trials(rdb, study_id):
         qr = t.user_attrs.get("qr", {})
         if t.state != TrialState.COMPLETE or not qr.get("feasible", True):
             continue
