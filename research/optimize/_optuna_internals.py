@@ -31,7 +31,8 @@ breaks a reach fails a test loudly instead of silently slowing the searches down
    transaction of SQLAlchemy Core inserts into ``optuna.storages._rdb.models``' tables
    (``Storage.create_new_study`` then one attribute transaction cost ~10-20 ms of ORM work).
    Fallback (in :class:`research.optimize.storage.TrialStore`): ``create_new_study`` and
-   :func:`bulk_set_study_user_attrs`.
+   :func:`bulk_set_study_user_attrs`. With it :func:`study_id_by_name`, one Core query
+   (``get_study_id_from_name`` goes through an ORM session). Fallback: that public call.
 8. :func:`reseed_tpe_sampler`: the TPE sampler of the previous ask reseeded (its two
    ``LazyRandomState``) instead of a fresh ``TPESampler`` per ask: building one costs two
    ``numpy.random.RandomState()`` (~0.2 ms each, OS entropy), reseeding ~5 us. Only when the
@@ -54,6 +55,7 @@ __all__ = [
     "shared_alembic_script",
     "bulk_set_study_user_attrs",
     "bulk_create_study",
+    "study_id_by_name",
     "random_draw",
     "reseed_tpe_sampler",
 ]
@@ -361,6 +363,19 @@ def bulk_create_study(
     except exc.IntegrityError:
         raise optuna.exceptions.DuplicatedStudyError(study_name) from None
     return study_id
+
+
+def study_id_by_name(storage: Any, study_name: str) -> int | None:
+    """The id of the study named ``study_name`` (None when there is none)."""
+    from optuna.storages._rdb import models
+    from sqlalchemy import select
+
+    table = models.StudyModel.__table__
+    with storage.engine.connect() as conn:
+        row = conn.execute(
+            select(table.c.study_id).where(table.c.study_name == study_name)
+        ).first()
+    return None if row is None else int(row[0])
 
 
 def random_draw(distribution: Any) -> Any:

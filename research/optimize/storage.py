@@ -39,6 +39,7 @@ from research.optimize._optuna_internals import (
     bulk_insert_trials,
     bulk_set_study_user_attrs,
     shared_alembic_script,
+    study_id_by_name,
 )
 from research.optimize._records import encode_payload, read_records, records_table
 
@@ -52,6 +53,7 @@ __all__ = [
     "safe_url",
     "jsonable",
     "load_trials",
+    "study_trials",
 ]
 
 _CONFIG_HASH = "config_hash"
@@ -388,22 +390,30 @@ class TrialStore:
         self.n_written_ += len(trials)
 
 
+def study_trials(url: str, study_name: str) -> list[Any]:
+    """Every finished trial of the study ``study_name`` in the storage ``url``, with its user
+    attributes (``metrics``, ``qr``, ...): what ``optuna.load_study(...).trials`` gives plus
+    the batch records (:func:`load_trials`).
+
+    Raises:
+        ConfigError: no such study in that storage.
+    """
+    rdb = open_storage(url)
+    study_id = _study_id(rdb, study_name)
+    if study_id is None:
+        raise ConfigError(f"no study {study_name!r} in {safe_url(url)}")
+    return load_trials(rdb, study_id)
+
+
 def _study_id(storage: Any, name: str) -> int | None:
-    """The id of the study ``name`` (None when there is none): one Core query."""
-    from sqlalchemy import select
-
-    try:
-        from optuna.storages._rdb import models
-
-        table = models.StudyModel.__table__
-    except (ImportError, AttributeError):  # Optuna's layout changed: its public call
+    """The id of the study ``name`` (None when there is none)."""
+    try:  # one Core query (research.optimize._optuna_internals)
+        return study_id_by_name(storage, name)
+    except (ImportError, AttributeError):
         try:
             return int(storage.get_study_id_from_name(name))
         except KeyError:
             return None
-    with storage.engine.connect() as conn:
-        row = conn.execute(select(table.c.study_id).where(table.c.study_name == name)).first()
-    return None if row is None else int(row[0])
 
 
 def load_trials(storage: Any, study_id: int) -> list[Any]:
