@@ -159,14 +159,24 @@ def fold_frame(
 
 def _metric_matrix(dicts: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """``n x len(METRICS)`` floats of the metrics dicts (NaN for None or absent)."""
-    get = itemgetter(*METRICS)
-    rows = []
-    for d in dicts:
-        try:
-            rows.append(get(d))
-        except KeyError:
-            rows.append(tuple(d.get(m) for m in METRICS))
-    return np.array(rows, dtype=np.float64).reshape(len(dicts), len(METRICS))
+    out = np.full((len(dicts), len(METRICS)), np.nan)
+    shapes = list(map(tuple, dicts))
+    groups: dict[tuple[str, ...], Any] = {}
+    if len(set(shapes)) == 1:  # the usual case: every dict has the same keys
+        groups[shapes[0]] = range(len(dicts))
+    else:
+        for i, shape in enumerate(shapes):
+            groups.setdefault(shape, []).append(i)
+    for shape, rows in groups.items():
+        keys = set(shape)
+        cols = [j for j, m in enumerate(METRICS) if m in keys]
+        if not cols:
+            continue
+        get = itemgetter(*(METRICS[j] for j in cols), METRICS[cols[0]])  # always a tuple
+        picked = dicts if len(rows) == len(dicts) else [dicts[i] for i in rows]
+        block = np.array([get(d)[:-1] for d in picked], dtype=np.float64)
+        out[np.ix_(list(rows), cols)] = block.reshape(len(picked), len(cols))
+    return out
 
 
 def _row_keys(
@@ -217,6 +227,13 @@ def pick_trial(
     cols = [f"value_{o.metric}" for o in objectives]
     ok = (frame["state"] == "complete") & frame["feasible"]
     ok &= np.all(np.isfinite(frame[cols].to_numpy(dtype=np.float64)), axis=1)
+    if len(objectives) == 1 and not validation:  # the best value, ties to the lowest number
+        rows = np.flatnonzero(ok.to_numpy(dtype=bool))
+        if not len(rows):
+            return None, None
+        key = -objectives[0].sign * frame[cols[0]].to_numpy(dtype=np.float64)[rows]
+        numbers = frame["number"].to_numpy()[rows]
+        return frame.iloc[rows[np.lexsort((numbers, key))[0]]], None
     cand = frame[ok]
     if cand.empty:
         return None, None

@@ -27,6 +27,10 @@ breaks a reach fails a test loudly instead of silently slowing the searches down
 7. :func:`random_draw`: the draw of Optuna's ``RandomSampler`` for one distribution (through
    ``optuna._transform._SearchSpaceTransform``), so random search asks without an Optuna study.
    Fallback (in :class:`research.optimize._random.RandomOptimizer`): the Optuna ask/tell path.
+10. :func:`tell_shallow`: ``Study.tell`` without its final ``copy.deepcopy`` of the told trial
+    (~80 % of a tell; CMA-ES trials carry the sampler's pickled state): ``optuna.study._tell.
+    _tell_with_warning`` then a shallow copy of the storage's finished trial. Fallback (in
+    :class:`research.optimize._optuna.OptunaOptimizer`): ``Study.tell``.
 9. :func:`bulk_create_study`: a new study, its directions and user attributes in one
    transaction of SQLAlchemy Core inserts into ``optuna.storages._rdb.models``' tables
    (``Storage.create_new_study`` then one attribute transaction cost ~10-20 ms of ORM work).
@@ -56,6 +60,7 @@ __all__ = [
     "bulk_set_study_user_attrs",
     "bulk_create_study",
     "study_id_by_name",
+    "tell_shallow",
     "random_draw",
     "reseed_tpe_sampler",
 ]
@@ -153,22 +158,29 @@ def bulk_insert_trials(
                 )
             ).all()
         )
-        dist_json: dict[int, str] = {}
-        # the run-level attributes (seed, data fingerprint, code version) are the same objects
-        # in every trial: their JSON text is made once (the trials keep them alive meanwhile)
+        # a distribution's JSON text is made once: Optuna's told trials carry equal copies
+        # (distributions hash and compare by their settings)
+        dist_json: dict[Any, str] = {}
+        # attribute values shared by many trials (the same objects): their JSON text is made
+        # once (the trials keep them alive meanwhile)
         attr_json: dict[int, str] = {}
         params, values, inters, users, systems = [], [], [], [], []
+        finite = "FINITE"
         for ft in trials:
             tid = ids[ft.number]
+            dists = ft.distributions
             for name, value in ft.params.items():
-                dist = ft.distributions[name]
-                text = dist_json.get(id(dist))
+                dist = dists[name]
+                text = dist_json.get(dist)
                 if text is None:
-                    text = dist_json[id(dist)] = distribution_to_json(dist)
+                    text = dist_json[dist] = distribution_to_json(dist)
                 params.append((tid, name, dist.to_internal_repr(value), text))
-            for i, x in enumerate(ft.values or []):
-                v, t = value_repr(x)
-                values.append((tid, i, v, t.name))
+            for i, x in enumerate(ft.values or ()):
+                if x - x == 0.0:  # finite: stored as is (what value_to_stored_repr gives)
+                    values.append((tid, i, x, finite))
+                else:
+                    v, t = value_repr(x)
+                    values.append((tid, i, v, t.name))
             for step, x in ft.intermediate_values.items():
                 v, t = inter_repr(x)
                 inters.append((tid, int(step), v, t.name))
@@ -179,7 +191,10 @@ def bulk_insert_trials(
                         text = attr_json[id(v)] = dumps(v)
                     users.append((tid, k, text))
             for k, v in ft.system_attrs.items():
-                systems.append((tid, k, dumps(v)))
+                text = attr_json.get(id(v))
+                if text is None:
+                    text = attr_json[id(v)] = dumps(v)
+                systems.append((tid, k, text))
         for model, columns, rows in (
             (models.TrialParamModel, _PARAM_COLUMNS, params),
             (models.TrialValueModel, _VALUE_COLUMNS, values),
@@ -376,6 +391,23 @@ def study_id_by_name(storage: Any, study_name: str) -> int | None:
             select(table.c.study_id).where(table.c.study_name == study_name)
         ).first()
     return None if row is None else int(row[0])
+
+
+def tell_shallow(study: Any, trial: Any, values: Any = None, state: Any = None) -> Any:
+    """``study.tell(trial, values, state=state)`` returning a shallow copy of the finished trial
+    (its dicts are the in-memory study's: read them, do not change them).
+
+    Raises:
+        ImportError, AttributeError: Optuna's private layout changed (callers use ``tell``).
+    """
+    import copy
+
+    from optuna.study._tell import _tell_with_warning
+
+    storage = study._storage
+    trial_id = trial._trial_id
+    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
+    return copy.copy(storage.get_trial(trial_id))
 
 
 def random_draw(distribution: Any) -> Any:

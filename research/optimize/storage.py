@@ -23,6 +23,7 @@ Reads use the public storage API.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import sqlite3
@@ -199,6 +200,9 @@ def _template_file() -> Path | None:
             storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
         RECORDS.create(storage.engine, checkfirst=True)
         storage.engine.dispose()
+        # write-ahead logging is recorded in the file: its copies need no conversion
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
     except Exception:
         return None
     _TEMPLATE.append(path)
