@@ -223,7 +223,6 @@ def _insert_trial_rows(conn: Any, table: Any, study_id: int, trials: Sequence[An
         return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
 
     if conn.dialect.name == "sqlite":
-
         cache: dict[Any, str | None] = {}
 
         def text(value: Any) -> str | None:  # the trials of a batch share their timestamps
@@ -387,9 +386,7 @@ def study_id_by_name(storage: Any, study_name: str) -> int | None:
 
     table = models.StudyModel.__table__
     with storage.engine.connect() as conn:
-        row = conn.execute(
-            select(table.c.study_id).where(table.c.study_name == study_name)
-        ).first()
+        row = conn.execute(select(table.c.study_id).where(table.c.study_name == study_name)).first()
     return None if row is None else int(row[0])
 
 

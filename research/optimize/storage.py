@@ -1,24 +1,41 @@
 """Trial records in Optuna's RDB storage: SQLite under the run folder, or PostgreSQL.
 
 Every trial of every fold is one Optuna trial of the fold's study, so ``optuna.load_study`` (or
-``optuna-dashboard``) reads a run as it would any Optuna study. Besides params, values, state,
-intermediate values and constraints, each trial carries user attributes:
+``optuna-dashboard``) reads a run as it would any Optuna study: params, values, state,
+intermediate values, and the system attributes its sampler keeps (constraint values for the
+samplers that read them, CMA-ES and NSGA-II state).
+
+**Trial record format 2** (study user attribute ``trial_record`` = 2). Each trial's user
+attributes are *not* Optuna rows but part of one row per written batch in the project table
+``qr_trial_batches`` (columnar, floats in binary; :mod:`research.optimize._records`):
 
 * ``metrics``: in-sample metrics of the evaluated window (``val_metrics`` with an inner
-  validation split);
-* ``seed`` (the run's seed), ``trial_seed`` (the seed its sampler got), ``fold``,
-  ``data_fingerprint`` (:func:`data_loaders.data_fingerprint`) and ``code_version``
-  (:func:`research._version.code_version_text`);
+  validation split, ``step_metrics`` for a pruned trial);
 * ``qr``: bookkeeping of the search (``batch``, ``batch_size``, ``status``, ``feasible``,
-  ``reason``, ``step``, ``cost``).
+  ``reason``, ``objective``, ``val_objective``, ``step``, ``cost``, ``constraints``, and
+  the optimizer's candidate attributes, e.g. a GA's ``generation``).
 
-The study's user attributes hold the configuration and its hash; reopening a study with another
-configuration raises :class:`ConfigError` (pass another ``study_name``).
+Attributes that are the same for a whole study are the study's user attributes, written once:
+the configuration and its hash, ``seed`` (the run's seed), ``fold``, ``data_fingerprint``
+(:func:`data_loaders.data_fingerprint`), ``code_version``
+(:func:`research._version.code_version_text`) and ``code_identity``. A trial's sampler seed is
+``trial_seed(trial_seed(seed, fold), number)`` (:func:`research.optimize._base.trial_seed`).
+:func:`study_trials` / :func:`load_trials` (and :meth:`TrialStore.load`) give the trials with
+their user attributes back. Studies written by earlier releases (format 1: ``metrics``, ``qr``,
+``seed``, ``trial_seed``, ``fold``, ``data_fingerprint`` and ``code_version`` as Optuna user
+attributes of every trial) read the same way and resume; new trials of such a study are
+written in format 2. Why: on daily bars the batch path evaluates a trial in 30-80 us, and its
+~15 attribute rows cost ~110 us to write; a batch record costs ~5 us a trial.
+
+Reopening a study with another configuration raises :class:`ConfigError` (pass another
+``study_name``).
 
 Writes: the trials of one batch are written in **one transaction** (multi-row inserts into
-Optuna's own tables), far cheaper than one ``Study.add_trial`` call per trial; if Optuna's
-internal storage layout ever changes, :class:`TrialStore` falls back to the public ``add_trials``.
-Reads use the public storage API.
+Optuna's own tables and the batch record), far cheaper than one ``Study.add_trial`` call per
+trial; a new study and its attributes are one transaction; a new SQLite file is a copy of an
+empty database Optuna made earlier in the process. If Optuna's internal storage layout ever
+changes, :class:`TrialStore` falls back to the public API (``add_trials``, which writes the
+user attributes per trial as format 1 did). Reads use the public storage API.
 """
 
 from __future__ import annotations

@@ -185,7 +185,9 @@ def walk_forward_optimize(
     # the cyclic GC stays paused over the folds' searches and tables (their trials are
     # thousands of small dicts; see research.optimize._search.paused_gc)
     with paused_gc():
-        with Workers(ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout) as pool:
+        with Workers(
+            ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout
+        ) as pool:
             for fold in plan.folds:
                 outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
         return _assemble(setup, plan, outcomes)
