@@ -181,13 +181,18 @@ class Exits:
         )
 
     def to_row(self) -> np.ndarray:
-        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of the row
-        computed once per instance (a sweep passes the same instances call after call)."""
+        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of
+        :meth:`_shared_row`."""
+        return self._shared_row().copy()
+
+    def _shared_row(self) -> np.ndarray:
+        """The row computed once per instance (a sweep passes the same instances call after
+        call); callers must not modify it."""
         row = self.__dict__.get("_row")
         if row is None:
             row = self._row_of()
             object.__setattr__(self, "_row", row)
-        return row.copy()
+        return row
 
     def _row_of(self) -> np.ndarray:
         row = np.full(N_XP, np.nan)
@@ -237,7 +242,7 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
+    table = np.stack([item._shared_row() for item in items]) if items else np.empty((0, N_XP))
     uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
     windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:
