@@ -149,15 +149,29 @@ def open_storage(url: str) -> Any:
         raise ConfigError(
             f"cannot open the trial storage {safe_url(url)!r}: {type(exc).__name__}: {exc}"
         ) from None
-    try:  # the project's table of batch records (research.optimize._records)
-        RECORDS.create(storage.engine, checkfirst=True)
+    _create_records_table(storage.engine, url)
+    _OPENED.add(storage)
+    return storage
+
+
+def _create_records_table(engine: Any, url: str) -> None:
+    """Create the table of batch records (:mod:`research.optimize._records`) unless it exists
+    (another process creating it at the same moment is fine).
+
+    Raises:
+        ConfigError: it cannot be created (e.g. no right to create tables in that database).
+    """
+    from sqlalchemy import inspect
+
+    try:
+        RECORDS.create(engine, checkfirst=True)
     except Exception as exc:
+        if inspect(engine).has_table(RECORDS.name):  # created meanwhile by another process
+            return
         raise ConfigError(
             f"cannot create the table {RECORDS.name!r} in {safe_url(url)!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from None
-    _OPENED.add(storage)
-    return storage
 
 
 #: this process's empty SQLite database with Optuna's tables and the records table

@@ -170,3 +170,32 @@ def test_a_new_sqlite_file_is_a_full_optuna_database(tmp_path):
     reopened = open_storage(url)  # an existing file is opened, never replaced
     assert reopened.get_study_id_from_name("s") == study_id
     close_storages()
+
+
+def test_the_records_table_created_meanwhile_by_another_process_is_fine(tmp_path, monkeypatch):
+    from sqlalchemy import create_engine, inspect
+
+    from data_loaders.errors import ConfigError
+    from research.optimize import storage
+
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engine = create_engine(url)
+    real = storage.RECORDS.create
+
+    def racing(bind, checkfirst=True):
+        real(bind, checkfirst=True)  # the other process created it first ...
+        raise RuntimeError("table qr_trial_batches already exists")  # ... so ours fails
+
+    monkeypatch.setattr(storage.RECORDS, "create", racing)
+    storage._create_records_table(engine, url)
+    assert inspect(engine).has_table(TABLE)
+
+    def refused(bind, checkfirst=True):
+        raise RuntimeError("permission denied for schema public")
+
+    monkeypatch.setattr(storage.RECORDS, "create", refused)
+    other = create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with pytest.raises(ConfigError, match="cannot create the table 'qr_trial_batches'"):
+        storage._create_records_table(other, "sqlite:///other.db")
+    engine.dispose()
+    other.dispose()
