@@ -34,11 +34,18 @@ reference loop of :mod:`backtest.ledger` (vectorbt has no such settings).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from data_loaders.errors import ParameterError
 
 __all__ = ["Costs"]
+
+
+def _at_least_zero(default: Any, below: float = math.inf) -> Any:
+    """A :class:`Costs` setting: finite, ``>= 0`` and ``< below`` (checked and made a float by
+    ``Costs.__post_init__``)."""
+    return field(default=default, metadata={"below": below})
 
 
 @dataclass(frozen=True)
@@ -61,36 +68,31 @@ class Costs:
         ParameterError: a value is negative, not finite or out of its range.
     """
 
-    fees: float = 0.001
-    fixed_fees: float = 0.0
-    slippage_bps: float = 0.0
-    borrow_rate: float = 0.0
-    cash_rate: float = 0.0
-    debit_rate: float = 0.0
-    spread_bps: float = 0.0
-    sell_fees: float | None = None
-    min_fee: float = 0.0
+    fees: float = _at_least_zero(0.001, below=1.0)
+    fixed_fees: float = _at_least_zero(0.0)
+    slippage_bps: float = _at_least_zero(0.0, below=10_000.0)
+    borrow_rate: float = _at_least_zero(0.0, below=10.0)
+    cash_rate: float = _at_least_zero(0.0, below=10.0)
+    debit_rate: float = _at_least_zero(0.0, below=10.0)
+    spread_bps: float = _at_least_zero(0.0, below=10_000.0)
+    sell_fees: float | None = _at_least_zero(None, below=1.0)
+    min_fee: float = _at_least_zero(0.0)
 
     def __post_init__(self) -> None:
-        checks = (
-            ("fees", self.fees, 1.0),
-            ("fixed_fees", self.fixed_fees, math.inf),
-            ("slippage_bps", self.slippage_bps, 10_000.0),
-            ("borrow_rate", self.borrow_rate, 10.0),
-            ("cash_rate", self.cash_rate, 10.0),
-            ("debit_rate", self.debit_rate, 10.0),
-            ("spread_bps", self.spread_bps, 10_000.0),
-            ("min_fee", self.min_fee, math.inf),
-        ) + ((("sell_fees", self.sell_fees, 1.0),) if self.sell_fees is not None else ())
-        for name, value, upper in checks:
+        for f in fields(self):
+            value, upper = getattr(self, f.name), f.metadata["below"]
+            if value is None and f.default is None:  # sell_fees: off (the fee of buys)
+                continue
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise ParameterError(f"Costs: `{name}` must be a number, got {value!r}") from None
+                raise ParameterError(f"Costs: `{f.name}` must be a number, got {value!r}") from None
             if not math.isfinite(number) or number < 0 or number >= upper:
                 bound = "" if math.isinf(upper) else f" and < {upper:g}"
-                raise ParameterError(f"Costs: `{name}` must be finite, >= 0{bound}, got {value!r}")
-            object.__setattr__(self, name, number)
+                raise ParameterError(
+                    f"Costs: `{f.name}` must be finite, >= 0{bound}, got {value!r}"
+                )
+            object.__setattr__(self, f.name, number)
 
     @property
     def slippage(self) -> float:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -84,16 +84,11 @@ ATR_COLUMNS = [XP_SL_ATR, XP_TP_ATR, XP_TRAIL_ATR]
 INTRABAR = ("conservative", "optimistic")
 REENTRY = ("after-reset", "immediate")
 
-# field -> (column of the parameter row, upper bound exclusive or None)
-_LEVELS = {
-    "stop_loss": (XP_SL_PCT, 1.0),
-    "stop_loss_atr": (XP_SL_ATR, None),
-    "take_profit": (XP_TP_PCT, None),
-    "take_profit_atr": (XP_TP_ATR, None),
-    "trailing_stop": (XP_TRAIL_PCT, 1.0),
-    "trailing_stop_atr": (XP_TRAIL_ATR, None),
-    "break_even": (XP_BE_PCT, None),
-}
+
+def _level(column: int, below: float | None = None) -> Any:
+    """An :class:`Exits` level (off by default): its column of the kernels' parameter row and
+    its exclusive upper bound (None: any value > 0)."""
+    return field(default=None, metadata={"column": column, "below": below})
 
 
 @dataclass(frozen=True)
@@ -118,14 +113,14 @@ class Exits:
     ``None`` turns a rule off; ``Exits()`` changes nothing.
     """
 
-    stop_loss: float | None = None
-    stop_loss_atr: float | None = None
-    take_profit: float | None = None
-    take_profit_atr: float | None = None
-    trailing_stop: float | None = None
-    trailing_stop_atr: float | None = None
+    stop_loss: float | None = _level(XP_SL_PCT, below=1.0)
+    stop_loss_atr: float | None = _level(XP_SL_ATR)
+    take_profit: float | None = _level(XP_TP_PCT)
+    take_profit_atr: float | None = _level(XP_TP_ATR)
+    trailing_stop: float | None = _level(XP_TRAIL_PCT, below=1.0)
+    trailing_stop_atr: float | None = _level(XP_TRAIL_ATR)
     time_stop: int | None = None
-    break_even: float | None = None
+    break_even: float | None = _level(XP_BE_PCT)
     atr_window: int = 14
     intrabar: str = "conservative"
     reentry: str = "after-reset"
@@ -186,13 +181,18 @@ class Exits:
         )
 
     def to_row(self) -> np.ndarray:
-        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of the row
-        computed once per instance (a sweep passes the same instances call after call)."""
+        """The ``(N_XP,)`` parameter row of the kernels (NaN = rule off); a copy of
+        :meth:`_shared_row`."""
+        return self._shared_row().copy()
+
+    def _shared_row(self) -> np.ndarray:
+        """The row computed once per instance (a sweep passes the same instances call after
+        call); callers must not modify it."""
         row = self.__dict__.get("_row")
         if row is None:
             row = self._row_of()
             object.__setattr__(self, "_row", row)
-        return row.copy()
+        return row
 
     def _row_of(self) -> np.ndarray:
         row = np.full(N_XP, np.nan)
@@ -210,6 +210,10 @@ class Exits:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (for run records and JSON)."""
         return asdict(self)
+
+
+#: level field -> (column of the parameter row, upper bound exclusive or None)
+_LEVELS = {f.name: (f.metadata["column"], f.metadata["below"]) for f in fields(Exits) if f.metadata}
 
 
 def _number(name: str, value: Any) -> float:
@@ -238,7 +242,7 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    table = np.stack([item.to_row() for item in items]) if items else np.empty((0, N_XP))
+    table = np.stack([item._shared_row() for item in items]) if items else np.empty((0, N_XP))
     uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
     windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:

@@ -18,7 +18,7 @@ from backtest._sim_nb import O_FIRST_INVALID, O_LIQUIDATED_AT, O_N_INVALID, OUT_
 from backtest.metric_table import SEARCHABLE
 from data_loaders.errors import DataValidationError
 
-__all__ = ["BATCH_METRICS", "metrics_frame", "check_targets_read"]
+__all__ = ["BATCH_METRICS", "metrics_frame", "frame_of_columns", "check_targets_read"]
 
 #: columns of :attr:`BatchResult.metrics`, in order
 _NOT_METRICS = ("n_invalid", "first_invalid", "liquidated_at")
@@ -30,18 +30,35 @@ if BATCH_METRICS != SEARCHABLE:  # the kernel's output layout must follow the me
     )
 _INT_COLUMNS = ("n_trades", "n_orders")
 _BATCH_COLUMNS = [OUT_NAMES.index(name) for name in BATCH_METRICS]
+_COLUMNS = pd.Index(BATCH_METRICS)  # built once: an Index of strings costs ~20 us per call
+
+
+def frame_of_columns(arrays: list[np.ndarray], columns: pd.Index, index: pd.Index) -> pd.DataFrame:
+    """A DataFrame of the 1-d ``arrays`` (one per column, kept as they are: no copy, no dtype
+    inference), the same frame as ``pd.DataFrame(dict(zip(columns, arrays)), index=index)``.
+
+    Uses pandas' internal ``DataFrame._from_arrays`` (4x faster than the dict constructor on a
+    batch's metrics, which matters when a batch takes milliseconds), falling back to the public
+    constructor if a pandas release drops it; ``tests/backtest/test_batch.py`` pins that both
+    give equal frames.
+    """
+    build = getattr(pd.DataFrame, "_from_arrays", None)
+    if build is not None:
+        try:
+            return build(arrays, columns=columns, index=index, verify_integrity=False)
+        except TypeError:  # another signature: the public constructor below
+            pass
+    return pd.DataFrame(dict(zip(columns, arrays, strict=True)), index=index)
 
 
 def metrics_frame(values: np.ndarray, liquidated_at: bool = False) -> pd.DataFrame:
     """One row per set (index ``set``), columns :data:`BATCH_METRICS` (counts as int64), and
     ``liquidated_at`` (int64) when asked for, from the kernel's ``(n_sets, N_OUT)`` rows."""
-    metrics = pd.DataFrame(
-        {
-            name: values[:, k].astype(np.int64) if name in _INT_COLUMNS else values[:, k]
-            for name, k in zip(BATCH_METRICS, _BATCH_COLUMNS)
-        },
-        index=pd.RangeIndex(len(values), name="set"),
-    )
+    arrays = [
+        values[:, k].astype(np.int64) if name in _INT_COLUMNS else values[:, k]
+        for name, k in zip(BATCH_METRICS, _BATCH_COLUMNS)
+    ]
+    metrics = frame_of_columns(arrays, _COLUMNS, pd.RangeIndex(len(values), name="set"))
     if liquidated_at:
         metrics["liquidated_at"] = values[:, O_LIQUIDATED_AT].astype(np.int64)
     return metrics

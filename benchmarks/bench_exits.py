@@ -12,8 +12,9 @@ Paths, all in this process, on the same positions:
 * ``vectorbt`` ``Portfolio.from_signals`` with ``sl_stop``/``tp_stop`` arrays (one value per
                column; the conventions of ``entry_bar=False``), then its final value and returns.
 
-Times are the best of a few warm calls (kernels compiled before timing): wall clock seconds and
-process CPU seconds; both batch paths run on one thread (``n_threads=1``, as vectorbt), and the
+Times are the best of a few rounds of warm calls (kernels compiled before timing; each round
+calls the three paths in turn, so load that comes and goes hits them alike): wall clock seconds
+and process CPU seconds; both batch paths run on one thread (``n_threads=1``, as vectorbt), and the
 ratios are of CPU time, steadier than wall time when other jobs share the machine.
 Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: the share of
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
@@ -66,15 +67,19 @@ def stop_grid(n: int, unit: float) -> tuple[np.ndarray, np.ndarray]:
     return sl, tp
 
 
-def best(fn: Any, n: int) -> tuple[Any, float, float]:
-    """The result and the best wall and CPU (process) seconds of ``n`` calls."""
-    out, wall, cpu = None, [], []
-    for _ in range(n):
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return out, min(wall), min(cpu)
+def interleaved(fns: dict[str, Any], rounds: int) -> tuple[dict[str, Any], dict, dict]:
+    """Each function's last result and its best wall and CPU (process) seconds over ``rounds``
+    rounds that call every function once in turn (load that comes and goes hits all alike)."""
+    out: dict[str, Any] = {}
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            out[name] = fn()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return out, {k: min(v) for k, v in wall.items()}, {k: min(v) for k, v in cpu.items()}
 
 
 def measure(bars: pd.DataFrame, label: str, repeats: int) -> dict:
@@ -108,9 +113,10 @@ def measure(bars: pd.DataFrame, label: str, repeats: int) -> dict:
         return pf.final_value().to_numpy(), pf.returns().to_numpy()
 
     plain(), with_exits()  # compile
-    _, w_plain, c_plain = best(plain, repeats)
-    res, w_exits, c_exits = best(with_exits, repeats)
-    (final, _), w_peer, c_peer = best(peer, max(1, repeats // 3))
+    out, wall, cpu = interleaved({"plain": plain, "exits": with_exits, "vectorbt": peer}, repeats)
+    res, (final, _) = out["exits"], out["vectorbt"]
+    w_plain, w_exits, w_peer = wall["plain"], wall["exits"], wall["vectorbt"]
+    c_plain, c_exits, c_peer = cpu["plain"], cpu["exits"], cpu["vectorbt"]
     agree = np.isclose(res.metrics.final_equity.to_numpy(), final, rtol=1e-9, atol=0)
     return {
         "data": label,
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from data_loaders import load_bars, synthetic_bars
 
-    rows = [measure(load_bars("sample:sp500"), "daily", 7)]
+    rows = [measure(load_bars("sample:sp500"), "daily", 15)]
     if args.minute_bars:
         rows.append(measure(synthetic_bars(args.minute_bars, freq="1min", seed=0), "minute", 3))
     table = pd.DataFrame(rows).set_index("data")

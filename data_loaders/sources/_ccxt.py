@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from data_loaders._optional import require
-from data_loaders.cache import BarCache, cached_bars
+from data_loaders.cache import BarCache
 from data_loaders.errors import ParameterError, did_you_mean
 from data_loaders.sources._base import Source
-from data_loaders.sources._online import OnlineSourceError, query_options, to_utc
+from data_loaders.sources._online import OnlineSourceError, cached_download, query_options, to_utc
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_ccxt", "fetch_ohlcv_range", "load_funding_rates", "CcxtSource"]
@@ -32,77 +33,75 @@ __all__ = ["load_ccxt", "fetch_ohlcv_range", "load_funding_rates", "CcxtSource"]
 _COLUMNS = ("time", "open", "high", "low", "close", "volume")
 
 
-def _call(
-    ccxt: Any,
-    ex: Any,
-    label: str,
-    fn: Callable[[], Any],
-    max_retries: int,
-    sleep: Callable[[float], None],
-):
-    """Call ``fn`` with back-off on rate limits and transient network errors."""
-    for attempt in range(max_retries + 1):
-        try:
-            return fn()
-        except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
-            if attempt == max_retries:
-                raise OnlineSourceError(
-                    f"{label}: rate limited by {ex.id} after {attempt + 1} tries ({exc})"
-                ) from None
-        except ccxt.BadSymbol as exc:
-            raise OnlineSourceError(f"{label}: unknown symbol on {ex.id} ({exc})") from None
-        except ccxt.NetworkError as exc:
-            if attempt == max_retries:
-                raise OnlineSourceError(
-                    f"{label}: could not reach {ex.id} (no network?) after {attempt + 1} tries: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from None
-        except ccxt.BaseError as exc:
-            raise OnlineSourceError(
-                f"{label}: {ex.id} refused the request: {type(exc).__name__}: {exc}"
-            ) from None
-        sleep(float(getattr(ex, "rateLimit", 1000) or 1000) / 1000.0 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+@dataclass(frozen=True)
+class _Requests:
+    """The requests of one load from one exchange: ``label`` names them in messages; pages of
+    at most ``limit`` rows; back-off on rate limits and transient network errors, ``sleep``-ing
+    ``rateLimit * 2**attempt`` ms, up to ``max_retries`` times."""
 
+    ccxt: Any
+    ex: Any
+    label: str
+    limit: int
+    max_retries: int
+    sleep: Callable[[float], None]
 
-def _pages(
-    ccxt: Any,
-    ex: Any,
-    label: str,
-    fetch: Callable[[int], Any],
-    stamps: Callable[[Any], list],
-    start_ms: int,
-    end_ms: int,
-    step: int,
-    max_retries: int,
-    sleep: Callable[[float], None],
-) -> Iterator[Any]:
-    """Pages of ``fetch(since)`` forward from ``start_ms`` (with :func:`_call`'s back-off): the
-    next ``since`` is the page's last timestamp (``stamps(page)``, in ms) + ``step``. Stops at
-    ``end_ms``, at a page without timestamps, or when the exchange ignores ``since``."""
-    since = start_ms
-    while since < end_ms:
-        page = _call(ccxt, ex, label, lambda s=since: fetch(s), max_retries, sleep)
-        times = [int(t) for t in stamps(page or []) if t is not None]
-        if not times:
-            return
-        yield page
-        if max(times) < since:  # the exchange ignored `since`: no progress possible
-            return
-        since = max(times) + step
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ParameterError(f"`limit` must be >= 1, got {self.limit}")
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Call ``fn`` with back-off on rate limits and transient network errors."""
+        ccxt, ex, label = self.ccxt, self.ex, self.label
+        for attempt in range(self.max_retries + 1):
+            try:
+                return fn()
+            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection) as exc:
+                if attempt == self.max_retries:
+                    raise OnlineSourceError(
+                        f"{label}: rate limited by {ex.id} after {attempt + 1} tries ({exc})"
+                    ) from None
+            except ccxt.BadSymbol as exc:
+                raise OnlineSourceError(f"{label}: unknown symbol on {ex.id} ({exc})") from None
+            except ccxt.NetworkError as exc:
+                if attempt == self.max_retries:
+                    raise OnlineSourceError(
+                        f"{label}: could not reach {ex.id} (no network?) after {attempt + 1} "
+                        f"tries: {type(exc).__name__}: {exc}"
+                    ) from None
+            except ccxt.BaseError as exc:
+                raise OnlineSourceError(
+                    f"{label}: {ex.id} refused the request: {type(exc).__name__}: {exc}"
+                ) from None
+            self.sleep(float(getattr(ex, "rateLimit", 1000) or 1000) / 1000.0 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def pages(
+        self,
+        fetch: Callable[[int, int], Any],
+        stamps: Callable[[Any], list],
+        start_ms: int,
+        end_ms: int,
+        step: int,
+    ) -> Iterator[Any]:
+        """Pages of ``fetch(since, limit)`` forward from ``start_ms`` (with :meth:`call`'s
+        back-off): the next ``since`` is the page's last timestamp (``stamps(page)``, in ms) +
+        ``step``. Stops at ``end_ms``, at a page without timestamps, or when the exchange
+        ignores ``since``."""
+        since = start_ms
+        while since < end_ms:
+            page = self.call(lambda s=since: fetch(s, self.limit))
+            times = [int(t) for t in stamps(page or []) if t is not None]
+            if not times:
+                return
+            yield page
+            if max(times) < since:  # the exchange ignored `since`: no progress possible
+                return
+            since = max(times) + step
 
 
 def fetch_ohlcv_range(
-    ex: Any,
-    ccxt: Any,
-    symbol: str,
-    timeframe: str,
-    start_ms: int,
-    end_ms: int,
-    *,
-    limit: int = 1000,
-    max_retries: int = 5,
-    sleep: Callable[[float], None] = time.sleep,
+    requests: _Requests, symbol: str, timeframe: str, start_ms: int, end_ms: int
 ) -> np.ndarray:
     """All candles with ``start_ms <= time < end_ms``, paging by ``since``.
 
@@ -111,13 +110,13 @@ def fetch_ohlcv_range(
     float64 array, shape (n, 6)
         ``[ms, open, high, low, close, volume]`` rows, sorted, one per timestamp.
     """
-    label = f"ccxt:{ex.id}:{symbol}"
+    ex = requests.ex
     step = int(ex.parse_timeframe(timeframe) * 1000)
     pages = [
         np.array([[np.nan if v is None else v for v in row[:6]] for row in page], dtype=np.float64)
-        for page in _pages(
-            ccxt, ex, label, lambda s: ex.fetch_ohlcv(symbol, timeframe, s, limit),
-            lambda page: [row[0] for row in page], start_ms, end_ms, step, max_retries, sleep,
+        for page in requests.pages(
+            lambda since, limit: ex.fetch_ohlcv(symbol, timeframe, since, limit),
+            lambda page: [row[0] for row in page], start_ms, end_ms, step,
         )
     ]  # fmt: skip
     if not pages:
@@ -130,36 +129,17 @@ def fetch_ohlcv_range(
 
 
 def _fetch(
-    ccxt: Any,
-    ex: Any,
-    symbol: str,
-    timeframe: str,
-    start_ms: int,
-    end_ms: int,
-    limit: int,
-    max_retries: int,
-    repair: Any,
-    sleep: Callable[[float], None],
+    requests: _Requests, symbol: str, timeframe: str, start_ms: int, end_ms: int, repair: Any
 ) -> pd.DataFrame:
+    ex, label = requests.ex, requests.label
     exchange = ex.id
-    label = f"ccxt:{exchange}:{symbol}"
-    _call(ccxt, ex, label, ex.load_markets, max_retries, sleep)
+    requests.call(ex.load_markets)
     markets = getattr(ex, "markets", None) or {}
     if symbol not in markets:
         raise OnlineSourceError(
             f"{label}: unknown symbol on {exchange}{did_you_mean(symbol, markets)}"
         )
-    rows = fetch_ohlcv_range(
-        ex,
-        ccxt,
-        symbol,
-        timeframe,
-        start_ms,
-        end_ms,
-        limit=limit,
-        max_retries=max_retries,
-        sleep=sleep,
-    )
+    rows = fetch_ohlcv_range(requests, symbol, timeframe, start_ms, end_ms)
     step = int(ex.parse_timeframe(timeframe) * 1000)
     rows = rows[rows[:, 0] + step <= ex.milliseconds()]  # drop the candle still forming
     if not len(rows):
@@ -226,8 +206,7 @@ def load_ccxt(
         raise ParameterError(
             f"`timeframe`: {exchange} has no timeframe {timeframe!r}{did_you_mean(timeframe, timeframes)}"
         )
-    if limit < 1:
-        raise ParameterError(f"`limit` must be >= 1, got {limit}")
+    requests = _Requests(ccxt, probe, f"ccxt:{probe.id}:{symbol}", limit, max_retries, sleep)
     step = int(probe.parse_timeframe(timeframe) * 1000)
     start_ts, end_ts = to_utc(start, "start"), to_utc(end, "end")
     end_ms = (
@@ -244,14 +223,12 @@ def load_ccxt(
         "timeframe": timeframe,
         "start": start_ms,
         "end": end_ms,
-        "repair": sorted(repair.split(",") if isinstance(repair, str) else repair),
     }
-    return cached_bars(
+    return cached_download(
         "ccxt",
         params,
-        lambda: _fetch(
-            ccxt, probe, symbol, timeframe, start_ms, end_ms, limit, max_retries, repair, sleep
-        ),
+        repair,
+        lambda: _fetch(requests, symbol, timeframe, start_ms, end_ms, repair),
         cache=cache,
         refresh=refresh,
     )
@@ -287,16 +264,15 @@ def load_funding_rates(
     label = f"ccxt:{exchange}:{symbol} funding"
     if not (getattr(ex, "has", {}) or {}).get("fetchFundingRateHistory"):
         raise OnlineSourceError(f"{label}: {exchange} does not serve funding-rate history")
-    if limit < 1:
-        raise ParameterError(f"`limit` must be >= 1, got {limit}")
+    requests = _Requests(ccxt, ex, label, limit, max_retries, sleep)
     start_ts, end_ts = to_utc(start, "start"), to_utc(end, "end")
     if start_ts is None or end_ts is None or start_ts >= end_ts:
         raise ParameterError(f"`start` must be before `end`, got start={start_ts}, end={end_ts}")
     start_ms, end_ms = int(start_ts.value // 1_000_000), int(end_ts.value // 1_000_000)
     rows: dict[int, float] = {}
-    pages = _pages(
-        ccxt, ex, label, lambda s: ex.fetch_funding_rate_history(symbol, s, limit),
-        lambda page: [r.get("timestamp") for r in page], start_ms, end_ms, 1, max_retries, sleep,
+    pages = requests.pages(
+        lambda since, limit: ex.fetch_funding_rate_history(symbol, since, limit),
+        lambda page: [r.get("timestamp") for r in page], start_ms, end_ms, 1,
     )  # fmt: skip
     for page in pages:
         for r in page:

@@ -1,12 +1,16 @@
-"""Helpers shared by the online sources (yfinance, ccxt): errors and range handling."""
+"""Helpers shared by the online sources (yfinance, ccxt): errors, range handling, the cache."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
 import pandas as pd
 
+from data_loaders.cache import BarCache, cached_bars
 from data_loaders.errors import ParameterError, ResearchError
 
-__all__ = ["OnlineSourceError", "to_utc", "floor_now", "query_options"]
+__all__ = ["OnlineSourceError", "to_utc", "floor_now", "query_options", "cached_download"]
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
@@ -70,3 +74,18 @@ def query_options(options: dict[str, object], ints: tuple[str, ...] = ()) -> dic
             except ValueError:
                 raise ParameterError(f"`{key}` must be an integer, got {value!r}") from None
     return out
+
+
+def cached_download(
+    source: str,
+    params: Mapping[str, Any],
+    repair: Iterable[str] | str,
+    fetch: Callable[[], pd.DataFrame],
+    *,
+    cache: BarCache | bool | None,
+    refresh: bool,
+) -> pd.DataFrame:
+    """:func:`data_loaders.cache.cached_bars` of a download: the entry is keyed by the request
+    ``params`` and the repairs asked for (``repair``, as given, sorted)."""
+    key = {**params, "repair": sorted(repair.split(",") if isinstance(repair, str) else repair)}
+    return cached_bars(source, key, fetch, cache=cache, refresh=refresh)

@@ -20,10 +20,16 @@ from typing import Any
 import pandas as pd
 
 from data_loaders._optional import require
-from data_loaders.cache import BarCache, cached_bars
+from data_loaders.cache import BarCache
 from data_loaders.errors import ParameterError, did_you_mean
 from data_loaders.sources._base import Bars, Source
-from data_loaders.sources._online import OnlineSourceError, floor_now, query_options, to_utc
+from data_loaders.sources._online import (
+    OnlineSourceError,
+    cached_download,
+    floor_now,
+    query_options,
+    to_utc,
+)
 from data_loaders.validation import validate_bars
 
 __all__ = ["load_yfinance", "frame_from_history", "YFinanceSource", "INTERVALS"]
@@ -179,11 +185,11 @@ def load_yfinance(
         "start": None if start_ts is None else start_ts.isoformat(),
         "end": (end_ts if end_ts is not None else floor_now(INTERVALS[interval])).isoformat(),
         "adjust": bool(adjust),
-        "repair": sorted(repair.split(",") if isinstance(repair, str) else repair),
     }
-    return cached_bars(
+    return cached_download(
         "yfinance",
         params,
+        repair,
         lambda: _fetch(symbol, interval, start_ts, end_ts, adjust, repair),
         cache=cache,
         refresh=refresh,

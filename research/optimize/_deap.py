@@ -135,6 +135,7 @@ class DeapOptimizer(Optimizer):
         self.cursor_ = 0
         self.checkpoint_at_: float | None = None
         self.n_asked_ = 0
+        self.dists_ = problem.space.distributions()
 
     # --- individuals -------------------------------------------------------------------------
     def _individual(
@@ -289,19 +290,24 @@ class DeapOptimizer(Optimizer):
         return penalty_values(self.problem_.objectives, _FAILED_VIOLATION)
 
     def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
+        """Set the fitnesses; the trials as ``FrozenTrial`` told their fitness (a penalty when
+        infeasible or failed; the constraint values and the generation are recorded with the
+        driver's bookkeeping, the genome in the checkpoint)."""
+        import datetime as dt
+
         space = self.problem_.space
+        when = dt.datetime.now()
+        dists = self.dists_
         frozen = []
         for cand, outcome in zip(candidates, outcomes):
-            ind = cand.handle
             values = self._fitness(outcome)
-            ind.fitness.values = values
+            cand.handle.fitness.values = values
             active = space.active(cand.params)
-            system_attrs = {f"constraints:{k}": float(v) for k, v in outcome.constraints.items()}
-            system_attrs["deap:generation"] = cand.attrs["generation"]
-            system_attrs["deap:genes"] = [float(g) for g in ind]
             state = "complete" if outcome.state == "complete" else "fail"
-            dists = {name: space.distribution(name) for name in active}
             frozen.append(
-                finished_trial(cand.number, state, values, active, dists, outcome, system_attrs)
-            )
+                finished_trial(
+                    cand.number, state, values, active, {name: dists[name] for name in active},
+                    outcome, {}, when,
+                )
+            )  # fmt: skip
         return frozen

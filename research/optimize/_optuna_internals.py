@@ -27,6 +27,16 @@ breaks a reach fails a test loudly instead of silently slowing the searches down
 7. :func:`random_draw`: the draw of Optuna's ``RandomSampler`` for one distribution (through
    ``optuna._transform._SearchSpaceTransform``), so random search asks without an Optuna study.
    Fallback (in :class:`research.optimize._random.RandomOptimizer`): the Optuna ask/tell path.
+10. :func:`tell_shallow`: ``Study.tell`` without its final ``copy.deepcopy`` of the told trial
+    (~80 % of a tell; CMA-ES trials carry the sampler's pickled state): ``optuna.study._tell.
+    _tell_with_warning`` then a shallow copy of the storage's finished trial. Fallback (in
+    :class:`research.optimize._optuna.OptunaOptimizer`): ``Study.tell``.
+9. :func:`bulk_create_study`: a new study, its directions and user attributes in one
+   transaction of SQLAlchemy Core inserts into ``optuna.storages._rdb.models``' tables
+   (``Storage.create_new_study`` then one attribute transaction cost ~10-20 ms of ORM work).
+   Fallback (in :class:`research.optimize.storage.TrialStore`): ``create_new_study`` and
+   :func:`bulk_set_study_user_attrs`. With it :func:`study_id_by_name`, one Core query
+   (``get_study_id_from_name`` goes through an ORM session). Fallback: that public call.
 8. :func:`reseed_tpe_sampler`: the TPE sampler of the previous ask reseeded (its two
    ``LazyRandomState``) instead of a fresh ``TPESampler`` per ask: building one costs two
    ``numpy.random.RandomState()`` (~0.2 ms each, OS entropy), reseeding ~5 us. Only when the
@@ -48,6 +58,9 @@ __all__ = [
     "hyperband_bracket_id",
     "shared_alembic_script",
     "bulk_set_study_user_attrs",
+    "bulk_create_study",
+    "study_id_by_name",
+    "tell_shallow",
     "random_draw",
     "reseed_tpe_sampler",
 ]
@@ -112,11 +125,16 @@ def hyperband_bracket_id(study: Any, trial: Any) -> int:
     return int(pruner._get_bracket_id(study, frozen))
 
 
-def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> None:
+def bulk_insert_trials(
+    storage: Any, study_id: int, trials: Sequence[Any], record: tuple[Any, str] | None = None
+) -> None:
     """Insert finished trials in one transaction: one multi-row ``INSERT`` per Optuna table.
 
     SQLAlchemy Core ``executemany`` on Optuna's own tables (``trials`` first, then the rows that
-    reference their ``trial_id``); ~20x cheaper than building ORM objects per row.
+    reference their ``trial_id``); ~20x cheaper than building ORM objects per row. With
+    ``record = (table, payload)`` the trials' user attributes are not written as Optuna rows:
+    ``payload`` (their columnar JSON, :mod:`research.optimize._records`) goes as one row of
+    ``table`` in the same transaction.
     """
 
     from optuna.distributions import distribution_to_json
@@ -140,32 +158,43 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
                 )
             ).all()
         )
-        dist_json: dict[int, str] = {}
-        # the run-level attributes (seed, data fingerprint, code version) are the same objects
-        # in every trial: their JSON text is made once (the trials keep them alive meanwhile)
+        # a distribution's JSON text is made once: Optuna's told trials carry equal copies
+        # (distributions hash and compare by their settings)
+        dist_json: dict[Any, str] = {}
+        # attribute values shared by many trials (the same objects): their JSON text is made
+        # once (the trials keep them alive meanwhile)
         attr_json: dict[int, str] = {}
         params, values, inters, users, systems = [], [], [], [], []
+        finite = "FINITE"
         for ft in trials:
             tid = ids[ft.number]
+            dists = ft.distributions
             for name, value in ft.params.items():
-                dist = ft.distributions[name]
-                text = dist_json.get(id(dist))
+                dist = dists[name]
+                text = dist_json.get(dist)
                 if text is None:
-                    text = dist_json[id(dist)] = distribution_to_json(dist)
+                    text = dist_json[dist] = distribution_to_json(dist)
                 params.append((tid, name, dist.to_internal_repr(value), text))
-            for i, x in enumerate(ft.values or []):
-                v, t = value_repr(x)
-                values.append((tid, i, v, t.name))
+            for i, x in enumerate(ft.values or ()):
+                if x - x == 0.0:  # finite: stored as is (what value_to_stored_repr gives)
+                    values.append((tid, i, x, finite))
+                else:
+                    v, t = value_repr(x)
+                    values.append((tid, i, v, t.name))
             for step, x in ft.intermediate_values.items():
                 v, t = inter_repr(x)
                 inters.append((tid, int(step), v, t.name))
-            for k, v in ft.user_attrs.items():
+            if record is None:
+                for k, v in ft.user_attrs.items():
+                    text = attr_json.get(id(v))
+                    if text is None:
+                        text = attr_json[id(v)] = dumps(v)
+                    users.append((tid, k, text))
+            for k, v in ft.system_attrs.items():
                 text = attr_json.get(id(v))
                 if text is None:
                     text = attr_json[id(v)] = dumps(v)
-                users.append((tid, k, text))
-            for k, v in ft.system_attrs.items():
-                systems.append((tid, k, dumps(v)))
+                systems.append((tid, k, text))
         for model, columns, rows in (
             (models.TrialParamModel, _PARAM_COLUMNS, params),
             (models.TrialValueModel, _VALUE_COLUMNS, values),
@@ -175,6 +204,13 @@ def bulk_insert_trials(storage: Any, study_id: int, trials: Sequence[Any]) -> No
         ):
             if rows:
                 _insert_rows(conn, model.__table__, columns, rows)
+        if record is not None:
+            table, payload = record
+            conn.execute(
+                table.insert(),
+                {"study_id": study_id, "first_number": min(numbers),
+                 "n_trials": len(numbers), "payload": payload},
+            )  # fmt: skip
 
 
 def _insert_trial_rows(conn: Any, table: Any, study_id: int, trials: Sequence[Any]) -> None:
@@ -187,10 +223,14 @@ def _insert_trial_rows(conn: Any, table: Any, study_id: int, trials: Sequence[An
         return None if value is None else value.astimezone(dt.UTC).replace(tzinfo=None)
 
     if conn.dialect.name == "sqlite":
+        shift = _local_to_utc(trials)
 
         def text(value: Any) -> str | None:
-            value = utc(value)
-            return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+            if value is None:
+                return None
+            if shift is not None and value.tzinfo is None:
+                return (value + shift).isoformat(" ", "microseconds")
+            return utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")
 
         rows = [
             (ft.number, study_id, ft.state.name, text(ft.datetime_start),
@@ -210,6 +250,28 @@ def _insert_trial_rows(conn: Any, table: Any, study_id: int, trials: Sequence[An
         for ft in trials
     ]
     conn.execute(table.insert(), dicts)
+
+
+def _local_to_utc(trials: Sequence[Any]) -> Any:
+    """The offset from local time to UTC shared by every naive timestamp of ``trials``
+    (``astimezone`` per timestamp costs ~3 us): the offset at the earliest and at the latest
+    one when they agree and lie less than a day apart (so no daylight-saving change falls
+    between them), else None."""
+    import datetime as dt
+
+    stamps = [
+        v
+        for ft in trials
+        for v in (ft.datetime_start, ft.datetime_complete)
+        if v is not None and v.tzinfo is None
+    ]
+    if not stamps:
+        return None
+    lo, hi = min(stamps), max(stamps)
+    if hi - lo >= dt.timedelta(days=1) or lo.year < 1000:
+        return None
+    shifts = {v.astimezone(dt.UTC).replace(tzinfo=None) - v for v in (lo, hi)}
+    return shifts.pop() if len(shifts) == 1 else None
 
 
 def _lock_study(conn: Any, table: Any, study_id: int) -> None:
@@ -299,6 +361,73 @@ def bulk_set_study_user_attrs(storage: Any, study_id: int, attrs: dict[str, Any]
     rows = [{"study_id": study_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
     with storage.engine.begin() as conn:
         conn.execute(table.insert(), rows)
+
+
+def bulk_create_study(
+    storage: Any, study_name: str, directions: Sequence[Any], attrs: dict[str, Any]
+) -> int:
+    """Create a study with its ``directions`` (``StudyDirection``) and user attributes in one
+    transaction; returns its id.
+
+    Raises:
+        optuna.exceptions.DuplicatedStudyError: a study of that name exists.
+    """
+    import json
+
+    import optuna
+    from optuna.storages._rdb import models
+    from sqlalchemy import exc
+
+    try:
+        with storage.engine.begin() as conn:
+            result = conn.execute(models.StudyModel.__table__.insert(), {"study_name": study_name})
+            study_id = int(result.inserted_primary_key[0])
+            conn.execute(
+                models.StudyDirectionModel.__table__.insert(),
+                [
+                    {"study_id": study_id, "objective": i, "direction": d}
+                    for i, d in enumerate(directions)
+                ],
+            )
+            if attrs:
+                conn.execute(
+                    models.StudyUserAttributeModel.__table__.insert(),
+                    [
+                        {"study_id": study_id, "key": k, "value_json": json.dumps(v)}
+                        for k, v in attrs.items()
+                    ],
+                )
+    except exc.IntegrityError:
+        raise optuna.exceptions.DuplicatedStudyError(study_name) from None
+    return study_id
+
+
+def study_id_by_name(storage: Any, study_name: str) -> int | None:
+    """The id of the study named ``study_name`` (None when there is none)."""
+    from optuna.storages._rdb import models
+    from sqlalchemy import select
+
+    table = models.StudyModel.__table__
+    with storage.engine.connect() as conn:
+        row = conn.execute(select(table.c.study_id).where(table.c.study_name == study_name)).first()
+    return None if row is None else int(row[0])
+
+
+def tell_shallow(study: Any, trial: Any, values: Any = None, state: Any = None) -> Any:
+    """``study.tell(trial, values, state=state)`` returning a shallow copy of the finished trial
+    (its dicts are the in-memory study's: read them, do not change them).
+
+    Raises:
+        ImportError, AttributeError: Optuna's private layout changed (callers use ``tell``).
+    """
+    import copy
+
+    from optuna.study._tell import _tell_with_warning
+
+    storage = study._storage
+    trial_id = trial._trial_id
+    _tell_with_warning(study=study, trial=trial, value_or_values=values, state=state)
+    return copy.copy(storage.get_trial(trial_id))
 
 
 def random_draw(distribution: Any) -> Any:

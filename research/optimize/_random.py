@@ -100,7 +100,10 @@ class RandomOptimizer(OptunaOptimizer):
     def tell(self, candidates: Sequence[Candidate], outcomes: Sequence[Outcome]) -> list[Any]:
         if self.draws_ is None:
             return super().tell(candidates, outcomes)
+        import datetime as dt
+
         objectives = self.problem_.objectives
+        when = dt.datetime.now()
         out = []
         for cand, outcome in zip(candidates, outcomes):
             drawn, fixed = cand.handle
@@ -111,6 +114,8 @@ class RandomOptimizer(OptunaOptimizer):
             dists = {name: self.dists_[name] for name in drawn}
             system = {} if fixed is None else {"fixed_params": fixed}
             out.append(
-                finished_trial(cand.number, outcome.state, values, drawn, dists, outcome, system)
+                finished_trial(
+                    cand.number, outcome.state, values, drawn, dists, outcome, system, when
+                )
             )
         return out

@@ -42,8 +42,8 @@ def recorded_outcome(rec: Any) -> Outcome:
     qr = rec.user_attrs.get(QR_ATTR, {})
     status = qr.get("status", "fail")
     values = qr.get("objective")
-    if rec.state == TrialState.COMPLETE:
-        constraints = dict(rec.constraints)
+    if rec.state == TrialState.COMPLETE:  # recorded with the bookkeeping since record format 2
+        constraints = dict(qr.get("constraints") or rec.constraints)
     else:
         constraints = {}
     return Outcome(

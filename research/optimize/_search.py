@@ -40,14 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem, trial_seed
+from research.optimize._base import QR_ATTR, Candidate, Optimizer, Outcome, Problem
 from research.optimize._plan import FIDELITIES, FRACTION_STEPS, INNER_FOLDS, Plan, Step, make_plan
 from research.optimize._progress import FoldProgress, ProgressCounts
 from research.optimize._replay import check_replay, recorded_outcome, replay_step
 from research.optimize._workers import Workers
 from research.optimize.evaluate import EvalTask, SetResult
 from research.optimize.objectives import Guardrails, Objective, objective_values
-from research.optimize.storage import TrialStore, jsonable
+from research.optimize.storage import TrialStore
 
 __all__ = [
     "Step",
@@ -108,7 +108,6 @@ def run_search(
     batch_size: int,
     timeout: float | None,
     progress: FoldProgress,
-    base_attrs: dict[str, Any],
 ) -> FoldSearch:
     """Search one fold (see module docstring); returns every trial of the fold's study.
 
@@ -126,7 +125,7 @@ def run_search(
     target = n_trials if cap is None else min(n_trials, cap)
     out = FoldSearch(trials=trials)
     out.evaluated_bars = sum(_recorded_bars(r, plan) for r in trials)
-    loop = _Loop(fold, optimizer, problem, store, workers, plan, guardrails, base_attrs, replay)
+    loop = _Loop(fold, optimizer, problem, store, workers, plan, guardrails, replay)
     loop.batch = 1 + max((_qr(r).get("batch", -1) for r in trials), default=-1)
     counts = ProgressCounts.of(trials, problem.objectives)
     told = absorbed
@@ -188,7 +187,6 @@ class _Loop:
     workers: Workers
     plan: Plan
     guardrails: Guardrails
-    base_attrs: dict[str, Any]
     replay: dict[int, Any]
     batch: int = 0
     pending: list[Any] = field(default_factory=list)  # told, not yet written
@@ -211,10 +209,7 @@ class _Loop:
                 out.evaluated_bars += _recorded_bars(live.record, self.plan)
                 continue
             outcome = live.outcome
-            outcome.user_attrs = _user_attrs(
-                live, outcome, self.batch, len(cands), self.problem, self.base_attrs, self.fold,
-                self.plan,
-            )  # fmt: skip
+            outcome.user_attrs = _user_attrs(live, outcome, self.batch, len(cands), self.plan)
             outcomes.append(outcome)
             out.evaluated_bars += live.bars
         t0 = time.perf_counter()
@@ -411,16 +406,13 @@ def _final_outcome(
 
 
 def _user_attrs(
-    live: _Live,
-    outcome: Outcome,
-    batch: int,
-    batch_size: int,
-    problem: Problem,
-    base: dict[str, Any],
-    fold: int,
-    plan: Plan,
+    live: _Live, outcome: Outcome, batch: int, batch_size: int, plan: Plan
 ) -> dict[str, Any]:
-    extra = dict(outcome.user_attrs)
+    """The user attributes recorded with a trial (:mod:`research.optimize._records`): its
+    metrics and the driver's bookkeeping ``qr`` (the run's seed, the fold, the data fingerprint
+    and the code version are the study's attributes; the trial's sampler seed is
+    ``trial_seed(problem.seed, number)``)."""
+    extra = outcome.user_attrs
     qr = {
         "batch": batch,
         "batch_size": batch_size,
@@ -433,11 +425,7 @@ def _user_attrs(
         "cost": live.bars / plan.n_bars if plan.n_bars else 0.0,
         **live.cand.attrs,
     }
-    attrs = {
-        **{k: jsonable(v) for k, v in extra.items()},
-        "fold": fold,
-        "trial_seed": trial_seed(problem.seed, live.cand.number),
-        **base,
-        QR_ATTR: jsonable(qr),
-    }
-    return attrs
+    if outcome.constraints:
+        qr["constraints"] = outcome.constraints
+    extra[QR_ATTR] = qr
+    return extra

@@ -155,7 +155,7 @@ class StudyPlan:
         config_hash: 16 hex digits of the configuration's sha256.
         study_name: the base name; fold ``k``'s study is ``<study_name>.fold<k>``.
         url: the storage URL; ``run_path``: the folder of checkpoints and default storage.
-        base_attrs: attributes stored with every trial (seed, data fingerprint, code version).
+        base_attrs: the run's seed, data fingerprint and code version (study attributes).
         problem: the search problem shared by every fold (a fold replaces its study fields).
         batch_size: candidates per batch (the given one or the optimizer's default).
         code_identity: the strategy's source files and the library versions

@@ -1,28 +1,47 @@
 """Trial records in Optuna's RDB storage: SQLite under the run folder, or PostgreSQL.
 
 Every trial of every fold is one Optuna trial of the fold's study, so ``optuna.load_study`` (or
-``optuna-dashboard``) reads a run as it would any Optuna study. Besides params, values, state,
-intermediate values and constraints, each trial carries user attributes:
+``optuna-dashboard``) reads a run as it would any Optuna study: params, values, state,
+intermediate values, and the system attributes its sampler keeps (constraint values for the
+samplers that read them, CMA-ES and NSGA-II state).
+
+**Trial record format 2** (study user attribute ``trial_record`` = 2). Each trial's user
+attributes are *not* Optuna rows but part of one row per written batch in the project table
+``qr_trial_batches`` (columnar, floats in binary; :mod:`research.optimize._records`):
 
 * ``metrics``: in-sample metrics of the evaluated window (``val_metrics`` with an inner
-  validation split);
-* ``seed`` (the run's seed), ``trial_seed`` (the seed its sampler got), ``fold``,
-  ``data_fingerprint`` (:func:`data_loaders.data_fingerprint`) and ``code_version``
-  (:func:`research._version.code_version_text`);
+  validation split, ``step_metrics`` for a pruned trial);
 * ``qr``: bookkeeping of the search (``batch``, ``batch_size``, ``status``, ``feasible``,
-  ``reason``, ``step``, ``cost``).
+  ``reason``, ``objective``, ``val_objective``, ``step``, ``cost``, ``constraints``, and
+  the optimizer's candidate attributes, e.g. a GA's ``generation``).
 
-The study's user attributes hold the configuration and its hash; reopening a study with another
-configuration raises :class:`ConfigError` (pass another ``study_name``).
+Attributes that are the same for a whole study are the study's user attributes, written once:
+the configuration and its hash, ``seed`` (the run's seed), ``fold``, ``data_fingerprint``
+(:func:`data_loaders.data_fingerprint`), ``code_version``
+(:func:`research._version.code_version_text`) and ``code_identity``. A trial's sampler seed is
+``trial_seed(trial_seed(seed, fold), number)`` (:func:`research.optimize._base.trial_seed`).
+:func:`study_trials` / :func:`load_trials` (and :meth:`TrialStore.load`) give the trials with
+their user attributes back. Studies written by earlier releases (format 1: ``metrics``, ``qr``,
+``seed``, ``trial_seed``, ``fold``, ``data_fingerprint`` and ``code_version`` as Optuna user
+attributes of every trial) read the same way and resume; new trials of such a study are
+written in format 2. Why: on daily bars the batch path evaluates a trial in 30-80 us, and its
+~15 attribute rows cost ~110 us to write; now writing a trial (its Optuna rows and its share of
+the batch record, ~5 us of encoding) costs ~20 us.
+
+Reopening a study with another configuration raises :class:`ConfigError` (pass another
+``study_name``).
 
 Writes: the trials of one batch are written in **one transaction** (multi-row inserts into
-Optuna's own tables), far cheaper than one ``Study.add_trial`` call per trial; if Optuna's
-internal storage layout ever changes, :class:`TrialStore` falls back to the public ``add_trials``.
-Reads use the public storage API.
+Optuna's own tables and the batch record), far cheaper than one ``Study.add_trial`` call per
+trial; a new study and its attributes are one transaction; a new SQLite file is a copy of an
+empty database Optuna made earlier in the process. If Optuna's internal storage layout ever
+changes, :class:`TrialStore` falls back to the public API (``add_trials``, which writes the
+user attributes per trial as format 1 did). Reads use the public storage API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import sqlite3
@@ -35,10 +54,13 @@ from data_loaders import data_fingerprint
 from data_loaders.errors import ConfigError
 from research._json import to_jsonable as jsonable
 from research.optimize._optuna_internals import (
+    bulk_create_study,
     bulk_insert_trials,
     bulk_set_study_user_attrs,
     shared_alembic_script,
+    study_id_by_name,
 )
+from research.optimize._records import encode_payload, read_records, records_table
 
 __all__ = [
     "TrialStore",
@@ -49,10 +71,16 @@ __all__ = [
     "best_params",
     "safe_url",
     "jsonable",
+    "load_trials",
+    "study_trials",
 ]
 
 _CONFIG_HASH = "config_hash"
 _CODE_IDENTITY = "code_identity"
+#: study user attribute naming the trial record format (absent: format 1, attributes per trial)
+RECORD_FORMAT = "trial_record"
+#: the table of batch records (:mod:`research.optimize._records`)
+RECORDS = records_table()
 
 
 def default_storage_url(run_dir: str | Path) -> str:
@@ -100,21 +128,117 @@ def open_storage(url: str) -> Any:
 
     url = _with_installed_driver(url)
     kwargs: dict[str, Any] = {}
+    made = False
     if url.startswith(("sqlite://", "sqlite+pysqlite://")):
         kwargs["connect_args"] = {"timeout": 60, "factory": _WalConnection}
+        made = _from_template(url)
     elif url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 60}
     else:
         kwargs["pool_pre_ping"] = True
     try:
         with shared_alembic_script():  # the revision files are read once per process
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            storage = optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=kwargs,
+                # a copy of this process's template: made by this Optuna, tables in place
+                skip_compatibility_check=made,
+                skip_table_creation=made,
+            )
     except Exception as exc:
         raise ConfigError(
             f"cannot open the trial storage {safe_url(url)!r}: {type(exc).__name__}: {exc}"
         ) from None
+    _create_records_table(storage.engine, url)
     _OPENED.add(storage)
     return storage
+
+
+def _create_records_table(engine: Any, url: str) -> None:
+    """Create the table of batch records (:mod:`research.optimize._records`) unless it exists
+    (another process creating it at the same moment is fine).
+
+    Raises:
+        ConfigError: it cannot be created (e.g. no right to create tables in that database).
+    """
+    from sqlalchemy import inspect
+
+    try:
+        RECORDS.create(engine, checkfirst=True)
+    except Exception as exc:
+        if inspect(engine).has_table(RECORDS.name):  # created meanwhile by another process
+            return
+        raise ConfigError(
+            f"cannot create the table {RECORDS.name!r} in {safe_url(url)!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+#: this process's empty SQLite database with Optuna's tables and the records table
+_TEMPLATE: list[Path] = []
+
+
+def _from_template(url: str) -> bool:
+    """Create the SQLite file of ``url`` as a copy of this process's empty template database
+    when it does not exist yet (True); False, touching nothing, otherwise.
+
+    Optuna creating its ~12 tables and stamping its schema version on a new file costs
+    40-70 ms per run folder; a copy of a file it made earlier in the process, a few. The copy
+    is linked into place, so a file another process created meanwhile is never overwritten.
+    """
+    import os
+    import shutil
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:
+        return False
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return False
+    template = _template_file()
+    if template is None:
+        return False
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(template, part)
+        os.link(part, path)  # fails if the file appeared meanwhile
+    except OSError:
+        return False
+    finally:
+        part.unlink(missing_ok=True)
+    return True
+
+
+def _template_file() -> Path | None:
+    """The empty database every new SQLite file of this process is copied from (made once)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import optuna
+
+    if _TEMPLATE:
+        return _TEMPLATE[0]
+    folder = Path(tempfile.mkdtemp(prefix="qr-optuna-template-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "template.db"
+    try:
+        with shared_alembic_script():
+            storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
+        RECORDS.create(storage.engine, checkfirst=True)
+        storage.engine.dispose()
+        # write-ahead logging is recorded in the file: its copies need no conversion
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+    except Exception:
+        return None
+    _TEMPLATE.append(path)
+    return path
 
 
 def _with_installed_driver(url: str) -> str:
@@ -172,26 +296,23 @@ class TrialStore:
         self.url = url
         self.study_name = study_name
         self.directions = list(directions)
-        self.attrs = dict(attrs)
+        self.attrs = {**dict(attrs), RECORD_FORMAT: 2}
         self.allow_changed_code = allow_changed_code
 
     def open(self) -> TrialStore:
         """Create the study or reopen it after checking its configuration; returns ``self``."""
         from optuna.study import StudyDirection
 
-        from research.optimize._optuna import quiet_optuna
-
         storage = open_storage(self.url)
         wanted = [
             StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
             for d in self.directions
         ]
-        try:
-            study_id = storage.get_study_id_from_name(self.study_name)
-        except KeyError:
-            with quiet_optuna():
-                study_id = storage.create_new_study(wanted, self.study_name)
-            self._write_attrs(storage, study_id)
+        self.fresh_ = False
+        study_id = _study_id(storage, self.study_name)
+        if study_id is None:
+            study_id = self._create(storage, wanted)
+            self.fresh_ = True  # nothing to read back: no trials, no sampler state yet
             n_written = 0
         else:
             if self._unfinished_creation(storage, study_id, wanted):
@@ -213,6 +334,19 @@ class TrialStore:
         self.study_id_ = study_id
         self.n_written_ = n_written
         return self
+
+    def _create(self, storage: Any, wanted: list[Any]) -> int:
+        """Create the study with its attributes (one transaction where Optuna allows it)."""
+        from research.optimize._optuna import quiet_optuna
+
+        attrs = {key: jsonable(value) for key, value in self.attrs.items()}
+        try:  # research.optimize._optuna_internals
+            return bulk_create_study(storage, self.study_name, wanted, attrs)
+        except (ImportError, AttributeError):
+            with quiet_optuna():
+                study_id = storage.create_new_study(wanted, self.study_name)
+            self._write_attrs(storage, study_id)
+            return study_id
 
     def _write_attrs(self, storage: Any, study_id: int) -> None:
         """Write the study's user attributes (one transaction where Optuna allows it)."""
@@ -251,20 +385,20 @@ class TrialStore:
             )
 
     def load(self) -> list[Any]:
-        """Every recorded finished trial, by number."""
-        from optuna.trial import TrialState
-
-        trials = self.storage_.get_all_trials(self.study_id_, deepcopy=False)
-        done = [
-            t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING
-        ]
-        return sorted(done, key=lambda t: t.number)
+        """Every recorded finished trial, by number, with its user attributes (from its batch
+        record, or its Optuna rows when a previous release wrote it)."""
+        if self.fresh_ and not self.n_written_:
+            return []
+        return load_trials(self.storage_, self.study_id_)
 
     def study_system_attrs(self) -> dict[str, Any]:
+        if self.fresh_:
+            return {}
         return dict(self.storage_.get_study_system_attrs(self.study_id_))
 
     def write_study_system_attrs(self, attrs: Mapping[str, Any]) -> None:
         """Store the study-level sampler state entries that changed."""
+        self.fresh_ = False
         current = self.study_system_attrs()
         for key, value in attrs.items():
             if current.get(key) != value:
@@ -281,14 +415,59 @@ class TrialStore:
                 f"study {self.study_name!r} holds {self.n_written_} trials; cannot append "
                 f"trials numbered {got[:3]}..."
             )
+        payload = encode_payload([t.user_attrs for t in trials])
         try:  # Optuna's own tables, one transaction (see research.optimize._optuna_internals)
-            bulk_insert_trials(self.storage_, self.study_id_, trials)
+            bulk_insert_trials(self.storage_, self.study_id_, trials, (RECORDS, payload))
         except (ImportError, AttributeError, TypeError):
             import optuna
 
             study = optuna.load_study(study_name=self.study_name, storage=self.storage_)
             study.add_trials(trials)
         self.n_written_ += len(trials)
+
+
+def study_trials(url: str, study_name: str) -> list[Any]:
+    """Every finished trial of the study ``study_name`` in the storage ``url``, with its user
+    attributes (``metrics``, ``qr``, ...): what ``optuna.load_study(...).trials`` gives plus
+    the batch records (:func:`load_trials`).
+
+    Raises:
+        ConfigError: no such study in that storage.
+    """
+    rdb = open_storage(url)
+    study_id = _study_id(rdb, study_name)
+    if study_id is None:
+        raise ConfigError(f"no study {study_name!r} in {safe_url(url)}")
+    return load_trials(rdb, study_id)
+
+
+def _study_id(storage: Any, name: str) -> int | None:
+    """The id of the study ``name`` (None when there is none)."""
+    try:  # one Core query (research.optimize._optuna_internals)
+        return study_id_by_name(storage, name)
+    except (ImportError, AttributeError):
+        try:
+            return int(storage.get_study_id_from_name(name))
+        except KeyError:
+            return None
+
+
+def load_trials(storage: Any, study_id: int) -> list[Any]:
+    """Every finished trial of a study (optuna ``FrozenTrial``, by number) with its user
+    attributes: those of its batch record (:mod:`research.optimize._records`) over those
+    stored as Optuna rows (trials written by a previous release, or by the public
+    ``add_trials`` fallback)."""
+    from optuna.trial import TrialState
+
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    done = [t for t in trials if t.state != TrialState.RUNNING and t.state != TrialState.WAITING]
+    with storage.engine.connect() as conn:
+        records = read_records(conn, RECORDS, study_id)
+    for t in done:
+        attrs = records.get(t.number)
+        if attrs is not None:
+            t.user_attrs = {**t.user_attrs, **attrs} if t.user_attrs else attrs
+    return sorted(done, key=lambda t: t.number)
 
 
 def best_params(
@@ -315,7 +494,7 @@ def best_params(
     direction = rdb.get_study_directions(study_id)[objective]
     sign = 1.0 if direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
     scored = []
-    for t in rdb.get_all_trials(study_id, deepcopy=False):
+    for t in load_trials(rdb, study_id):
         qr = t.user_attrs.get("qr", {})
         if t.state != TrialState.COMPLETE or not qr.get("feasible", True):
             continue

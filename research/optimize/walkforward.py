@@ -45,15 +45,15 @@ import pandas as pd
 from backtest.execution import Execution
 from research.optimize._base import Optimizer, trial_seed
 from research.optimize._fold import (
+    concat_frames,
+    fold_frame,
     fold_windows,
     judge_pick,
     pick_trial,
     stitch_folds,
-    trial_row,
-    trials_frame,
 )
 from research.optimize._progress import FoldProgress
-from research.optimize._search import make_plan, run_search
+from research.optimize._search import make_plan, paused_gc, run_search
 from research.optimize._setup import (
     PRUNERS,
     StudyPlan,
@@ -182,10 +182,15 @@ def walk_forward_optimize(
         setup.strategy_cls, setup.bars, setup.features, setup.execution, derived=setup.derived
     )
     outcomes = []
-    with Workers(ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout) as pool:
-        for fold in plan.folds:
-            outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
-    return _assemble(setup, plan, outcomes)
+    # the cyclic GC stays paused over the folds' searches and tables (their trials are
+    # thousands of small dicts; see research.optimize._search.paused_gc)
+    with paused_gc():
+        with Workers(
+            ctx, workers=workers, scheduler=scheduler, trial_timeout=trial_timeout
+        ) as pool:
+            for fold in plan.folds:
+                outcomes.append(_search_fold(setup, plan, ctx, pool, fold))
+        return _assemble(setup, plan, outcomes)
 
 
 def _named(step: Any, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,7 +233,7 @@ class _FoldOutcome:
     """What one fold's search hands to :func:`_assemble`."""
 
     result: FoldResult
-    rows: list[dict[str, Any]]
+    frame: pd.DataFrame
     front: pd.DataFrame | None
 
 
@@ -285,16 +290,14 @@ def _search_fold(
             batch_size=plan.batch_size,
             timeout=setup.timeout,
             progress=bar,
-            base_attrs=plan.base_attrs,
         )
     finally:
         bar.close()
-    rows = [trial_row(t, k, name, setup.space, objectives) for t in search.trials]
-    frame = trials_frame(rows)
+    frame = fold_frame(search.trials, k, name, setup.space, objectives)
     validation = setup.inner_validation is not None
     pick, front = pick_trial(frame, objectives, validation, setup.inner_top_k)
     result = judge_pick(ctx, fold, pick, frame, search, name, plan.index)
-    return _FoldOutcome(result, rows, front if len(objectives) > 1 else None)
+    return _FoldOutcome(result, frame, front if len(objectives) > 1 else None)
 
 
 def _assemble(
@@ -305,8 +308,7 @@ def _assemble(
     from backtest.metrics import sharpe_ratio
 
     folds = [o.result for o in outcomes]
-    rows = [row for o in outcomes for row in o.rows]
-    trials = trials_frame(rows)
+    trials = concat_frames([o.frame for o in outcomes])
     oos_returns, oos_positions = stitch_folds(folds)
     ppy = setup.execution.periods_per_year
     is_sharpes = [

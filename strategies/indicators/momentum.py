@@ -11,7 +11,7 @@ import pandas as pd
 import ta
 
 from strategies.indicators import fast
-from strategies.indicators.base import Registrar
+from strategies.indicators.base import Registrar, ta_outputs
 
 __all__ = ["INDICATORS"]
 
@@ -124,13 +124,6 @@ def roc(close: pd.Series, window: int = 12) -> pd.Series:
     return ta.momentum.ROCIndicator(close, window, fillna=False).roc()
 
 
-def _ppo_frame(ind: object, prefix: str) -> pd.DataFrame:
-    get = lambda suffix: getattr(ind, f"{prefix}{suffix}")()  # noqa: E731
-    return pd.DataFrame(
-        {prefix: get(""), f"{prefix}_signal": get("_signal"), f"{prefix}_hist": get("_hist")}
-    )
-
-
 def _percentage_oscillator(prefix: str):
     """Registration shared by the percentage oscillators (``ppo``, ``pvo``): one grid, warmup,
     constraint and the ``prefix``, ``prefix_signal``, ``prefix_hist`` outputs."""
@@ -153,15 +146,14 @@ def ppo(
     ind = ta.momentum.PercentagePriceOscillator(
         close, window_slow, window_fast, window_sign, fillna=False
     )
-    return _ppo_frame(ind, "ppo")
+    return ta_outputs(ind, {"ppo": "ppo", "ppo_signal": "ppo_signal", "ppo_hist": "ppo_hist"})
 
 
 @_percentage_oscillator("pvo")
 def pvo(
     volume: pd.Series, window_slow: int = 26, window_fast: int = 12, window_sign: int = 9
 ) -> pd.DataFrame:
-    """Percentage volume oscillator, signal and histogram."""
-    ind = ta.momentum.PercentageVolumeOscillator(
-        volume, window_slow, window_fast, window_sign, fillna=False
-    )
-    return _ppo_frame(ind, "pvo")
+    """Percentage volume oscillator, signal and histogram: :func:`ppo` of the volume (``ta``'s
+    ``PercentageVolumeOscillator`` is the same formula)."""
+    out = ppo(volume, window_slow, window_fast, window_sign)
+    return out.rename(columns=lambda name: name.replace("ppo", "pvo"))

@@ -13,6 +13,7 @@ import pytest
 from backtest.batch import BATCH_METRICS, evaluate_batch
 from backtest.costs import Costs
 from backtest.engine import run_backtest, targets_portfolio
+from backtest.kernel_output import frame_of_columns
 from backtest.metric_table import names_of
 from backtest.metrics import compute_metrics
 from data_loaders.errors import DataValidationError, ParameterError
@@ -218,6 +219,21 @@ def test_metrics_frame_layout_and_no_returns_by_default(bars, targets):
     one = evaluate_batch(bars["open"], bars["close"], targets[:, 0])
     assert len(one) == 1
     assert one.metrics.iloc[0]["final_equity"] == batch.metrics.iloc[0]["final_equity"]
+
+
+def test_fast_frame_equals_the_public_constructor():
+    """frame_of_columns (pandas' internal DataFrame._from_arrays) builds the frame the public
+    dict constructor builds: pins the internal's behaviour on the installed pandas."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(7, 3))
+    arrays = [values[:, 0], values[:, 1].astype(np.int64), values[:, 2]]
+    columns = pd.Index(["a", "n", "b"])
+    index = pd.RangeIndex(7, name="set")
+    fast = frame_of_columns(arrays, columns, index)
+    public = pd.DataFrame(dict(zip(columns, arrays)), index=index)
+    pd.testing.assert_frame_equal(fast, public)
+    assert list(fast.dtypes) == [np.float64, np.int64, np.float64]
+    assert fast.columns.dtype == public.columns.dtype
 
 
 @pytest.mark.parametrize("direction,lo,hi", [("longonly", 0.0, 1.0), ("shortonly", -1.0, 0.0)])

@@ -37,32 +37,36 @@ def test_labels_are_first_and_last_bar_of_each_window(daily_bars: pd.DataFrame) 
     assert len(folds) == 8  # tests 100..500 in steps of 50
 
 
-def test_anchored_train_grows_from_the_first_bar() -> None:
-    folds = WalkForward(train=20, test=10, anchored=True, purge=1).split(75)
-    assert _bounds(folds) == [
-        (0, 20, 21, 31),
-        (0, 30, 31, 41),
-        (0, 40, 41, 51),
-        (0, 50, 51, 61),
-        (0, 60, 61, 71),
-    ]
+# (splitter options, bars, expected (train start, train stop, test start, test stop) per fold)
+EXACT_BOUNDS = {
+    "anchored train grows from the first bar": (
+        {"train": 20, "test": 10, "anchored": True, "purge": 1},
+        75,
+        [(0, 20, 21, 31), (0, 30, 31, 41), (0, 40, 41, 51), (0, 50, 51, 61), (0, 60, 61, 71)],
+    ),
+    "min_train starts anchored, then rolls": (
+        {"train": 30, "test": 10, "min_train": 10},
+        70,
+        [
+            (0, 10, 10, 20),
+            (0, 20, 20, 30),
+            (0, 30, 30, 40),
+            (10, 40, 40, 50),
+            (20, 50, 50, 60),
+            (30, 60, 60, 70),
+        ],
+    ),
+    "explicit step, overlapping tests": (
+        {"train": 10, "test": 6, "step": 3},
+        25,
+        [(0, 10, 10, 16), (3, 13, 13, 19), (6, 16, 16, 22), (9, 19, 19, 25)],
+    ),
+}
 
 
-def test_min_train_starts_anchored_then_rolls() -> None:
-    folds = WalkForward(train=30, test=10, min_train=10).split(70)
-    assert _bounds(folds) == [
-        (0, 10, 10, 20),
-        (0, 20, 20, 30),
-        (0, 30, 30, 40),
-        (10, 40, 40, 50),
-        (20, 50, 50, 60),
-        (30, 60, 60, 70),
-    ]
-
-
-def test_explicit_step_and_overlapping_tests() -> None:
-    folds = WalkForward(train=10, test=6, step=3).split(25)
-    assert _bounds(folds) == [(0, 10, 10, 16), (3, 13, 13, 19), (6, 16, 16, 22), (9, 19, 19, 25)]
+@pytest.mark.parametrize(("kwargs", "n", "expected"), EXACT_BOUNDS.values(), ids=EXACT_BOUNDS)
+def test_exact_boundaries(kwargs: dict, n: int, expected: list) -> None:
+    assert _bounds(WalkForward(**kwargs).split(n)) == expected
 
 
 @pytest.mark.parametrize(

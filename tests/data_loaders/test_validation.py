@@ -23,6 +23,13 @@ HEADER = "Date,Open,High,Low,Close,Volume\n"
 ROW1 = "2020-01-02,10,11,9,10.5,100\n"
 ROW2 = "2020-01-03,10.5,11.5,10,11,0\n"
 
+
+def _second_row(case: str, row: str, column: str, *rule: str) -> tuple[str, str, list[str]]:
+    """A file whose second data row ``row`` breaks a rule in ``column``: the message names
+    row 2, the column and ``rule`` (the value and the rule broken)."""
+    return case, HEADER + ROW1 + row + "\n", ["row 2", f"column '{column}'", *rule]
+
+
 # (case, file text, fragments the one-line message must hold: row, column, value and rule)
 BROKEN = [
     (
@@ -45,70 +52,61 @@ BROKEN = [
             "timestamps must be increasing",
         ],
     ),
-    (
-        "unparseable date",
-        HEADER + ROW1 + "2020-13-45,10.5,11.5,10,11,0\n",
-        ["row 2", "column 'Date'", "unparseable date '2020-13-45'"],
+    _second_row(
+        "unparseable date", "2020-13-45,10.5,11.5,10,11,0", "Date", "unparseable date '2020-13-45'"
     ),
-    (
-        "missing date",
-        HEADER + ROW1 + ",10.5,11.5,10,11,0\n",
-        ["row 2", "column 'Date'", "missing date"],
-    ),
-    (
+    _second_row("missing date", ",10.5,11.5,10,11,0", "Date", "missing date"),
+    _second_row(
         "NaN price",
-        HEADER + ROW1 + "2020-01-03,10.5,11.5,10,,0\n",
-        ["row 2 (2020-01-03 00:00:00+00:00)", "column 'Close'", "missing value", "must be finite"],
+        "2020-01-03,10.5,11.5,10,,0",
+        "Close",
+        "row 2 (2020-01-03 00:00:00+00:00)",
+        "missing value",
+        "must be finite",
     ),
-    (
+    _second_row(
         "infinite price",
-        HEADER + ROW1 + "2020-01-03,10.5,inf,10,11,0\n",
-        ["row 2", "column 'High'", "infinite value inf", "must be finite"],
+        "2020-01-03,10.5,inf,10,11,0",
+        "High",
+        "infinite value inf",
+        "must be finite",
     ),
-    (
-        "price <= 0",
-        HEADER + ROW1 + "2020-01-03,0,11.5,0,11,0\n",
-        ["row 2", "column 'Open'", "price 0", "prices must be > 0"],
+    _second_row("price <= 0", "2020-01-03,0,11.5,0,11,0", "Open", "price 0", "prices must be > 0"),
+    _second_row(
+        "negative price", "2020-01-03,10.5,11.5,-1,11,0", "Low", "price -1", "prices must be > 0"
     ),
-    (
-        "negative price",
-        HEADER + ROW1 + "2020-01-03,10.5,11.5,-1,11,0\n",
-        ["row 2", "column 'Low'", "price -1", "prices must be > 0"],
-    ),
-    (
+    _second_row(
         "high below open/close",
-        HEADER + ROW1 + "2020-01-03,10.5,10.8,10,11,0\n",
-        [
-            "row 2",
-            "column 'High'",
-            "high 10.8 is below max(open 10.5, close 11)",
-            "high >= max(open, close)",
-        ],
+        "2020-01-03,10.5,10.8,10,11,0",
+        "High",
+        "high 10.8 is below max(open 10.5, close 11)",
+        "high >= max(open, close)",
     ),
-    (
+    _second_row(
         "low above open/close",
-        HEADER + ROW1 + "2020-01-03,10.5,11.5,10.6,11,0\n",
-        [
-            "row 2",
-            "column 'Low'",
-            "low 10.6 is above min(open 10.5, close 11)",
-            "low <= min(open, close)",
-        ],
+        "2020-01-03,10.5,11.5,10.6,11,0",
+        "Low",
+        "low 10.6 is above min(open 10.5, close 11)",
+        "low <= min(open, close)",
     ),
-    (
+    _second_row(
         "negative volume",
-        HEADER + ROW1 + "2020-01-03,10.5,11.5,10,11,-5\n",
-        ["row 2", "column 'Volume'", "volume -5", "volume must be >= 0"],
+        "2020-01-03,10.5,11.5,10,11,-5",
+        "Volume",
+        "volume -5",
+        "volume must be >= 0",
     ),
     (
         "missing column",
         "Date,Open,High,Low,Close\n2020-01-02,10,11,9,10.5\n",
         ["missing column 'volume'", "found 'Date', 'Open', 'High', 'Low', 'Close'"],
     ),
-    (
+    _second_row(
         "text in a numeric column",
-        HEADER + ROW1 + "2020-01-03,10.5,11.5,10,eleven,0\n",
-        ["row 2", "column 'Close'", "text 'eleven' in a numeric column", "must be numbers"],
+        "2020-01-03,10.5,11.5,10,eleven,0",
+        "Close",
+        "text 'eleven' in a numeric column",
+        "must be numbers",
     ),
     ("empty file", "", ["empty file (0 bytes"]),
     ("blank lines only", "\n\n\n", ["empty file (only blank lines)"]),

@@ -13,24 +13,17 @@ from scipy import stats
 from research.explore.features import build_features, technical_plan
 from research.explore.spec import default_spec, load_spec
 from tests.conftest import make_bars
+from tests.research.explore._specs import light_features
 
 SMALL = {
-    "features": {
-        "technical": {
-            "include": ["rsi", "bollinger", "adx", "macd", "obv"],
-            "max_per_indicator": 9,
-        },
-        "returns": {"windows": [1, 5]},
-        "volume_z": {"windows": [20]},
-        "statistical": {
-            "zscore_windows": [20],
-            "moment_windows": [30],
-            "autocorr_windows": [30],
-            "volatility_windows": [10],
-            "regime": {"window": 10, "lookback": 50},
-        },
-        "reference": {"windows": [30]},
-    }
+    "features": light_features(
+        ["rsi", "bollinger", "adx", "macd", "obv"],
+        max_per_indicator=9,
+        returns=[1, 5],
+        window=30,
+        short=10,
+        lookback=50,
+    )
 }
 
 

@@ -14,24 +14,17 @@ from data_loaders import Regime, cointegrated_pair, synthetic_bars
 from data_loaders.errors import ConfigError, DataTooShortError, DataValidationError
 from research.explore import explore, train_window, write_exploration
 from research.explore.spec import load_spec
+from tests.research.explore._specs import light_features
 
 LIGHT = {
-    "features": {
-        "technical": {
-            "include": ["rsi", "macd", "bollinger", "atr", "obv", "adx", "sma"],
-            "max_per_indicator": 2,
-        },
-        "returns": {"windows": [1, 5, 20]},
-        "volume_z": {"windows": [20]},
-        "statistical": {
-            "zscore_windows": [20],
-            "moment_windows": [50],
-            "autocorr_windows": [50],
-            "volatility_windows": [20],
-            "regime": {"window": 20, "lookback": 100},
-        },
-        "reference": {"windows": [50]},
-    },
+    "features": light_features(
+        ["rsi", "macd", "bollinger", "atr", "obv", "adx", "sma"],
+        max_per_indicator=2,
+        returns=[1, 5, 20],
+        window=50,
+        short=20,
+        lookback=100,
+    ),
     "horizons": [1, 5],
     "stationarity": {"max_obs": 600},
     "screening": {

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from backtest.metrics import sharpe_ratio
 from research.optimize import _optuna
 from research.optimize._search import FRACTION_STEPS
+from research.optimize.storage import study_trials
 from strategies.builtin.sma_cross import SmaCross
 from tests.research.optimize._strategies import Flaky, window_returns
 
@@ -36,8 +37,7 @@ def test_errors_and_nan_objectives_fail_the_trial_and_the_search_goes_on(wfo, na
         assert fr.best_params is not None and fr.best_params["fast"] not in (7, 8)
         assert fr.n_failed == int(((t["fold"] == fr.fold) & (t["state"] == "fail")).sum())
     # the RDB holds them as FAIL with the reason
-    study = optuna.load_study(study_name=res.study_names[0], storage=res.storage)
-    for st in study.get_trials(deepcopy=False):
+    for st in study_trials(res.storage, res.study_names[0]):
         if st.params.get("fast") == 7:
             assert st.state == TrialState.FAIL
             assert "boom" in st.user_attrs["qr"]["reason"]

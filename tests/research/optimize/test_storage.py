@@ -14,7 +14,7 @@ from data_loaders import fingerprint
 from data_loaders.errors import ConfigError, ParameterError
 from research._version import code_version_text
 from research.optimize import best_params
-from research.optimize.storage import data_fingerprint, open_storage, safe_url
+from research.optimize.storage import data_fingerprint, open_storage, safe_url, study_trials
 
 POSTGRES_URL = os.environ.get(
     "RESEARCH_TEST_POSTGRES_URL", "postgresql://postgres:postgres@localhost:5432/research_test"
@@ -22,23 +22,28 @@ POSTGRES_URL = os.environ.get(
 
 
 def _check_stored(res, bars, n_trials: int, url: str) -> None:
-    """Every trial of every fold is in the storage with params, metrics, seed, fingerprint."""
+    """Every trial of every fold is in the storage: params, values and state as Optuna trials
+    (``optuna.load_study``), metrics and bookkeeping in the batch records (``study_trials``);
+    the run's seed, the fold, the data fingerprint and the code version are the study's."""
     fp = fingerprint(bars)
     assert res.config["data_fingerprint"] == fp == data_fingerprint(bars)
     for k, name in enumerate(res.study_names):
         study = optuna.load_study(study_name=name, storage=open_storage(url))
-        stored = study.get_trials(deepcopy=False)
-        assert sorted(t.number for t in stored) == list(range(n_trials))
+        stored = {t.number: t for t in study.get_trials(deepcopy=False)}
+        assert sorted(stored) == list(range(n_trials))
         assert study.user_attrs["config_hash"] == res.config["config_hash"]
         assert study.user_attrs["fold"] == k
+        assert study.user_attrs["seed"] == res.seed
+        assert study.user_attrs["data_fingerprint"] == fp
+        assert study.user_attrs["code_version"] == code_version_text()
+        assert study.user_attrs["trial_record"] == 2
         table = res.trials[res.trials["fold"] == k].set_index("number")
-        for t in stored:
+        recorded = study_trials(url, name)
+        assert [t.number for t in recorded] == list(range(n_trials))
+        for t in recorded:
             row = table.loc[t.number]
-            assert t.user_attrs["seed"] == res.seed
-            assert t.user_attrs["fold"] == k
-            assert t.user_attrs["data_fingerprint"] == fp
-            assert t.user_attrs["code_version"] == code_version_text()
-            assert isinstance(t.user_attrs["trial_seed"], int)
+            plain = stored[t.number]
+            assert (plain.params, plain.values, plain.state) == (t.params, t.values, t.state)
             assert {k2: v for k2, v in row["params"].items() if k2 in t.params} == t.params
             if row["state"] == "fail":
                 assert t.state == TrialState.FAIL
@@ -201,7 +206,11 @@ def test_a_study_killed_before_its_attributes_is_finished_on_reopening(tmp_path)
     storage, study_id = _bare_study(url, "s.fold0")
     store = TrialStore(url, "s.fold0", ["maximize"], {"config_hash": "abc", "seed": 3}).open()
     assert store.n_written_ == 0
-    assert storage.get_study_user_attrs(study_id) == {"config_hash": "abc", "seed": 3}
+    assert storage.get_study_user_attrs(study_id) == {
+        "config_hash": "abc",
+        "seed": 3,
+        "trial_record": 2,
+    }
 
 
 def test_a_study_without_attributes_but_with_trials_is_refused(tmp_path):

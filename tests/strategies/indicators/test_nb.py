@@ -181,60 +181,17 @@ def test_rolling_max_with_nan_matches_pandas():
     )
 
 
-def _psar_reference(high, low, close, step, max_step):
-    """Plain-Python transcription of ta 0.11's PSARIndicator loop (positional indexing).
-
-    ta's own loop writes ``self._psar[i]`` by label in one branch, which pandas 3 treats as a
-    new row, so ta cannot be called directly as the reference.
-    """
-    psar = list(close)
-    trend = [1.0] * len(close)
-    up, af, up_high, down_low = True, step, high[0], low[0]
-    for i in range(2, len(close)):
-        reversal = False
-        if up:
-            psar[i] = psar[i - 1] + af * (up_high - psar[i - 1])
-            if low[i] < psar[i]:
-                reversal, psar[i], down_low, af = True, up_high, low[i], step
-            else:
-                if high[i] > up_high:
-                    up_high, af = high[i], min(af + step, max_step)
-                if low[i - 2] < psar[i]:
-                    psar[i] = low[i - 2]
-                elif low[i - 1] < psar[i]:
-                    psar[i] = low[i - 1]
-        else:
-            psar[i] = psar[i - 1] - af * (psar[i - 1] - down_low)
-            if high[i] > psar[i]:
-                reversal, psar[i], up_high, af = True, down_low, high[i], step
-            else:
-                if low[i] < down_low:
-                    down_low, af = low[i], min(af + step, max_step)
-                if high[i - 2] > psar[i]:
-                    psar[i] = high[i - 2]
-                elif high[i - 1] > psar[i]:
-                    psar[i] = high[i - 1]
-        up = up != reversal
-        trend[i] = 1.0 if up else -1.0
-    return np.array(psar), np.array(trend)
-
-
-def test_psar_matches_the_ta_algorithm(ohlc):
+@pytest.mark.parametrize(("step", "max_step"), [(0.02, 0.2), (0.05, 0.3)])
+def test_psar_matches_ta(ohlc, step, max_step):
+    """Compared with ``ta.trend.PSARIndicator`` itself on a RangeIndex: ta writes
+    ``self._psar[i]`` by label in one branch, which pandas 3 turns into a new row unless the
+    labels are the positions (so the indicator layer calls the kernel, never ta, on bars)."""
     h, lo, c = (ohlc[k].to_numpy()[:800] for k in ("high", "low", "close"))
-    sar, trend = _nb.psar_1d_nb(h, lo, c, 0.02, 0.2)
-    want_sar, want_trend = _psar_reference(h, lo, c, 0.02, 0.2)
-    np.testing.assert_allclose(sar, want_sar, rtol=1e-12)
-    np.testing.assert_array_equal(trend, want_trend)
+    sar, trend = _nb.psar_1d_nb(h, lo, c, step, max_step)
+    ind = ta.trend.PSARIndicator(pd.Series(h), pd.Series(lo), pd.Series(c), step, max_step)
+    np.testing.assert_allclose(sar, ind.psar().to_numpy(), rtol=1e-12)
+    up, down = ind.psar_up().notna().to_numpy(), ind.psar_down().notna().to_numpy()
+    assert not (up & down).any() and (up | down)[2:].all()
+    np.testing.assert_array_equal(trend[2:], np.where(up, 1.0, -1.0)[2:])
+    assert (trend[:2] == 1).all()  # ta's initialisation: an up trend (no SAR side yet)
     assert (trend == -1).any() and (trend == 1).any()
-
-
-def test_psar_up_values_match_ta_where_ta_is_unaffected(ohlc):
-    """Up-trend SAR values from ta itself agree up to the first down-trend bar ta mishandles."""
-    sub = ohlc.iloc[:400]
-    sar, trend = _nb.psar_1d_nb(*(sub[k].to_numpy() for k in ("high", "low", "close")), 0.02, 0.2)
-    ta_up = ta.trend.PSARIndicator(sub["high"], sub["low"], sub["close"]).psar_up()
-    first_down = int(np.argmax(trend == -1))
-    ta_up = ta_up.iloc[:first_down].to_numpy()
-    ours = np.where(trend[:first_down] == 1, sar[:first_down], np.nan)
-    ours[:2] = np.nan
-    np.testing.assert_allclose(ours, ta_up, rtol=1e-12, equal_nan=True)
