@@ -676,39 +676,13 @@ def simulate_tile_nb(
 
 @njit(cache=True, nogil=True)
 def _tile_loop_nb(
-    tgt: np.ndarray,
-    transposed: bool,
-    c0: int,
-    t0: int,
-    t1: int,
-    h: np.ndarray,
-    ts: np.ndarray,
-    tc: np.ndarray,
-    xs: np.ndarray | None,
-    xpb: np.ndarray,
-    fs: np.ndarray,
-    open_: np.ndarray,
-    close: np.ndarray,
-    next_open: bool,
-    lo: float,
-    hi: float,
-    fees: float,
-    fixed_fees: float,
-    slippage: float,
-    granularity: float,
-    min_size: float,
-    start: int,
-    risk_free: float,
-    returns_out: np.ndarray,
-    out_col0: int,
-    high: np.ndarray,
-    low: np.ndarray,
-    atr: np.ndarray,
-    reasons_out: np.ndarray,
-    fx: np.ndarray | None,
-    funding: np.ndarray,
-    entry: tuple | None,
-) -> None:
+    tgt: np.ndarray, transposed: bool, c0: int, t0: int, t1: int, h: np.ndarray, ts: np.ndarray,
+    tc: np.ndarray, xs: np.ndarray | None, xpb: np.ndarray, fs: np.ndarray, open_: np.ndarray,
+    close: np.ndarray, next_open: bool, lo: float, hi: float, fees: float, fixed_fees: float,
+    slippage: float, granularity: float, min_size: float, start: int, risk_free: float,
+    returns_out: np.ndarray, out_col0: int, high: np.ndarray, low: np.ndarray, atr: np.ndarray,
+    reasons_out: np.ndarray, fx: np.ndarray | None, funding: np.ndarray, entry: tuple | None,
+) -> None:  # fmt: skip
     """The tile loop of :func:`simulate_tile_nb`; ``xs`` None without an exit layer (its
     branches pruned), else the exit state and ``xpb`` the block's exit parameters."""
     w = h.shape[0]
