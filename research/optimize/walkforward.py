@@ -222,9 +222,7 @@ def check_study_code(strategy_cls: Any, bars: Any, **kwargs: Any) -> None:
     for fold in plan.folds:
         study = names.get(f"{plan.study_name}.fold{int(fold.number)}")
         if study is not None:
-            store = TrialStore(
-                plan.url, study.study_name, [], {"code_identity": plan.code_identity}
-            )
+            store = TrialStore(plan.url, study.study_name, [], plan.study_attrs)
             store.check_code(study.user_attrs.get("code_identity"))
 
 
@@ -250,17 +248,7 @@ def _search_fold(
         plan.url,
         name,
         [o.direction for o in objectives],
-        {
-            "config_hash": plan.config_hash,
-            "config": plan.config,
-            "strategy": setup.strategy_cls.label(),
-            "optimizer": setup.optimizer.name,
-            "seed": setup.seed,
-            "fold": k,
-            "data_fingerprint": plan.base_attrs["data_fingerprint"],
-            "code_version": plan.base_attrs["code_version"],
-            "code_identity": plan.code_identity,
-        },
+        {**plan.study_attrs, "fold": k},
         allow_changed_code=plan.allow_changed_code,
     ).open()
     problem = dataclasses.replace(
