@@ -52,7 +52,6 @@ from research.optimize._fold import (
     pick_trial,
     stitch_folds,
 )
-from research.optimize._progress import FoldProgress
 from research.optimize._search import make_plan, paused_gc, run_search
 from research.optimize._setup import (
     PRUNERS,
@@ -263,24 +262,19 @@ def _search_fold(
     )
     opt: Optimizer = type(setup.optimizer)(**setup.optimizer.options)
     opt.setup(problem)
-    n_bar = min(setup.n_trials, opt.max_trials(problem) or setup.n_trials)
-    bar = FoldProgress(k, n_bar, setup.progress)
-    try:
-        search = run_search(
-            fold=k,
-            optimizer=opt,
-            problem=problem,
-            store=store,
-            workers=pool,
-            plan=fidelity_plan,
-            guardrails=setup.guardrails,
-            n_trials=setup.n_trials,
-            batch_size=plan.batch_size,
-            timeout=setup.timeout,
-            progress=bar,
-        )
-    finally:
-        bar.close()
+    search = run_search(
+        fold=k,
+        optimizer=opt,
+        problem=problem,
+        store=store,
+        workers=pool,
+        plan=fidelity_plan,
+        guardrails=setup.guardrails,
+        n_trials=setup.n_trials,
+        batch_size=plan.batch_size,
+        timeout=setup.timeout,
+        progress=setup.progress,
+    )
     frame = fold_frame(search.trials, k, name, setup.space, objectives)
     validation = setup.inner_validation is not None
     pick, front = pick_trial(frame, objectives, validation, setup.inner_top_k)
