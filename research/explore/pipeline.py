@@ -45,7 +45,8 @@ class ExplorationResult:
             scale_free, ADF/KPSS p-values, verdict, transform, new_name, applied.
         screening: the :class:`~research.explore.screening.ScreeningResult` (``.table`` per
             feature x horizon, ``.scores`` per feature, clusters, PCA).
-        selected: the selected feature names (columns of ``features``), best first.
+        selected: the selected feature names (columns of ``features``), best first (the
+            screening's selection).
         audit: the :class:`~research.explore.audit.AuditReport`.
         findings: JSON-ready summary of everything (what ``findings.json`` holds).
         suggestions: transformations, features to drop with reasons, the selection.
@@ -59,7 +60,6 @@ class ExplorationResult:
     features: pd.DataFrame
     feature_info: pd.DataFrame
     screening: ScreeningResult
-    selected: list[str]
     audit: AuditReport
     findings: dict[str, Any]
     suggestions: dict[str, Any]
@@ -68,6 +68,10 @@ class ExplorationResult:
     symbol: str | None
     train_end: pd.Timestamp
     train_stop: int
+
+    @property
+    def selected(self) -> list[str]:
+        return list(self.screening.selected)
 
 
 class _Clock:
@@ -273,7 +277,6 @@ def explore(
         features=data,
         feature_info=info,
         screening=screening,
-        selected=list(screening.selected),
         audit=audit,
         findings=findings,
         suggestions=suggestions,

@@ -107,9 +107,12 @@ def run_search(
     n_trials: int,
     batch_size: int,
     timeout: float | None,
-    progress: FoldProgress,
+    progress: bool,
 ) -> FoldSearch:
     """Search one fold (see module docstring); returns every trial of the fold's study.
+
+    The search stops at ``n_trials`` trials, or at the optimizer's ``max_trials`` when fewer (a
+    finite grid). ``progress``: show fold ``fold``'s :class:`FoldProgress` bar (on a terminal).
 
     The cyclic garbage collector is paused meanwhile (:func:`paused_gc`): the told trials
     (nested dicts, thousands per fold) made its generational passes a sizeable share of a
@@ -125,12 +128,12 @@ def run_search(
     target = n_trials if cap is None else min(n_trials, cap)
     out = FoldSearch(trials=trials)
     out.evaluated_bars = sum(_recorded_bars(r, plan) for r in trials)
-    loop = _Loop(fold, optimizer, problem, store, workers, plan, guardrails, replay)
+    loop = _Loop(optimizer, problem, store, workers, plan, guardrails, replay)
     loop.batch = 1 + max((_qr(r).get("batch", -1) for r in trials), default=-1)
     counts = ProgressCounts.of(trials, problem.objectives)
     told = absorbed
-    progress.update(told, counts.pruned, counts.failed, counts.best)
-    with paused_gc():
+    with contextlib.closing(FoldProgress(fold, target, progress)) as bar, paused_gc():
+        bar.update(told, counts.pruned, counts.failed, counts.best)
         try:
             while told < target:
                 if deadline is not None and time.monotonic() > deadline and told >= len(records):
@@ -139,7 +142,7 @@ def run_search(
                 trials.extend(frozen)
                 counts.add(frozen, problem.objectives)
                 told += len(frozen)
-                progress.update(told, counts.pruned, counts.failed, counts.best)
+                bar.update(told, counts.pruned, counts.failed, counts.best)
         except BaseException:  # an interrupt or an error keeps what was told
             with contextlib.suppress(Exception):
                 loop.flush()
@@ -180,7 +183,6 @@ class _Loop:
     """One fold's batches: ask, evaluate (or replay), tell, and write the told trials once
     :data:`FLUSH_SECONDS` passed since the last write (or :data:`FLUSH_TRIALS` wait)."""
 
-    fold: int
     optimizer: Optimizer
     problem: Problem
     store: TrialStore

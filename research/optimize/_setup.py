@@ -155,11 +155,12 @@ class StudyPlan:
         config_hash: 16 hex digits of the configuration's sha256.
         study_name: the base name; fold ``k``'s study is ``<study_name>.fold<k>``.
         url: the storage URL; ``run_path``: the folder of checkpoints and default storage.
-        base_attrs: the run's seed, data fingerprint and code version (study attributes).
+        study_attrs: the user attributes every fold's study records (with its ``fold``): the
+            configuration and its hash, strategy, optimizer, seed, data fingerprint, code version
+            and ``code_identity`` (the strategy's source files and the library versions,
+            :func:`research.optimize.identity.code_identity`, compared when a study reopens).
         problem: the search problem shared by every fold (a fold replaces its study fields).
         batch_size: candidates per batch (the given one or the optimizer's default).
-        code_identity: the strategy's source files and the library versions
-            (:func:`research.optimize.identity.code_identity`), compared when a study reopens.
         allow_changed_code: reopen a study made by other code anyway.
     """
 
@@ -170,10 +171,9 @@ class StudyPlan:
     study_name: str
     url: str
     run_path: Path
-    base_attrs: dict[str, Any]
+    study_attrs: dict[str, Any]
     problem: Problem
     batch_size: int
-    code_identity: dict[str, Any] = dataclasses.field(default_factory=dict)
     allow_changed_code: bool = False
 
 
@@ -232,8 +232,8 @@ def plan_studies(
     config_hash = hashlib.sha256(
         json.dumps(config, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
+    label, opt = setup.strategy_cls.label(), setup.optimizer.name
     if study_name is None:
-        label, opt = setup.strategy_cls.label(), setup.optimizer.name
         study_name = f"{slug(label)}-{opt}-s{setup.seed}-{config_hash[:10]}"
     elif not isinstance(study_name, str) or not study_name:
         raise ParameterError(f"`study_name` must be a non-empty string, got {study_name!r}")
@@ -243,7 +243,6 @@ def plan_studies(
     url = storage if storage is not None else default_storage_url(run_path)
     if not isinstance(url, str):
         raise ParameterError(f"`storage` must be a database URL string or None, got {url!r}")
-    attrs = {"seed": setup.seed, "data_fingerprint": fp, "code_version": code_version_text()}
     return StudyPlan(
         folds=tuple(folds),
         index=index,
@@ -252,10 +251,18 @@ def plan_studies(
         study_name=study_name,
         url=url,
         run_path=run_path,
-        base_attrs=attrs,
+        study_attrs={
+            "config_hash": config_hash,
+            "config": config,
+            "strategy": label,
+            "optimizer": opt,
+            "seed": setup.seed,
+            "data_fingerprint": fp,
+            "code_version": code_version_text(),
+            "code_identity": code_identity(setup.strategy_cls),
+        },
         problem=problem,
         batch_size=batch_size,
-        code_identity=code_identity(setup.strategy_cls),
         allow_changed_code=bool(allow_changed_code),
     )
 

@@ -52,7 +52,6 @@ from research.optimize._fold import (
     pick_trial,
     stitch_folds,
 )
-from research.optimize._progress import FoldProgress
 from research.optimize._search import make_plan, paused_gc, run_search
 from research.optimize._setup import (
     PRUNERS,
@@ -222,9 +221,7 @@ def check_study_code(strategy_cls: Any, bars: Any, **kwargs: Any) -> None:
     for fold in plan.folds:
         study = names.get(f"{plan.study_name}.fold{int(fold.number)}")
         if study is not None:
-            store = TrialStore(
-                plan.url, study.study_name, [], {"code_identity": plan.code_identity}
-            )
+            store = TrialStore(plan.url, study.study_name, [], plan.study_attrs)
             store.check_code(study.user_attrs.get("code_identity"))
 
 
@@ -250,17 +247,7 @@ def _search_fold(
         plan.url,
         name,
         [o.direction for o in objectives],
-        {
-            "config_hash": plan.config_hash,
-            "config": plan.config,
-            "strategy": setup.strategy_cls.label(),
-            "optimizer": setup.optimizer.name,
-            "seed": setup.seed,
-            "fold": k,
-            "data_fingerprint": plan.base_attrs["data_fingerprint"],
-            "code_version": plan.base_attrs["code_version"],
-            "code_identity": plan.code_identity,
-        },
+        {**plan.study_attrs, "fold": k},
         allow_changed_code=plan.allow_changed_code,
     ).open()
     problem = dataclasses.replace(
@@ -275,24 +262,19 @@ def _search_fold(
     )
     opt: Optimizer = type(setup.optimizer)(**setup.optimizer.options)
     opt.setup(problem)
-    n_bar = min(setup.n_trials, opt.max_trials(problem) or setup.n_trials)
-    bar = FoldProgress(k, n_bar, setup.progress)
-    try:
-        search = run_search(
-            fold=k,
-            optimizer=opt,
-            problem=problem,
-            store=store,
-            workers=pool,
-            plan=fidelity_plan,
-            guardrails=setup.guardrails,
-            n_trials=setup.n_trials,
-            batch_size=plan.batch_size,
-            timeout=setup.timeout,
-            progress=bar,
-        )
-    finally:
-        bar.close()
+    search = run_search(
+        fold=k,
+        optimizer=opt,
+        problem=problem,
+        store=store,
+        workers=pool,
+        plan=fidelity_plan,
+        guardrails=setup.guardrails,
+        n_trials=setup.n_trials,
+        batch_size=plan.batch_size,
+        timeout=setup.timeout,
+        progress=setup.progress,
+    )
     frame = fold_frame(search.trials, k, name, setup.space, objectives)
     validation = setup.inner_validation is not None
     pick, front = pick_trial(frame, objectives, validation, setup.inner_top_k)

@@ -56,28 +56,67 @@ __all__ = [
 
 @dataclass
 class StabilityResult:
-    """Outcome of the parameter-stability checks.
+    """Outcome of the parameter-stability checks: the table of the pick and its neighbours; the
+    summary numbers are read off it (the neighbours: the rows after the pick whose ``value`` is
+    finite).
 
     Attributes:
+        table: one row per parameter set (the pick first) with the parameters, ``value``,
+            ``is_pick`` and ``steps`` (largest distance from the pick, in steps).
+        sampled: whether the neighbourhood was a random subset (more than ``max_neighbours``).
         score: plateau score in ``[0, 1]`` (NaN when there are no neighbours).
         pick_value: the pick's metric.
         neighbour_median, neighbour_mean, neighbour_min: statistics of the neighbours' metric.
         share_above_half: share of neighbours whose metric is at least half the pick's.
         n_neighbours: number of neighbours evaluated or found.
-        table: one row per parameter set (the pick first) with the parameters, ``value``,
-            ``is_pick`` and ``steps`` (largest distance from the pick, in steps).
-        sampled: whether the neighbourhood was a random subset (more than ``max_neighbours``).
     """
 
-    score: float
-    pick_value: float
-    neighbour_median: float
-    neighbour_mean: float
-    neighbour_min: float
-    share_above_half: float
-    n_neighbours: int
     table: pd.DataFrame
     sampled: bool = False
+
+    @property
+    def pick_value(self) -> float:
+        return float(self.table["value"].iloc[0])
+
+    @property
+    def n_neighbours(self) -> int:
+        return int(self._neighbours.size)
+
+    @property
+    def score(self) -> float:
+        if self.n_neighbours == 0:
+            return math.nan
+        pick = self.pick_value
+        return float(np.clip(self.neighbour_median / pick, 0.0, 1.0)) if pick > 0 else 0.0
+
+    @property
+    def neighbour_median(self) -> float:
+        return self._summary(np.median)
+
+    @property
+    def neighbour_mean(self) -> float:
+        return self._summary(np.mean)
+
+    @property
+    def neighbour_min(self) -> float:
+        return self._summary(np.min)
+
+    @property
+    def share_above_half(self) -> float:
+        if self.n_neighbours == 0:
+            return math.nan
+        pick = self.pick_value
+        return float(np.mean(self._neighbours >= 0.5 * pick)) if pick > 0 else 0.0
+
+    @property
+    def _neighbours(self) -> np.ndarray:
+        """The neighbours' finite metric values."""
+        neigh = self.table["value"].to_numpy(dtype=float)[1:]
+        return neigh[np.isfinite(neigh)]
+
+    def _summary(self, stat: Callable[[np.ndarray], Any]) -> float:
+        neigh = self._neighbours
+        return float(stat(neigh)) if neigh.size else math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,30 +297,12 @@ def _result(
     steps: np.ndarray,
     sampled: bool,
 ) -> StabilityResult:
+    """The result of the pick (``rows[0]``) and its neighbours: their table."""
     table = pd.DataFrame(rows)
     table["value"] = values
     table["is_pick"] = np.arange(len(rows)) == 0
     table["steps"] = steps
-    pick = float(values[0])
-    neigh = values[1:]
-    neigh = neigh[np.isfinite(neigh)]
-    if neigh.size == 0:
-        score = median = mean = minimum = share = math.nan
-    else:
-        median, mean, minimum = float(np.median(neigh)), float(neigh.mean()), float(neigh.min())
-        score = 0.0 if not pick > 0 else float(np.clip(median / pick, 0.0, 1.0))
-        share = float(np.mean(neigh >= 0.5 * pick)) if pick > 0 else 0.0
-    return StabilityResult(
-        score=score,
-        pick_value=pick,
-        neighbour_median=median,
-        neighbour_mean=mean,
-        neighbour_min=minimum,
-        share_above_half=share,
-        n_neighbours=int(neigh.size),
-        table=table,
-        sampled=sampled,
-    )
+    return StabilityResult(table=table, sampled=sampled)
 
 
 def _max_steps(space, best, cand, float_steps) -> float:

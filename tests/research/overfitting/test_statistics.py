@@ -361,6 +361,20 @@ def test_parameter_stability_scores_plateau_high_and_spike_low():
         ov.parameter_stability(_plateau, {"fsat": 3}, SPACE)
 
 
+def test_stability_summary_is_read_off_the_table():
+    """The pick is the first row; neighbours without a finite value do not count."""
+    from research.overfitting.stability import StabilityResult
+
+    res = StabilityResult(pd.DataFrame({"value": [2.0, np.nan, 1.0, 3.0, 0.5]}))
+    assert (res.pick_value, res.n_neighbours) == (2.0, 3)
+    assert (res.neighbour_median, res.neighbour_mean, res.neighbour_min) == (1.0, 1.5, 0.5)
+    assert res.score == 0.5 and res.share_above_half == pytest.approx(2 / 3)
+    alone = StabilityResult(pd.DataFrame({"value": [2.0, np.nan]}))
+    assert alone.n_neighbours == 0 and math.isnan(alone.score) and math.isnan(alone.neighbour_min)
+    losing = StabilityResult(pd.DataFrame({"value": [-1.0, 3.0]}))
+    assert losing.score == 0.0 and losing.share_above_half == 0.0
+
+
 def test_parameter_stability_from_trials_agrees_with_the_callable():
     sets = [{"fast": f, "slow": s, "mode": "a"} for f in range(16, 25) for s in range(80, 121, 5)]
     trials = pd.DataFrame({f"params_{k}": [p[k] for p in sets] for k in PICK})
