@@ -382,22 +382,31 @@ def _close_nb(
     return cash, pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _exit_intrabar_fill_nb(
-    xs: np.ndarray, xpb: np.ndarray, h: np.ndarray, ts: np.ndarray, tc: np.ndarray, j: int, i: int,
-    cash: float, pos: float, last_tgt: float, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
-    fees: float, fixed_fees: float, slippage: float, granularity: float, min_size: float,
-    reasons_out: np.ndarray, c0: int, fx: np.ndarray | None,
-) -> tuple[float, float, float]:  # fmt: skip
-    """Close the trade at its level when bar ``i``'s range hits it; ``(cash, pos, target)``."""
-    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, open_[i], high[i], low[i])
+    xs: np.ndarray, xpb: np.ndarray, j: int, i: int, o: float, hb: float, lb: float,
+    regs: tuple, fees: float, fixed_fees: float, slippage: float, granularity: float,
+    min_size: float, fx: np.ndarray | None,
+) -> tuple[bool, int, tuple]:  # fmt: skip
+    """Close the trade at its level when bar ``i``'s range (``o``, ``hb``, ``lb``) hits it.
+
+    ``regs``: the tile loop's ``(cash, pos, last_tgt, bk, tr, cnt)`` (its registers, see
+    :func:`_load_nb`), returned updated; the order is the one :func:`_order_nb` places, on
+    those registers. Returns ``(hit, reason, regs)``."""
+    hit, price, why = exit_intrabar_nb(xs, xpb, j, i, o, hb, lb)
     if not hit:
-        return cash, pos, last_tgt
-    cash, pos = _close_nb(
-        h, ts, tc, j, i, cash, pos, last_tgt, price, fees, fixed_fees, slippage, granularity,
-        min_size, fx, reasons_out, c0, why,
+        return False, why, regs
+    cash, pos, last_tgt, bk, tr, cnt = regs
+    bk, value, cap, min_fee, sell_fees = _order_terms_nb(
+        bk, i, cash, pos, 0.0, last_tgt, price, fees, fx
+    )
+    filled, cash, pos, size, fill_px, paid = order_nb(
+        cash, pos, value, 0.0, price, fees, fixed_fees, slippage, granularity, min_size, cap,
+        min_fee, sell_fees,
     )  # fmt: skip
-    return cash, pos, 0.0
+    if filled:
+        bk, tr, cnt = _filled_nb(bk, tr, cnt, i, size, fill_px, paid)
+    return True, why, (cash, pos, 0.0, bk, tr, cnt)
 
 
 @njit(cache=True)
@@ -723,12 +732,12 @@ def _tile_loop_nb(
                 and (low[i] <= xc[C_LO] or high[i] >= xc[C_HI])
                 and i >= xc[C_LIVE]
             ):
-                _save_nb(h, ts, tc, j, bk, tr, cnt)
-                cash, pos, last_tgt = _exit_intrabar_fill_nb(
-                    xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low, fees,
-                    fixed_fees, slippage, granularity, min_size, reasons_out, c0, fx,
+                hit, why, (cash, pos, last_tgt, bk, tr, cnt) = _exit_intrabar_fill_nb(
+                    xs, xpb, j, i, open_[i], high[i], low[i], (cash, pos, last_tgt, bk, tr, cnt),
+                    fees, fixed_fees, slippage, granularity, min_size, fx,
                 )  # fmt: skip
-                bk, tr, cnt = _load_nb(h, ts, tc, j)
+                if hit and count_reasons:
+                    reasons_out[c0 + j, why] += 1
                 xc = exit_cache_nb(xs, xpb, j)
             go = t != last_tgt
             if fx is not None:  # after a margin call, until the target changes
@@ -791,13 +800,13 @@ def _tile_loop_nb(
             if xs is not None:
                 if next_open:  # the bar's range after the open: hits, then trail/break-even
                     if (low[i] <= xc[C_ANY_LO] or high[i] >= xc[C_ANY_HI]) and i >= xc[C_LIVE]:
-                        _save_nb(h, ts, tc, j, bk, tr, cnt)
-                        cash, pos, last_tgt = _exit_intrabar_fill_nb(
-                            xs, xpb, h, ts, tc, j, i, cash, pos, last_tgt, open_, high, low,
-                            fees, fixed_fees, slippage, granularity, min_size, reasons_out,
-                            c0, fx,
+                        hit, why, (cash, pos, last_tgt, bk, tr, cnt) = _exit_intrabar_fill_nb(
+                            xs, xpb, j, i, open_[i], high[i], low[i],
+                            (cash, pos, last_tgt, bk, tr, cnt), fees, fixed_fees, slippage,
+                            granularity, min_size, fx,
                         )  # fmt: skip
-                        bk, tr, cnt = _load_nb(h, ts, tc, j)
+                        if hit and count_reasons:
+                            reasons_out[c0 + j, why] += 1
                         exit_end_bar_nb(xs, xpb, j, i, high[i], low[i])
                         xc = exit_cache_nb(xs, xpb, j)
                 elif (high[i] >= xc[C_UPD_HI] or low[i] <= xc[C_UPD_LO]) and i >= xc[C_LIVE]:
