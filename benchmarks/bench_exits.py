@@ -12,9 +12,9 @@ Paths, all in this process, on the same positions:
 * ``vectorbt`` ``Portfolio.from_signals`` with ``sl_stop``/``tp_stop`` arrays (one value per
                column; the conventions of ``entry_bar=False``), then its final value and returns.
 
-Times are the best of a few rounds of warm calls (kernels compiled before timing; each round
-calls the three paths in turn, so load that comes and goes hits them alike): wall clock seconds
-and process CPU seconds; both batch paths run on one thread (``n_threads=1``, as vectorbt), and the
+Times are the best of as many consecutive warm calls for each path (kernels compiled before
+timing; alternating the paths call by call would time ours on caches vectorbt just flushed):
+wall clock seconds and process CPU seconds; both batch paths run on one thread (``n_threads=1``, as vectorbt), and the
 ratios are of CPU time, steadier than wall time when other jobs share the machine.
 Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: the share of
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
@@ -67,19 +67,21 @@ def stop_grid(n: int, unit: float) -> tuple[np.ndarray, np.ndarray]:
     return sl, tp
 
 
-def interleaved(fns: dict[str, Any], rounds: int) -> tuple[dict[str, Any], dict, dict]:
-    """Each function's last result and its best wall and CPU (process) seconds over ``rounds``
-    rounds that call every function once in turn (load that comes and goes hits all alike)."""
+def best_of(fns: dict[str, Any], repeats: int) -> tuple[dict[str, Any], dict, dict]:
+    """Each function's last result and its best wall and CPU (process) seconds over ``repeats``
+    consecutive calls (every path gets the same number of tries)."""
     out: dict[str, Any] = {}
-    wall: dict[str, list[float]] = {k: [] for k in fns}
-    cpu: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
+    wall: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    for name, fn in fns.items():
+        walls, cpus = [], []
+        for _ in range(repeats):
             t0, c0 = time.perf_counter(), time.process_time()
             out[name] = fn()
-            wall[name].append(time.perf_counter() - t0)
-            cpu[name].append(time.process_time() - c0)
-    return out, {k: min(v) for k, v in wall.items()}, {k: min(v) for k, v in cpu.items()}
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        wall[name], cpu[name] = min(walls), min(cpus)
+    return out, wall, cpu
 
 
 def measure(bars: pd.DataFrame, label: str, repeats: int) -> dict:
@@ -113,7 +115,7 @@ def measure(bars: pd.DataFrame, label: str, repeats: int) -> dict:
         return pf.final_value().to_numpy(), pf.returns().to_numpy()
 
     plain(), with_exits()  # compile
-    out, wall, cpu = interleaved({"plain": plain, "exits": with_exits, "vectorbt": peer}, repeats)
+    out, wall, cpu = best_of({"plain": plain, "exits": with_exits, "vectorbt": peer}, repeats)
     res, (final, _) = out["exits"], out["vectorbt"]
     w_plain, w_exits, w_peer = wall["plain"], wall["exits"], wall["vectorbt"]
     c_plain, c_exits, c_peer = cpu["plain"], cpu["exits"], cpu["vectorbt"]
