@@ -20,21 +20,25 @@ Targets: ``exits / plain <= 1.5`` and ``vectorbt / exits >= 20``. Also printed: 
 columns whose final equity agrees with vectorbt to 1e-9 (the rest differ where a signal exit at
 the open meets a stop inside the same bar; see ``tests/backtest/test_exits_peers.py``).
 
-Last measured (2 cores, load average ~2, runs alternated in one session)::
+Last measured (2026-12-02, 2 cores, quiet: load average 0.9; three runs of the command, the first
+with the minute bars)::
 
-    data     bars    sets  plain cpu      exits cpu      vectorbt cpu  exits/plain  vectorbt/exits
-    daily    5031    90    0.0027-0.0029  0.0039         0.073-0.076   1.34-1.43    19.0-19.5
+    data     bars    sets  plain cpu  exits cpu  vectorbt cpu  exits/plain  vectorbt/exits
+    daily    5031    90    0.0023     0.0034     0.0625        1.44-1.46    16.5-18.6
+    minute   100000  90    0.0574     0.0855     3.332         1.49         39.0
 
-Reading: the exits/plain target is met; the vectorbt target (20x) is met on minute bars (~33x)
-but not on daily bars (~19x). On daily bars both batch paths take a few milliseconds and the
-exit layer's extra cost is per order (~13,000 orders and exits here), not per bar: as separate
-compiled functions the exit step functions pay numba's ``NRT_incref``/``NRT_decref`` on their
-array arguments at every call (~150 ns per order). Inlining them and the order helpers into the
-tile loop (``inline="always"``, bit-identical) reached 24.5-25.6x, but tripled numba's compile
-time of every batch kernel (first call 10.7 s -> 31 s; the test suite from a cold cache 371 s ->
-708 s), so it was reverted. Next candidate: a column's exit state in local variables instead
-of the ``xs`` array (no refcounted array arguments, no inlining). Python overhead per call is
-~0.16 ms plain (mostly the metrics frame) and ~0.3 ms with exits.
+Reading: exits/plain is met on both (at 1.49 on minute bars, where the plain path got faster
+when its loop was compiled without the exit branches); vectorbt/exits is met on minute bars
+(39x) but not on daily bars (16.5-18.6x; CPU times of a 3 ms call move by 10-15 % between
+processes). History: 3.9 ms -> 3.35 ms per daily call from an intrabar hit filled on the tile
+loop's registers (no state arrays synced around it, no three call levels per hit) and half the
+Python around the kernel (148 -> 62 us plain, 290 -> 149 us with exits). Tried without gain (A/B
+in alternating processes): inlining the exit step functions (``inline="always"``: 24.5-25.6x,
+but numba's compile time of every batch kernel tripled, reverted), one call for the exit update
+and its bounds after an order, the bounds and the cache returned by the hit helper (slower), and
+holding five bounds across the bar loop instead of the nine-number cache (slower). Without the
+two per-bar range tests at all the daily grid still takes ~3.1 ms: the rest is the exit-aware
+loop itself and the per-order exit update.
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).
