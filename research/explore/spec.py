@@ -21,7 +21,7 @@ import math
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,14 +73,6 @@ def _positive_ints(path: str, values: tuple[int, ...], *, allow_empty: bool = Tr
         raise _fail(path, "must not repeat values", list(values))
 
 
-def _at_least(path: str, spec: Any, **lows: int) -> None:
-    """Refuse the first field of ``spec`` (in the order given) below its lowest value."""
-    for name, low in lows.items():
-        value = getattr(spec, name)
-        if value < low:
-            raise _fail(f"{path}.{name}", f"must be >= {low}", value)
-
-
 def _all_at_least(path: str, values: tuple[int, ...], low: int, what: str) -> None:
     if any(v < low for v in values):
         raise _fail(path, f"must hold {what} >= {low}", list(values))
@@ -93,15 +85,54 @@ def _in_range(path: str, value: float, lo: float, hi: float, *, lo_open: bool = 
         raise _fail(path, f"must be in {bracket}{lo}, {hi}]", value)
 
 
+# A field's rule sits on the field (dataclass metadata); :meth:`_Section.check` applies them in
+# the order of the fields, and a section with a rule across fields adds it in its own ``check``.
+
+
+def _min(low: int) -> Any:
+    """A number that must be ``>= low``."""
+    return field(metadata={"min": low})
+
+
+def _within(lo: float, hi: float, *, lo_open: bool = False) -> Any:
+    """A finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+    return field(metadata={"range": (lo, hi, lo_open)})
+
+
+def _ints(low: int = 1, what: str = "windows", *, allow_empty: bool = True) -> Any:
+    """Distinct positive integers, each ``>= low`` (``what`` names them in the message)."""
+    return field(metadata={"ints": (low, what, allow_empty)})
+
+
+class _Section:
+    """A section of the spec whose fields carry their rules (:func:`_min`, :func:`_within`,
+    :func:`_ints`)."""
+
+    def check(self, path: str) -> None:
+        """Refuse the first field (in declaration order) that breaks its rule."""
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            where = f"{path}.{f.name}" if path else f.name
+            value = getattr(self, f.name)
+            if "min" in f.metadata and value < f.metadata["min"]:
+                raise _fail(where, f"must be >= {f.metadata['min']}", value)
+            if "range" in f.metadata:
+                lo, hi, lo_open = f.metadata["range"]
+                _in_range(where, value, lo, hi, lo_open=lo_open)
+            if "ints" in f.metadata:
+                low, what, allow_empty = f.metadata["ints"]
+                _positive_ints(where, value, allow_empty=allow_empty)
+                _all_at_least(where, value, low, what)
+
+
 @dataclass(frozen=True)
-class TechnicalSpec:
+class TechnicalSpec(_Section):
     """Indicators of the catalog: which families, which names, how many grid points each."""
 
     enabled: bool
     families: tuple[str, ...]
     include: tuple[str, ...]
     exclude: tuple[str, ...]
-    max_per_indicator: int
+    max_per_indicator: int = _min(1)
 
     def check(self, path: str) -> None:
         for fam in self.families:
@@ -110,53 +141,37 @@ class TechnicalSpec:
                     f"exploration spec: `{path}.families` has unknown family {fam!r}"
                     f"{did_you_mean(fam, FAMILIES)}"
                 )
-        _at_least(path, self, max_per_indicator=1)
+        super().check(path)
 
 
 @dataclass(frozen=True)
-class WindowsSpec:
-    windows: tuple[int, ...]
-
-    def check(self, path: str) -> None:
-        _positive_ints(f"{path}.windows", self.windows)
+class WindowsSpec(_Section):
+    windows: tuple[int, ...] = _ints()
 
 
 @dataclass(frozen=True)
-class RegimeSpec:
+class RegimeSpec(_Section):
     """Volatility-regime label: realised vol over ``window`` ranked in its trailing ``lookback``."""
 
-    window: int
-    lookback: int
-
-    def check(self, path: str) -> None:
-        _at_least(path, self, window=2, lookback=10)
+    window: int = _min(2)
+    lookback: int = _min(10)
 
 
 @dataclass(frozen=True)
-class StatisticalSpec:
-    zscore_windows: tuple[int, ...]
-    moment_windows: tuple[int, ...]
-    autocorr_windows: tuple[int, ...]
-    volatility_windows: tuple[int, ...]
+class StatisticalSpec(_Section):
+    zscore_windows: tuple[int, ...] = _ints(3)
+    moment_windows: tuple[int, ...] = _ints(3)
+    autocorr_windows: tuple[int, ...] = _ints(3)
+    volatility_windows: tuple[int, ...] = _ints(3)
     regime: RegimeSpec | None
 
-    def check(self, path: str) -> None:
-        for name in ("zscore_windows", "moment_windows", "autocorr_windows", "volatility_windows"):
-            values = getattr(self, name)
-            _positive_ints(f"{path}.{name}", values)
-            _all_at_least(f"{path}.{name}", values, 3, "windows")
-
 
 @dataclass(frozen=True)
-class ReferenceSpec:
+class ReferenceSpec(_Section):
     """Rolling beta and correlation of returns to a second symbol of a bars dict."""
 
     symbol: str | None
-    windows: tuple[int, ...]
-
-    def check(self, path: str) -> None:
-        _positive_ints(f"{path}.windows", self.windows)
-        _all_at_least(f"{path}.windows", self.windows, 3, "windows")
+    windows: tuple[int, ...] = _ints(3)
 
 
 @dataclass(frozen=True)
@@ -177,14 +192,14 @@ class FeaturesSpec:
 
 
 @dataclass(frozen=True)
-class TrainSpec:
+class TrainSpec(_Section):
     """The training window screening may look at: up to ``end``, else the first ``fraction``."""
 
     end: str | None
-    fraction: float
+    fraction: float = _within(0.0, 1.0, lo_open=True)
 
     def check(self, path: str) -> None:
-        _in_range(f"{path}.fraction", self.fraction, 0.0, 1.0, lo_open=True)
+        super().check(path)
         if self.end is not None:
             try:
                 pd.Timestamp(self.end)
@@ -193,89 +208,64 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
-class StationaritySpec:
-    alpha: float
-    max_obs: int
+class StationaritySpec(_Section):
+    alpha: float = _within(0.0, 0.5, lo_open=True)
+    max_obs: int = _min(50)
     apply_transforms: bool
-    zscore_window: int
-
-    def check(self, path: str) -> None:
-        _in_range(f"{path}.alpha", self.alpha, 0.0, 0.5, lo_open=True)
-        _at_least(path, self, max_obs=50, zscore_window=3)
+    zscore_window: int = _min(3)
 
 
 @dataclass(frozen=True)
-class MutualInfoSpec:
+class MutualInfoSpec(_Section):
     enabled: bool
-    rows: int
-    neighbors: int
-
-    def check(self, path: str) -> None:
-        _at_least(path, self, rows=50, neighbors=1)
+    rows: int = _min(50)
+    neighbors: int = _min(1)
 
 
 @dataclass(frozen=True)
-class LightGBMSpec:
+class LightGBMSpec(_Section):
     enabled: bool
-    rows: int
-    n_estimators: int
-    num_leaves: int
-    learning_rate: float
-    n_jobs: int
-
-    def check(self, path: str) -> None:
-        _at_least(path, self, n_jobs=1, rows=100, n_estimators=1, num_leaves=2)
-        _in_range(f"{path}.learning_rate", self.learning_rate, 0.0, 1.0, lo_open=True)
+    rows: int = _min(100)
+    n_estimators: int = _min(1)
+    num_leaves: int = _min(2)
+    learning_rate: float = _within(0.0, 1.0, lo_open=True)
+    n_jobs: int = _min(1)
 
 
 @dataclass(frozen=True)
-class ScreeningSpec:
-    fdr: float
-    min_batch: int
-    n_periods: int
-    max_rows: int
-    max_nan_share: float
-    cluster_threshold: float
-    max_selected: int
+class ScreeningSpec(_Section):
+    fdr: float = _within(0.0, 1.0, lo_open=True)
+    min_batch: int = _min(2)
+    n_periods: int = _min(2)
+    max_rows: int = _min(1000)
+    max_nan_share: float = _within(0.0, 1.0)
+    cluster_threshold: float = _within(0.0, 1.0, lo_open=True)
+    max_selected: int = _min(1)
     mutual_info: MutualInfoSpec
     lightgbm: LightGBMSpec
 
-    def check(self, path: str) -> None:
-        _in_range(f"{path}.fdr", self.fdr, 0.0, 1.0, lo_open=True)
-        _at_least(path, self, min_batch=2, n_periods=2, max_rows=1000)
-        _in_range(f"{path}.max_nan_share", self.max_nan_share, 0.0, 1.0)
-        _in_range(f"{path}.cluster_threshold", self.cluster_threshold, 0.0, 1.0, lo_open=True)
-        _at_least(path, self, max_selected=1)
-
 
 @dataclass(frozen=True)
-class TestsSpec:
+class TestsSpec(_Section):
     """Statistical tests reported as findings (on the train window)."""
 
     __test__ = False  # not a pytest class
 
-    acf_lags: int
-    ljung_box_lags: tuple[int, ...]
-    variance_ratio_lags: tuple[int, ...]
-    hurst_max_lag: int
-
-    def check(self, path: str) -> None:
-        _at_least(path, self, acf_lags=1)
-        _positive_ints(f"{path}.ljung_box_lags", self.ljung_box_lags, allow_empty=False)
-        _positive_ints(f"{path}.variance_ratio_lags", self.variance_ratio_lags, allow_empty=False)
-        _all_at_least(f"{path}.variance_ratio_lags", self.variance_ratio_lags, 2, "lags")
-        _at_least(path, self, hurst_max_lag=4)
+    acf_lags: int = _min(1)
+    ljung_box_lags: tuple[int, ...] = _ints(1, "lags", allow_empty=False)
+    variance_ratio_lags: tuple[int, ...] = _ints(2, "lags", allow_empty=False)
+    hurst_max_lag: int = _min(4)
 
 
 @dataclass(frozen=True)
-class AuditSpec:
+class AuditSpec(_Section):
     calendar: str
-    outlier_z: float
-    outlier_window: int
-    stale_min_run: int
-    zero_volume_min_run: int
-    imbalance_threshold: float
-    shift_alpha: float
+    outlier_z: float = _within(0.0, 1e6, lo_open=True)
+    outlier_window: int = _min(10)
+    stale_min_run: int = _min(2)
+    zero_volume_min_run: int = _min(1)
+    imbalance_threshold: float = _within(0.0, 0.5)
+    shift_alpha: float = _within(0.0, 1.0, lo_open=True)
 
     def check(self, path: str) -> None:
         if self.calendar not in _CALENDARS:
@@ -283,32 +273,22 @@ class AuditSpec:
                 f"exploration spec: `{path}.calendar` must be one of {list(_CALENDARS)}, "
                 f"got {self.calendar!r}"
             )
-        _in_range(f"{path}.outlier_z", self.outlier_z, 0.0, 1e6, lo_open=True)
-        _at_least(path, self, outlier_window=10, stale_min_run=2, zero_volume_min_run=1)
-        _in_range(f"{path}.imbalance_threshold", self.imbalance_threshold, 0.0, 0.5)
-        _in_range(f"{path}.shift_alpha", self.shift_alpha, 0.0, 1.0, lo_open=True)
+        super().check(path)
 
 
 @dataclass(frozen=True)
-class ExploreSpec:
+class ExploreSpec(_Section):
     """A resolved, validated exploration spec (see ``default_spec.yaml`` for every key)."""
 
     features: FeaturesSpec
-    horizons: tuple[int, ...]
+    horizons: tuple[int, ...] = _ints(1, "horizons", allow_empty=False)
     train: TrainSpec
     stationarity: StationaritySpec
     screening: ScreeningSpec
     tests: TestsSpec
     audit: AuditSpec
-    seed: int
-    n_jobs: int
-
-    def check(self, path: str) -> None:
-        _positive_ints("horizons", self.horizons, allow_empty=False)
-        if self.n_jobs < 1:
-            raise _fail("n_jobs", "must be >= 1", self.n_jobs)
-        if self.seed < 0:
-            raise _fail("seed", "must be >= 0", self.seed)
+    seed: int = _min(0)
+    n_jobs: int = _min(1)
 
 
 # --------------------------------------------------------------------------- building
