@@ -49,9 +49,16 @@ class NightlyTimeout(BaseException):
     """
 
 
+#: seconds between repeats of the alarm after the limit: an exception raised while Python code
+#: runs inside a C callback (numba compiling a kernel calls back into Python through ctypes) is
+#: printed and dropped by ctypes, so the alarm fires again until one reaches the run
+ALARM_REPEAT = 0.5
+
+
 @contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`NightlyTimeout` in the main thread after ``seconds`` (None: no limit)."""
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`NightlyTimeout` in the main thread after ``seconds`` (None: no limit),
+    and again every :data:`ALARM_REPEAT` seconds until the block is left."""
     if not seconds:
         yield
         return
@@ -60,7 +67,7 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         raise NightlyTimeout(seconds)
 
     previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), ALARM_REPEAT)
     try:
         yield
     finally:
@@ -93,7 +100,7 @@ def _nightly(args: argparse.Namespace) -> int:
 
     limit = _timeout_of(args)
     try:
-        with _time_limit(limit):
+        with time_limit(limit):
             decision = run_nightly(
                 args.experiment,
                 runs_root=args.runs_root,

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 
@@ -94,3 +95,29 @@ def test_an_overlapping_night_exits_75_and_changes_nothing(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_limit_reached_inside_a_c_callback_still_stops_the_night():
+    """numba compiles kernels through callbacks from C into Python (ctypes); an exception
+    raised there is printed and dropped by ctypes. The alarm repeats until one reaches the
+    run (here the first fires inside such a callback, as in a night whose limit falls while a
+    kernel compiles)."""
+    import ctypes
+
+    import pytest
+
+    from research.cli._nightly import NightlyTimeout, time_limit
+
+    def busy() -> None:  # Python code running inside a C callback, past the limit
+        end = time.monotonic() + 0.4
+        while time.monotonic() < end:
+            pass
+
+    callback = ctypes.CFUNCTYPE(None)(busy)
+    started = time.monotonic()
+    with pytest.raises(NightlyTimeout):
+        with time_limit(0.1):
+            callback()  # the first alarm is raised in here and swallowed by ctypes
+            while time.monotonic() - started < 5:
+                time.sleep(0.01)
+    assert time.monotonic() - started < 2  # stopped by a repeat of the alarm, not the loop
