@@ -15,16 +15,19 @@ fold's on its training window, through the batch path alone (``eval-only``), so 
 experiment CPU / eval-only CPU shows what the search adds around the kernel (proposing,
 recording, the out-of-sample judgement of each fold's pick).
 
-Last measured (2026-12-02, ``python benchmarks/bench_throughput.py``, 2 cores shared with other
-jobs, load average 5.0 at start and 5.3 at the end: the wall rates are the machine's contention,
-the CPU rates what one core sustains)::
+Last measured (2026-12-02, ``python benchmarks/bench_throughput.py``, 2 cores, quiet: load
+average 0.6 at the start and the end; after the kernel's order bookkeeping in registers and trial
+record format 2)::
 
-    sma_cross     tpe      384 trials  wall   1.77 s  CPU   0.59 s  experiments/hour:    2035 (wall)    6145 (CPU, one core)  eval-only CPU  0.01 s -> x47.7
-    sma_cross     ga       384 trials  wall   0.94 s  CPU   0.24 s  experiments/hour:    3818 (wall)   14735 (CPU, one core)  eval-only CPU  0.01 s -> x22.3
-    sma_cross     random   384 trials  wall   0.89 s  CPU   0.23 s  experiments/hour:    4040 (wall)   15659 (CPU, one core)  eval-only CPU  0.01 s -> x22.5
-    donchian_atr  tpe      384 trials  wall   2.76 s  CPU   0.97 s  experiments/hour:    1303 (wall)    3693 (CPU, one core)  eval-only CPU  0.03 s -> x29.0
-    donchian_atr  ga       384 trials  wall   1.10 s  CPU   0.28 s  experiments/hour:    3270 (wall)   12835 (CPU, one core)  eval-only CPU  0.03 s -> x8.4
-    donchian_atr  random   384 trials  wall   0.75 s  CPU   0.25 s  experiments/hour:    4782 (wall)   14368 (CPU, one core)  eval-only CPU  0.03 s -> x9.8
+    sma_cross     tpe      384 trials  wall   0.42 s  CPU   0.42 s  experiments/hour:    8504 (wall)    8515 (CPU, one core)  eval-only CPU  0.01 s -> x43.6
+    sma_cross     ga       384 trials  wall   0.10 s  CPU   0.10 s  experiments/hour:   35674 (wall)   35935 (CPU, one core)  eval-only CPU  0.01 s -> x10.9
+    sma_cross     random   384 trials  wall   0.10 s  CPU   0.10 s  experiments/hour:   37722 (wall)   37889 (CPU, one core)  eval-only CPU  0.01 s -> x11.3
+    donchian_atr  tpe      384 trials  wall   0.74 s  CPU   0.74 s  experiments/hour:    4876 (wall)    4880 (CPU, one core)  eval-only CPU  0.02 s -> x30.8
+    donchian_atr  ga       384 trials  wall   0.10 s  CPU   0.10 s  experiments/hour:   37202 (wall)   37364 (CPU, one core)  eval-only CPU  0.07 s -> x1.5
+    donchian_atr  random   384 trials  wall   0.10 s  CPU   0.10 s  experiments/hour:   36025 (wall)   36136 (CPU, one core)  eval-only CPU  0.02 s -> x4.7
+
+(The earlier figures, 2,035 / 3,818 / 4,040 and 1,303 / 3,270 / 4,782 per hour of wall time,
+were taken on the same day under a load average of 5: 3-4 times the CPU seconds in wall time.)
 
 Reading: the kernel is a small part of an experiment (``x``: experiment CPU over eval-only CPU);
 the rest is the optimizer's proposals (TPE), recording every trial and each fold's judgement.
