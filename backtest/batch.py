@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest._sim_nb import BLOCK, MIN_SIZE, N_OUT, O_LIQUIDATED_AT
+from backtest._sim_nb import MIN_SIZE, N_OUT, O_LIQUIDATED_AT
 from backtest.batch_inputs import (
     PositionsSource,
+    column_blocks,
     column_chunks,
     default_chunk_size,
     entry_input,
@@ -130,15 +131,6 @@ def _simulate_chunk(
     else:
         list(_pool(n_threads).map(block, blocks))
     return out
-
-
-def column_blocks(n_cols: int) -> list[tuple[int, int]]:
-    """``(c0, c1)`` of the blocks of at most :data:`BLOCK` columns, as few as that allows, of
-    sizes differing by at most one (90 columns: six of 8 and six of 7, not eleven of 8 and one
-    of 2), so the threads finish together."""
-    n_blocks = -(-n_cols // BLOCK)
-    edges = [k * n_cols // n_blocks for k in range(n_blocks + 1)]
-    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 _REASON_COLUMNS = pd.Index(EXIT_REASONS)  # built once (an Index of strings costs ~20 us)

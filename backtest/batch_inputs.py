@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from backtest._exits_nb import N_XP
+from backtest._sim_nb import BLOCK
 from backtest.checks import check_aligned
 from backtest.entries import check_order_options, order_price_matrix
 from backtest.exits import ATR_COLUMNS, EXIT_REASONS, atr, exit_table
@@ -23,6 +24,7 @@ from backtest.fused import FusedSignal
 from data_loaders.errors import DataValidationError, ParameterError
 
 __all__ = [
+    "column_blocks",
     "CHUNK_BYTES",
     "PositionsSource",
     "default_chunk_size",
@@ -199,3 +201,12 @@ def exit_inputs(
     else:  # no rule reads it: the kernels pass NaN along, as before its warm-up
         atr_arr = np.full(n, np.nan)
     return high_arr, low_arr, atr_arr, xp, np.zeros((total, len(EXIT_REASONS)))
+
+
+def column_blocks(n_cols: int) -> list[tuple[int, int]]:
+    """``(c0, c1)`` of the blocks of at most :data:`BLOCK` columns, as few as that allows, of
+    sizes differing by at most one (90 columns: six of 8 and six of 7, not eleven of 8 and one
+    of 2), so the threads finish together."""
+    n_blocks = -(-n_cols // BLOCK)
+    edges = [k * n_cols // n_blocks for k in range(n_blocks + 1)]
+    return list(zip(edges[:-1], edges[1:], strict=True))

@@ -24,13 +24,13 @@ import pandas as pd
 
 from backtest._exits_nb import N_XP
 from backtest._sim_nb import (
-    BLOCK,
     MIN_SIZE,
     N_OUT,
     block_begin_nb,
     block_end_nb,
     run_block_nb,
 )
+from backtest.batch_inputs import column_blocks
 from backtest.execution import check_settings
 from backtest.kernel_output import check_targets_read, metrics_frame
 from data_loaders.errors import DataValidationError, ParameterError
@@ -147,8 +147,7 @@ def simulate_resumable(
         float(init_cash), int(start), int(stop), float(risk_free), float(periods_per_year), out,
         no_rows, 0, none, none, none, np.empty((0, N_XP)), no_rows, None, np.empty((0, 2)), None,
     )  # fmt: skip
-    for c0 in range(0, n_sets, BLOCK):
-        c1 = min(c0 + BLOCK, n_sets)
+    for c0, c1 in column_blocks(n_sets):
         if state is None:
             arrays = block_begin_nb(c1 - c0, sim)
         else:
