@@ -110,7 +110,9 @@ def orders_portfolio(
     """vectorbt ``Portfolio.from_orders`` with the engine's configuration: target-percent orders
     (``size``, NaN = none) filled at ``price`` and valued there, the costs, vectorbt's minimum
     size, whole or fractional units, cash never locked. Every reference path goes through it."""
-    import vectorbt as vbt
+    from backtest._vectorbt import import_vectorbt
+
+    vbt = import_vectorbt()
 
     return vbt.Portfolio.from_orders(
         close=close,

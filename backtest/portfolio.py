@@ -383,7 +383,9 @@ def vectorbt_book(result: BookResult) -> Any:
     and order targets; ``size_type='targetpercent'``, ``cash_sharing=True``, ``group_by=True``,
     ``call_seq='auto'``, ``val_price`` = the order price, else the last close. Borrow costs are not modelled by vectorbt.
     """
-    import vectorbt as vbt
+    from backtest._vectorbt import import_vectorbt
+
+    vbt = import_vectorbt()
 
     inputs = result.inputs
     cols = list(inputs.universe.symbols)
