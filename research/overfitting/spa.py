@@ -71,8 +71,10 @@ def spa_test(
         bootstrap: ``"stationary"``, ``"circular"`` or ``"moving block"``.
         seed: random seed (results are reproducible for a given seed).
     """
-    from arch.bootstrap import SPA
+    from data_loaders._optional import import_hiding
 
+    # arch's package imports matplotlib only for its models' plots (0.6-0.8 s): hidden here
+    SPA = import_hiding("arch.bootstrap", ("matplotlib",)).SPA
     frame = returns if isinstance(returns, pd.DataFrame) else None
     arr = np.asarray(returns, dtype=float)
     if arr.ndim == 1:

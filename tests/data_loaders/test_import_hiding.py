@@ -1,5 +1,5 @@
-"""The reference engine's vectorbt import (:mod:`backtest._vectorbt`): the optional exchange
-clients are hidden while vectorbt imports, and import normally afterwards."""
+"""Heavy libraries imported without the optional packages they load only for annotations
+(:func:`data_loaders._optional.import_hiding`): hidden during the import, normal afterwards."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from backtest._vectorbt import import_hiding
+from data_loaders._optional import import_hiding
 
 
 @pytest.fixture
@@ -45,18 +45,24 @@ def test_an_already_imported_package_is_left_in_place(fake_packages) -> None:
     assert sys.modules["qr_fake_client"] is qr_fake_client
 
 
-def test_vectorbt_imports_without_ccxt_which_still_imports_after() -> None:
+def test_vectorbt_and_arch_import_without_their_optional_packages() -> None:
+    """vectorbt without ccxt (backtest._vectorbt), arch's SPA without matplotlib
+    (research.overfitting.spa, checked by running the test); both import normally after."""
     pytest.importorskip("ccxt")
     code = """
         import sys
+        import numpy as np
+        from research.overfitting.spa import spa_test
+        res = spa_test(np.random.default_rng(0).normal(0.001, 0.01, (60, 3)), reps=50)
+        print("matplotlib" in sys.modules, 0 <= res.consistent <= 1)
         from backtest._vectorbt import import_vectorbt
         vbt = import_vectorbt()
         print("ccxt" in sys.modules, vbt is sys.modules["vectorbt"], hasattr(vbt, "Portfolio"))
-        import ccxt
-        print(isinstance(ccxt.Exchange, type))
+        import ccxt, matplotlib
+        print(isinstance(ccxt.Exchange, type), bool(matplotlib.__version__))
     """
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "True", "True", "True"]
+    assert done.stdout.split() == ["False", "True", "False", "True", "True", "True", "True"]
