@@ -49,7 +49,9 @@ def import_hiding(module: str, hidden: tuple[str, ...]) -> ModuleType:
     to read a version, behind an ``except ImportError`` fallback of their own: vectorbt loads
     the ccxt and python-binance clients (0.5-0.7 s, :mod:`backtest._vectorbt`), arch loads
     matplotlib (0.6-0.8 s, :mod:`research.overfitting.spa`). Their functions that need the
-    package import it when called. A package already imported is left as it is.
+    package import it when called. A package already imported is left as it is. (The hiding
+    is process-wide for the moment of the import: the project calls it from the main thread
+    before any thread of its own could import those packages.)
     """
     loaded = sys.modules.get(module)
     if loaded is not None:
