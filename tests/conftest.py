@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
-import pytest
+from research.cli import one_blas_thread
+
+# one BLAS thread, as the console script runs, set before numpy loads its BLAS (research.cli
+# imports no numpy): with pytest-xdist workers on two cores, BLAS threads only contend
+one_blas_thread()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 
 def make_bars(

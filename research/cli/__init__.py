@@ -244,10 +244,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     Without ``argv`` (the console script, ``python -m research``) the process then ends with
     that status through :func:`_end_process`.
     """
+    if argv is None:
+        one_blas_thread()
     status = _command(argv)
     if argv is None:
         _end_process(status)
     return status
+
+
+#: environment variables setting the BLAS libraries' threads (OpenBLAS, as numpy's and scipy's
+#: wheels bundle it, and MKL)
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """One BLAS thread for this process and its workers, unless the environment sets them.
+
+    Called by the console script before numpy or scipy load their BLAS (which read these
+    variables once, at load). The linear algebra of a run is small matrices (per-simplex
+    transforms of the report's contours, regressions on a few thousand trials); OpenBLAS
+    handing such calls to its threads while numba's kernels, worker processes or other jobs
+    hold the cores made them far slower, not faster: ``research report`` of a quickstart run
+    took 24-42 s (17-27 s CPU) with two BLAS threads on a busy 2-core machine, 7.8-8.6 s
+    (5.0-5.1 s CPU) with one. numba's threads (``NUMBA_NUM_THREADS``) and OpenMP's (LightGBM)
+    are not affected.
+    """
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
 
 
 def _end_process(status: int) -> None:
