@@ -242,14 +242,19 @@ def exit_table(exits: Exits | Sequence[Exits], n_sets: int) -> tuple[np.ndarray,
             raise ParameterError(
                 f"`exits[{k}]` must be a backtest.Exits, got {type(item).__name__}"
             )
-    table = np.stack([item._shared_row() for item in items]) if items else np.empty((0, N_XP))
+    if not items:
+        return np.empty((0, N_XP)), 14
+    # one concatenation of the cached rows (np.stack of ~100 rows cost 3x as much)
+    table = np.concatenate([item._shared_row() for item in items]).reshape(len(items), N_XP)
     uses_atr = np.isfinite(table[:, ATR_COLUMNS]).any(axis=1)  # Exits.uses_atr of each row
+    if not uses_atr.any():
+        return table, 14
     windows = {items[k].atr_window for k in np.flatnonzero(uses_atr)}
     if len(windows) > 1:
         raise ParameterError(
             f"`exits`: ATR rules of one batch must share one atr_window, got {sorted(windows)}"
         )
-    return np.ascontiguousarray(table), windows.pop() if windows else 14
+    return table, windows.pop()
 
 
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
