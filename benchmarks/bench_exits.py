@@ -38,7 +38,15 @@ but numba's compile time of every batch kernel tripled, reverted), one call for 
 and its bounds after an order, the bounds and the cache returned by the hit helper (slower), and
 holding five bounds across the bar loop instead of the nine-number cache (slower). Without the
 two per-bar range tests at all the daily grid still takes ~3.1 ms: the rest is the exit-aware
-loop itself and the per-order exit update.
+loop itself and the per-order exit update. Later the same day (a busy machine, load 3-5, plain
+~5-11 ms per daily call instead of 2.3, so no ratio was re-measured): ``exit_table`` builds the
+90 parameter rows with one concatenation instead of ``np.stack`` (~2.3x cheaper, about 35 us of
+the 149). Tried, kept on branch ``exits20-registers``: the exit state and parameters as tuples
+in the tile loop's registers, the step functions taking and returning them (no array, so no
+reference counts around the calls, and LLVM inlines them into the loop; bit-identical, cold
+compile unchanged at ~41-45 s on that machine), but in-process A/B of the kernel alone
+(``simulate_block_nb`` over the 90 sets, alternating processes) showed exits - plain 0.95 ms
+before, 0.93 ms after: no gain measurable there.
 
 Usage: ``python benchmarks/bench_exits.py [--minute-bars N]`` (default 100,000 synthetic minute
 bars besides the daily sample; ``--minute-bars 0`` skips them).
